@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class BackofficeConfig(AppConfig):
+    name = "backoffice"
+    verbose_name = "Fundtrace"
+
+    def ready(self):
+        from . import roles
+
+        post_migrate.connect(roles.groups_sync_on_migrate, sender=self)

@@ -1,0 +1,66 @@
+"""The four roles and their exact permissions.
+
+This is the single source of the permission matrix: the `0001_roles` migration and every
+later `migrate` (post_migrate) make the groups match it exactly, adding and removing
+permissions. Nobody but a superuser deletes a money record, so no role holds a delete
+permission on one.
+"""
+
+FINANCE = "Finance"
+PROGRAMME = "Programme"
+LEADERSHIP = "Leadership"
+AUDITOR = "Auditor"
+ROLES = (FINANCE, PROGRAMME, LEADERSHIP, AUDITOR)
+
+_DONOR_MODELS = ("donor", "contact", "pledge", "instalment", "donation", "donationbatch", "exchangerate", "writeoff")
+_GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
+
+
+def _view(app, models):
+    return {f"{app}.view_{m}" for m in models}
+
+
+def _edit(app, models):
+    return {f"{app}.{action}_{m}" for m in models for action in ("add", "change", "view")}
+
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    FINANCE: (
+        _edit("donors", _DONOR_MODELS)
+        | {
+            "donors.delete_contact",
+            "donors.post_donation",
+            "donors.reverse_donation",
+            "donors.reverse_writeoff",
+        }
+        | _view("grants", _GRANT_MODELS)
+        | _edit("grants", ("allocation", "reportingobligation"))
+        | {"grants.reverse_allocation"}
+    ),
+    PROGRAMME: (
+        _view("donors", ("donor", "pledge"))
+        | _edit("grants", ("programme", "output", "indicator", "reportingobligation"))
+        | _view("grants", ("allocation",))
+    ),
+    LEADERSHIP: _view("donors", _DONOR_MODELS) | _view("grants", _GRANT_MODELS),
+    AUDITOR: _view("donors", _DONOR_MODELS) | _view("grants", _GRANT_MODELS),
+}
+
+
+def groups_sync(Group, Permission) -> None:
+    """Make each role's group hold exactly its permissions (those that exist yet)."""
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for full in sorted(codenames):
+            app_label, codename = full.split(".")
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.set(wanted)
+
+
+def groups_sync_on_migrate(sender, apps=None, **kwargs):
+    from django.contrib.auth.models import Group, Permission
+
+    groups_sync(Group, Permission)

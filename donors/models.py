@@ -1,0 +1,400 @@
+"""The donors ledger: who gives, what they promised, and what arrived.
+
+Posted donations and write-offs are immutable: the model refuses updates and deletes, and
+on PostgreSQL a trigger refuses them too (migration 0002). Corrections are reversal entries
+that point at the original.
+"""
+
+from decimal import Decimal
+
+import pycountry
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from backoffice.money import CURRENCY_CHOICES, validate_cents, validate_currency
+
+COUNTRY_CHOICES = sorted((c.alpha_2, c.name) for c in pycountry.countries)
+
+
+class ImmutableRecordError(Exception):
+    """Raised when code tries to change or delete a posted money record."""
+
+
+def money_field(validators=(), **kwargs):
+    return models.DecimalField(max_digits=14, decimal_places=2, validators=[validate_cents, *validators], **kwargs)
+
+
+def currency_field(**kwargs):
+    return models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency], **kwargs)
+
+
+def rate_field(**kwargs):
+    return models.DecimalField(
+        max_digits=18, decimal_places=8, validators=[MinValueValidator(Decimal("0.00000001"))], **kwargs
+    )
+
+
+class Donor(models.Model):
+    class Kind(models.TextChoices):
+        GOVERNMENT = "government", "Government"
+        COMPANY = "company", "Company"
+        FOUNDATION = "foundation", "Foundation"
+        CIVIL_SOCIETY = "civil_society", "Civil society"
+        INTERGOVERNMENTAL = "intergovernmental", "Intergovernmental"
+        INDIVIDUAL = "individual", "Individual"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        LAPSED = "lapsed", "Lapsed"
+        PROSPECT = "prospect", "Prospect"
+        CLOSED = "closed", "Closed"
+
+    ref = models.CharField("reference", max_length=20, unique=True, help_text="For example DON-0001.")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    country = models.CharField(max_length=2, choices=COUNTRY_CHOICES)
+    preferred_currency = currency_field()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    external_ref = models.CharField("external reference", max_length=100, blank=True)
+    publicly_acknowledged = models.BooleanField(
+        default=False,
+        help_text="If set, other donors' reports may show this donor's name and amounts.",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.ref})"
+
+
+class Contact(models.Model):
+    donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    role = models.CharField(max_length=100, blank=True)
+    receives_reports = models.BooleanField(default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["donor", "email"], name="contact_email_unique_per_donor"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>"
+
+
+class Pledge(models.Model):
+    """A donor's commitment. Its status and outstanding amount are derived, never typed in."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        OVERDUE = "overdue", "Overdue"
+        FULFILLED = "fulfilled", "Fulfilled"
+        WRITTEN_OFF = "written_off", "Written off"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ref = models.CharField("reference", max_length=20, unique=True, help_text="For example PLG-0001.")
+    donor = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="pledges")
+    title = models.CharField(max_length=200)
+    total = money_field(validators=[MinValueValidator(Decimal("0.01"))])
+    currency = currency_field()
+    start_date = models.DateField()
+    end_date = models.DateField()
+    restricted_programme = models.ForeignKey(
+        "grants.Programme", null=True, blank=True, on_delete=models.PROTECT, related_name="restricted_pledges"
+    )
+    restricted_output = models.ForeignKey(
+        "grants.Output", null=True, blank=True, on_delete=models.PROTECT, related_name="restricted_pledges"
+    )
+    agreement_ref = models.CharField("agreement reference", max_length=100, blank=True)
+    cancelled_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start_date", "ref"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gt=0), name="pledge_total_positive"),
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="pledge_dates_ordered"),
+            models.CheckConstraint(
+                condition=Q(restricted_programme__isnull=True) | Q(restricted_output__isnull=True),
+                name="pledge_one_restriction",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.ref}: {self.title}"
+
+    def clean(self):
+        errors = {}
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = "The end date is before the start date."
+        if self.restricted_programme_id and self.restricted_output_id:
+            errors["restricted_output"] = "Restrict a pledge to a programme or to an output, not both."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def restriction_label(self) -> str:
+        if self.restricted_output_id:
+            return f"Output: {self.restricted_output}"
+        if self.restricted_programme_id:
+            return f"Programme: {self.restricted_programme}"
+        return "Unrestricted"
+
+
+class Instalment(models.Model):
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="instalments")
+    due_date = models.DateField()
+    amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pledge", "due_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.pledge.ref} due {self.due_date}: {self.amount} {self.pledge.currency}"
+
+
+class ExchangeRate(models.Model):
+    """How many units of the base currency one unit of `currency` was worth on `date`."""
+
+    currency = currency_field()
+    date = models.DateField()
+    rate = rate_field()
+    source = models.CharField(max_length=100, default="manual")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["currency", "-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "date"], name="one_rate_per_currency_and_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="rate_positive"),
+        ]
+        indexes = [models.Index(fields=["currency", "date"])]
+
+    def __str__(self):
+        return f"1 {self.currency} = {self.rate} {settings.BASE_CURRENCY} on {self.date}"
+
+    def clean(self):
+        if self.currency == settings.BASE_CURRENCY:
+            raise ValidationError({"currency": f"{self.currency} is the base currency; its rate is always 1."})
+
+
+class DonationBatch(models.Model):
+    """A finance batch: it posts only when its donations match the expected count and total."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        POSTED = "posted", "Posted"
+
+    reference = models.CharField(max_length=100, unique=True)
+    expected_count = models.PositiveIntegerField()
+    expected_total = money_field(help_text="Control total: the sum of the amounts as entered.")
+    currency = currency_field(blank=True, help_text="If set, every donation in the batch must be in this currency.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "donation batches"
+
+    def __str__(self):
+        return self.reference
+
+
+class ImmutableQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes of posted rows, which bypass Model.save/delete."""
+
+    posted_filter = Q()
+
+    def update(self, **kwargs):
+        if self.filter(self.posted_filter).exists():
+            raise ImmutableRecordError(f"Posted {self.model._meta.verbose_name_plural} cannot be changed.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.filter(self.posted_filter).exists():
+            raise ImmutableRecordError(f"Posted {self.model._meta.verbose_name_plural} cannot be deleted.")
+        return super().delete()
+
+
+class DonationQuerySet(ImmutableQuerySet):
+    posted_filter = Q(status="posted")
+
+    def posted(self):
+        return self.filter(status="posted")
+
+
+class Donation(models.Model):
+    class Method(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        CARD = "card", "Card"
+        CHEQUE = "cheque", "Cheque"
+        IN_KIND = "in_kind", "In kind"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        POSTED = "posted", "Posted"
+
+    reference = models.CharField(max_length=100, unique=True, help_text="Bank or source reference.")
+    donor = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="donations")
+    pledge = models.ForeignKey(Pledge, null=True, blank=True, on_delete=models.PROTECT, related_name="donations")
+    instalment = models.ForeignKey(
+        Instalment, null=True, blank=True, on_delete=models.PROTECT, related_name="donations"
+    )
+    batch = models.ForeignKey(DonationBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="donations")
+    received_on = models.DateField()
+    amount = money_field()
+    currency = currency_field()
+    method = models.CharField(max_length=20, choices=Method.choices, default=Method.BANK_TRANSFER)
+    note = models.TextField(blank=True)
+
+    # Set on posting; frozen afterwards. A rate typed on a draft is used as given.
+    rate = rate_field(null=True, blank=True, help_text="Units of base currency per unit; blank to look up.")
+    rate_date = models.DateField(null=True, blank=True)
+    rate_source = models.CharField(max_length=100, blank=True)
+    base_amount = money_field(null=True, blank=True, editable=False)
+    pledge_amount = money_field(
+        null=True, blank=True, editable=False, help_text="What this donation counts for in the pledge's currency."
+    )
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    posted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    reversal_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DonationQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+        indexes = [
+            models.Index(fields=["donor", "status", "received_on"]),
+            models.Index(fields=["pledge", "status"]),
+            models.Index(fields=["received_on"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(reversal_of__isnull=True) & Q(amount__gt=0))
+                | (Q(reversal_of__isnull=False) & Q(amount__lt=0)),
+                name="donation_amount_sign",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | (Q(base_amount__isnull=False) & Q(rate__isnull=False)),
+                name="posted_donation_has_base_amount",
+            ),
+        ]
+        permissions = [
+            ("post_donation", "Can post donations"),
+            ("reverse_donation", "Can reverse donations"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference}: {self.amount} {self.currency}"
+
+    @property
+    def is_posted(self) -> bool:
+        return self.status == self.Status.POSTED
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.reversal_of_id is not None
+
+    def clean(self):
+        errors = {}
+        if self.reversal_of_id is None and self.amount is not None and self.amount <= 0:
+            errors["amount"] = "The amount must be greater than zero."
+        if self.pledge_id and self.donor_id and self.pledge.donor_id != self.donor_id:
+            errors["pledge"] = f"Pledge {self.pledge.ref} belongs to another donor."
+        if self.instalment_id:
+            if not self.pledge_id:
+                errors["instalment"] = "An instalment needs its pledge."
+            elif self.instalment.pledge_id != self.pledge_id:
+                errors["instalment"] = "This instalment belongs to another pledge."
+        if self.batch_id and self.batch.currency and self.currency and self.batch.currency != self.currency:
+            errors["currency"] = f"Batch {self.batch.reference} takes {self.batch.currency} donations only."
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        if self.pk and Donation.objects.filter(pk=self.pk, status=self.Status.POSTED).exists():
+            raise ImmutableRecordError(f"Donation {self.reference} is posted and cannot be changed; reverse it.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.pk and Donation.objects.filter(pk=self.pk, status=self.Status.POSTED).exists():
+            raise ImmutableRecordError(f"Donation {self.reference} is posted and cannot be deleted; reverse it.")
+        return super().delete(*args, **kwargs)
+
+
+class WriteOffQuerySet(ImmutableQuerySet):
+    posted_filter = Q()  # every write-off is posted when it is made
+
+
+class WriteOff(models.Model):
+    """A part of a pledge that will not be received. Posted when made; corrected by reversal."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="write_offs")
+    amount = money_field(help_text="In the pledge's currency. Negative only on a reversal.")
+    reason = models.TextField()
+    written_off_on = models.DateField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reversal_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WriteOffQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-written_off_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(reversal_of__isnull=True) & Q(amount__gt=0))
+                | (Q(reversal_of__isnull=False) & Q(amount__lt=0)),
+                name="writeoff_amount_sign",
+            ),
+        ]
+        permissions = [("reverse_writeoff", "Can reverse write-offs")]
+
+    def __str__(self):
+        return f"Write-off of {self.amount} {self.pledge.currency} on {self.pledge.ref}"
+
+    def save(self, *args, **kwargs):
+        if self.pk and WriteOff.objects.filter(pk=self.pk).exists():
+            raise ImmutableRecordError("A write-off cannot be changed; reverse it.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecordError("A write-off cannot be deleted; reverse it.")

@@ -1,0 +1,142 @@
+"""Reads of the donors ledger. Figures are computed in SQL, in a constant number of queries."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Case, DecimalField, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from backoffice.money import money_round
+
+from .models import Donation, Donor, Instalment, Pledge, WriteOff
+
+ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _sum_subquery(queryset: QuerySet, field: str, outer: str = "pk") -> Coalesce:
+    """SUM(field) over `queryset` rows that point at the outer row, as a scalar subquery."""
+    summed = (
+        queryset.filter(**{outer: OuterRef("pk")}).order_by().values(outer).annotate(total=Sum(field)).values("total")
+    )
+    return Coalesce(Subquery(summed, output_field=MONEY), ZERO)
+
+
+def pledges_with_figures(queryset: QuerySet | None = None, *, today: dt.date | None = None) -> QuerySet:
+    """Pledges annotated with received, written_off, outstanding, overpaid, overdue_amount and status.
+
+    Received counts posted donations (reversals included, so a reversal restores the
+    outstanding amount) in the pledge's currency. Instalments are covered in due-date order,
+    so a pledge is overdue when what fell due before today exceeds what was received and
+    written off.
+    """
+    today = today or timezone.localdate()
+    queryset = Pledge.objects.all() if queryset is None else queryset
+    received = _sum_subquery(Donation.objects.filter(status=Donation.Status.POSTED), "pledge_amount", "pledge")
+    written_off = _sum_subquery(WriteOff.objects.all(), "amount", "pledge")
+    fell_due = _sum_subquery(Instalment.objects.filter(due_date__lt=today), "amount", "pledge")
+    scheduled = _sum_subquery(Instalment.objects.all(), "amount", "pledge")
+    queryset = queryset.annotate(
+        received=received,
+        written_off=written_off,
+        fell_due=fell_due,
+        scheduled=scheduled,
+    ).annotate(
+        balance=F("total") - F("received") - F("written_off"),
+    )
+    return queryset.annotate(
+        outstanding=Case(When(balance__gt=0, then=F("balance")), default=ZERO, output_field=MONEY),
+        overpaid=Case(When(balance__lt=0, then=-F("balance")), default=ZERO, output_field=MONEY),
+        overdue_amount=Case(
+            When(
+                Q(cancelled_on__isnull=True) & Q(balance__gt=0) & Q(fell_due__gt=F("received") + F("written_off")),
+                then=F("fell_due") - F("received") - F("written_off"),
+            ),
+            default=ZERO,
+            output_field=MONEY,
+        ),
+        status=Case(
+            When(cancelled_on__isnull=False, then=Value(Pledge.Status.CANCELLED)),
+            When(Q(balance__lte=0) & Q(written_off__gt=0), then=Value(Pledge.Status.WRITTEN_OFF)),
+            When(balance__lte=0, then=Value(Pledge.Status.FULFILLED)),
+            When(fell_due__gt=F("received") + F("written_off"), then=Value(Pledge.Status.OVERDUE)),
+            default=Value(Pledge.Status.OPEN),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class PledgeFigures:
+    currency: str
+    total: Decimal
+    scheduled: Decimal
+    received: Decimal
+    written_off: Decimal
+    outstanding: Decimal
+    overpaid: Decimal
+    overdue_amount: Decimal
+    status: str
+
+
+def pledge_figures(pledge: Pledge, *, today: dt.date | None = None) -> PledgeFigures:
+    row = pledges_with_figures(Pledge.objects.filter(pk=pledge.pk), today=today).get()
+    return PledgeFigures(
+        currency=row.currency,
+        total=money_round(row.total),
+        scheduled=money_round(row.scheduled),
+        received=money_round(row.received),
+        written_off=money_round(row.written_off),
+        outstanding=money_round(row.outstanding),
+        overpaid=money_round(row.overpaid),
+        overdue_amount=money_round(row.overdue_amount),
+        status=row.status,
+    )
+
+
+@dataclass(frozen=True)
+class InstalmentState:
+    instalment: Instalment
+    covered: Decimal
+    status: str  # paid, part_paid, overdue, due
+
+
+def pledge_instalment_states(pledge: Pledge, *, today: dt.date | None = None) -> list[InstalmentState]:
+    """Each instalment with how much of it is covered, received and written off applied in due-date order."""
+    today = today or timezone.localdate()
+    figures = pledge_figures(pledge, today=today)
+    available = figures.received + figures.written_off
+    states = []
+    for instalment in pledge.instalments.order_by("due_date", "id"):
+        covered = max(Decimal("0.00"), min(instalment.amount, available))
+        available -= covered
+        if covered == instalment.amount:
+            status = "paid"
+        elif instalment.due_date < today and figures.status != Pledge.Status.CANCELLED:
+            status = "overdue"
+        elif covered > 0:
+            status = "part_paid"
+        else:
+            status = "due"
+        states.append(InstalmentState(instalment=instalment, covered=covered, status=status))
+    return states
+
+
+def donors_with_giving(queryset: QuerySet | None = None, *, year: int | None = None) -> QuerySet:
+    """Donors annotated with lifetime, this year's, largest and last gift, in base currency.
+
+    Net of reversals: a reversed gift counts neither in the totals nor as the largest.
+    """
+    year = year or timezone.localdate().year
+    queryset = Donor.objects.all() if queryset is None else queryset
+    posted = Donation.objects.filter(status=Donation.Status.POSTED)
+    standing = posted.filter(reversal_of__isnull=True, reversed_by__isnull=True)
+    largest = standing.filter(donor=OuterRef("pk")).order_by().values("donor").annotate(m=Max("base_amount"))
+    last = standing.filter(donor=OuterRef("pk")).order_by().values("donor").annotate(m=Max("received_on"))
+    return queryset.annotate(
+        lifetime_giving=_sum_subquery(posted, "base_amount", "donor"),
+        giving_this_year=_sum_subquery(posted.filter(received_on__year=year), "base_amount", "donor"),
+        largest_gift=Subquery(largest.values("m"), output_field=MONEY),
+        last_gift_on=Subquery(last.values("m")),
+    )

@@ -1,0 +1,196 @@
+"""Money applied: the alliance's outputs, the allocations that fund them, and their results.
+
+Allocations are posted when made and never edited or deleted; a correction is a reversal
+that points at the original (and, on PostgreSQL, a trigger refuses UPDATE and DELETE).
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from donors.models import ImmutableQuerySet, ImmutableRecordError, money_field
+
+
+class Programme(models.Model):
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Output(models.Model):
+    class Kind(models.TextChoices):
+        RESOURCE = "resource", "Resource"
+        EVENT = "event", "Event"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="outputs")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    location = models.CharField(max_length=200, blank=True, help_text="For events.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PLANNED)
+    budget = money_field(validators=[MinValueValidator(Decimal("0"))], help_text="In the base currency.")
+    public_url = models.URLField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["programme__name", "start_date", "title"]
+        constraints = [
+            models.CheckConstraint(condition=Q(budget__gte=0), name="output_budget_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The end date is before the start date."})
+
+
+class Indicator(models.Model):
+    output = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="indicators")
+    name = models.CharField(max_length=200)
+    unit = models.CharField(max_length=50)
+    baseline = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    target = models.DecimalField(max_digits=14, decimal_places=2)
+    actual = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    as_of = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["output", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["output", "name"], name="indicator_name_unique_per_output"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.unit})"
+
+
+class AllocationQuerySet(ImmutableQuerySet):
+    posted_filter = Q()  # every allocation is posted when it is made
+
+    def received(self):
+        return self.filter(donation__isnull=False)
+
+    def planned(self):
+        return self.filter(pledge__isnull=False)
+
+
+class Allocation(models.Model):
+    """Base-currency money applied to an output.
+
+    From a posted donation it is money received and spent on the output; from a pledge it
+    is planned, and is kept apart in every figure.
+    """
+
+    donation = models.ForeignKey(
+        "donors.Donation", null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
+    )
+    pledge = models.ForeignKey(
+        "donors.Pledge", null=True, blank=True, on_delete=models.PROTECT, related_name="planned_allocations"
+    )
+    output = models.ForeignKey(Output, on_delete=models.PROTECT, related_name="allocations")
+    amount = money_field(help_text="In the base currency. Negative only on a reversal.")
+    allocated_on = models.DateField()
+    note = models.CharField(max_length=300, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reversal_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AllocationQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-allocated_on", "-id"]
+        indexes = [models.Index(fields=["output", "donation"]), models.Index(fields=["output", "pledge"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(donation__isnull=False) & Q(pledge__isnull=True))
+                | (Q(donation__isnull=True) & Q(pledge__isnull=False)),
+                name="allocation_from_donation_or_pledge",
+            ),
+            models.CheckConstraint(
+                condition=(Q(reversal_of__isnull=True) & Q(amount__gt=0))
+                | (Q(reversal_of__isnull=False) & Q(amount__lt=0)),
+                name="allocation_amount_sign",
+            ),
+        ]
+        permissions = [("reverse_allocation", "Can reverse allocations")]
+
+    def __str__(self):
+        source = self.donation.reference if self.donation_id else f"pledge {self.pledge.ref}"
+        return f"{self.amount} {settings.BASE_CURRENCY} from {source} to {self.output}"
+
+    @property
+    def is_planned(self) -> bool:
+        return self.pledge_id is not None
+
+    def save(self, *args, **kwargs):
+        if self.pk and Allocation.objects.filter(pk=self.pk).exists():
+            raise ImmutableRecordError("An allocation cannot be changed; reverse it.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecordError("An allocation cannot be deleted; reverse it.")
+
+
+class ReportingObligation(models.Model):
+    class Kind(models.TextChoices):
+        NARRATIVE = "narrative", "Narrative"
+        FINANCIAL = "financial", "Financial"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUBMITTED = "submitted", "Submitted"
+        WAIVED = "waived", "Waived"
+
+    pledge = models.ForeignKey("donors.Pledge", on_delete=models.CASCADE, related_name="obligations")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    period_end = models.DateField(null=True, blank=True, help_text="The end of the period the report covers.")
+    due_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    submitted_on = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_date", "pledge"]
+        constraints = [
+            models.UniqueConstraint(fields=["pledge", "kind", "due_date"], name="obligation_unique"),
+            models.CheckConstraint(
+                condition=~Q(status="submitted") | Q(submitted_on__isnull=False),
+                name="submitted_obligation_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} report for {self.pledge.ref} due {self.due_date}"
+
+    def clean(self):
+        if self.status == self.Status.SUBMITTED and not self.submitted_on:
+            raise ValidationError({"submitted_on": "A submitted report needs its submission date."})

@@ -1,0 +1,49 @@
+import os
+
+import pytest
+from django.db import connection
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "services: needs PostgreSQL/Redis")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _services_present(django_db_setup, django_db_blocker):
+    """With REQUIRE_SERVICES=1 the run must be on PostgreSQL with a reachable broker."""
+    if not REQUIRE_SERVICES:
+        return
+    with django_db_blocker.unblock():
+        assert connection.vendor == "postgresql", (
+            f"REQUIRE_SERVICES=1 but the database is {connection.vendor}; set DATABASE_URL to PostgreSQL"
+        )
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    assert broker.startswith("redis://"), "REQUIRE_SERVICES=1 but CELERY_BROKER_URL is not a Redis URL"
+    import redis
+
+    redis.Redis.from_url(broker, socket_connect_timeout=3).ping()
+
+
+@pytest.fixture
+def postgres_only():
+    """Skip on SQLite in `make test`; in CI (REQUIRE_SERVICES=1) SQLite here is a failure."""
+    if connection.vendor != "postgresql":
+        if REQUIRE_SERVICES:
+            pytest.fail("this test needs PostgreSQL and REQUIRE_SERVICES=1 is set")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture
+def finance_user(db):
+    from tests.factories import role_user
+
+    return role_user("Finance")
+
+
+@pytest.fixture
+def superuser(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("root", "root@example.org", "pw")
