@@ -28,7 +28,8 @@ def immutable_trigger(table: str, when: str = "TRUE") -> migrations.RunPython:
             DROP TRIGGER IF EXISTS {function} ON {table};
             CREATE TRIGGER {function} BEFORE UPDATE OR DELETE ON {table}
                 FOR EACH ROW EXECUTE FUNCTION {function}();
-            """
+            """,
+            params=None,  # the body has a literal % placeholder for RAISE
         )
 
     def backwards(apps, schema_editor):

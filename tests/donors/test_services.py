@@ -29,8 +29,14 @@ def post(user, **kwargs):
 
 def test_quarterly_schedule_adds_up_and_steps_three_months(db):
     pledge = services.pledge_create(
-        donor=DonorFactory(), title="Core", total=Decimal("1000.00"), currency="GBP",
-        start_date=dt.date(2025, 1, 31), end_date=dt.date(2025, 12, 31), frequency="quarterly", count=3,
+        donor=DonorFactory(),
+        title="Core",
+        total=Decimal("1000.00"),
+        currency="GBP",
+        start_date=dt.date(2025, 1, 31),
+        end_date=dt.date(2025, 12, 31),
+        frequency="quarterly",
+        count=3,
     )
     rows = list(pledge.instalments.values_list("due_date", "amount"))
     assert rows == [
@@ -118,8 +124,13 @@ def test_missing_rate_names_the_currency_and_date(user):
 )
 def test_bad_donation_gets_a_field_error_and_nothing_is_saved(db, fields, field, message):
     donor = DonorFactory()
-    values = {"donor": donor, "reference": "R1", "received_on": dt.date(2025, 1, 1), "amount": Decimal("10.00"),
-              "currency": "GBP"} | fields
+    values = {
+        "donor": donor,
+        "reference": "R1",
+        "received_on": dt.date(2025, 1, 1),
+        "amount": Decimal("10.00"),
+        "currency": "GBP",
+    } | fields
     with pytest.raises(ValidationError) as error:
         services.donation_create(**values)
     assert field in error.value.message_dict
@@ -130,8 +141,14 @@ def test_bad_donation_gets_a_field_error_and_nothing_is_saved(db, fields, field,
 def test_donation_linked_to_another_donors_pledge_is_refused(db):
     pledge = PledgeFactory()
     with pytest.raises(ValidationError) as error:
-        services.donation_create(donor=DonorFactory(), reference="R1", received_on=dt.date(2025, 1, 1),
-                                 amount=Decimal("10.00"), currency="GBP", pledge=pledge)
+        services.donation_create(
+            donor=DonorFactory(),
+            reference="R1",
+            received_on=dt.date(2025, 1, 1),
+            amount=Decimal("10.00"),
+            currency="GBP",
+            pledge=pledge,
+        )
     assert error.value.message_dict["pledge"] == [f"Pledge {pledge.ref} belongs to another donor."]
     assert not Donation.objects.exists()
 
@@ -140,8 +157,14 @@ def test_pledge_currency_mismatch_without_a_rate_is_refused(db):
     pledge = PledgeFactory(currency="EUR")
     RateFactory(currency="USD", date=dt.date(2025, 1, 1))
     with pytest.raises(ValidationError) as error:
-        services.donation_create(donor=pledge.donor, pledge=pledge, reference="R1", received_on=dt.date(2025, 2, 1),
-                                 amount=Decimal("10.00"), currency="USD")
+        services.donation_create(
+            donor=pledge.donor,
+            pledge=pledge,
+            reference="R1",
+            received_on=dt.date(2025, 2, 1),
+            amount=Decimal("10.00"),
+            currency="USD",
+        )
     assert "no EUR rate on or before 2025-02-01" in error.value.message_dict["pledge"][0]
     assert not Donation.objects.exists()
 
@@ -216,15 +239,23 @@ def test_overpayment_is_recorded_and_shown_not_negative_outstanding(user):
 
 def test_pledge_status_follows_instalments_donations_and_write_offs(user):
     pledge = PledgeFactory(total=Decimal("300.00"))
-    services.instalments_replace(pledge=pledge, rows=[(dt.date(2025, 1, 1), Decimal("100.00")),
-                                                      (dt.date(2025, 6, 1), Decimal("100.00")),
-                                                      (dt.date(2027, 1, 1), Decimal("100.00"))])
+    services.instalments_replace(
+        pledge=pledge,
+        rows=[
+            (dt.date(2025, 1, 1), Decimal("100.00")),
+            (dt.date(2025, 6, 1), Decimal("100.00")),
+            (dt.date(2027, 1, 1), Decimal("100.00")),
+        ],
+    )
     assert pledge_figures(pledge, today=TODAY).status == "overdue"
     assert pledge_figures(pledge, today=TODAY).overdue_amount == Decimal("200.00")
     post(user, donor=pledge.donor, pledge=pledge, amount=Decimal("150.00"))
     states = pledge_instalment_states(pledge, today=TODAY)
     assert [(s.status, s.covered) for s in states] == [
-        ("paid", Decimal("100.00")), ("overdue", Decimal("50.00")), ("due", Decimal("0.00"))]
+        ("paid", Decimal("100.00")),
+        ("overdue", Decimal("50.00")),
+        ("due", Decimal("0.00")),
+    ]
     post(user, donor=pledge.donor, pledge=pledge, amount=Decimal("50.00"))
     assert pledge_figures(pledge, today=TODAY).status == "open"
     services.pledge_write_off(pledge=pledge, reason="Budget cut", by=user)
