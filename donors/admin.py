@@ -445,8 +445,10 @@ class WriteOffAdmin(PostedReadOnlyMixin, SimpleHistoryAdmin):
             on=form.cleaned_data["written_off_on"],
             by=request.user,
         )
-        form.instance = written
-        obj.pk = written.pk
+        # The admin logs and redirects using `obj`: make it the row the service wrote.
+        for field in WriteOff._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(written, field.attname))
+        obj._state.adding = False
 
     def get_readonly_fields(self, request, obj=None):
         return ("pledge", "amount", "reason", "written_off_on", "by", "reversal_of") if obj else ()

@@ -1,0 +1,51 @@
+from collections import Counter
+
+from django.core.management import call_command
+
+from donors.models import Donation, DonationBatch, Donor, ExchangeRate, Pledge, WriteOff
+from donors.selectors import pledges_with_figures
+
+
+def _counts():
+    return {m.__name__: m.objects.count() for m in (Donor, Pledge, Donation, WriteOff, ExchangeRate, DonationBatch)}
+
+
+def test_seed_demo_is_realistic(db):
+    call_command("seed_demo", verbosity=0)
+    assert set(Donor.objects.values_list("kind", flat=True)) >= {
+        "government",
+        "company",
+        "foundation",
+        "civil_society",
+        "intergovernmental",
+    }
+    assert Donor.objects.values("country").distinct().count() >= 15
+    assert len(set(ExchangeRate.objects.values_list("currency", flat=True)) | {"GBP"}) >= 4
+    assert ExchangeRate.objects.filter(currency="USD").count() > 12  # a history, not a single rate
+    statuses = Counter(p.status for p in pledges_with_figures())
+    assert statuses["overdue"] and statuses["written_off"] and statuses["fulfilled"]
+    assert Pledge.objects.filter(end_date__gt=models_year_later()).exists()
+    assert Donation.objects.filter(reversal_of__isnull=False).exists()
+    assert DonationBatch.objects.filter(status="posted").exists()
+    # Seeded donations obey the posting rule: base = amount × rate, half up.
+    for d in Donation.objects.filter(currency="USD")[:50]:
+        assert d.base_amount == (d.amount * d.rate).quantize(d.base_amount)
+
+
+def models_year_later():
+    from django.db.models import F
+
+    return F("start_date") + __import__("datetime").timedelta(days=366)
+
+
+def test_seed_demo_twice_changes_nothing(db):
+    call_command("seed_demo", verbosity=0)
+    first = _counts()
+    call_command("seed_demo", verbosity=0)
+    assert _counts() == first
+
+
+def test_seed_demo_scales_with_options(db):
+    call_command("seed_demo", "--donors", "60", "--donations", "500", "--seed", "7", verbosity=0)
+    assert Donor.objects.count() == 60
+    assert Donation.objects.filter(reference__startswith="GIFT-7-").count() == 500
