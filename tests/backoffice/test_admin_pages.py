@@ -77,3 +77,30 @@ def test_listing_query_count_does_not_grow_with_rows(admin_client, db, finance_u
     add_rows(15)
     many = _queries(admin_client, url)
     assert many == few
+
+
+def test_history_shows_who_changed_what_before_and_after(client, db, finance_user):
+    from donors import services
+    from tests.admin_helpers import admin_post
+
+    client.force_login(finance_user)
+    donor = services.donor_create(name="Helix Social Inc.", kind="company", country="US", preferred_currency="USD")
+    response = admin_post(
+        client,
+        f"/admin/donors/donor/{donor.pk}/change/",
+        {
+            "ref": donor.ref,
+            "name": "Helix Social, Inc.",
+            "kind": "company",
+            "country": "US",
+            "preferred_currency": "USD",
+            "status": "active",
+        },
+    )
+    assert response.status_code == 302
+    latest = donor.history.latest()
+    assert latest.history_user == finance_user
+    change = latest.diff_against(latest.prev_record).changes
+    assert [(c.field, c.old, c.new) for c in change] == [("name", "Helix Social Inc.", "Helix Social, Inc.")]
+    page = client.get(f"/admin/donors/donor/{donor.pk}/history/").content.decode()
+    assert "Helix Social Inc." in page and "Helix Social, Inc." in page and "finance" in page
