@@ -47,3 +47,13 @@ def test_login_page_is_served(client, db, url):
     response = client.get(url, follow=True)
     assert response.status_code == 200
     assert "Fundtrace" in response.content.decode()
+
+
+def test_dates_are_typed_and_shown_as_iso(client, finance_user):
+    from tests.factories import PledgeFactory
+
+    client.force_login(finance_user)
+    pledge = PledgeFactory()
+    page = client.get(f"/admin/donors/pledge/{pledge.pk}/change/").content.decode()
+    assert 'value="2025-01-01"' in page
+    assert 'value="01/01/2025"' not in page
