@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.piecharts import Pie
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.shapes import STATE_DEFAULTS, Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -58,6 +58,8 @@ def fonts_register() -> None:
     pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+    # Charts start each drawing in the graphics default font (Times-Roman, not embedded).
+    STATE_DEFAULTS["fontName"] = FONT
 
 
 # Formatting: the one place that turns snapshot strings into printed text --------------------
@@ -175,7 +177,7 @@ class ReportRenderer:
         canvas.drawString(self.margin, height - 12.5 * mm, f"Fundtrace · {self.s['title']}")
         canvas.setFont(FONT, 8)
         canvas.setFillColor(MUTED)
-        canvas.drawRightString(width - self.margin, height - 12.5 * mm, self.subject()[:90])
+        canvas.drawRightString(width - self.margin, height - 12.5 * mm, self.subject()[:75])
         canvas.setFont(FONT, 7.5)
         canvas.drawString(self.margin, 10 * mm, f"Fingerprint {self.fingerprint} · check with manage.py verify_report")
         canvas.restoreState()
@@ -191,9 +193,11 @@ class ReportRenderer:
             "subtitle": ParagraphStyle("subtitle", parent=body, fontSize=10.5, leading=14, textColor=MUTED),
             "h2": ParagraphStyle(
                 "h2", parent=body, fontName=FONT_BOLD, fontSize=12, leading=15, spaceBefore=12, spaceAfter=5,
-                textColor=ACCENT,
+                textColor=ACCENT, keepWithNext=1,
             ),
-            "h3": ParagraphStyle("h3", parent=body, fontName=FONT_BOLD, fontSize=9.5, leading=12.5, spaceBefore=8),
+            "h3": ParagraphStyle(
+                "h3", parent=body, fontName=FONT_BOLD, fontSize=9.5, leading=12.5, spaceBefore=8, keepWithNext=1
+            ),
             "cell": ParagraphStyle("cell", parent=body, fontSize=8, leading=10, spaceAfter=0),
             "cell_bold": ParagraphStyle("cell_bold", parent=body, fontName=FONT_BOLD, fontSize=8, leading=10),
             "num": ParagraphStyle("num", parent=body, fontSize=8, leading=10, alignment=TA_RIGHT, spaceAfter=0),

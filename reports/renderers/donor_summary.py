@@ -88,16 +88,17 @@ class DonorSummaryRenderer(ReportRenderer):
 
     def _outputs(self) -> list:
         s = self.s
-        story = [self.heading("What your funding supported")]
+        story = []
         if not s["outputs"]:
+            story.append(self.heading("What your funding supported"))
             return [*story, self.empty("None of your funding had been allocated to an output by the period end.")]
-        story.append(
+        intro = [
             self.para(
                 f"Amounts are in {s['base_currency']}, the currency in which the alliance allocates funding. "
                 "Other donors are named only where they have agreed to be acknowledged.",
                 "small",
             )
-        )
+        ]
         for o in s["outputs"]:
             dates = f"{fmt_date(o['start_date'])} – {fmt_date(o['end_date'])}"
             funders = [["Your funding", fmt_money(o["donor_amount"]), fmt_share(o["share"])]]
@@ -124,7 +125,9 @@ class DonorSummaryRenderer(ReportRenderer):
                         numeric=(2, 3),
                     ),
                 ]
-            story.append(self.keep(*block))
+            heading = [self.heading("What your funding supported")] if intro else []
+            story.append(self.keep(*heading, *intro, *block))
+            intro = []
         if s["by_programme"]:
             story += [
                 self.heading("Your funding by programme"),
