@@ -36,13 +36,18 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("grants", _GRANT_MODELS)
         | _edit("grants", ("allocation", "reportingobligation"))
         | {"grants.reverse_allocation"}
+        | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
     ),
     PROGRAMME: (
         _view("donors", ("donor", "pledge"))
         | _edit("grants", ("programme", "output", "indicator", "reportingobligation"))
         | _view("grants", ("allocation",))
     ),
-    LEADERSHIP: _view("donors", _DONOR_MODELS) | _view("grants", _GRANT_MODELS),
+    LEADERSHIP: (
+        _view("donors", _DONOR_MODELS)
+        | _view("grants", _GRANT_MODELS)
+        | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
+    ),
     AUDITOR: _view("donors", _DONOR_MODELS) | _view("grants", _GRANT_MODELS),
 }
 

@@ -8,6 +8,7 @@ from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_tools import error_text, money, run_each
+from reports.admin_actions import generate_donor_summary
 
 from . import selectors, services
 from .models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
@@ -41,6 +42,7 @@ class DonorAdmin(SimpleHistoryAdmin):
     list_filter = ("kind", "status", "country", "publicly_acknowledged")
     search_fields = ("ref", "name", "external_ref")
     inlines = [ContactInline, PledgeInline]
+    actions = [generate_donor_summary]
     readonly_fields = ("lifetime", "this_year", "largest", "last_gift_on")
     fieldsets = (
         (None, {"fields": ("ref", "name", "kind", "country", "preferred_currency", "status")}),

@@ -1,0 +1,86 @@
+"""A report run: the parameters asked for, the immutable snapshot of figures, and its PDF.
+
+The PDF is rendered from the snapshot alone, so the stored snapshot and its SHA-256 are the
+proof of what a PDF showed; the file lives on the private default storage, never public media.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def report_upload_to(run, filename):
+    return f"reports/{run.kind}/{run.pk}-{filename}"
+
+
+class ReportRun(models.Model):
+    class Kind(models.TextChoices):
+        DONOR_SUMMARY = "donor_summary", "Donor summary"
+        PORTFOLIO = "portfolio", "Portfolio"
+        OUTPUT_STATEMENT = "output_statement", "Output statement"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    donor = models.ForeignKey("donors.Donor", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    output = models.ForeignKey("grants.Output", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, help_text="Blank: the donor's preferred currency.")
+    external = models.BooleanField(
+        default=True, help_text="For readers outside the alliance: unacknowledged donors are not named."
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    snapshot = models.JSONField(null=True, blank=True, editable=False)
+    snapshot_sha256 = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    pdf = models.FileField(upload_to=report_upload_to, blank=True, editable=False)
+    pdf_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+
+    queued_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        permissions = [
+            ("generate_report", "Can generate reports"),
+            ("download_report", "Can download reports"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="donor_summary") | models.Q(donor__isnull=False),
+                name="donor_summary_has_donor",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="output_statement") | models.Q(output__isnull=False),
+                name="output_statement_has_output",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def fingerprint(self) -> str:
+        return self.snapshot_sha256[:12]
+
+    @property
+    def subject(self) -> str:
+        if self.kind == self.Kind.DONOR_SUMMARY and self.donor_id:
+            return str(self.donor)
+        if self.kind == self.Kind.OUTPUT_STATEMENT and self.output_id:
+            return str(self.output)
+        return "All funding"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.kind.replace('_', '-')}-{self.pk}-{self.fingerprint or 'pending'}.pdf"

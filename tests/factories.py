@@ -110,3 +110,41 @@ class OutputFactory(factory.django.DjangoModelFactory):
     kind = Output.Kind.RESOURCE
     title = factory.Sequence(lambda n: f"Output {n}")
     budget = Decimal("10000.00")
+
+
+# Reports (issue 5): allocations, indicators and obligations for report tests ----------------
+# Kept at the end of the file, apart from the other sections, to limit merge conflicts.
+
+from grants.models import Allocation, Indicator, ReportingObligation  # noqa: E402
+
+
+class AllocationFactory(factory.django.DjangoModelFactory):
+    """A received allocation; pass `donation` (posted) or `pledge` (planned), and `output`."""
+
+    class Meta:
+        model = Allocation
+
+    output = factory.SubFactory(OutputFactory)
+    amount = Decimal("100.00")
+    allocated_on = dt.date(2025, 6, 1)
+
+
+class IndicatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Indicator
+
+    output = factory.SubFactory(OutputFactory)
+    name = factory.Sequence(lambda n: f"Indicator {n}")
+    unit = "downloads"
+    target = Decimal("1000")
+    actual = Decimal("640")
+    as_of = dt.date(2025, 12, 1)
+
+
+class ObligationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReportingObligation
+
+    pledge = factory.SubFactory(PledgeFactory)
+    kind = ReportingObligation.Kind.NARRATIVE
+    due_date = dt.date(2026, 3, 31)

@@ -1,0 +1,502 @@
+"""Figures for reports, built into snapshot dictionaries: every number, label and row a PDF shows.
+
+This is the only module that reads the grants selectors. Sums are done in SQL; Python adds up
+only rows that the report shows (a donor's pledges, a handful of currency groups), so the
+totals printed always equal the rows printed.
+
+Conversion rule, stated in every report that converts: a donation counts at its posted
+base amount (and at face value in its own currency); pledge-side amounts (pledged, written
+off, outstanding, overdue) are converted at the closing rate on the period end.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
+
+from backoffice.money import money_round
+from donors.models import Donation, Donor, Instalment, Pledge, WriteOff
+from donors.rates import RateBook
+from grants.models import Allocation, Indicator, Output
+
+from .snapshot import SNAPSHOT_VERSION, day, money, share
+
+try:
+    from grants.selectors import (
+        donor_output_funding,
+        obligations_due,
+        obligations_overdue,
+        output_funders,
+        output_funding,
+        unallocated_balance,
+    )
+except ImportError:  # TEMPORARY: until grants/selectors.py (issue 4) is merged; see _grants_fallback.
+    from ._grants_fallback import (
+        donor_output_funding,
+        obligations_due,
+        obligations_overdue,
+        output_funders,
+        output_funding,
+        unallocated_balance,
+    )
+
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Value(Decimal("0.00"), output_field=MONEY)
+D0 = Decimal("0.00")
+OTHER_FUNDERS = "Other funders"
+
+
+def _posted():
+    return Donation.objects.filter(status=Donation.Status.POSTED)
+
+
+def _sum(queryset, field: str) -> Decimal:
+    return money_round(queryset.aggregate(total=Coalesce(Sum(field), ZERO))["total"])
+
+
+class Converter:
+    """Closing-rate conversion between currencies via the base currency (rates loaded once)."""
+
+    def __init__(self, on: dt.date):
+        self.on = on
+        self.book = RateBook()
+        self.used: dict[str, tuple[Decimal, dt.date]] = {}
+
+    def rate(self, currency: str) -> Decimal:
+        rate, rate_date, _ = self.book.lookup(currency, self.on)
+        if currency != settings.BASE_CURRENCY:
+            self.used[currency] = (rate, rate_date)
+        return rate
+
+    def to_base(self, amount: Decimal, currency: str) -> Decimal:
+        return amount * self.rate(currency)
+
+    def convert(self, amount: Decimal, currency: str, target: str) -> Decimal:
+        if currency == target:
+            return amount
+        return self.to_base(amount, currency) / self.rate(target)
+
+    def rates_used(self) -> list[dict]:
+        return [
+            {"currency": c, "rate": str(r), "date": day(d), "base_currency": settings.BASE_CURRENCY}
+            for c, (r, d) in sorted(self.used.items())
+        ]
+
+
+def _pledges_at(queryset, end: dt.date):
+    """Pledges made by `end` and not cancelled by then, with received/written off/fell due up to `end`."""
+
+    def summed(model_qs, field, outer="pledge"):
+        rows = model_qs.filter(**{outer: OuterRef("pk")}).order_by().values(outer).annotate(t=Sum(field)).values("t")
+        return Coalesce(Subquery(rows, output_field=MONEY), ZERO)
+
+    return (
+        queryset.filter(start_date__lte=end)
+        .filter(Q(cancelled_on__isnull=True) | Q(cancelled_on__gt=end))
+        .annotate(
+            received_to=summed(_posted().filter(received_on__lte=end), "pledge_amount"),
+            written_off_to=summed(WriteOff.objects.filter(written_off_on__lte=end), "amount"),
+            fell_due=summed(Instalment.objects.filter(due_date__lt=end), "amount"),
+        )
+        .select_related("donor")
+        .order_by("start_date", "ref")
+    )
+
+
+def _pledge_row(p) -> dict:
+    balance = p.total - p.received_to - p.written_off_to
+    outstanding = max(balance, D0)
+    overdue = max(min(p.fell_due - p.received_to - p.written_off_to, balance), D0)
+    return {
+        "ref": p.ref,
+        "title": p.title,
+        "donor_name": p.donor.name,
+        "donor_ref": p.donor.ref,
+        "start_date": day(p.start_date),
+        "end_date": day(p.end_date),
+        "currency": p.currency,
+        "total": p.total,
+        "received": p.received_to,
+        "written_off": p.written_off_to,
+        "outstanding": outstanding,
+        "overdue": overdue,
+        "overpaid": max(-balance, D0),
+    }
+
+
+def _money_row(row: dict, *fields) -> dict:
+    return {k: (money(v, row["currency"]) if k in fields else v) for k, v in row.items()}
+
+
+def _by_currency(rows, field) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = defaultdict(lambda: D0)
+    for row in rows:
+        totals[row["currency"]] += row[field]
+    return dict(totals)
+
+
+# Donor summary -------------------------------------------------------------------------------
+
+
+def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, currency: str = "") -> dict:
+    base = settings.BASE_CURRENCY
+    shown = currency or donor.preferred_currency
+    fx = Converter(end)
+
+    def donations_figure(queryset):
+        groups = queryset.values("currency").annotate(amount=Sum("amount"), base=Sum("base_amount")).order_by()
+        value = sum((g["amount"] if g["currency"] == shown else g["base"] / fx.rate(shown) for g in groups), start=D0)
+        return money_round(value), money_round(sum((g["base"] for g in groups), start=D0))
+
+    def pledge_figure(totals: dict[str, Decimal]):
+        value = sum((fx.convert(v, c, shown) for c, v in totals.items()), start=D0)
+        base_value = sum((fx.to_base(v, c) for c, v in totals.items()), start=D0)
+        return money_round(value), money_round(base_value)
+
+    donations = _posted().filter(donor=donor)
+    in_period = donations.filter(received_on__gte=start, received_on__lte=end)
+    pledges = [_pledge_row(p) for p in _pledges_at(Pledge.objects.filter(donor=donor), end)]
+
+    period_value, period_base = donations_figure(in_period)
+    figures = []
+    for key, label, (value, base_value) in (
+        ("pledged", "Pledged", pledge_figure(_by_currency(pledges, "total"))),
+        ("received_in_period", "Received in this period", (period_value, period_base)),
+        ("received_to_date", f"Received to {end:%-d %B %Y}", donations_figure(donations.filter(received_on__lte=end))),
+        ("written_off", "Written off", pledge_figure(_by_currency(pledges, "written_off"))),
+        ("outstanding", "Outstanding on pledges", pledge_figure(_by_currency(pledges, "outstanding"))),
+    ):
+        figures.append({"key": key, "label": label, "value": money(value, shown), "base": money(base_value, base)})
+
+    donation_rows = [
+        {
+            "received_on": day(d["received_on"]),
+            "reference": d["reference"],
+            "pledge": d["pledge__ref"] or "",
+            "amount": money(d["amount"], d["currency"]),
+            "base": money(d["base_amount"], base),
+            "reversal": d["reversal_of_id"] is not None,
+        }
+        for d in in_period.order_by("received_on", "id").values(
+            "received_on", "reference", "pledge__ref", "amount", "currency", "base_amount", "reversal_of_id"
+        )
+    ]
+
+    funded = donor_output_funding(donor=donor, end=end)
+    output_ids = [f.output_id for f in funded]
+    co_funders = _co_funders(output_ids, end=end, exclude_donor=donor.pk)
+    indicators = _indicators(output_ids)
+    outputs = []
+    by_programme: dict[str, Decimal] = defaultdict(lambda: D0)
+    for f in funded:
+        by_programme[f.programme_name] += f.donor_amount
+        outputs.append(
+            {
+                "output_id": f.output_id,
+                "title": f.output_title,
+                "programme": f.programme_name,
+                "kind": Output.Kind(f.kind).label,
+                "status": Output.Status(f.status).label,
+                "start_date": day(f.start_date),
+                "end_date": day(f.end_date),
+                "donor_amount": money(f.donor_amount, base),
+                "output_allocated": money(f.output_allocated, base),
+                "share": share(f.share),
+                "co_funders": co_funders.get(f.output_id, []),
+                "indicators": indicators.get(f.output_id, []),
+            }
+        )
+
+    open_pledges = {p["ref"] for p in pledges if p["outstanding"] > 0}
+    horizon = end + dt.timedelta(days=365)
+    instalments = [
+        {"due_date": day(i.due_date), "pledge": i.pledge.ref, "amount": money(i.amount, i.pledge.currency)}
+        for i in Instalment.objects.filter(pledge__donor=donor, due_date__gt=end, due_date__lte=horizon)
+        .select_related("pledge")
+        .order_by("due_date", "id")
+        if i.pledge.ref in open_pledges
+    ]
+    obligations = [
+        *obligations_overdue(today=end).filter(pledge__donor=donor),
+        *obligations_due(within_days=365, today=end).filter(pledge__donor=donor),
+    ]
+
+    return {
+        "version": SNAPSHOT_VERSION,
+        "kind": "donor_summary",
+        "title": "Impact summary",
+        "base_currency": base,
+        "currency": shown,
+        "period": {"start": day(start), "end": day(end)},
+        "donor": {"ref": donor.ref, "name": donor.name, "kind": Donor.Kind(donor.kind).label},
+        "figures": figures,
+        "pledges": [
+            _money_row(p, "total", "received", "written_off", "outstanding", "overdue", "overpaid") for p in pledges
+        ],
+        "donations": donation_rows,
+        "donations_total": {"value": money(period_value, shown), "base": money(period_base, base)},
+        "outputs": outputs,
+        "by_programme": [{"label": k, "amount": money(v, base)} for k, v in sorted(by_programme.items())],
+        "instalments": instalments,
+        "obligations": [_obligation_row(o) for o in obligations],
+        "rates": fx.rates_used(),
+    }
+
+
+def _co_funders(output_ids, *, end=None, exclude_donor=None) -> dict[int, list[dict]]:
+    """Other donors' received allocations to each output: named if acknowledged, else pooled."""
+    allocations = Allocation.objects.filter(output_id__in=output_ids, donation__isnull=False)
+    if end:
+        allocations = allocations.filter(allocated_on__lte=end)
+    if exclude_donor:
+        allocations = allocations.exclude(donation__donor_id=exclude_donor)
+    rows = (
+        allocations.values("output_id", "donation__donor__name", "donation__donor__publicly_acknowledged")
+        .annotate(amount=Sum("amount"))
+        .filter(amount__gt=0)
+        .order_by("output_id", "-amount", "donation__donor__name")
+    )
+    return _acknowledged(rows, external=True)
+
+
+def _acknowledged(rows, *, external: bool) -> dict[int, list[dict]]:
+    base = settings.BASE_CURRENCY
+    named: dict[int, list[dict]] = defaultdict(list)
+    pooled: dict[int, list[Decimal]] = defaultdict(list)
+    for r in rows:
+        if r["donation__donor__publicly_acknowledged"] or not external:
+            named[r["output_id"]].append({"name": r["donation__donor__name"], "amount": money(r["amount"], base)})
+        else:
+            pooled[r["output_id"]].append(r["amount"])
+    for output_id, amounts in pooled.items():
+        named[output_id].append(
+            {"name": f"{OTHER_FUNDERS} ({len(amounts)})", "amount": money(sum(amounts, start=D0), base)}
+        )
+    return dict(named)
+
+
+def _indicators(output_ids) -> dict[int, list[dict]]:
+    rows: dict[int, list[dict]] = defaultdict(list)
+    for i in Indicator.objects.filter(output_id__in=output_ids).order_by("output_id", "name"):
+        rows[i.output_id].append(
+            {
+                "name": i.name,
+                "unit": i.unit,
+                "baseline": str(i.baseline),
+                "target": str(i.target),
+                "actual": None if i.actual is None else str(i.actual),
+                "as_of": day(i.as_of),
+            }
+        )
+    return dict(rows)
+
+
+def _obligation_row(o) -> dict:
+    return {
+        "due_date": day(o.due_date),
+        "kind": o.get_kind_display(),
+        "pledge": o.pledge.ref,
+        "donor_name": o.pledge.donor.name,
+        "status": o.get_status_display(),
+        "period_end": day(o.period_end),
+    }
+
+
+# Portfolio -----------------------------------------------------------------------------------
+
+
+def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
+    base = settings.BASE_CURRENCY
+    fx = Converter(end)
+    in_period = _posted().filter(received_on__gte=start, received_on__lte=end)
+
+    pledges = [_pledge_row(p) for p in _pledges_at(Pledge.objects.all(), end)]
+    pledged_in_period = [p for p in pledges if p["start_date"] >= day(start)]
+
+    def pledge_side(rows, field) -> Decimal:
+        return money_round(sum((fx.to_base(v, c) for c, v in _by_currency(rows, field).items()), start=D0))
+
+    written_off_groups = (
+        WriteOff.objects.filter(written_off_on__gte=start, written_off_on__lte=end)
+        .values(currency=F("pledge__currency"))
+        .annotate(amount=Sum("amount"))
+        .order_by("currency")
+    )
+    written_off = money_round(sum((fx.to_base(g["amount"], g["currency"]) for g in written_off_groups), start=D0))
+
+    received = _sum(in_period, "base_amount")
+    figures = [
+        {"key": key, "label": label, "value": money(value, base)}
+        for key, label, value in (
+            ("pledged", "Pledged (pledges starting in the period)", pledge_side(pledged_in_period, "total")),
+            ("received", "Received in the period", received),
+            ("outstanding", "Outstanding on pledges at period end", pledge_side(pledges, "outstanding")),
+            ("overdue", "Overdue at period end", pledge_side(pledges, "overdue")),
+            ("written_off", "Written off in the period", written_off),
+        )
+    ]
+
+    allocated_in_period = _sum(
+        Allocation.objects.filter(donation__isnull=False, allocated_on__gte=start, allocated_on__lte=end), "amount"
+    )
+    balance = unallocated_balance()
+    allocation_split = [
+        {"label": "Allocated to outputs in the period", "amount": money(allocated_in_period, base)},
+        {"label": "Unallocated, restricted (now)", "amount": money(balance.restricted, base)},
+        {"label": "Unallocated, unrestricted (now)", "amount": money(balance.unrestricted, base)},
+    ]
+
+    by_kind = [
+        {"label": Donor.Kind(r["donor__kind"]).label, "amount": money(r["total"], base), "count": r["n"]}
+        for r in in_period.values("donor__kind")
+        .annotate(total=Sum("base_amount"), n=Count("id"))
+        .order_by("donor__kind")
+    ]
+    by_year = [
+        {"label": str(r["year"]), "amount": money(r["total"], base)}
+        for r in in_period.annotate(year=ExtractYear("received_on"))
+        .values("year")
+        .annotate(total=Sum("base_amount"))
+        .order_by("year")
+    ]
+    by_currency = [
+        {"label": r["currency"], "amount": money(r["amount"], r["currency"]), "base": money(r["base"], base)}
+        for r in in_period.values("currency")
+        .annotate(amount=Sum("amount"), base=Sum("base_amount"))
+        .order_by("currency")
+    ]
+    by_programme = [
+        {"label": r["output__programme__name"], "amount": money(r["total"], base)}
+        for r in Allocation.objects.filter(donation__isnull=False, allocated_on__gte=start, allocated_on__lte=end)
+        .values("output__programme__name")
+        .annotate(total=Sum("amount"))
+        .order_by("output__programme__name")
+    ]
+    top_donors = [
+        {"ref": r["donor__ref"], "name": r["donor__name"], "kind": Donor.Kind(r["donor__kind"]).label,
+         "amount": money(r["total"], base)}
+        for r in in_period.values("donor__ref", "donor__name", "donor__kind")
+        .annotate(total=Sum("base_amount"))
+        .order_by("-total", "donor__ref")[:top]
+    ]  # fmt: skip
+
+    outputs = [
+        {
+            "output_id": f.output_id,
+            "title": f.title,
+            "programme": f.programme_name,
+            "status": Output.Status(f.status).label,
+            "budget": money(f.budget, base),
+            "allocated": money(f.allocated, base),
+            "planned": money(f.planned, base),
+            "gap": money(f.gap, base),
+        }
+        for f in output_funding(end=end)
+    ]
+    overdue = [
+        _money_row({k: p[k] for k in ("ref", "donor_name", "currency", "total", "overdue")}, "total", "overdue")
+        for p in pledges
+        if p["overdue"] > 0
+    ]
+    obligations = [
+        *obligations_overdue(today=end),
+        *obligations_due(within_days=90, today=end),
+    ]
+    return {
+        "version": SNAPSHOT_VERSION,
+        "kind": "portfolio",
+        "title": "Funding portfolio",
+        "base_currency": base,
+        "period": {"start": day(start), "end": day(end)},
+        "figures": figures,
+        "allocation_split": allocation_split,
+        "unallocated_by_restriction": [
+            {"label": b.label, "amount": money(b.amount, base)} for b in balance.by_restriction
+        ],
+        "by_kind": by_kind,
+        "by_year": by_year,
+        "by_currency": by_currency,
+        "by_programme": by_programme,
+        "top_donors": top_donors,
+        "outputs": outputs,
+        "overdue_pledges": overdue,
+        "obligations": [_obligation_row(o) for o in obligations],
+        "rates": fx.rates_used(),
+    }
+
+
+# Output statement ----------------------------------------------------------------------------
+
+
+def output_statement_snapshot(*, output: Output, as_of: dt.date, external: bool = True) -> dict:
+    base = settings.BASE_CURRENCY
+    output = Output.objects.select_related("programme").get(pk=output.pk)
+    (funding,) = output_funding(outputs=[output.pk], end=as_of)
+    funders = output_funders(output=output)
+    rows = [
+        {
+            "output_id": output.pk,
+            "donation__donor__name": f.donor_name,
+            "donation__donor__publicly_acknowledged": f.publicly_acknowledged,
+            "amount": f.amount,
+        }
+        for f in funders
+    ]
+    shares = {f.donor_name: f.share for f in funders}
+    funder_rows = _acknowledged(rows, external=external).get(output.pk, [])
+    for row in funder_rows:
+        amount = Decimal(row["amount"]["amount"])
+        row["share"] = share(shares.get(row["name"]) or (amount / funding.allocated if funding.allocated else 0))
+
+    monthly = (
+        Allocation.objects.filter(output=output, allocated_on__lte=as_of)
+        .annotate(month=TruncMonth("allocated_on"))
+        .values("month")
+        .annotate(
+            received=Coalesce(Sum("amount", filter=Q(donation__isnull=False)), ZERO),
+            planned=Coalesce(Sum("amount", filter=Q(pledge__isnull=False)), ZERO),
+        )
+        .order_by("month")
+    )
+    over_time, running = [], D0
+    for m in monthly:
+        running += m["received"]
+        over_time.append(
+            {
+                "month": m["month"].strftime("%Y-%m"),
+                "received": money(m["received"], base),
+                "planned": money(m["planned"], base),
+                "cumulative": money(running, base),
+            }
+        )
+    return {
+        "version": SNAPSHOT_VERSION,
+        "kind": "output_statement",
+        "title": "Output statement",
+        "base_currency": base,
+        "as_of": day(as_of),
+        "external": external,
+        "output": {
+            "id": output.pk,
+            "title": output.title,
+            "programme": output.programme.name,
+            "kind": output.get_kind_display(),
+            "status": output.get_status_display(),
+            "start_date": day(output.start_date),
+            "end_date": day(output.end_date),
+            "location": output.location,
+            "public_url": output.public_url,
+        },
+        "figures": [
+            {"key": "budget", "label": "Budget", "value": money(funding.budget, base)},
+            {"key": "allocated", "label": "Funded (received and allocated)", "value": money(funding.allocated, base)},
+            {"key": "planned", "label": "Planned from pledges", "value": money(funding.planned, base)},
+            {"key": "gap", "label": "Funding gap", "value": money(funding.gap, base)},
+        ],
+        "funders": funder_rows,
+        "over_time": over_time,
+        "indicators": _indicators([output.pk]).get(output.pk, []),
+    }

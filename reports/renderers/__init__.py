@@ -1,0 +1,16 @@
+"""Snapshot → PDF. `render(snapshot)` picks the renderer for the snapshot's kind."""
+
+from .base import ReportRenderer
+from .donor_summary import DonorSummaryRenderer
+from .output_statement import OutputStatementRenderer
+from .portfolio import PortfolioRenderer
+
+RENDERERS: dict[str, type[ReportRenderer]] = {
+    "donor_summary": DonorSummaryRenderer,
+    "portfolio": PortfolioRenderer,
+    "output_statement": OutputStatementRenderer,
+}
+
+
+def render(snapshot: dict) -> bytes:
+    return RENDERERS[snapshot["kind"]]().render(snapshot)

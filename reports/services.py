@@ -1,0 +1,158 @@
+"""Report runs: request one, generate it (figures → snapshot → PDF), verify a PDF against its run."""
+
+import datetime as dt
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from . import figures
+from .models import ReportRun
+from .renderers import render
+from .snapshot import snapshot_sha256
+
+logger = logging.getLogger(__name__)
+
+
+class ReportError(ValidationError):
+    """A report cannot be requested, generated or verified; the message says why."""
+
+
+@transaction.atomic
+def report_run_request(
+    *,
+    kind: str,
+    by=None,
+    donor=None,
+    output=None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    currency: str = "",
+    external: bool = True,
+) -> ReportRun:
+    """Record a queued run and enqueue its generation once the transaction commits."""
+    run = ReportRun(
+        kind=kind,
+        donor=donor,
+        output=output,
+        period_start=start,
+        period_end=end,
+        currency=currency,
+        external=external,
+        requested_by=by,
+    )
+    if kind in (ReportRun.Kind.DONOR_SUMMARY, ReportRun.Kind.PORTFOLIO):
+        if not (start and end):
+            raise ReportError("A donor summary or portfolio needs a period: --from and --to.")
+        if end < start:
+            raise ReportError(f"The period ends ({end}) before it starts ({start}).")
+    run.full_clean()
+    run.save()
+    from .tasks import report_run_generate
+
+    transaction.on_commit(lambda: report_run_generate.delay(run.pk))
+    return run
+
+
+def snapshot_build(run: ReportRun) -> dict:
+    if run.kind == ReportRun.Kind.DONOR_SUMMARY:
+        return figures.donor_summary_snapshot(
+            donor=run.donor, start=run.period_start, end=run.period_end, currency=run.currency
+        )
+    if run.kind == ReportRun.Kind.PORTFOLIO:
+        return figures.portfolio_snapshot(start=run.period_start, end=run.period_end)
+    as_of = run.period_end or timezone.localdate(run.queued_at)
+    return figures.output_statement_snapshot(output=run.output, as_of=as_of, external=run.external)
+
+
+def report_run_generate(*, run_id: int) -> ReportRun:
+    """Build the snapshot and the PDF for a queued run. Running it again on a done run does nothing.
+
+    The claim is a conditional update, so two workers given the same run cannot both build it.
+    """
+    claimed = ReportRun.objects.filter(pk=run_id, status__in=[ReportRun.Status.QUEUED, ReportRun.Status.FAILED]).update(
+        status=ReportRun.Status.RUNNING, started_at=timezone.now(), error=""
+    )
+    run = ReportRun.objects.select_related("donor", "output").get(pk=run_id)
+    if not claimed:
+        return run
+    try:
+        with transaction.atomic():
+            snapshot = snapshot_build(run)
+        sha = snapshot_sha256(snapshot)
+        pdf = render(snapshot)
+        run.snapshot, run.snapshot_sha256 = snapshot, sha
+        run.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+        run.pdf.save(f"{sha[:12]}.pdf", ContentFile(pdf), save=False)
+        run.status, run.finished_at = ReportRun.Status.DONE, timezone.now()
+        run.save()
+    except Exception as exc:
+        logger.exception("Report run %s failed", run_id)
+        ReportRun.objects.filter(pk=run_id).update(
+            status=ReportRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
+        )
+        run.refresh_from_db()
+    return run
+
+
+# Verification ----------------------------------------------------------------------------------
+
+SHA_IN_METADATA = re.compile(r"sha256:([0-9a-f]{64})")
+FINGERPRINT_IN_TEXT = re.compile(r"Fingerprint ([0-9a-f]{12})")
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    reason: str
+    run: ReportRun | None = None
+
+
+def report_verify(pdf: bytes) -> Verification:
+    """Does this PDF match a stored run? It must be byte for byte the PDF its stored snapshot renders to."""
+    sha = _embedded_sha(pdf)
+    if sha is None:
+        return Verification(False, "The file carries no Fundtrace snapshot fingerprint; it is not a Fundtrace report.")
+    runs = ReportRun.objects.filter(status=ReportRun.Status.DONE)
+    runs = runs.filter(snapshot_sha256=sha) if len(sha) == 64 else runs.filter(snapshot_sha256__startswith=sha)
+    run = runs.order_by("-finished_at", "-pk").first()
+    if run is None:
+        return Verification(False, f"No report run has the snapshot fingerprint {sha[:12]}: unknown report.")
+    if snapshot_sha256(run.snapshot) != run.snapshot_sha256:
+        return Verification(False, f"The stored snapshot of run {run.pk} no longer matches its SHA-256.", run)
+    expected = render(run.snapshot)
+    if pdf != expected:
+        difference = next((i for i, (a, b) in enumerate(zip(pdf, expected, strict=False)) if a != b), None)
+        where = f"first difference at byte {difference}" if difference is not None else "lengths differ"
+        return Verification(
+            False, f"The file differs from the PDF of run {run.pk} ({len(pdf)} vs {len(expected)} bytes, {where}).", run
+        )
+    return Verification(True, f"Matches run {run.pk} ({run.get_kind_display()}, {run.subject}).", run)
+
+
+def _embedded_sha(pdf: bytes) -> str | None:
+    """The full SHA from the PDF's metadata, else the 12-character fingerprint from the footer text."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        info = reader.metadata or {}
+        for value in (info.get("/Subject"), info.get("/Keywords")):
+            match = SHA_IN_METADATA.search(str(value or ""))
+            if match:
+                return match.group(1)
+        text = reader.pages[0].extract_text() if reader.pages else ""
+    except (PdfReadError, ValueError, KeyError, IndexError, TypeError):
+        # A damaged file may still carry its fingerprint in plain bytes (metadata is not compressed).
+        match = SHA_IN_METADATA.search(pdf.decode("latin-1"))
+        return match.group(1) if match else None
+    match = FINGERPRINT_IN_TEXT.search(text or "")
+    return match.group(1) if match else None

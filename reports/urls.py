@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "reports"
+urlpatterns = [
+    path("", views.run_list, name="run_list"),
+    path("<int:pk>/download/", views.run_download, name="run_download"),
+]

@@ -1,0 +1,84 @@
+import datetime as dt
+from decimal import Decimal
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from donors import services as donor_services
+from donors.models import Donor
+from grants.models import Allocation, Output
+from reports.figures import output_statement_snapshot
+from reports.renderers import render
+from tests.factories import AllocationFactory, DonationFactory, DonorFactory, IndicatorFactory, role_user
+
+from .conftest import END
+from .helpers import figure, pdf_text, shown, total
+
+AS_OF = dt.date(2026, 6, 30)
+
+
+def co_funded_output() -> Output:
+    """The demo output with the most funders (named by data, not by guess)."""
+    outputs = Output.objects.all()
+    return max(outputs, key=lambda o: Allocation.objects.filter(output=o).values("donation__donor").distinct().count())
+
+
+def test_figures_equal_sums_straight_from_the_ledger(demo):
+    output = co_funded_output()
+    snap = output_statement_snapshot(output=output, as_of=AS_OF, external=True)
+    received = total(Allocation.objects.filter(output=output, donation__isnull=False))
+    planned = total(Allocation.objects.filter(output=output, pledge__isnull=False))
+    assert figure(snap, "budget")["value"]["amount"] == str(output.budget)
+    assert figure(snap, "allocated")["value"]["amount"] == str(received)
+    assert figure(snap, "planned")["value"]["amount"] == str(planned)
+    assert figure(snap, "gap")["value"]["amount"] == str(output.budget - received)
+    assert sum(Decimal(f["amount"]["amount"]) for f in snap["funders"]) == received
+    assert Decimal(snap["over_time"][-1]["cumulative"]["amount"]) == received
+    assert sum(Decimal(m["planned"]["amount"]) for m in snap["over_time"]) == planned
+    assert len(snap["indicators"]) == output.indicators.count()
+
+    text = pdf_text(render(snap))
+    for f in snap["figures"]:
+        assert shown(f["value"]) in text
+    for f in snap["funders"]:
+        assert shown(f["amount"]) in text
+
+
+def test_external_statement_names_only_acknowledged_funders(demo):
+    output = co_funded_output()
+    funder_ids = Allocation.objects.filter(output=output, donation__isnull=False).values("donation__donor")
+    hidden = Donor.objects.filter(pk__in=funder_ids, publicly_acknowledged=False)
+    named = Donor.objects.filter(pk__in=funder_ids, publicly_acknowledged=True)
+    assert hidden.exists() and named.exists()
+
+    external = pdf_text(render(output_statement_snapshot(output=output, as_of=AS_OF, external=True)))
+    internal = pdf_text(render(output_statement_snapshot(output=output, as_of=AS_OF, external=False)))
+    for donor in hidden:
+        assert donor.name not in external
+        assert donor.name in internal
+    for donor in named:
+        assert donor.name in external
+    assert "Other funders" in external
+
+
+def test_same_snapshot_renders_byte_identical_pdfs(demo):
+    snap = output_statement_snapshot(output=co_funded_output(), as_of=AS_OF)
+    assert render(snap) == render(snap)
+
+
+def test_query_count_does_not_grow_with_data(demo):
+    output = co_funded_output()
+    with CaptureQueriesContext(connection) as small:
+        output_statement_snapshot(output=output, as_of=AS_OF)
+    finance = role_user("Finance", username="report-finance")
+    for k in range(5):
+        d = donor_services.donation_post(
+            donation=DonationFactory(donor=DonorFactory(ref=f"DON-8{k:03d}"), received_on=END, amount=Decimal("80.00")),
+            by=finance,
+        )
+        AllocationFactory(donation=d, output=output, amount=Decimal("40.00"), allocated_on=dt.date(2026, 1, 5 + k))
+        IndicatorFactory(output=output)
+    with CaptureQueriesContext(connection) as large:
+        snap = output_statement_snapshot(output=output, as_of=AS_OF)
+    assert len(snap["indicators"]) >= 5
+    assert len(large) == len(small)
