@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from donors.models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge
-from grants.models import Output, Programme
+from grants.models import Allocation, Indicator, Output, Programme, ReportingObligation
 
 PASSWORD = "correct-horse-battery"
 
@@ -110,3 +110,33 @@ class OutputFactory(factory.django.DjangoModelFactory):
     kind = Output.Kind.RESOURCE
     title = factory.Sequence(lambda n: f"Output {n}")
     budget = Decimal("10000.00")
+
+
+class IndicatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Indicator
+
+    output = factory.SubFactory(OutputFactory)
+    name = factory.Sequence(lambda n: f"Indicator {n}")
+    unit = "people"
+    target = Decimal("100.00")
+
+
+class AllocationFactory(factory.django.DjangoModelFactory):
+    """A bare allocation row. Tests of the rules go through grants.services instead."""
+
+    class Meta:
+        model = Allocation
+
+    output = factory.SubFactory(OutputFactory)
+    amount = Decimal("10.00")
+    allocated_on = dt.date(2025, 3, 1)
+
+
+class ObligationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReportingObligation
+
+    pledge = factory.SubFactory(PledgeFactory)
+    kind = ReportingObligation.Kind.NARRATIVE
+    due_date = dt.date(2025, 3, 1)
