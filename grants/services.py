@@ -115,7 +115,7 @@ def _lock_donation(donation):
     from donors.models import Donation
 
     # The row lock serialises allocations of one donation, so two can't both pass the check.
-    return Donation.objects.select_for_update().select_related("pledge").get(pk=donation.pk)
+    return Donation.objects.select_for_update(of=("self",)).select_related("pledge").get(pk=donation.pk)
 
 
 @transaction.atomic
