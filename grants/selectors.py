@@ -266,7 +266,7 @@ def unallocated_balance() -> UnallocatedBalance:
             "pledge__restricted_output__title",
         )
         .annotate(amount=Sum(F("base_amount") - F("allocated"), output_field=MONEY))
-        .order_by("pledge__restricted_programme__name", "pledge__restricted_output__title")
+        .order_by()
     )
     restricted, unrestricted, by_restriction = Decimal("0.00"), Decimal("0.00"), []
     for g in groups:
@@ -283,6 +283,7 @@ def unallocated_balance() -> UnallocatedBalance:
                 else f"Programme: {g['pledge__restricted_programme__name']}"
             )
             by_restriction.append(RestrictionBalance(label, programme_id, output_id, amount))
+    by_restriction.sort(key=lambda b: (b.label, b.programme_id or 0, b.output_id or 0))  # same order on every database
     return UnallocatedBalance(restricted=restricted, unrestricted=unrestricted, by_restriction=by_restriction)
 
 
