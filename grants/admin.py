@@ -205,8 +205,10 @@ class AllocationAdmin(PostedReadOnlyMixin, SimpleHistoryAdmin):
                 by=request.user,
                 note=data.get("note", ""),
             )
-        form.instance = made
-        obj.pk = made.pk
+        # The admin logs and redirects with `obj`: make it the allocation the service made.
+        for field in Allocation._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(made, field.attname))
+        form.instance = obj
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj):
