@@ -4,11 +4,14 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Sum
 from django.forms.models import BaseInlineFormSet
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_tools import error_text, money, run_each
-from reports.admin_actions import generate_donor_summary
+from grants import services as grant_services
+from grants.models import Allocation
+from reports.admin_actions import ReportActionsMixin, generate_donor_summary
 
 from . import selectors, services
 from .models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
@@ -37,7 +40,7 @@ class PledgeInline(admin.TabularInline):
 
 
 @admin.register(Donor)
-class DonorAdmin(SimpleHistoryAdmin):
+class DonorAdmin(ReportActionsMixin, SimpleHistoryAdmin):
     list_display = ("ref", "name", "kind", "country", "status", "lifetime", "this_year", "largest", "last_gift_on")
     list_filter = ("kind", "status", "country", "publicly_acknowledged")
     search_fields = ("ref", "name", "external_ref")
@@ -254,9 +257,32 @@ class DonationForm(forms.ModelForm):
                 self.add_error(field if field in self.fields else None, errors)
 
 
+class DonationAllocationInline(admin.TabularInline):
+    """A donation's allocations, read-only: they are made and reversed on the allocation pages."""
+
+    model = Allocation
+    fk_name = "donation"
+    extra = 0
+    fields = ("allocated_on", "output", "amount", "note", "reversal_of")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "allocations (base currency)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("output", "reversal_of")
+
+
 @admin.register(Donation)
 class DonationAdmin(PostedReadOnlyMixin, SimpleHistoryAdmin):
     form = DonationForm
+    inlines = [DonationAllocationInline]
     list_display = (
         "reference",
         "received_on",
@@ -275,8 +301,9 @@ class DonationAdmin(PostedReadOnlyMixin, SimpleHistoryAdmin):
     date_hierarchy = "received_on"
     autocomplete_fields = ("donor", "pledge")
     raw_id_fields = ("instalment", "batch")
-    actions = ["post_selected", "reverse_selected"]
+    actions = ["post_selected", "reverse_selected", "auto_allocate_selected"]
     readonly_fields = (
+        "allocation_summary",
         "status",
         "rate_date",
         "rate_source",
@@ -303,6 +330,33 @@ class DonationAdmin(PostedReadOnlyMixin, SimpleHistoryAdmin):
 
     def has_reverse_permission(self, request):
         return request.user.has_perm("donors.reverse_donation")
+
+    def has_allocate_permission(self, request):
+        return request.user.has_perm("grants.add_allocation")
+
+    @admin.display(description="Allocation")
+    def allocation_summary(self, obj):
+        if obj is None or not obj.pk or not obj.is_posted or obj.is_reversal:
+            return "—"
+        left = grant_services.donation_unallocated(obj)
+        text = f"{_base(left)} unallocated, restriction: {obj.pledge.restriction_label if obj.pledge_id else 'none'}"
+        if left <= 0 or Donation.objects.filter(reversal_of=obj).exists():
+            return text
+        url = reverse("admin:grants_allocation_add") + f"?donation={obj.pk}"
+        return format_html('{} — <a href="{}">Allocate from this donation</a>', text, url)
+
+    @admin.action(description="Auto-allocate selected posted donations", permissions=["allocate"])
+    def auto_allocate_selected(self, request, queryset):
+        def allocate(donation):
+            made = grant_services.donation_auto_allocate(donation=donation, by=request.user)
+            if not made:
+                self.message_user(
+                    request,
+                    f"{donation}: nothing allocated (fully allocated, or no unfunded output in its restriction).",
+                    messages.WARNING,
+                )
+
+        run_each(self, request, queryset, allocate, "Donations auto-allocated")
 
     @admin.action(description="Post selected draft donations", permissions=["post"])
     def post_selected(self, request, queryset):

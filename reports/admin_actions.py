@@ -27,7 +27,14 @@ def _queued(modeladmin, request, runs) -> None:
     )
 
 
-@admin.action(description="Generate donor summary (this calendar year to date)")
+class ReportActionsMixin:
+    """For admin classes that offer report actions: only those who may generate see them."""
+
+    def has_generate_report_permission(self, request) -> bool:
+        return request.user.has_perm(PERMISSION)
+
+
+@admin.action(description="Generate donor summary (this calendar year to date)", permissions=["generate_report"])
 def generate_donor_summary(modeladmin, request, queryset):
     if not _allowed(modeladmin, request):
         return
@@ -43,7 +50,7 @@ def generate_donor_summary(modeladmin, request, queryset):
     _queued(modeladmin, request, runs)
 
 
-@admin.action(description="Generate output statement (for external use)")
+@admin.action(description="Generate output statement (for external use)", permissions=["generate_report"])
 def generate_output_statement(modeladmin, request, queryset):
     if not _allowed(modeladmin, request):
         return

@@ -21,27 +21,16 @@ from backoffice.money import money_round
 from donors.models import Donation, Donor, Instalment, Pledge, WriteOff
 from donors.rates import RateBook
 from grants.models import Allocation, Indicator, Output
+from grants.selectors import (
+    donor_output_funding,
+    obligations_due,
+    obligations_overdue,
+    output_funders,
+    output_funding,
+    unallocated_balance,
+)
 
 from .snapshot import SNAPSHOT_VERSION, day, money, share
-
-try:
-    from grants.selectors import (
-        donor_output_funding,
-        obligations_due,
-        obligations_overdue,
-        output_funders,
-        output_funding,
-        unallocated_balance,
-    )
-except ImportError:  # TEMPORARY: until grants/selectors.py (issue 4) is merged; see _grants_fallback.
-    from ._grants_fallback import (
-        donor_output_funding,
-        obligations_due,
-        obligations_overdue,
-        output_funders,
-        output_funding,
-        unallocated_balance,
-    )
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal("0.00"), output_field=MONEY)
@@ -435,7 +424,7 @@ def output_statement_snapshot(*, output: Output, as_of: dt.date, external: bool 
     base = settings.BASE_CURRENCY
     output = Output.objects.select_related("programme").get(pk=output.pk)
     (funding,) = output_funding(outputs=[output.pk], end=as_of)
-    funders = output_funders(output=output)
+    funders = output_funders(output=output, end=as_of)
     rows = [
         {
             "output_id": output.pk,

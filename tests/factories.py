@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from donors.models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge
-from grants.models import Output, Programme
+from grants.models import Allocation, Indicator, Output, Programme, ReportingObligation
 
 PASSWORD = "correct-horse-battery"
 
@@ -112,23 +112,6 @@ class OutputFactory(factory.django.DjangoModelFactory):
     budget = Decimal("10000.00")
 
 
-# Reports (issue 5): allocations, indicators and obligations for report tests ----------------
-# Kept at the end of the file, apart from the other sections, to limit merge conflicts.
-
-from grants.models import Allocation, Indicator, ReportingObligation  # noqa: E402
-
-
-class AllocationFactory(factory.django.DjangoModelFactory):
-    """A received allocation; pass `donation` (posted) or `pledge` (planned), and `output`."""
-
-    class Meta:
-        model = Allocation
-
-    output = factory.SubFactory(OutputFactory)
-    amount = Decimal("100.00")
-    allocated_on = dt.date(2025, 6, 1)
-
-
 class IndicatorFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Indicator
@@ -141,10 +124,21 @@ class IndicatorFactory(factory.django.DjangoModelFactory):
     as_of = dt.date(2025, 12, 1)
 
 
+class AllocationFactory(factory.django.DjangoModelFactory):
+    """A bare allocation row. Tests of the rules go through grants.services instead."""
+
+    class Meta:
+        model = Allocation
+
+    output = factory.SubFactory(OutputFactory)
+    amount = Decimal("10.00")
+    allocated_on = dt.date(2025, 3, 1)
+
+
 class ObligationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ReportingObligation
 
     pledge = factory.SubFactory(PledgeFactory)
     kind = ReportingObligation.Kind.NARRATIVE
-    due_date = dt.date(2026, 3, 31)
+    due_date = dt.date(2025, 3, 1)

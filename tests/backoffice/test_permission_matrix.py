@@ -33,6 +33,16 @@ MATRIX = {
     "donors.donationbatch": {roles.FINANCE: EDIT, roles.PROGRAMME: NONE, roles.LEADERSHIP: VIEW, roles.AUDITOR: VIEW},
     "donors.exchangerate": {roles.FINANCE: EDIT, roles.PROGRAMME: NONE, roles.LEADERSHIP: VIEW, roles.AUDITOR: VIEW},
     "donors.writeoff": {roles.FINANCE: EDIT, roles.PROGRAMME: NONE, roles.LEADERSHIP: VIEW, roles.AUDITOR: VIEW},
+    "grants.programme": {roles.FINANCE: VIEW, roles.PROGRAMME: EDIT, roles.LEADERSHIP: VIEW, roles.AUDITOR: VIEW},
+    "grants.output": {roles.FINANCE: VIEW, roles.PROGRAMME: EDIT, roles.LEADERSHIP: VIEW, roles.AUDITOR: VIEW},
+    "grants.indicator": {roles.FINANCE: VIEW, roles.PROGRAMME: EDIT, roles.LEADERSHIP: VIEW, roles.AUDITOR: VIEW},
+    "grants.allocation": {roles.FINANCE: EDIT, roles.PROGRAMME: VIEW, roles.LEADERSHIP: VIEW, roles.AUDITOR: VIEW},
+    "grants.reportingobligation": {
+        roles.FINANCE: EDIT,
+        roles.PROGRAMME: EDIT,
+        roles.LEADERSHIP: VIEW,
+        roles.AUDITOR: VIEW,
+    },
 }
 
 # Nobody but a superuser deletes a money record; contacts are not money.
@@ -44,6 +54,10 @@ ACTIONS = {
     ("donors.donation", "reverse_selected"): {roles.FINANCE},
     ("donors.donationbatch", "post_selected"): {roles.FINANCE},
     ("donors.writeoff", "reverse_selected"): {roles.FINANCE},
+    ("donors.donation", "auto_allocate_selected"): {roles.FINANCE},
+    ("grants.allocation", "reverse_selected"): {roles.FINANCE},
+    ("donors.donor", "generate_donor_summary"): {roles.FINANCE, roles.LEADERSHIP},
+    ("grants.output", "generate_output_statement"): {roles.FINANCE, roles.LEADERSHIP},
 }
 
 
@@ -73,7 +87,7 @@ def _registered(label):
 
 
 def test_every_money_and_grants_admin_page_is_in_the_matrix():
-    registered = {m._meta.label_lower for m in admin.site._registry if m._meta.app_label in ("donors",)}
+    registered = {m._meta.label_lower for m in admin.site._registry if m._meta.app_label in ("donors", "grants")}
     assert registered == set(MATRIX)
 
 

@@ -10,10 +10,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Q
 
 from backoffice.money import money_round
 from donors.models import Donation, Donor, Pledge
 from grants.models import Output
+from grants.services import allocation_create, donation_unallocated
 from tests.factories import (
     AllocationFactory,
     IndicatorFactory,
@@ -27,8 +29,8 @@ FUNDING_DONORS = ["DON-0001", "DON-0002", "DON-0005", "DON-0022", "DON-0023", "D
 
 
 def funding_add() -> list[Output]:
-    resources = ProgrammeFactory(code="MNR", name="Model National Response")
-    threats = ProgrammeFactory(code="GTA", name="Global Threat Assessment")
+    resources = ProgrammeFactory(code="RPT-MNR", name="Model National Response (report tests)")
+    threats = ProgrammeFactory(code="RPT-GTA", name="Global Threat Assessment (report tests)")
     outputs = [
         OutputFactory(
             programme=resources, title="Model National Response toolkit, 2nd edition", status="delivered",
@@ -48,19 +50,31 @@ def funding_add() -> list[Output]:
     IndicatorFactory(output=outputs[0], name="Downloads", unit="downloads", target=5000, actual=6120)
     IndicatorFactory(output=outputs[1], name="Participants", unit="people", target=600, actual=None, as_of=None)
     for n, ref in enumerate(FUNDING_DONORS):
+        # Through the service, so the ledger's rules hold on top of the demo's own allocations.
         donations = (
             Donation.objects.posted()
             .filter(donor__ref=ref, reversal_of__isnull=True, reversed_by__isnull=True, received_on__lte=END)
-            .order_by("received_on", "id")[:3]
-        )
-        for k, donation in enumerate(donations):
-            output = outputs[(n + k) % len(outputs)]
-            AllocationFactory(
-                donation=donation,
-                output=output,
-                amount=money_round(donation.base_amount * Decimal("0.45")),
-                allocated_on=max(donation.received_on, dt.date(2024, 12, 20)) + dt.timedelta(days=7),
+            .filter(
+                Q(pledge__isnull=True)
+                | Q(pledge__restricted_programme__isnull=True, pledge__restricted_output__isnull=True)
             )
+            .order_by("received_on", "id")
+        )
+        made = 0
+        for donation in donations:
+            amount = min(money_round(donation.base_amount * Decimal("0.45")), donation_unallocated(donation))
+            if amount <= 0:
+                continue
+            allocation_create(
+                donation=donation,
+                output=outputs[(n + made) % len(outputs)],
+                amount=amount,
+                by=None,
+                on=max(donation.received_on, dt.date(2024, 12, 20)) + dt.timedelta(days=7),
+            )
+            made += 1
+            if made == 3:
+                break
     pledge = Pledge.objects.filter(donor__ref="DON-0001").order_by("ref").first()
     AllocationFactory(pledge=pledge, donation=None, output=outputs[2], amount=Decimal("12000.00"))
     ObligationFactory(pledge=pledge, kind="financial", due_date=dt.date(2026, 2, 28))

@@ -1,0 +1,312 @@
+"""Reads of funding: what funds each output, who funded it, what is not yet allocated, what reports are owed.
+
+Every figure is in the base currency, net of reversals, computed in SQL in a constant number
+of queries, and returned as frozen dataclasses with money quantized to the cent (SQLite
+hands back unquantized decimals). The PDF reports and the dashboard read these.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import (
+    Case,
+    DecimalField,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from backoffice.money import money_round
+
+from .models import Allocation, Output, ReportingObligation
+
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Value(Decimal("0.00"), output_field=MONEY)
+SHARE = Decimal("0.0001")
+
+
+def _sum_subquery(queryset: QuerySet, field: str, outer: str, outer_ref: str = "pk") -> Coalesce:
+    """SUM(field) of `queryset` rows whose `outer` points at the outer row, as a scalar subquery."""
+    summed = (
+        queryset.filter(**{outer: OuterRef(outer_ref)})
+        .order_by()
+        .values(outer)
+        .annotate(total=Sum(field))
+        .values("total")
+    )
+    return Coalesce(Subquery(summed, output_field=MONEY), ZERO)
+
+
+def _in_period(queryset: QuerySet, start: dt.date | None, end: dt.date | None) -> QuerySet:
+    if start:
+        queryset = queryset.filter(allocated_on__gte=start)
+    if end:
+        queryset = queryset.filter(allocated_on__lte=end)
+    return queryset
+
+
+def _share(part: Decimal, whole: Decimal) -> Decimal:
+    if not whole:
+        return Decimal("0.0000")
+    return (part / whole).quantize(SHARE, rounding=ROUND_HALF_UP)
+
+
+# Funding per output ----------------------------------------------------------------------
+
+
+def outputs_with_funding(
+    queryset: QuerySet | None = None, *, start: dt.date | None = None, end: dt.date | None = None
+) -> QuerySet:
+    """Outputs annotated with allocated (received, net), planned (pledges, net) and gap (never negative)."""
+    queryset = Output.objects.all() if queryset is None else queryset
+    allocations = _in_period(Allocation.objects.all(), start, end)
+    return queryset.annotate(
+        allocated=_sum_subquery(allocations.received(), "amount", "output"),
+        planned=_sum_subquery(allocations.planned(), "amount", "output"),
+    ).annotate(
+        gap=Case(When(budget__gt=F("allocated"), then=F("budget") - F("allocated")), default=ZERO, output_field=MONEY)
+    )
+
+
+@dataclass(frozen=True)
+class OutputFunding:
+    output_id: int
+    title: str
+    programme_id: int
+    programme_name: str
+    kind: str
+    status: str
+    start_date: dt.date | None
+    end_date: dt.date | None
+    budget: Decimal
+    allocated: Decimal
+    planned: Decimal
+    gap: Decimal
+
+
+def output_funding(
+    *,
+    outputs: QuerySet | list | None = None,
+    programme=None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> list[OutputFunding]:
+    """Budget, allocated, planned and funding gap of each output, in one query. Periods apply to allocated_on."""
+    queryset = Output.objects.all()
+    if isinstance(outputs, QuerySet):
+        queryset = queryset.filter(pk__in=outputs.values("pk"))
+    elif outputs is not None:
+        queryset = queryset.filter(pk__in=[getattr(o, "pk", o) for o in outputs])
+    if programme is not None:
+        queryset = queryset.filter(programme=programme)
+    rows = outputs_with_funding(queryset.select_related("programme"), start=start, end=end)
+    return [
+        OutputFunding(
+            output_id=o.pk,
+            title=o.title,
+            programme_id=o.programme_id,
+            programme_name=o.programme.name,
+            kind=o.kind,
+            status=o.status,
+            start_date=o.start_date,
+            end_date=o.end_date,
+            budget=money_round(o.budget),
+            allocated=money_round(o.allocated),
+            planned=money_round(o.planned),
+            gap=money_round(o.gap),
+        )
+        for o in rows
+    ]
+
+
+# Funding per donor -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DonorOutputFunding:
+    output_id: int
+    output_title: str
+    programme_name: str
+    kind: str
+    status: str
+    start_date: dt.date | None
+    end_date: dt.date | None
+    donor_amount: Decimal
+    output_allocated: Decimal
+    share: Decimal
+
+
+def donor_output_funding(
+    *, donor, start: dt.date | None = None, end: dt.date | None = None
+) -> list[DonorOutputFunding]:
+    """The outputs a donor's received money funds (net), with each output's total and the donor's share.
+
+    The period applies to both the donor's amount and the output's total, so the donors'
+    shares of an output add up to one. Outputs the donor funds nothing of, net, are left out.
+    """
+    allocations = _in_period(Allocation.objects.received(), start, end)
+    mine = allocations.filter(donation__donor=donor)
+    rows = (
+        Output.objects.filter(pk__in=mine.values("output"))
+        .select_related("programme")
+        .annotate(
+            donor_amount=_sum_subquery(mine, "amount", "output"),
+            output_allocated=_sum_subquery(allocations, "amount", "output"),
+        )
+        .exclude(donor_amount=0)
+    )
+    return [
+        DonorOutputFunding(
+            output_id=o.pk,
+            output_title=o.title,
+            programme_name=o.programme.name,
+            kind=o.kind,
+            status=o.status,
+            start_date=o.start_date,
+            end_date=o.end_date,
+            donor_amount=money_round(o.donor_amount),
+            output_allocated=money_round(o.output_allocated),
+            share=_share(o.donor_amount, o.output_allocated),
+        )
+        for o in rows
+    ]
+
+
+@dataclass(frozen=True)
+class OutputFunder:
+    donor_id: int
+    donor_name: str
+    publicly_acknowledged: bool
+    amount: Decimal
+    share: Decimal
+
+
+def output_funders(*, output, end: dt.date | None = None) -> list[OutputFunder]:
+    """Each donor whose received money funds an output (net, allocated up to `end`), largest first, with their share."""
+    from donors.models import Donor
+
+    received = Allocation.objects.received()
+    if end is not None:
+        received = received.filter(allocated_on__lte=end)
+    output_id = getattr(output, "pk", output)
+    donors = (
+        Donor.objects.filter(pk__in=received.filter(output_id=output_id).values("donation__donor"))
+        .annotate(
+            amount=_sum_subquery(received.filter(output_id=output_id), "amount", "donation__donor"),
+            output_total=Coalesce(
+                Subquery(
+                    received.filter(output_id=output_id)
+                    .order_by()
+                    .values("output")
+                    .annotate(total=Sum("amount"))
+                    .values("total"),
+                    output_field=MONEY,
+                ),
+                ZERO,
+            ),
+        )
+        .exclude(amount=0)
+        .order_by("-amount", "name")
+    )
+    return [
+        OutputFunder(
+            donor_id=d.pk,
+            donor_name=d.name,
+            publicly_acknowledged=d.publicly_acknowledged,
+            amount=money_round(d.amount),
+            share=_share(d.amount, d.output_total),
+        )
+        for d in donors
+    ]
+
+
+# Unallocated money -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RestrictionBalance:
+    label: str
+    programme_id: int | None
+    output_id: int | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class UnallocatedBalance:
+    restricted: Decimal
+    unrestricted: Decimal
+    by_restriction: list[RestrictionBalance]
+
+    @property
+    def total(self) -> Decimal:
+        return self.restricted + self.unrestricted
+
+
+def unallocated_balance() -> UnallocatedBalance:
+    """Posted money not yet allocated, net of reversals, by the restriction of its pledge.
+
+    A donation's restriction is its pledge's; a donation with no pledge, or an unrestricted
+    pledge, is unrestricted. One query: the donations grouped by restriction, each group
+    summing base amount less what is allocated from each donation.
+    """
+    from donors.models import Donation
+
+    groups = (
+        Donation.objects.posted()
+        .annotate(allocated=_sum_subquery(Allocation.objects.received(), "amount", "donation"))
+        .values(
+            "pledge__restricted_programme",
+            "pledge__restricted_programme__name",
+            "pledge__restricted_output",
+            "pledge__restricted_output__title",
+        )
+        .annotate(amount=Sum(F("base_amount") - F("allocated"), output_field=MONEY))
+        .order_by()
+    )
+    restricted, unrestricted, by_restriction = Decimal("0.00"), Decimal("0.00"), []
+    for g in groups:
+        amount = money_round(g["amount"] or Decimal("0"))
+        programme_id, output_id = g["pledge__restricted_programme"], g["pledge__restricted_output"]
+        if programme_id is None and output_id is None:
+            unrestricted += amount
+            continue
+        restricted += amount
+        if amount:
+            label = (
+                f"Output: {g['pledge__restricted_output__title']}"
+                if output_id
+                else f"Programme: {g['pledge__restricted_programme__name']}"
+            )
+            by_restriction.append(RestrictionBalance(label, programme_id, output_id, amount))
+    by_restriction.sort(key=lambda b: (b.label, b.programme_id or 0, b.output_id or 0))  # same order on every database
+    return UnallocatedBalance(restricted=restricted, unrestricted=unrestricted, by_restriction=by_restriction)
+
+
+# Reporting obligations -------------------------------------------------------------------
+
+
+def obligations_pending() -> QuerySet:
+    return ReportingObligation.objects.filter(status=ReportingObligation.Status.PENDING).select_related("pledge__donor")
+
+
+def obligations_due(*, within_days: int = 30, today: dt.date | None = None) -> QuerySet:
+    """Pending reports due from today up to `within_days` days ahead, soonest first."""
+    today = today or timezone.localdate()
+    return (
+        obligations_pending()
+        .filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=within_days))
+        .order_by("due_date", "pk")
+    )
+
+
+def obligations_overdue(*, today: dt.date | None = None) -> QuerySet:
+    """Pending reports whose due date has passed, oldest first."""
+    today = today or timezone.localdate()
+    return obligations_pending().filter(due_date__lt=today).order_by("due_date", "pk")

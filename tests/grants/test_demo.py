@@ -1,0 +1,60 @@
+import io
+import re
+from decimal import Decimal
+
+from django.core.management import call_command
+from django.db.models import Sum
+
+from donors.models import Donor
+from grants import selectors
+from grants.models import Allocation, Output
+
+GRANT_COUNTS = (
+    "programmes",
+    "outputs",
+    "indicators",
+    "restricted pledges",
+    "allocations",
+    "planned allocations",
+    "reporting obligations",
+)
+
+
+def seed() -> dict[str, int]:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return {what: int(n) for n, what in re.findall(r"(\d+) ([a-z -]+?)(?:,|\.)", out.getvalue().splitlines()[0])}
+
+
+def test_demo_funding_adds_up_for_every_donor_and_co_funded_output_and_reruns_create_nothing(db):
+    first = seed()
+    assert all(first[what] > 0 for what in GRANT_COUNTS), first
+
+    # Every donor: their allocations equal the sum of their per-output amounts.
+    for donor in Donor.objects.all():
+        allocated = Allocation.objects.filter(donation__donor=donor).aggregate(t=Sum("amount"))["t"] or Decimal("0")
+        rows = selectors.donor_output_funding(donor=donor)
+        assert sum((r.donor_amount for r in rows), Decimal("0")) == allocated, donor.name
+
+    # Every co-funded output: the donors' amounts add up to the output's allocated total.
+    funding = {f.output_id: f for f in selectors.output_funding()}
+    co_funded = 0
+    for output in Output.objects.all():
+        funders = selectors.output_funders(output=output)
+        assert sum((f.amount for f in funders), Decimal("0")) == funding[output.pk].allocated
+        if len(funders) > 1:
+            co_funded += 1
+            assert abs(sum(f.share for f in funders) - 1) <= Decimal("0.0001") * len(funders)
+    assert co_funded >= 5
+
+    # The demo shows every case: restricted and unrestricted money left, a cancelled output
+    # with nothing allocated, planned money, and overdue reports.
+    balance = selectors.unallocated_balance()
+    assert balance.restricted > 0 and balance.unrestricted > 0 and balance.by_restriction
+    cancelled = Output.objects.get(status=Output.Status.CANCELLED)
+    assert funding[cancelled.pk].allocated == 0
+    assert any(f.planned > 0 for f in funding.values())
+    assert selectors.obligations_overdue().exists()
+
+    second = seed()
+    assert {what: second[what] for what in GRANT_COUNTS} == dict.fromkeys(GRANT_COUNTS, 0)
