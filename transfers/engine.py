@@ -34,8 +34,10 @@ class RowError:
     message: str
 
     def __str__(self):
-        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
-        return f"{where[0].upper()}{where[1:]}: {self.message}"
+        if not self.line:  # about the whole file
+            return self.message
+        where = f"Line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
 
 
 @dataclass
@@ -166,7 +168,7 @@ def import_run(
             for chunk in _chunks(table.rows, importer.chunk_size):
                 _run_chunk(importer, chunk, positions, seen, outcome, dry_run, report)
             if outcome.rows == 0 and outcome.ok:
-                outcome.add_error(RowError(2, "", "The file has a header row but no data rows."))
+                outcome.add_error(RowError(0, "", "The file has a header row but no data rows."))
             if outcome.ok:
                 importer.finish(outcome, dry_run)
         except FileRejected as error:

@@ -58,6 +58,7 @@ def open_table(stream, name: str) -> Table:
         raise FileRejected("The file is empty.")
     head = stream.read(8)
     stream.seek(0)
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
     lower = name.lower()
     if head.startswith(XLSX_MAGIC):
         if not lower.endswith(".xlsx"):
