@@ -62,7 +62,9 @@ FILE_ERRORS = {
         "Line 1: the file is not UTF-8 text. Save it as 'CSV UTF-8 (comma delimited)', or check that it is a CSV file."
     ),
     "legacy.xls": "This is an old Excel .xls file. Save it as .xlsx or as 'CSV UTF-8 (comma delimited)'.",
-    "not_a_workbook.xlsx": "not_a_workbook.xlsx is named .xlsx but is not an Excel workbook. Check that it is the right file.",
+    "not_a_workbook.xlsx": (
+        "not_a_workbook.xlsx is named .xlsx but is not an Excel workbook. Check that it is the right file."
+    ),
     "semicolon.csv": (
         "The file looks semicolon-delimited (';' between columns). Save it as 'CSV UTF-8 (comma delimited)' "
         "with commas between columns and '.' as the decimal point."
