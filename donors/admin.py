@@ -8,8 +8,9 @@ from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_tools import error_text, money, run_each
+from transfers.admin import TransferAdminMixin
 
-from . import selectors, services
+from . import resources, selectors, services
 from .models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
 
 
@@ -36,7 +37,8 @@ class PledgeInline(admin.TabularInline):
 
 
 @admin.register(Donor)
-class DonorAdmin(SimpleHistoryAdmin):
+class DonorAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.DonorResource]
     list_display = ("ref", "name", "kind", "country", "status", "lifetime", "this_year", "largest", "last_gift_on")
     list_filter = ("kind", "status", "country", "publicly_acknowledged")
     search_fields = ("ref", "name", "external_ref")
@@ -72,7 +74,8 @@ class DonorAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(SimpleHistoryAdmin):
+class ContactAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.ContactResource]
     list_display = ("name", "email", "donor", "role", "receives_reports")
     list_filter = ("receives_reports",)
     list_select_related = ("donor",)
@@ -126,7 +129,8 @@ class PledgeForm(forms.ModelForm):
 
 
 @admin.register(Pledge)
-class PledgeAdmin(SimpleHistoryAdmin):
+class PledgeAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.PledgeResource]
     form = PledgeForm
     list_display = (
         "ref",
@@ -253,7 +257,8 @@ class DonationForm(forms.ModelForm):
 
 
 @admin.register(Donation)
-class DonationAdmin(PostedReadOnlyMixin, SimpleHistoryAdmin):
+class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.DonationResource]
     form = DonationForm
     list_display = (
         "reference",
@@ -388,7 +393,8 @@ class DonationBatchAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(SimpleHistoryAdmin):
+class ExchangeRateAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.ExchangeRateResource]
     list_display = ("currency", "date", "rate", "source")
     list_filter = ("currency", "source")
     search_fields = ("currency",)

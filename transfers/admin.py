@@ -1,0 +1,46 @@
+"""The import/export buttons on the admin's change lists, with their own permissions."""
+
+from django.contrib import messages
+from import_export.admin import ImportExportMixin
+
+from .files import FileRejected
+from .resources import FORMATS
+
+
+class TransferAdminMixin(ImportExportMixin):
+    """Add to a ModelAdmin with `resource_classes = [SomeResource]`.
+
+    Import needs `transfers.import_<kind>`, export `transfers.export_<kind>` (see
+    backoffice.roles); without it there is no button and the URL answers 403.
+    """
+
+    skip_admin_log = True  # simple_history records every imported row
+
+    def get_import_formats(self):
+        return FORMATS
+
+    def get_export_formats(self):
+        return FORMATS
+
+    def _transfer_kind(self) -> str:
+        return self.resource_classes[0].importer_class.kind
+
+    def has_import_permission(self, request):
+        return request.user.has_perm(f"transfers.import_{self._transfer_kind()}")
+
+    def has_export_permission(self, request):
+        return request.user.has_perm(f"transfers.export_{self._transfer_kind()}")
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, FileRejected):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
+
+    def add_success_message(self, result, request):
+        outcome = getattr(result, "transfer_outcome", None)
+        if outcome is None:
+            return super().add_success_message(result, request)
+        messages.success(request, outcome.summary())
+        for note in outcome.notes:
+            messages.info(request, note)
