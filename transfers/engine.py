@@ -23,6 +23,7 @@ from django.db import transaction
 
 from .fields import CellError
 from .files import FileRejected, Table
+from .writes import rows_insert
 
 MAX_REPORTED_ERRORS = 10_000
 
@@ -125,9 +126,7 @@ class Importer:
         raise NotImplementedError
 
     def write(self, instances: list) -> None:
-        from simple_history.utils import bulk_create_with_history
-
-        bulk_create_with_history(instances, self.model, batch_size=2000, default_user=self.user)
+        rows_insert(instances, self.model, user=self.user)
 
     def finish(self, outcome: Outcome, dry_run: bool) -> None:
         """After the last chunk, only when every row was valid."""

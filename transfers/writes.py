@@ -1,0 +1,47 @@
+"""Writing new rows in bulk, with their change history.
+
+On PostgreSQL, rows and their history rows go in with COPY (ids drawn from the table's
+sequence first, so the history rows can point at them); elsewhere with
+`simple_history.utils.bulk_create_with_history`. Both write the same columns: every field of
+the model, and for the history `history_type '+'`, `history_date` now and the importing user.
+"""
+
+from django.db import connection
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, get_history_manager_for_model
+
+
+def rows_insert(objs: list, model, *, user=None) -> None:
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        bulk_create_with_history(objs, model, batch_size=2000, default_user=user)
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    for obj in objs:
+        for field in fields:
+            if getattr(field, "auto_now_add", False) and getattr(obj, field.attname) is None:
+                field.pre_save(obj, add=True)
+        obj._state.adding = False
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(objs)]
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+        raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+        attnames = ["id", *(f.attname for f in fields)]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in [model._meta.pk, *fields])
+        with raw.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([getattr(obj, name) for name in attnames])
+        history = get_history_manager_for_model(model).model
+        now = timezone.now()
+        user_id = getattr(user, "pk", None)
+        history_columns = columns + ", history_date, history_change_reason, history_type, history_user_id"
+        with raw.copy(
+            f"COPY {connection.ops.quote_name(history._meta.db_table)} ({history_columns}) FROM STDIN"
+        ) as copy:
+            for obj in objs:
+                copy.write_row([*(getattr(obj, name) for name in attnames), now, None, "+", user_id])
