@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .fields import CellError
 from .files import FileRejected, Table
@@ -174,6 +174,11 @@ def import_run(
             outcome.add_error(RowError(0, "", str(error)))
         except RowProblem as problem:
             outcome.add_error(RowError(0, problem.column, problem.message))
+        except IntegrityError as error:
+            # Another import or a user recorded one of these rows while this file was read.
+            outcome.add_error(
+                RowError(0, "", f"The database refused the rows ({error}); nothing was imported. Run the import again.")
+            )
         outcome.written = outcome.ok and not dry_run and outcome.new > 0
         if not outcome.ok or dry_run:
             transaction.set_rollback(True)

@@ -8,6 +8,7 @@ from .kinds_donors import (
     InstalmentImporter,
     PledgeImporter,
 )
+from .kinds_grants import IndicatorImporter, OutputImporter
 
 KINDS = {
     "donors": DonorImporter,
@@ -16,11 +17,6 @@ KINDS = {
     "instalments": InstalmentImporter,
     "donations": DonationImporter,
     "rates": ExchangeRateImporter,
+    "outputs": OutputImporter,
+    "indicators": IndicatorImporter,
 }
-
-try:  # outputs, indicators and allocations: see grants/resources.py
-    from grants.resources import GRANT_KINDS
-
-    KINDS.update(GRANT_KINDS)
-except ImportError:
-    pass

@@ -61,3 +61,34 @@ def test_xlsx_export_writes_decimal_numbers_not_text(recorded, tmp_path):
     assert all(isinstance(a, int | float) for a in amounts)
     notes = [row[header.index("note")] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert "'+44 20 7946 0000" in notes
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_outputs_and_indicators_round_trip(db, tmp_path, fmt):
+    import datetime as dt
+
+    from grants.models import Indicator
+    from tests.factories import OutputFactory
+
+    output = OutputFactory(title="=Model National Response", start_date=dt.date(2025, 1, 1), location="Nairobi")
+    Indicator.objects.create(output=output, name="Countries adopting", unit="countries", target="12", actual="3.5")
+    for kind in ("outputs", "indicators"):
+        path = tmp_path / f"{kind}.{fmt}"
+        call_command("export_data", kind, "--format", fmt, "--out", str(path), stderr=StringIO())
+        out = StringIO()
+        call_command("import_data", kind, str(path), stdout=out)
+        assert "1 row(s): 0 new imported, 1 unchanged" in out.getvalue()
+
+
+def test_outputs_import_then_indicators_refer_to_them(db, tmp_path):
+    from grants.models import Indicator, Output
+    from tests.factories import ProgrammeFactory
+
+    from .conftest import write_file
+
+    ProgrammeFactory(code="P1")
+    outputs = "programme_code,kind,title,budget\nP1,event,Global summit 2026,250000.00\n"
+    indicators = "programme_code,output_title,name,unit,target\nP1,Global summit 2026,Participants,people,400\n"
+    call_command("import_data", "outputs", write_file(tmp_path, "o.csv", outputs), stdout=StringIO())
+    call_command("import_data", "indicators", write_file(tmp_path, "i.csv", indicators), stdout=StringIO())
+    assert Indicator.objects.get().output == Output.objects.get(title="Global summit 2026")
