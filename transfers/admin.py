@@ -1,10 +1,23 @@
 """The import/export buttons on the admin's change lists, with their own permissions."""
 
+from django import forms
 from django.contrib import messages
 from import_export.admin import ImportExportMixin
+from import_export.forms import ImportForm
 
-from .files import FileRejected
+from .files import FileRejected, max_bytes
 from .resources import FORMATS
+
+
+class TransferImportForm(ImportForm):
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        if upload.size > max_bytes():
+            # Refused before the upload is copied to temporary storage or read.
+            raise forms.ValidationError(
+                f"The file is {upload.size:,} bytes; the limit is {max_bytes():,} bytes. Split it into parts."
+            )
+        return upload
 
 
 class TransferAdminMixin(ImportExportMixin):
@@ -15,6 +28,7 @@ class TransferAdminMixin(ImportExportMixin):
     """
 
     skip_admin_log = True  # simple_history records every imported row
+    import_form_class = TransferImportForm
 
     def get_import_formats(self):
         return FORMATS

@@ -86,3 +86,14 @@ def test_admin_export_escapes_formulas(ledger, client):
     )
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert b"'@SUM(A1)" in body and b"'+cmd" in body, body[:500]
+
+
+def test_admin_refuses_an_oversized_upload_before_reading_it(ledger, client, settings):
+    settings.IMPORT_MAX_BYTES = 50
+    client.force_login(role_user("Finance"))
+    upload = SimpleUploadedFile("big.csv", GOOD.encode())
+    response = client.post(reverse("admin:donors_donation_import"), {"import_file": upload, "format": CSV_FORMAT})
+    assert response.context["form"].errors == {
+        "import_file": [f"The file is {len(GOOD.encode())} bytes; the limit is 50 bytes. Split it into parts."]
+    }
+    assert counts()["Donation"] == 0
