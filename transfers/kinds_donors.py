@@ -13,6 +13,7 @@ from donors.services import donation_amounts
 
 from . import fields as f
 from .engine import Column, Importer, Outcome, RowError, RowProblem
+from .writes import InstanceMaker
 
 
 def _text(max_length=None):
@@ -285,6 +286,7 @@ class DonationImporter(Importer):
         self.count = 0
         self.total = Decimal("0.00")
         self.now = timezone.now()
+        self.make = InstanceMaker(Donation)
 
     def load(self, rows):
         self.donors.fill(r.values["donor_ref"] for r in rows)
@@ -307,7 +309,7 @@ class DonationImporter(Importer):
         if v["amount"] <= 0:
             raise RowProblem("amount", f"'{v['amount']}' must be greater than zero.")
         donor_id = self.donors.get(v["donor_ref"])
-        donation = Donation(
+        donation = self.make(
             reference=v["reference"],
             donor_id=donor_id,
             received_on=v["received_on"],
