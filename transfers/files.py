@@ -5,7 +5,6 @@ raised before any row is looked at. Rows come out as lists of stripped strings w
 line number in the file (the header is line 1), so the parsers never see a float.
 """
 
-import codecs
 import csv
 import datetime as dt
 import io
@@ -85,7 +84,7 @@ def _size(stream) -> int:
 
 
 def _csv_table(stream) -> Table:
-    text = codecs.getreader("utf-8")(stream, errors="strict")
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
     lines = _LineCounter(text)
     reader = csv.reader(lines, strict=True)
     try:
