@@ -160,7 +160,7 @@ def import_run(
     if not outcome.ok:
         return outcome
     importer.digest.update(repr(table.header).encode())
-    seen: dict[tuple, int] = {}
+    seen: dict = {}
     with transaction.atomic():
         try:
             importer.start()
@@ -221,7 +221,10 @@ def _run_chunk(importer, chunk, positions, seen, outcome, dry_run, report):
         if row is None:
             continue
         key = importer.key_of(row.values)
-        first = seen.get(key)
+        # The one structure that grows with the file: keep it lean (a bare string for a
+        # one-column key, not a 1-tuple) so a million-row file stays within memory.
+        seen_key = key[0] if len(key) == 1 else key
+        first = seen.get(seen_key)
         if first is not None:
             outcome.add_error(
                 RowError(
@@ -231,7 +234,7 @@ def _run_chunk(importer, chunk, positions, seen, outcome, dry_run, report):
                 )
             )
             continue
-        seen[key] = line
+        seen[seen_key] = line
         parsed.append(row)
     if not parsed:
         return
