@@ -16,6 +16,15 @@ _DONOR_MODELS = ("donor", "contact", "pledge", "instalment", "donation", "donati
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
 
 
+_TRANSFER_LEDGER = ("donor", "contact", "pledge", "instalment", "donation", "exchangerate")
+_TRANSFER_GRANTS = ("output", "indicator", "allocation")
+
+
+def _transfer(action, kinds):
+    """Import/export file permissions (transfers.Transfer)."""
+    return {f"transfers.{action}_{kind}" for kind in kinds}
+
+
 def _view(app, models):
     return {f"{app}.view_{m}" for m in models}
 
@@ -37,18 +46,27 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _edit("grants", ("allocation", "reportingobligation"))
         | {"grants.reverse_allocation"}
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
+        | _transfer("import", (*_TRANSFER_LEDGER, "allocation"))
+        | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),
     PROGRAMME: (
         _view("donors", ("donor", "pledge"))
         | _edit("grants", ("programme", "output", "indicator", "reportingobligation"))
         | _view("grants", ("allocation",))
+        | _transfer("import", ("output", "indicator"))
+        | _transfer("export", ("output", "indicator"))
     ),
     LEADERSHIP: (
         _view("donors", _DONOR_MODELS)
         | _view("grants", _GRANT_MODELS)
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
+        | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),
-    AUDITOR: _view("donors", _DONOR_MODELS) | _view("grants", _GRANT_MODELS),
+    AUDITOR: (
+        _view("donors", _DONOR_MODELS)
+        | _view("grants", _GRANT_MODELS)
+        | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
+    ),
 }
 
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "donors",
     "grants",
     "reports",
+    "transfers",
 ]
 
 MIDDLEWARE = [

@@ -12,8 +12,9 @@ from backoffice.admin_tools import error_text, money, run_each
 from grants import services as grant_services
 from grants.models import Allocation
 from reports.admin_actions import ReportActionsMixin, generate_donor_summary
+from transfers.admin import TransferAdminMixin
 
-from . import selectors, services
+from . import resources, selectors, services
 from .models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
 
 
@@ -40,7 +41,8 @@ class PledgeInline(admin.TabularInline):
 
 
 @admin.register(Donor)
-class DonorAdmin(ReportActionsMixin, SimpleHistoryAdmin):
+class DonorAdmin(ReportActionsMixin, TransferAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.DonorResource]
     list_display = ("ref", "name", "kind", "country", "status", "lifetime", "this_year", "largest", "last_gift_on")
     list_filter = ("kind", "status", "country", "publicly_acknowledged")
     search_fields = ("ref", "name", "external_ref")
@@ -77,7 +79,8 @@ class DonorAdmin(ReportActionsMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(SimpleHistoryAdmin):
+class ContactAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.ContactResource]
     list_display = ("name", "email", "donor", "role", "receives_reports")
     list_filter = ("receives_reports",)
     list_select_related = ("donor",)
@@ -131,7 +134,8 @@ class PledgeForm(forms.ModelForm):
 
 
 @admin.register(Pledge)
-class PledgeAdmin(SimpleHistoryAdmin):
+class PledgeAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.PledgeResource]
     form = PledgeForm
     list_display = (
         "ref",
@@ -280,7 +284,8 @@ class DonationAllocationInline(admin.TabularInline):
 
 
 @admin.register(Donation)
-class DonationAdmin(PostedReadOnlyMixin, SimpleHistoryAdmin):
+class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.DonationResource]
     form = DonationForm
     inlines = [DonationAllocationInline]
     list_display = (
@@ -444,7 +449,8 @@ class DonationBatchAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(SimpleHistoryAdmin):
+class ExchangeRateAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.ExchangeRateResource]
     list_display = ("currency", "date", "rate", "source")
     list_filter = ("currency", "source")
     search_fields = ("currency",)

@@ -255,14 +255,30 @@ def donation_create(*, donor: Donor, reference: str, received_on: dt.date, amoun
     return donation
 
 
-def donation_amounts(donation: Donation) -> dict:
-    """The rate, base amount and pledge amount a donation would be posted with."""
+def _rate_lookup_in(book):
+    """`rate_lookup` answered from a `donors.rates.RateBook` (same rule, no query)."""
+
+    def lookup(*, currency: str, on: dt.date):
+        try:
+            return book.lookup(currency, on)
+        except LookupError as error:
+            raise LedgerError({"currency": str(error)}) from None
+
+    return lookup
+
+
+def donation_amounts(donation: Donation, *, book=None) -> dict:
+    """The rate, base amount and pledge amount a donation would be posted with.
+
+    Bulk paths (imports) pass a `donors.rates.RateBook` as `book` so no rate costs a query.
+    """
+    lookup = rate_lookup if book is None else _rate_lookup_in(book)
     if donation.rate is not None:
         if donation.currency == settings.BASE_CURRENCY and donation.rate != 1:
             raise LedgerError({"rate": f"A {settings.BASE_CURRENCY} donation has a rate of exactly 1."})
         rate, rate_date, source = donation.rate, donation.received_on, donation.rate_source or "entered"
     else:
-        rate, rate_date, source = rate_lookup(currency=donation.currency, on=donation.received_on)
+        rate, rate_date, source = lookup(currency=donation.currency, on=donation.received_on)
     base_amount = money_round(donation.amount * rate)
     pledge_amount = None
     if donation.pledge_id:
@@ -271,7 +287,7 @@ def donation_amounts(donation: Donation) -> dict:
             pledge_amount = donation.amount
         else:
             try:
-                pledge_rate, _, _ = rate_lookup(currency=pledge.currency, on=donation.received_on)
+                pledge_rate, _, _ = lookup(currency=pledge.currency, on=donation.received_on)
             except LedgerError:
                 raise LedgerError(
                     {

@@ -10,8 +10,9 @@ from simple_history.admin import SimpleHistoryAdmin
 from backoffice.admin_tools import money, run_each
 from donors.admin import PostedReadOnlyMixin
 from reports.admin_actions import ReportActionsMixin, generate_output_statement
+from transfers.admin import TransferAdminMixin
 
-from . import selectors, services
+from . import resources, selectors, services
 from .models import Allocation, Indicator, Output, Programme, ReportingObligation
 
 
@@ -70,7 +71,8 @@ class OutputAllocationInline(admin.TabularInline):
 
 
 @admin.register(Output)
-class OutputAdmin(ReportActionsMixin, SimpleHistoryAdmin):
+class OutputAdmin(ReportActionsMixin, TransferAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.OutputResource]
     list_display = (
         "title",
         "programme",
@@ -119,7 +121,8 @@ class OutputAdmin(ReportActionsMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(SimpleHistoryAdmin):
+class IndicatorAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.IndicatorResource]
     list_display = ("name", "output", "unit", "baseline", "target", "actual", "as_of")
     list_select_related = ("output",)
     list_filter = ("output__programme", "unit")

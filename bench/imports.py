@@ -1,0 +1,244 @@
+"""Donation import throughput and memory. Prints one JSON line per figure: {"name","value","unit"}.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/wt_imports_bench .venv/bin/python bench/imports.py [--rows 100000]
+
+It creates the database's tables (migrate), a donor/rate set, a generated donation CSV under
+bench/data/, then measures, each on a clean donations table:
+- fundtrace import (full validation, all or nothing, posted, with history), rows/s;
+- stock django-import-export ModelResource on a 5,000-row subset, rows/s;
+- plain bulk_create of prebuilt Donation objects, rows/s;
+- PostgreSQL COPY (psycopg 3 cursor.copy), rows/s, on PostgreSQL only;
+- peak RSS of `manage.py import_data donations FILE --post` in a subprocess (ru_maxrss), for
+  the 100k file and (with --million) a 1M-row file.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data"
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")  # DEBUG off: no query log
+
+HEADER = "reference,donor_ref,received_on,amount,currency,method,pledge_ref,rate,note\n"
+DONORS = 500
+CURRENCIES = ["GBP", "USD", "EUR"]
+
+
+def emit(name, value, unit):
+    print(json.dumps({"name": name, "value": round(value, 1) if isinstance(value, float) else value, "unit": unit}))
+    sys.stdout.flush()
+
+
+def generate(rows: int) -> Path:
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"donations_{rows}.csv"
+    if path.exists():
+        return path
+    rng = random.Random(rows)
+    start = dt.date(2024, 1, 1)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(HEADER)
+        for i in range(rows):
+            amount = f"{rng.randint(100, 5_000_000) // 100}.{rng.randint(0, 99):02d}"
+            on = start + dt.timedelta(days=rng.randrange(700))
+            out.write(
+                f"BENCH-{rows}-{i:08d},DON-{rng.randrange(DONORS) + 1:05d},{on},{amount},"
+                f"{rng.choice(CURRENCIES)},bank_transfer,,,bench row {i}\n"
+            )
+    return path
+
+
+def setup():
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from donors.models import Donor, ExchangeRate
+
+    Donor.objects.bulk_create(
+        [
+            Donor(
+                ref=f"DON-{i:05d}", name=f"Bench donor {i}", kind="foundation", country="GB", preferred_currency="GBP"
+            )
+            for i in range(1, DONORS + 1)
+        ],
+        ignore_conflicts=True,
+    )
+    rates = []
+    for currency, rate in (("USD", "0.79"), ("EUR", "0.86")):
+        day = dt.date(2023, 12, 1)
+        while day < dt.date(2026, 1, 1):
+            rates.append(ExchangeRate(currency=currency, date=day, rate=Decimal(rate), source="bench"))
+            day += dt.timedelta(days=7)
+    ExchangeRate.objects.bulk_create(rates, ignore_conflicts=True)
+
+
+def clean():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in (
+            "donors_historicaldonation",
+            "donors_donation",
+            "donors_historicaldonationbatch",
+            "donors_donationbatch",
+        ):
+            if connection.vendor == "postgresql":
+                cursor.execute(f"TRUNCATE {table} CASCADE")  # the immutability trigger refuses DELETE
+            else:
+                cursor.execute(f"DELETE FROM {table}")
+
+
+def bench_fundtrace(path: Path, rows: int):
+    from transfers.engine import import_run
+    from transfers.files import open_table
+    from transfers.kinds_donors import DonationImporter
+
+    clean()
+    started = time.perf_counter()
+    with path.open("rb") as stream:
+        outcome = import_run(DonationImporter(post=True, file_name=path.name), open_table(stream, path.name))
+    elapsed = time.perf_counter() - started
+    assert outcome.ok and outcome.new == rows, outcome.errors[:5]
+    emit(f"fundtrace_import_{rows}_rows_per_s", rows / elapsed, "rows/s")
+
+
+def bench_stock(path: Path, subset: int):
+    import tablib
+    from import_export import resources
+
+    from donors.models import Donation
+
+    class StockDonationResource(resources.ModelResource):
+        class Meta:
+            model = Donation
+            import_id_fields = ("reference",)
+            fields = ("reference", "donor", "received_on", "amount", "currency", "method", "note")
+
+    from donors.models import Donor
+
+    ids = dict(Donor.objects.values_list("ref", "id"))
+    with path.open(encoding="utf-8") as f:
+        lines = [next(f) for _ in range(subset + 1)]
+    dataset = tablib.Dataset(headers=["reference", "donor", "received_on", "amount", "currency", "method", "note"])
+    for line in lines[1:]:
+        r = line.rstrip("\n").split(",")
+        dataset.append([r[0], ids[r[1]], r[2], r[3], r[4], r[5], r[8]])
+    clean()
+    started = time.perf_counter()
+    result = StockDonationResource().import_data(dataset, dry_run=False, use_transactions=True)
+    elapsed = time.perf_counter() - started
+    assert not result.has_errors() and not result.has_validation_errors()
+    emit(f"stock_import_export_{subset}_subset_rows_per_s", subset / elapsed, "rows/s")
+
+
+def _prebuilt(path: Path):
+    from donors.models import Donation, Donor
+
+    ids = dict(Donor.objects.values_list("ref", "id"))
+    objs = []
+    with path.open(encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            r = line.rstrip("\n").split(",")
+            objs.append(
+                Donation(
+                    reference=r[0],
+                    donor_id=ids[r[1]],
+                    received_on=dt.date.fromisoformat(r[2]),
+                    amount=Decimal(r[3]),
+                    currency=r[4],
+                    method=r[5],
+                    note=r[8],
+                )
+            )
+    return objs
+
+
+def bench_bulk_create(path: Path, rows: int):
+    from django.db import transaction
+
+    from donors.models import Donation
+
+    objs = _prebuilt(path)
+    clean()
+    started = time.perf_counter()
+    with transaction.atomic():
+        Donation.objects.bulk_create(objs, batch_size=2000)
+    emit(f"plain_bulk_create_{rows}_rows_per_s", rows / (time.perf_counter() - started), "rows/s")
+
+
+def bench_copy(path: Path, rows: int):
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from donors.models import Donor
+
+    if connection.vendor != "postgresql":
+        return
+    ids = dict(Donor.objects.values_list("ref", "id"))
+    clean()
+    now = timezone.now()
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor
+        columns = "reference, donor_id, received_on, amount, currency, method, note, status, rate_source, created_at"
+        with raw.copy(f"COPY donors_donation ({columns}) FROM STDIN") as copy, path.open(encoding="utf-8") as f:
+            next(f)
+            for line in f:
+                r = line.rstrip("\n").split(",")
+                copy.write_row((r[0], ids[r[1]], r[2], r[3], r[4], r[5], r[8], "draft", "", now))
+    emit(f"postgres_copy_{rows}_rows_per_s", rows / (time.perf_counter() - started), "rows/s")
+
+
+def peak_rss(path: Path, rows: int):
+    clean()
+    code = (
+        "import resource, sys, django, os\n"
+        "django.setup()\n"
+        "from django.core.management import call_command\n"
+        f"call_command('import_data', 'donations', {str(path)!r}, '--post', verbosity=0)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - started
+    emit(f"import_peak_rss_{rows}_rows", int(out.stdout.strip().splitlines()[-1]) / 1024, "MB")
+    emit(f"import_subprocess_{rows}_rows_per_s", rows / elapsed, "rows/s (incl. startup)")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--stock-subset", type=int, default=5_000)
+    parser.add_argument("--million", action="store_true", help="Also measure peak RSS on 1,000,000 rows.")
+    args = parser.parse_args()
+    setup()
+    from django.db import connection
+
+    emit("database_" + connection.vendor, 1, "flag")
+    path = generate(args.rows)
+    bench_fundtrace(path, args.rows)
+    bench_stock(path, args.stock_subset)
+    bench_bulk_create(path, args.rows)
+    bench_copy(path, args.rows)
+    peak_rss(path, args.rows)
+    if args.million:
+        peak_rss(generate(1_000_000), 1_000_000)
+    clean()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from donors.models import Donation, DonationBatch
+from donors.services import donation_amounts
+
+from .conftest import HEADER, counts, write_file
+
+GOOD = HEADER + (
+    "BANK-1,DON-0001,2025-03-02,100.50,GBP,bank_transfer,PLG-0001,,March gift\n"
+    "BANK-2,DON-0002,2025-03-05,200,USD,card,PLG-0002,,\n"
+    "BANK-3,DON-0002,2025-02-10,10.01,USD,,,0.81234567,rate given\n"
+)
+
+
+def run(path, *args, **kwargs):
+    from io import StringIO
+
+    out, err = StringIO(), StringIO()
+    call_command("import_data", "donations", path, *args, stdout=out, stderr=err, **kwargs)
+    return out.getvalue(), err.getvalue()
+
+
+def test_it_imports_a_file_as_one_open_batch_of_drafts(ledger, tmp_path):
+    out, _ = run(write_file(tmp_path, "march.csv", GOOD))
+    batch = DonationBatch.objects.get()
+    assert batch.reference.startswith("IMP-march.csv-")
+    assert (batch.expected_count, batch.expected_total, batch.status) == (3, Decimal("310.51"), "open")
+    assert set(batch.donations.values_list("status", flat=True)) == {"draft"}
+    assert "3 new imported, 0 unchanged" in out
+
+
+def test_it_posts_with_the_same_rate_rule_as_donation_post(ledger, tmp_path, finance_user):
+    run(write_file(tmp_path, "march.csv", GOOD), "--post", "--user", finance_user.username)
+    batch = DonationBatch.objects.get()
+    assert batch.status == "posted" and batch.posted_by == finance_user
+    usd = Donation.objects.get(reference="BANK-2")
+    assert (usd.status, usd.rate, usd.rate_date, usd.base_amount) == (
+        "posted",
+        Decimal("0.79000000"),
+        dt.date(2025, 3, 1),
+        Decimal("158.00"),
+    )
+    assert usd.pledge_amount == Decimal("200.00")
+    given = Donation.objects.get(reference="BANK-3")
+    assert (given.rate, given.rate_source, given.base_amount) == (Decimal("0.81234567"), "entered", Decimal("8.13"))
+    for donation in Donation.objects.all():
+        fresh = Donation(**{f.attname: getattr(donation, f.attname) for f in Donation._meta.concrete_fields})
+        fresh.rate = None if donation.rate_source != "entered" else donation.rate
+        assert donation_amounts(fresh)["base_amount"] == donation.base_amount
+    assert usd.history.count() == 1
+
+
+def test_reimporting_the_same_file_changes_nothing_and_says_so_row_by_row(ledger, tmp_path):
+    path = write_file(tmp_path, "march.csv", GOOD)
+    run(path, "--post")
+    before = counts()
+    out, _ = run(path, "--post")
+    assert counts() == before
+    assert "Line 2: BANK-1 unchanged" in out and "Line 4: BANK-3 unchanged" in out
+    assert "imported before as batch IMP-march.csv-" in out
+    assert "0 new imported, 3 unchanged" in out
+
+
+def test_a_recorded_reference_with_different_content_is_an_error(ledger, tmp_path):
+    run(write_file(tmp_path, "march.csv", GOOD))
+    before = counts()
+    changed = GOOD.replace("100.50", "100.51")
+    with pytest.raises(CommandError, match="1 error"):
+        _, err = run(write_file(tmp_path, "march2.csv", changed))
+    assert counts() == before
+
+
+def test_dry_run_writes_nothing(ledger, tmp_path):
+    before = counts()
+    out, _ = run(write_file(tmp_path, "march.csv", GOOD), "--dry-run")
+    assert counts() == before
+    assert "Dry run: 3 row(s): 3 new would be imported" in out

@@ -1,0 +1,319 @@
+"""The import engine: every kind of file goes through `import_run`, from the admin or the CLI.
+
+Rules that hold for every kind (docs/imports.md):
+- all or nothing: every row is validated; if any row is bad, nothing is written and every bad
+  row is reported with its line, column and reason;
+- rows are matched by their external reference, never by database id; a row that is already
+  recorded with the same content is reported as unchanged; with different content, an error;
+- the file is streamed and validated in chunks with one query per lookup per chunk, and new
+  rows are written with `bulk_create_with_history` so the change history is kept.
+
+Writing starts only while no error has been seen, and everything runs in one transaction that
+is rolled back at the end if any row was bad, so a bad file leaves the database as it was.
+"""
+
+import hashlib
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from .fields import CellError
+from .files import FileRejected, Table
+from .writes import rows_insert
+
+MAX_REPORTED_ERRORS = 10_000
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self):
+        if not self.line:  # about the whole file
+            return self.message
+        where = f"Line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Column:
+    name: str
+    parse: Callable[[str], Any]
+    required: bool = True
+    default: Any = None
+    help: str = ""
+    # Compared with the recorded value when the row is already there. A blank optional cell
+    # that means "work it out" (a donation's rate) is not compared.
+    compare_blank: bool = True
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, Any]
+    given: set[str]  # the columns with a non-blank cell
+
+
+class RowProblem(Exception):
+    def __init__(self, column: str, message: str):
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+@dataclass
+class Outcome:
+    kind: str
+    rows: int = 0
+    new: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    notes: list[str] = field(default_factory=list)
+    written: bool = False
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def add_error(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(error)
+
+    def summary(self) -> str:
+        if not self.ok:
+            more = self.error_count - len(self.errors)
+            tail = f" (the first {len(self.errors)} are listed)" if more else ""
+            return f"{self.error_count} error(s){tail}; nothing was imported."
+        verb = "would be imported" if self.dry_run else "imported"
+        return f"{self.rows} row(s): {self.new} new {verb}, {self.unchanged} unchanged (already recorded)."
+
+
+class Importer:
+    """One kind of file. Subclasses declare columns and a key, and fill in the hooks."""
+
+    kind: str = ""
+    model = None
+    columns: list[Column] = []
+    key: tuple[str, ...] = ()
+    chunk_size = 5000
+
+    def __init__(self, *, user=None, post: bool = False, file_name: str = ""):
+        self.user = user
+        self.post = post
+        self.file_name = file_name
+        self.digest = hashlib.sha256()
+
+    # Hooks ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Once, before the first chunk (load rate books, check the whole file's context)."""
+
+    def load(self, rows: list[Row]) -> dict[tuple, dict[str, Any]]:
+        """Per chunk: run the lookups the rows need; return the recorded rows by key."""
+        raise NotImplementedError
+
+    def build(self, row: Row):
+        """A new, unsaved instance for a valid new row, or raise RowProblem."""
+        raise NotImplementedError
+
+    def write(self, instances: list) -> None:
+        rows_insert(instances, self.model, user=self.user)
+
+    def finish(self, outcome: Outcome, dry_run: bool) -> None:
+        """After the last chunk, only when every row was valid."""
+
+    # Helpers ----------------------------------------------------------------------------
+
+    def key_of(self, values: dict) -> tuple:
+        return tuple(values[name] for name in self.key)
+
+    def key_text(self, key: tuple) -> str:
+        return " / ".join(str(k) for k in key)
+
+    @classmethod
+    def column_names(cls) -> list[str]:
+        return [c.name for c in cls.columns]
+
+
+def import_run(
+    importer: Importer,
+    table: Table,
+    *,
+    dry_run: bool = False,
+    report: Callable[[int, str, str], None] | None = None,
+) -> Outcome:
+    """Validate every row of `table`; write the new ones in one transaction unless any is bad.
+
+    `report(line, key, status)` is called for each valid row ('new' or 'unchanged').
+    """
+    outcome = Outcome(kind=importer.kind, dry_run=dry_run)
+    positions = _check_header(importer, table.header, outcome)
+    if not outcome.ok:
+        return outcome
+    importer.digest.update(repr(table.header).encode())
+    seen: dict = {}
+    with transaction.atomic():
+        try:
+            importer.start()
+            for chunk in _chunks(table.rows, importer.chunk_size):
+                _run_chunk(importer, chunk, positions, seen, outcome, dry_run, report)
+            if outcome.rows == 0 and outcome.ok:
+                outcome.add_error(RowError(0, "", "The file has a header row but no data rows."))
+            if outcome.ok:
+                importer.finish(outcome, dry_run)
+        except FileRejected as error:
+            outcome.add_error(RowError(0, "", str(error)))
+        except RowProblem as problem:
+            outcome.add_error(RowError(0, problem.column, problem.message))
+        except IntegrityError as error:
+            # Another import or a user recorded one of these rows while this file was read.
+            outcome.add_error(
+                RowError(0, "", f"The database refused the rows ({error}); nothing was imported. Run the import again.")
+            )
+        outcome.written = outcome.ok and not dry_run and outcome.new > 0
+        if not outcome.ok or dry_run:
+            transaction.set_rollback(True)
+    return outcome
+
+
+def _check_header(importer: Importer, header: list[str], outcome: Outcome) -> dict[str, int]:
+    known = {c.name: c for c in importer.columns}
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name == "":
+            outcome.add_error(RowError(1, f"#{index + 1}", "This column has no name in the header row."))
+        elif name not in known:
+            close = [k for k in known if k.replace("_", "") == name.lower().replace("_", "").replace(" ", "")]
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            outcome.add_error(RowError(1, name, f"Unknown column {name!r}.{hint} The columns are: {', '.join(known)}."))
+        elif name in positions:
+            outcome.add_error(RowError(1, name, f"Column {name!r} appears twice in the header row."))
+        else:
+            positions[name] = index
+    for column in importer.columns:
+        if column.required and column.name not in positions:
+            outcome.add_error(RowError(1, column.name, f"The required column {column.name!r} is missing."))
+    return positions
+
+
+def _chunks(rows: Iterable, size: int):
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _run_chunk(importer, chunk, positions, seen, outcome, dry_run, report):
+    parsed: list[Row] = []
+    width = len(positions)
+    for line, cells in chunk:
+        outcome.rows += 1
+        importer.digest.update(repr(cells).encode())
+        row = _parse_row(importer, line, cells, positions, width, outcome)
+        if row is None:
+            continue
+        key = importer.key_of(row.values)
+        # The one structure that grows with the file: keep it lean (a bare string for a
+        # one-column key, not a 1-tuple) so a million-row file stays within memory.
+        seen_key = key[0] if len(key) == 1 else key
+        first = seen.get(seen_key)
+        if first is not None:
+            outcome.add_error(
+                RowError(
+                    line,
+                    importer.key[0],
+                    f"{importer.key_text(key)} is also on line {first}; each row must have its own reference.",
+                )
+            )
+            continue
+        seen[seen_key] = line
+        parsed.append(row)
+    if not parsed:
+        return
+    recorded = importer.load(parsed)
+    new = []
+    for row in parsed:
+        key = importer.key_of(row.values)
+        try:
+            before = recorded.get(key)
+            if before is not None:
+                _check_unchanged(importer, row, key, before)
+                outcome.unchanged += 1
+                if report:
+                    report(row.line, importer.key_text(key), "unchanged")
+                continue
+            new.append(importer.build(row))
+        except RowProblem as problem:
+            outcome.add_error(RowError(row.line, problem.column, problem.message))
+            continue
+        except ValidationError as error:
+            for column, message in _validation_messages(error):
+                outcome.add_error(RowError(row.line, column, message))
+            continue
+        outcome.new += 1
+        if report:
+            report(row.line, importer.key_text(key), "new")
+    if new and outcome.ok and not dry_run:
+        importer.write(new)
+
+
+def _parse_row(importer, line, cells, positions, width, outcome) -> Row | None:
+    errors = False
+    if len(cells) > width and any(c for c in cells[width:]):
+        outcome.add_error(RowError(line, "", f"This row has {len(cells)} cells but the header has {width} columns."))
+        return None
+    values, given = {}, set()
+    for column in importer.columns:
+        index = positions.get(column.name)
+        raw = cells[index] if index is not None and index < len(cells) else ""
+        if raw == "":
+            if column.required:
+                outcome.add_error(RowError(line, column.name, "This cell is empty; a value is required."))
+                errors = True
+            values[column.name] = column.default
+            continue
+        try:
+            values[column.name] = column.parse(raw)
+            given.add(column.name)
+        except CellError as error:
+            outcome.add_error(RowError(line, column.name, str(error)[:1].upper() + str(error)[1:] + "."))
+            errors = True
+    return None if errors else Row(line, values, given)
+
+
+def _check_unchanged(importer: Importer, row: Row, key: tuple, before: dict) -> None:
+    for column in importer.columns:
+        if column.name not in before or column.name in importer.key:
+            continue
+        if not column.compare_blank and column.name not in row.given:
+            continue
+        here, there = row.values[column.name], before[column.name]
+        if here != there and not (here in (None, "") and there in (None, "")):
+            raise RowProblem(
+                column.name,
+                f"{importer.key_text(key)} is already recorded with {column.name} {_show(there)}, "
+                f"but this row says {_show(here)}. An import never changes a recorded {importer.kind}; "
+                "correct it in the admin.",
+            )
+
+
+def _show(value) -> str:
+    return "(blank)" if value in (None, "") else repr(str(value))
+
+
+def _validation_messages(error: ValidationError):
+    if hasattr(error, "error_dict"):
+        for column, errors in error.error_dict.items():
+            for e in errors:
+                yield column, " ".join(e.messages)
+    else:
+        for message in error.messages:
+            yield "", message

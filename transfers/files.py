@@ -1,0 +1,233 @@
+"""Reading import files safely: CSV (UTF-8, comma) and XLSX only, size-capped, no surprises.
+
+Every problem with the file itself is a `FileRejected` with a message for finance staff,
+raised before any row is looked at. Rows come out as lists of stripped strings with their
+line number in the file (the header is line 1), so the parsers never see a float.
+"""
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import openpyxl.xml
+from django.conf import settings
+
+assert openpyxl.xml.DEFUSEDXML, "defusedxml must be installed so openpyxl parses XLSX safely"
+
+XLSX_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls / .doc
+BLANK_RUN_LIMIT = 1000
+
+
+def max_bytes() -> int:
+    return getattr(settings, "IMPORT_MAX_BYTES", 256 * 1024 * 1024)
+
+
+def max_xlsx_uncompressed() -> int:
+    return getattr(settings, "IMPORT_MAX_XLSX_UNCOMPRESSED", 1024 * 1024 * 1024)
+
+
+def max_rows() -> int:
+    return getattr(settings, "IMPORT_MAX_ROWS", 2_000_000)
+
+
+class FileRejected(Exception):
+    """The file cannot be read as an import file; the message says why and what to do."""
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: Iterator[tuple[int, list[str]]]  # (line number, cells)
+    format: str
+
+
+def open_table(stream, name: str) -> Table:
+    """Sniff the file by its bytes (not its name) and return its header and a row iterator.
+
+    `stream` is a binary file object opened at its start.
+    """
+    size = _size(stream)
+    if size > max_bytes():
+        raise FileRejected(f"The file is {size:,} bytes; the limit is {max_bytes():,} bytes. Split it into parts.")
+    if size == 0:
+        raise FileRejected("The file is empty.")
+    head = stream.read(8)
+    stream.seek(0)
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    lower = name.lower()
+    if head.startswith(XLSX_MAGIC):
+        if not lower.endswith(".xlsx"):
+            raise FileRejected(
+                f"{name} is an Excel workbook (XLSX) but its name does not end in .xlsx. "
+                "Rename it to .xlsx, or save it from Excel as 'CSV UTF-8 (comma delimited)'."
+            )
+        return _xlsx_table(stream)
+    if head.startswith(OLE_MAGIC):
+        raise FileRejected("This is an old Excel .xls file. Save it as .xlsx or as 'CSV UTF-8 (comma delimited)'.")
+    if lower.endswith(".xlsx"):
+        raise FileRejected(f"{name} is named .xlsx but is not an Excel workbook. Check that it is the right file.")
+    return _csv_table(stream)
+
+
+def _size(stream) -> int:
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+# CSV ------------------------------------------------------------------------------------
+
+
+def _csv_table(stream) -> Table:
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
+    lines = _LineCounter(text)
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None)
+    except UnicodeDecodeError:
+        raise FileRejected(_not_utf8(1))
+    except csv.Error as error:
+        raise FileRejected(f"Line 1: the header row cannot be read as CSV ({error}).")
+    if header is None or not any(h.strip() for h in header):
+        raise FileRejected("The file has no header row (the first line is blank).")
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+    if len(header) == 1 and ";" in header[0]:
+        raise FileRejected(
+            "The file looks semicolon-delimited (';' between columns). Save it as "
+            "'CSV UTF-8 (comma delimited)' with commas between columns and '.' as the decimal point."
+        )
+    if len(header) == 1 and "\t" in header[0]:
+        raise FileRejected("The file looks tab-delimited. Save it as 'CSV UTF-8 (comma delimited)'.")
+    return Table([h.strip() for h in header], _csv_rows(reader, lines), "csv")
+
+
+class _LineCounter:
+    """Counts physical lines so a row's number is the line it starts on."""
+
+    def __init__(self, text):
+        self.text = text
+        self.line = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.text.readline()
+        if not line:
+            raise StopIteration
+        self.line += 1
+        return line
+
+
+def _csv_rows(reader, lines) -> Iterator[tuple[int, list[str]]]:
+    count = 0
+    while True:
+        start = lines.line + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError:
+            raise FileRejected(_not_utf8(start))
+        except csv.Error as error:
+            raise FileRejected(f"Line {start}: this line cannot be read as CSV ({error}).")
+        if not any(c.strip() for c in cells):
+            continue
+        count += 1
+        if count > max_rows():
+            raise FileRejected(f"The file has more than {max_rows():,} rows. Split it into parts.")
+        yield start, [c.strip() for c in cells]
+
+
+def _not_utf8(line: int) -> str:
+    return (
+        f"Line {line}: the file is not UTF-8 text. Save it as 'CSV UTF-8 (comma delimited)', "
+        "or check that it is a CSV file."
+    )
+
+
+# XLSX -----------------------------------------------------------------------------------
+
+
+def _xlsx_table(stream) -> Table:
+    import openpyxl
+
+    try:
+        archive = zipfile.ZipFile(stream)
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise FileRejected(f"The workbook is damaged and cannot be opened ({error}).")
+    # A zip bomb: small on disk, enormous once unpacked. Refuse it from the directory alone.
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > max_xlsx_uncompressed():
+        raise FileRejected(
+            f"The workbook unpacks to {unpacked:,} bytes (limit {max_xlsx_uncompressed():,}); it is refused."
+        )
+    stream.seek(0)
+    try:
+        book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds on a malformed workbook
+        raise FileRejected(f"The workbook cannot be read ({type(error).__name__}: {error}).")
+    sheet = book.worksheets[0]
+    declared = sheet.max_row or 0
+    if declared > max_rows() + 1:
+        raise FileRejected(
+            f"The first sheet declares {declared:,} rows (limit {max_rows():,}). Delete the empty rows "
+            "below your data (or split the file) and save it again."
+        )
+    rows = sheet.iter_rows(values_only=True)
+    header_cells = next(rows, None)
+    if header_cells is None or not any(_cell_text(c) for c in header_cells):
+        book.close()
+        raise FileRejected("The first sheet has no header row (its first row is blank).")
+    header = [_cell_text(c) for c in header_cells]
+    while header and header[-1] == "":
+        header.pop()
+    return Table(header, _xlsx_rows(book, rows), "xlsx")
+
+
+def _xlsx_rows(book, rows) -> Iterator[tuple[int, list[str]]]:
+    blank_run = 0
+    try:
+        for line, cells in enumerate(rows, start=2):
+            texts = [_cell_text(c) for c in cells]
+            if not any(texts):
+                blank_run += 1
+                if blank_run > BLANK_RUN_LIMIT:
+                    raise FileRejected(
+                        f"The sheet has more than {BLANK_RUN_LIMIT} blank rows in a row from line "
+                        f"{line - blank_run + 1}. Delete the empty rows and save it again."
+                    )
+                continue
+            blank_run = 0
+            if line - 1 > max_rows():
+                raise FileRejected(f"The file has more than {max_rows():,} rows. Split it into parts.")
+            yield line, texts
+    finally:
+        book.close()
+
+
+def _cell_text(value) -> str:
+    """A cell as the text a finance user typed; typed cells become their canonical text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0):
+            return value.isoformat(sep=" ")
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        # repr is the shortest text that reads back as the same float: 100.5, not 100.50000001.
+        # It may say 1e-05 or nan; the strict parsers refuse those.
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return str(value).strip()

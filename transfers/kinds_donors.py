@@ -1,0 +1,397 @@
+"""Import and export rules for the donors ledger files. One class per kind of file."""
+
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.utils import timezone
+
+from backoffice.money import money_round
+from donors.models import COUNTRY_CHOICES, Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge
+from donors.rates import RateBook
+from donors.services import donation_amounts
+
+from . import fields as f
+from .engine import Column, Importer, Outcome, RowError, RowProblem
+from .writes import InstanceMaker
+
+
+def _text(max_length=None):
+    return partial(f.text, max_length=max_length)
+
+
+def _optional_text(name, max_length=None, help=""):
+    return Column(name, _text(max_length), required=False, default="", help=help)
+
+
+class DonorImporter(Importer):
+    kind = "donor"
+    model = Donor
+    key = ("ref",)
+    columns = [
+        Column("ref", _text(20), help="Donor reference, such as DON-0001. Unique; the row's key."),
+        Column("name", _text(200)),
+        Column("kind", partial(f.choice, choices=Donor.Kind.choices)),
+        Column("country", partial(f.choice, choices=COUNTRY_CHOICES), help="ISO 3166 alpha-2 code, such as GB."),
+        Column("preferred_currency", f.currency, help="ISO 4217 code."),
+        Column("status", partial(f.choice, choices=Donor.Status.choices), required=False, default="active"),
+        _optional_text("external_ref", 100, help="The donor's id in the CRM or bank."),
+        Column("publicly_acknowledged", f.boolean, required=False, default=False, help="true or false."),
+        _optional_text("notes"),
+    ]
+
+    def load(self, rows):
+        refs = [r.values["ref"] for r in rows]
+        names = self.column_names()
+        return {(v["ref"],): v for v in Donor.objects.filter(ref__in=refs).values(*names)}
+
+    def build(self, row):
+        donor = Donor(**row.values, created_at=timezone.now())
+        donor.full_clean(validate_unique=False, validate_constraints=False)
+        return donor
+
+    @classmethod
+    def export_rows(cls, queryset=None):
+        queryset = Donor.objects.order_by("ref") if queryset is None else queryset
+        yield from queryset.values_list(*cls.column_names()).iterator(chunk_size=2000)
+
+
+class _DonorRefs:
+    """Donor ids by ref, filled a chunk at a time (one query per chunk)."""
+
+    def __init__(self):
+        self.ids: dict[str, int] = {}
+
+    def fill(self, refs):
+        missing = {r for r in refs if r not in self.ids}
+        if missing:
+            self.ids.update(Donor.objects.filter(ref__in=missing).values_list("ref", "id"))
+
+    def get(self, ref: str, column: str = "donor_ref") -> int:
+        try:
+            return self.ids[ref]
+        except KeyError:
+            raise RowProblem(column, f"There is no donor with reference {ref!r}.") from None
+
+
+class ContactImporter(Importer):
+    kind = "contact"
+    model = Contact
+    key = ("donor_ref", "email")
+    columns = [
+        Column("donor_ref", _text(20), help="The donor's reference; with email, the row's key."),
+        Column("name", _text(200)),
+        Column("email", _text(254)),
+        _optional_text("role", 100),
+        Column("receives_reports", f.boolean, required=False, default=False, help="true or false."),
+    ]
+
+    def start(self):
+        self.donors = _DonorRefs()
+
+    def load(self, rows):
+        self.donors.fill(r.values["donor_ref"] for r in rows)
+        ids = {self.donors.ids[r.values["donor_ref"]] for r in rows if r.values["donor_ref"] in self.donors.ids}
+        emails = {r.values["email"] for r in rows}
+        recorded = Contact.objects.filter(donor_id__in=ids, email__in=emails).values(
+            "donor__ref", "name", "email", "role", "receives_reports"
+        )
+        return {(v["donor__ref"], v["email"]): v for v in recorded}
+
+    def build(self, row):
+        values = dict(row.values)
+        contact = Contact(donor_id=self.donors.get(values.pop("donor_ref")), **values)
+        contact.full_clean(exclude=["donor"], validate_unique=False, validate_constraints=False)
+        return contact
+
+    @classmethod
+    def export_rows(cls, queryset=None):
+        queryset = Contact.objects.order_by("donor__ref", "email") if queryset is None else queryset
+        fields = ("donor__ref", "name", "email", "role", "receives_reports")
+        yield from queryset.values_list(*fields).iterator(chunk_size=2000)
+
+
+class PledgeImporter(Importer):
+    kind = "pledge"
+    model = Pledge
+    key = ("ref",)
+    columns = [
+        Column("ref", _text(20), help="Pledge reference, such as PLG-0001. Unique; the row's key."),
+        Column("donor_ref", _text(20)),
+        Column("title", _text(200)),
+        Column("total", f.money, help="Amount: digits, '.', at most 2 decimals, greater than zero."),
+        Column("currency", f.currency),
+        Column("start_date", f.date, help="YYYY-MM-DD."),
+        Column("end_date", f.date, help="YYYY-MM-DD, not before start_date."),
+        _optional_text("agreement_ref", 100),
+    ]
+
+    def start(self):
+        self.donors = _DonorRefs()
+
+    def load(self, rows):
+        self.donors.fill(r.values["donor_ref"] for r in rows)
+        recorded = Pledge.objects.filter(ref__in=[r.values["ref"] for r in rows]).values(
+            "ref", "donor__ref", "title", "total", "currency", "start_date", "end_date", "agreement_ref"
+        )
+        return {(v["ref"],): {**v, "donor_ref": v.pop("donor__ref")} for v in recorded}
+
+    def build(self, row):
+        values = dict(row.values)
+        pledge = Pledge(donor_id=self.donors.get(values.pop("donor_ref")), created_at=timezone.now(), **values)
+        pledge.full_clean(exclude=["donor"], validate_unique=False, validate_constraints=False)
+        return pledge
+
+    @classmethod
+    def export_rows(cls, queryset=None):
+        queryset = Pledge.objects.order_by("ref") if queryset is None else queryset
+        fields = ("ref", "donor__ref", "title", "total", "currency", "start_date", "end_date", "agreement_ref")
+        yield from queryset.values_list(*fields).iterator(chunk_size=2000)
+
+
+class InstalmentImporter(Importer):
+    """A pledge's schedule comes in whole: only for a pledge with no instalments yet, and the
+    file's instalments for it must add up to the pledge total."""
+
+    kind = "instalment"
+    model = Instalment
+    key = ("pledge_ref", "due_date")
+    columns = [
+        Column("pledge_ref", _text(20), help="With due_date, the row's key."),
+        Column("due_date", f.date, help="YYYY-MM-DD."),
+        Column("amount", f.money, help="In the pledge's currency."),
+    ]
+
+    def start(self):
+        self.pledges: dict[str, Pledge] = {}
+        self.scheduled: dict[str, tuple[int, Decimal]] = {}  # pledge ref -> (first line, new total)
+
+    def load(self, rows):
+        refs = {r.values["pledge_ref"] for r in rows} - set(self.pledges)
+        for pledge in Pledge.objects.filter(ref__in=refs).only("id", "ref", "total", "currency"):
+            pledge.has_schedule = False
+            self.pledges[pledge.ref] = pledge
+        with_schedule = Instalment.objects.filter(pledge__ref__in=refs).values_list("pledge__ref", flat=True)
+        for ref in set(with_schedule):
+            self.pledges[ref].has_schedule = True
+        recorded = Instalment.objects.filter(pledge__ref__in={r.values["pledge_ref"] for r in rows}).values(
+            "pledge__ref", "due_date", "amount"
+        )
+        return {(v["pledge__ref"], v["due_date"]): {"amount": v["amount"]} for v in recorded}
+
+    def build(self, row):
+        ref = row.values["pledge_ref"]
+        pledge = self.pledges.get(ref)
+        if pledge is None:
+            raise RowProblem("pledge_ref", f"There is no pledge with reference {ref!r}.")
+        if pledge.has_schedule:
+            raise RowProblem(
+                "pledge_ref",
+                f"Pledge {ref} already has a schedule with other instalments; change it in the admin.",
+            )
+        line, total = self.scheduled.get(ref, (row.line, Decimal("0")))
+        self.scheduled[ref] = (line, total + row.values["amount"])
+        return Instalment(pledge_id=pledge.pk, due_date=row.values["due_date"], amount=row.values["amount"])
+
+    def finish(self, outcome: Outcome, dry_run: bool):
+        for ref, (line, total) in self.scheduled.items():
+            pledge = self.pledges[ref]
+            if total != pledge.total:
+                outcome.add_error(
+                    RowError(
+                        line,
+                        "amount",
+                        f"The instalments for pledge {ref} add up to {total} {pledge.currency}, "
+                        f"but the pledge total is {pledge.total} {pledge.currency}.",
+                    )
+                )
+
+    @classmethod
+    def export_rows(cls, queryset=None):
+        queryset = Instalment.objects.order_by("pledge__ref", "due_date") if queryset is None else queryset
+        yield from queryset.values_list("pledge__ref", "due_date", "amount").iterator(chunk_size=2000)
+
+
+class ExchangeRateImporter(Importer):
+    kind = "exchangerate"
+    model = ExchangeRate
+    key = ("currency", "date")
+    columns = [
+        Column("currency", f.currency, help="Not the base currency. With date, the row's key."),
+        Column("date", f.date, help="YYYY-MM-DD."),
+        Column("rate", f.rate, help="Units of base currency per unit; at most 8 decimals."),
+        Column("source", _text(100), required=False, default="import"),
+    ]
+
+    def load(self, rows):
+        currencies = {r.values["currency"] for r in rows}
+        dates = {r.values["date"] for r in rows}
+        recorded = ExchangeRate.objects.filter(currency__in=currencies, date__in=dates).values(
+            "currency", "date", "rate", "source"
+        )
+        return {(v["currency"], v["date"]): v for v in recorded}
+
+    def build(self, row):
+        if row.values["currency"] == settings.BASE_CURRENCY:
+            raise RowProblem("currency", f"{settings.BASE_CURRENCY} is the base currency; its rate is always 1.")
+        return ExchangeRate(**row.values)
+
+    @classmethod
+    def export_rows(cls, queryset=None):
+        queryset = ExchangeRate.objects.order_by("currency", "date") if queryset is None else queryset
+        yield from queryset.values_list("currency", "date", "rate", "source").iterator(chunk_size=2000)
+
+
+class DonationImporter(Importer):
+    """A donation file becomes one DonationBatch; with `post`, its donations are posted."""
+
+    kind = "donation"
+    model = Donation
+    key = ("reference",)
+    chunk_size = 10_000
+    columns = [
+        Column("reference", _text(100), help="The bank or source reference. Unique; the row's key."),
+        Column("donor_ref", _text(20), help="The donor's reference, such as DON-0001."),
+        Column("received_on", f.date, help="YYYY-MM-DD."),
+        Column(
+            "amount",
+            partial(f.money, positive=False),
+            help="Digits, '.', at most 2 decimals, no thousands separators, greater than zero.",
+        ),
+        Column("currency", f.currency, help="ISO 4217 code, such as GBP."),
+        Column(
+            "method",
+            partial(f.choice, choices=Donation.Method.choices),
+            required=False,
+            default=Donation.Method.BANK_TRANSFER,
+            help="bank_transfer (the default), card, cheque or in_kind.",
+        ),
+        Column("pledge_ref", _text(20), required=False, default=None, help="Optional: a pledge of the same donor."),
+        Column(
+            "rate",
+            f.rate,
+            required=False,
+            default=None,
+            compare_blank=False,
+            help="Optional: base-currency units per unit; blank = the latest rate on or before received_on.",
+        ),
+        _optional_text("note"),
+    ]
+
+    def start(self):
+        self.book = RateBook()
+        self.donors = _DonorRefs()
+        self.pledges: dict[str, Pledge] = {}
+        self.batch: DonationBatch | None = None
+        self.count = 0
+        self.total = Decimal("0.00")
+        self.now = timezone.now()
+        self.make = InstanceMaker(Donation)
+
+    def load(self, rows):
+        self.donors.fill(r.values["donor_ref"] for r in rows)
+        wanted = {r.values["pledge_ref"] for r in rows if r.values["pledge_ref"]} - set(self.pledges)
+        if wanted:
+            for pledge in (
+                Pledge.objects.filter(ref__in=wanted)
+                .select_related("donor")
+                .only("id", "ref", "currency", "donor_id", "donor__ref")
+            ):
+                self.pledges[pledge.ref] = pledge
+        recorded = Donation.objects.filter(reference__in=[r.values["reference"] for r in rows]).values_list(
+            "reference", "donor__ref", "received_on", "amount", "currency", "method", "pledge__ref", "rate", "note"
+        )
+        names = self.column_names()
+        return {(v[0],): dict(zip(names, v, strict=True)) for v in recorded}
+
+    def build(self, row):
+        v = row.values
+        if v["amount"] <= 0:
+            raise RowProblem("amount", f"'{v['amount']}' must be greater than zero.")
+        donor_id = self.donors.get(v["donor_ref"])
+        donation = self.make(
+            reference=v["reference"],
+            donor_id=donor_id,
+            received_on=v["received_on"],
+            amount=v["amount"],
+            currency=v["currency"],
+            method=v["method"],
+            rate=v["rate"],
+            note=v["note"],
+            created_at=self.now,
+        )
+        if v["pledge_ref"]:
+            pledge = self.pledges.get(v["pledge_ref"])
+            if pledge is None:
+                raise RowProblem("pledge_ref", f"There is no pledge with reference {v['pledge_ref']!r}.")
+            if pledge.donor_id != donor_id:
+                raise RowProblem(
+                    "pledge_ref",
+                    f"Pledge {pledge.ref} belongs to donor {pledge.donor.ref}, not to {v['donor_ref']}.",
+                )
+            donation.pledge = pledge
+        amounts = donation_amounts(donation, book=self.book)  # no rate: an error now, not at posting
+        if self.post:
+            for name, value in amounts.items():
+                setattr(donation, name, value)
+            donation.status = Donation.Status.POSTED
+            donation.posted_at = self.now
+            donation.posted_by = self.user
+        self.count += 1
+        self.total += v["amount"]
+        return donation
+
+    def write(self, instances):
+        if self.batch is None:
+            # The final reference needs the whole file's digest; it is set in finish().
+            self.batch = DonationBatch(
+                reference=f"IMPORTING-{self.now.timestamp()}", expected_count=0, expected_total=Decimal("0")
+            )
+            self.batch.save()
+        for donation in instances:
+            donation.batch = self.batch
+        super().write(instances)
+
+    def batch_reference(self) -> str:
+        stem = (self.file_name or "file").replace("\\", "/").rsplit("/", 1)[-1]
+        return f"IMP-{stem[:70]}-{self.digest.hexdigest()[:16]}"
+
+    def finish(self, outcome: Outcome, dry_run: bool):
+        reference = self.batch_reference()
+        if self.count == 0:
+            outcome.notes.append(
+                f"Every row is already recorded (this file was imported before as batch {reference}); "
+                "nothing was changed."
+                if DonationBatch.objects.filter(reference=reference).exists()
+                else "Every row is already recorded; nothing was changed."
+            )
+            return
+        total = money_round(self.total)
+        state = "posted" if self.post else "open (draft donations; post the batch to make them count)"
+        outcome.notes.append(f"Batch {reference}: {self.count} donation(s), control total {total}, {state}.")
+        if dry_run or self.batch is None:
+            return
+        self.batch.reference = reference
+        self.batch.expected_count = self.count
+        self.batch.expected_total = total
+        if self.post:
+            self.batch.status = DonationBatch.Status.POSTED
+            self.batch.posted_at = self.now
+            self.batch.posted_by = self.user
+        self.batch.save()
+
+    @classmethod
+    def export_rows(cls, queryset=None):
+        queryset = Donation.objects.order_by("received_on", "reference") if queryset is None else queryset
+        fields = (
+            "reference",
+            "donor__ref",
+            "received_on",
+            "amount",
+            "currency",
+            "method",
+            "pledge__ref",
+            "rate",
+            "note",
+        )
+        yield from queryset.values_list(*fields).iterator(chunk_size=5000)

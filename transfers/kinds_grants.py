@@ -1,0 +1,150 @@
+"""Import and export rules for outputs and indicators.
+
+An output has no reference of its own, so a row is matched by programme code + title; two
+recorded outputs with the same programme and title make such a row an error (ambiguous).
+"""
+
+from functools import partial
+
+from grants.models import Indicator, Output, Programme
+
+from . import fields as f
+from .engine import Column, Importer, RowProblem
+
+
+def _budget(value):
+    amount = f.money(value, positive=False)
+    if amount < 0:
+        raise f.CellError(f"{value!r} must not be negative")
+    return amount
+
+
+def _optional(name, parse, help=""):
+    return Column(name, parse, required=False, default=None, help=help)
+
+
+class _Programmes:
+    def __init__(self):
+        self.ids: dict[str, int] = {}
+
+    def fill(self, codes):
+        missing = set(codes) - set(self.ids)
+        if missing:
+            self.ids.update(Programme.objects.filter(code__in=missing).values_list("code", "id"))
+
+    def get(self, code):
+        try:
+            return self.ids[code]
+        except KeyError:
+            raise RowProblem("programme_code", f"There is no programme with code {code!r}.") from None
+
+
+class OutputImporter(Importer):
+    kind = "output"
+    model = Output
+    key = ("programme_code", "title")
+    columns = [
+        Column("programme_code", partial(f.text, max_length=20), help="With title, the row's key."),
+        Column("kind", partial(f.choice, choices=Output.Kind.choices)),
+        Column("title", partial(f.text, max_length=300)),
+        Column("description", f.text, required=False, default=""),
+        _optional("start_date", f.date),
+        _optional("end_date", f.date, help="Not before start_date."),
+        Column("location", partial(f.text, max_length=200), required=False, default="", help="For events."),
+        Column("status", partial(f.choice, choices=Output.Status.choices), required=False, default="planned"),
+        Column("budget", _budget, help="In the base currency; zero or more."),
+        Column("public_url", partial(f.text, max_length=200), required=False, default=""),
+    ]
+    fields = (
+        "programme__code",
+        "kind",
+        "title",
+        "description",
+        "start_date",
+        "end_date",
+        "location",
+        "status",
+        "budget",
+        "public_url",
+    )
+
+    def start(self):
+        self.programmes = _Programmes()
+
+    def load(self, rows):
+        self.programmes.fill(r.values["programme_code"] for r in rows)
+        recorded = {}
+        self.ambiguous = set()
+        titles = {r.values["title"] for r in rows}
+        for values in Output.objects.filter(title__in=titles).values_list(*self.fields):
+            row = dict(zip(self.column_names(), values, strict=True))
+            key = (row["programme_code"], row["title"])
+            if key in recorded:
+                self.ambiguous.add(key)
+            recorded[key] = row
+        for key in self.ambiguous:
+            recorded.pop(key)
+        return recorded
+
+    def build(self, row):
+        key = self.key_of(row.values)
+        if key in self.ambiguous:
+            raise RowProblem("title", f"Programme {key[0]} has more than one output titled {key[1]!r}.")
+        values = dict(row.values)
+        output = Output(programme_id=self.programmes.get(values.pop("programme_code")), **values)
+        output.full_clean(exclude=["programme"], validate_unique=False, validate_constraints=False)
+        return output
+
+    @classmethod
+    def export_rows(cls, queryset=None):
+        queryset = Output.objects.order_by("programme__code", "title") if queryset is None else queryset
+        yield from queryset.values_list(*cls.fields).iterator(chunk_size=2000)
+
+
+class IndicatorImporter(Importer):
+    kind = "indicator"
+    model = Indicator
+    key = ("programme_code", "output_title", "name")
+    columns = [
+        Column("programme_code", partial(f.text, max_length=20)),
+        Column("output_title", partial(f.text, max_length=300), help="With programme_code, the output."),
+        Column("name", partial(f.text, max_length=200), help="With the output, the row's key."),
+        Column("unit", partial(f.text, max_length=50)),
+        Column("baseline", f.decimal, required=False, default=None, help="Blank means 0."),
+        Column("target", f.decimal),
+        _optional("actual", f.decimal),
+        _optional("as_of", f.date),
+    ]
+    fields = ("output__programme__code", "output__title", "name", "unit", "baseline", "target", "actual", "as_of")
+
+    def load(self, rows):
+        titles = {r.values["output_title"] for r in rows}
+        self.outputs: dict[tuple, list[int]] = {}
+        for pk, code, title in Output.objects.filter(title__in=titles).values_list("id", "programme__code", "title"):
+            self.outputs.setdefault((code, title), []).append(pk)
+        recorded = Indicator.objects.filter(output__title__in=titles).values_list(*self.fields)
+        return {tuple(v[:3]): dict(zip(self.column_names(), v, strict=True)) for v in recorded}
+
+    def build(self, row):
+        v = dict(row.values)
+        matches = self.outputs.get((v["programme_code"], v["output_title"]), [])
+        if len(matches) != 1:
+            reason = "no output" if not matches else "more than one output"
+            raise RowProblem(
+                "output_title", f"Programme {v['programme_code']} has {reason} titled {v['output_title']!r}."
+            )
+        del v["programme_code"], v["output_title"]
+        if v["baseline"] is None:
+            del v["baseline"]
+        indicator = Indicator(output_id=matches[0], **v)
+        indicator.full_clean(exclude=["output"], validate_unique=False, validate_constraints=False)
+        return indicator
+
+    @classmethod
+    def export_rows(cls, queryset=None):
+        queryset = (
+            Indicator.objects.order_by("output__programme__code", "output__title", "name")
+            if queryset is None
+            else queryset
+        )
+        yield from queryset.values_list(*cls.fields).iterator(chunk_size=2000)

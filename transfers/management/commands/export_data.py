@@ -1,0 +1,27 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from transfers.export import FORMATS, write
+from transfers.registry import KINDS
+
+
+class Command(BaseCommand):
+    help = "Export every record of a kind as CSV or XLSX, in the columns its import reads."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=sorted(KINDS))
+        parser.add_argument("--format", choices=FORMATS, default="csv")
+        parser.add_argument("--out", help="File to write (default: standard output, CSV only).")
+
+    def handle(self, *, kind, format, out, **options):
+        importer_class = KINDS[kind]
+        header = importer_class.column_names()
+        if out:
+            with open(out, "wb") as stream:
+                count = write(format, header, importer_class.export_rows(), stream)
+            self.stderr.write(f"{count} {kind} row(s) written to {out}.")
+        else:
+            if format != "csv":
+                raise CommandError("Give --out FILE for XLSX.")
+            write(format, header, importer_class.export_rows(), sys.stdout.buffer)

@@ -1,0 +1,48 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from transfers.engine import import_run
+from transfers.files import FileRejected, open_table
+from transfers.registry import KINDS
+
+
+class Command(BaseCommand):
+    help = "Import a CSV or XLSX file, all or nothing. See docs/imports.md for each kind's columns."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=sorted(KINDS))
+        parser.add_argument("file")
+        parser.add_argument("--dry-run", action="store_true", help="Validate and report; write nothing.")
+        parser.add_argument("--post", action="store_true", help="Donations: post them in the same transaction.")
+        parser.add_argument("--user", help="Username recorded as the importer (and poster with --post).")
+
+    def handle(self, *, kind, file, dry_run, post, user, verbosity, **options):
+        importer_class = KINDS[kind]
+        if post and importer_class.kind != "donation":
+            raise CommandError("--post applies to donation files only.")
+        by = None
+        if user:
+            by = get_user_model().objects.filter(username=user).first()
+            if by is None:
+                raise CommandError(f"There is no user {user!r}.")
+        importer = importer_class(user=by, post=post, file_name=file)
+
+        def report(line, key, status):
+            if status == "unchanged" or verbosity >= 2:
+                self.stdout.write(f"Line {line}: {key} {status}")
+
+        try:
+            with open(file, "rb") as stream:
+                table = open_table(stream, file)
+                outcome = import_run(importer, table, dry_run=dry_run, report=report if verbosity else None)
+        except FileNotFoundError:
+            raise CommandError(f"There is no file {file!r}.")
+        except FileRejected as error:
+            raise CommandError(str(error))
+        for error in outcome.errors:
+            self.stderr.write(str(error))
+        for note in outcome.notes if outcome.ok else ():
+            self.stdout.write(note)
+        if not outcome.ok:
+            raise CommandError(outcome.summary())
+        self.stdout.write(("Dry run: " if dry_run else "") + outcome.summary())
