@@ -47,7 +47,9 @@ def test_figures_equal_sums_straight_from_the_ledger(demo):
 
 def test_external_statement_names_only_acknowledged_funders(demo):
     output = co_funded_output()
-    funder_ids = Allocation.objects.filter(output=output, donation__isnull=False).values("donation__donor")
+    funder_ids = Allocation.objects.filter(output=output, donation__isnull=False, allocated_on__lte=AS_OF).values(
+        "donation__donor"
+    )
     hidden = Donor.objects.filter(pk__in=funder_ids, publicly_acknowledged=False)
     named = Donor.objects.filter(pk__in=funder_ids, publicly_acknowledged=True)
     assert hidden.exists() and named.exists()

@@ -92,11 +92,17 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = self.users()
             self.admin = users["admin"]
+            # Each section draws from its own stream, so the named donors' pledges are the
+            # same whatever --donors and --donations say.
+            self.rng = random.Random(f"{seed}-rates")
             created = {"rates": self.rates()}
             self.book = RateBook()
+            self.rng = random.Random(f"{seed}-donors")
             created["donors"] = self.donors(max(donors, len(DONORS)))
+            self.rng = random.Random(f"{seed}-pledges")
             created["pledges"] = self.pledges()
             created["pledge payments"] = self.paid
+            self.rng = random.Random(f"{seed}-gifts")
             created["one-off gifts"] = self.gifts(donations)
             self.extend(created)
         if verbosity:
