@@ -1,7 +1,9 @@
+import contextlib
 import os
 
 import pytest
-from django.db import connection
+from django.core.management import call_command
+from django.db import connection, transaction
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -47,3 +49,29 @@ def superuser(db):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.create_superuser("root", "root@example.org", "pw")
+
+
+@contextlib.contextmanager
+def _kept_for_module(django_db_blocker):
+    """Data made inside this block is shared by the module's tests, then rolled back.
+
+    The same trick as Django's TestCase.setUpTestData: an outer transaction per module,
+    and each test's own transaction nested in it as a savepoint. Tests that need
+    transactional_db or live_server must not use it.
+    """
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def demo_data(django_db_setup, django_db_blocker):
+    """`seed_demo` once per test module (it takes seconds); each test rolls back its own changes."""
+    with _kept_for_module(django_db_blocker):
+        call_command("seed_demo", verbosity=0)
+        yield

@@ -16,6 +16,7 @@ from backoffice.money import money_round
 from donors.models import Donation, Donor, Pledge
 from grants.models import Output
 from grants.services import allocation_create, donation_unallocated
+from tests.conftest import _kept_for_module
 from tests.factories import (
     AllocationFactory,
     IndicatorFactory,
@@ -82,8 +83,15 @@ def funding_add() -> list[Output]:
     return outputs
 
 
+@pytest.fixture(scope="module")
+def reports_demo_data(django_db_setup, django_db_blocker):
+    """The demo plus the report tests' own funding, made once per module (see tests/conftest.py)."""
+    with _kept_for_module(django_db_blocker):
+        call_command("seed_demo", verbosity=0)
+        funding_add()
+        yield
+
+
 @pytest.fixture
-def demo(db):
-    call_command("seed_demo", verbosity=0)
-    funding_add()
+def demo(reports_demo_data, db):
     return Donor.objects.get(ref="DON-0001")
