@@ -131,6 +131,9 @@ class Importer:
     def finish(self, outcome: Outcome, dry_run: bool) -> None:
         """After the last chunk, only when every row was valid."""
 
+    def close(self) -> None:
+        """Always, last, inside the transaction: end any write still in progress."""
+
     # Helpers ----------------------------------------------------------------------------
 
     def key_of(self, values: dict) -> tuple:
@@ -163,14 +166,17 @@ def import_run(
     seen: dict = {}
     with transaction.atomic():
         try:
-            importer.start()
-            plan = _parse_plan(importer, positions)
-            for chunk in _chunks(table.rows, importer.chunk_size):
-                _run_chunk(importer, chunk, plan, len(positions), seen, outcome, dry_run, report)
-            if outcome.rows == 0 and outcome.ok:
-                outcome.add_error(RowError(0, "", "The file has a header row but no data rows."))
-            if outcome.ok:
-                importer.finish(outcome, dry_run)
+            try:
+                importer.start()
+                plan = _parse_plan(importer, positions)
+                for chunk in _chunks(table.rows, importer.chunk_size):
+                    _run_chunk(importer, chunk, plan, len(positions), seen, outcome, dry_run, report)
+                if outcome.rows == 0 and outcome.ok:
+                    outcome.add_error(RowError(0, "", "The file has a header row but no data rows."))
+                if outcome.ok:
+                    importer.finish(outcome, dry_run)
+            finally:
+                importer.close()
         except FileRejected as error:
             outcome.add_error(RowError(0, "", str(error)))
         except RowProblem as problem:

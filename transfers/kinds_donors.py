@@ -16,7 +16,7 @@ from donors.services import donation_amounts
 
 from . import fields as f
 from .engine import Column, Importer, Outcome, RowError, RowProblem
-from .writes import InstanceMaker, any_of, history_insert_select, rows_copy, rows_insert
+from .writes import CopyStream, InstanceMaker, any_of, history_insert_select, rows_insert
 
 
 def _text(max_length=None):
@@ -300,8 +300,14 @@ class DonationImporter(Importer):
         self.now = timezone.now()
         self.make = InstanceMaker(Donation)
         self.attnames = [f.attname for f in Donation._meta.concrete_fields if not f.primary_key]
+        self.copy = CopyStream(Donation, self.attnames) if connection.vendor == "postgresql" else None
+
+    def close(self):
+        if self.copy is not None:
+            self.copy.close()
 
     def load(self, rows):
+        self.close()  # the previous chunk's COPY has the connection until it is done
         self.donors.fill(r.values["donor_ref"] for r in rows)
         wanted = {r.values["pledge_ref"] for r in rows if r.values["pledge_ref"]} - set(self.pledges)
         if wanted:
@@ -397,10 +403,10 @@ class DonationImporter(Importer):
             self.batch.save()
         for values in rows:
             values["batch_id"] = self.batch.pk
-        if connection.vendor == "postgresql":
-            # COPY here; the history rows are written once, in finish().
+        if self.copy is not None:
+            # Sent while the next chunk is read; the history rows are written once, in finish().
             defaults = self.make.defaults
-            rows_copy(Donation, self.attnames, ([r.get(a, defaults[a]) for a in self.attnames] for r in rows))
+            self.copy.send([r.get(a, defaults[a]) for a in self.attnames] for r in rows)
         else:
             rows_insert([self.make(**values) for values in rows], Donation, user=self.user)
 
@@ -423,7 +429,8 @@ class DonationImporter(Importer):
         outcome.notes.append(f"Batch {reference}: {self.count} donation(s), control total {total}, {state}.")
         if dry_run or self.batch is None:
             return
-        if connection.vendor == "postgresql":
+        if self.copy is not None:
+            self.copy.close()
             history_insert_select(Donation, where="batch_id = %s", params=[self.batch.pk], user=self.user)
         self.batch.reference = reference
         self.batch.expected_count = self.count

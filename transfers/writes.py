@@ -106,22 +106,45 @@ def any_of(field: str, values) -> dict:
     return {f"{field}__in": values}
 
 
-def rows_copy(model, attnames: list[str], rows) -> int:
-    """COPY `rows` (sequences of values in `attnames` order) into the model's table, PostgreSQL only.
+class CopyStream:
+    """COPY into one table (PostgreSQL) that stays open while the caller parses the next chunk.
 
-    The id column is left to its identity default. The text is formatted here and sent in
-    one write per call: psycopg's `write_row` cost more than the server's work.
+    `send` formats the rows as COPY text and hands them to a writer thread
+    (psycopg's QueuedLibpqWriter), so the server inserts and indexes one chunk while Python
+    reads and checks the next; `close` waits for the server to finish. The connection can
+    run no other query in between: call `close` before any. The id column is left to its
+    identity default. The text is formatted here because psycopg's `write_row` cost more
+    than this (and the server's work) did.
     """
-    columns = ", ".join(
-        connection.ops.quote_name(model._meta.get_field(_field_name(model, a)).column) for a in attnames
-    )
-    lines = ["\t".join([_copy_text(v) for v in row]) + "\n" for row in rows]
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
-    ):
-        copy.write("".join(lines))
-    return len(lines)
+
+    def __init__(self, model, attnames: list[str]):
+        q = connection.ops.quote_name
+        columns = ", ".join(q(model._meta.get_field(_field_name(model, a)).column) for a in attnames)
+        self.sql = f"COPY {q(model._meta.db_table)} ({columns}) FROM STDIN"
+        self._cursor = self._manager = self._copy = None
+
+    def send(self, rows) -> None:
+        from psycopg.copy import QueuedLibpqWriter
+
+        text = "".join(["\t".join([_copy_text(v) for v in row]) + "\n" for row in rows])
+        with connection.wrap_database_errors:
+            if self._copy is None:
+                self._cursor = connection.cursor()
+                raw = self._cursor.cursor
+                self._manager = raw.copy(self.sql, writer=QueuedLibpqWriter(raw))
+                self._copy = self._manager.__enter__()
+            self._copy.write(text)
+
+    def close(self) -> None:
+        if self._copy is None:
+            return
+        manager, cursor = self._manager, self._cursor
+        self._copy = self._manager = self._cursor = None
+        try:
+            with connection.wrap_database_errors:
+                manager.__exit__(None, None, None)
+        finally:
+            cursor.close()
 
 
 def _field_name(model, attname: str) -> str:
