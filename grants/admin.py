@@ -163,7 +163,8 @@ class AllocationForm(forms.ModelForm):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(PostedReadOnlyMixin, SimpleHistoryAdmin):
+class AllocationAdmin(PostedReadOnlyMixin, TransferAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.AllocationResource]
     form = AllocationForm
     list_display = (
         "allocated_on",

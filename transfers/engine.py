@@ -131,6 +131,9 @@ class Importer:
     def finish(self, outcome: Outcome, dry_run: bool) -> None:
         """After the last chunk, only when every row was valid."""
 
+    def close(self) -> None:
+        """Always, last, inside the transaction: end any write still in progress."""
+
     # Helpers ----------------------------------------------------------------------------
 
     def key_of(self, values: dict) -> tuple:
@@ -163,13 +166,17 @@ def import_run(
     seen: dict = {}
     with transaction.atomic():
         try:
-            importer.start()
-            for chunk in _chunks(table.rows, importer.chunk_size):
-                _run_chunk(importer, chunk, positions, seen, outcome, dry_run, report)
-            if outcome.rows == 0 and outcome.ok:
-                outcome.add_error(RowError(0, "", "The file has a header row but no data rows."))
-            if outcome.ok:
-                importer.finish(outcome, dry_run)
+            try:
+                importer.start()
+                plan = _parse_plan(importer, positions)
+                for chunk in _chunks(table.rows, importer.chunk_size):
+                    _run_chunk(importer, chunk, plan, len(positions), seen, outcome, dry_run, report)
+                if outcome.rows == 0 and outcome.ok:
+                    outcome.add_error(RowError(0, "", "The file has a header row but no data rows."))
+                if outcome.ok:
+                    importer.finish(outcome, dry_run)
+            finally:
+                importer.close()
         except FileRejected as error:
             outcome.add_error(RowError(0, "", str(error)))
         except RowProblem as problem:
@@ -211,13 +218,13 @@ def _chunks(rows: Iterable, size: int):
         yield chunk
 
 
-def _run_chunk(importer, chunk, positions, seen, outcome, dry_run, report):
+def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):
     parsed: list[Row] = []
-    width = len(positions)
+    digest = importer.digest.update
     for line, cells in chunk:
         outcome.rows += 1
-        importer.digest.update(repr(cells).encode())
-        row = _parse_row(importer, line, cells, positions, width, outcome)
+        digest(repr(cells).encode())
+        row = _parse_row(plan, line, cells, width, outcome)
         if row is None:
             continue
         key = importer.key_of(row.values)
@@ -265,26 +272,31 @@ def _run_chunk(importer, chunk, positions, seen, outcome, dry_run, report):
         importer.write(new)
 
 
-def _parse_row(importer, line, cells, positions, width, outcome) -> Row | None:
+def _parse_plan(importer, positions) -> list[tuple]:
+    """Per file, once: each column's cell position, parser, and what a blank cell means."""
+    return [(c.name, positions.get(c.name), c.parse, c.required, c.default) for c in importer.columns]
+
+
+def _parse_row(plan, line, cells, width, outcome) -> Row | None:
     errors = False
     if len(cells) > width and any(c for c in cells[width:]):
         outcome.add_error(RowError(line, "", f"This row has {len(cells)} cells but the header has {width} columns."))
         return None
+    size = len(cells)
     values, given = {}, set()
-    for column in importer.columns:
-        index = positions.get(column.name)
-        raw = cells[index] if index is not None and index < len(cells) else ""
+    for name, index, parse, required, default in plan:
+        raw = cells[index] if index is not None and index < size else ""
         if raw == "":
-            if column.required:
-                outcome.add_error(RowError(line, column.name, "This cell is empty; a value is required."))
+            if required:
+                outcome.add_error(RowError(line, name, "This cell is empty; a value is required."))
                 errors = True
-            values[column.name] = column.default
+            values[name] = default
             continue
         try:
-            values[column.name] = column.parse(raw)
-            given.add(column.name)
+            values[name] = parse(raw)
+            given.add(name)
         except CellError as error:
-            outcome.add_error(RowError(line, column.name, str(error)[:1].upper() + str(error)[1:] + "."))
+            outcome.add_error(RowError(line, name, str(error)[:1].upper() + str(error)[1:] + "."))
             errors = True
     return None if errors else Row(line, values, given)
 

@@ -85,10 +85,10 @@ def currency(value: str) -> str:
 
 
 def choice(value: str, choices) -> str:
-    allowed = [c for c, _ in choices]
-    if value not in allowed:
-        raise CellError(f"{value!r} is not one of: {', '.join(allowed)}")
-    return value
+    for allowed, _label in choices:
+        if value == allowed:
+            return value
+    raise CellError(f"{value!r} is not one of: {', '.join(c for c, _ in choices)}")
 
 
 def boolean(value: str) -> bool:

@@ -127,6 +127,7 @@ class _LineCounter:
 
 def _csv_rows(reader, lines) -> Iterator[tuple[int, list[str]]]:
     count = 0
+    limit = max_rows()
     while True:
         start = lines.line + 1
         try:
@@ -140,8 +141,8 @@ def _csv_rows(reader, lines) -> Iterator[tuple[int, list[str]]]:
         if not any(c.strip() for c in cells):
             continue
         count += 1
-        if count > max_rows():
-            raise FileRejected(f"The file has more than {max_rows():,} rows. Split it into parts.")
+        if count > limit:
+            raise FileRejected(f"The file has more than {limit:,} rows. Split it into parts.")
         yield start, [c.strip() for c in cells]
 
 

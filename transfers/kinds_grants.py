@@ -6,7 +6,9 @@ recorded outputs with the same programme and title make such a row an error (amb
 
 from functools import partial
 
-from grants.models import Indicator, Output, Programme
+from django.core.exceptions import ValidationError
+
+from grants.models import Allocation, Indicator, Output, Programme
 
 from . import fields as f
 from .engine import Column, Importer, RowProblem
@@ -147,4 +149,106 @@ class IndicatorImporter(Importer):
             if queryset is None
             else queryset
         )
+        yield from queryset.values_list(*cls.fields).iterator(chunk_size=2000)
+
+
+class AllocationImporter(Importer):
+    """Received money applied to outputs, one row per allocation.
+
+    An allocation has no reference of its own: a row is matched by donation reference +
+    output (programme code + title, as in the outputs file) + allocated_on. Each new row
+    goes through `grants.services.allocation_create` (and so `allocation_check`) as it is
+    read, inside the import's one transaction: a later row of the same donation is checked
+    against what the earlier rows took, and a bad row anywhere rolls every row back.
+    Planned allocations (from pledges) and reversals are not imported, nor exported.
+    """
+
+    kind = "allocation"
+    model = Allocation
+    key = ("donation_reference", "programme_code", "output_title", "allocated_on")
+    chunk_size = 1000
+    columns = [
+        Column("donation_reference", partial(f.text, max_length=100), help="A posted donation's reference."),
+        Column("programme_code", partial(f.text, max_length=20)),
+        Column("output_title", partial(f.text, max_length=300), help="With programme_code, the output."),
+        Column("amount", f.money, help="In the base currency; greater than zero."),
+        Column("allocated_on", f.date, help="YYYY-MM-DD. With the donation and output, the row's key."),
+        Column("note", partial(f.text, max_length=300), required=False, default=""),
+    ]
+    fields = (
+        "donation__reference",
+        "output__programme__code",
+        "output__title",
+        "amount",
+        "allocated_on",
+        "note",
+    )
+    _service_columns = {"donation": "donation_reference", "output": "output_title", "amount": "amount"}
+
+    def load(self, rows):
+        from donors.models import Donation
+
+        references = {r.values["donation_reference"] for r in rows}
+        titles = {r.values["output_title"] for r in rows}
+        self.donations = {d.reference: d for d in Donation.objects.filter(reference__in=references)}
+        self.outputs: dict[tuple, list[Output]] = {}
+        for output in Output.objects.filter(title__in=titles).select_related("programme"):
+            self.outputs.setdefault((output.programme.code, output.title), []).append(output)
+        recorded, self.ambiguous = {}, set()
+        for values in self.received().filter(donation__reference__in=references).values_list(*self.fields):
+            row = dict(zip(self.column_names(), values, strict=True))
+            key = self.key_of(row)
+            if key in recorded:
+                self.ambiguous.add(key)
+            recorded[key] = row
+        for key in self.ambiguous:
+            recorded.pop(key)
+        return recorded
+
+    def build(self, row):
+        from donors.services import LedgerError
+        from grants.services import allocation_create
+
+        v = row.values
+        key = self.key_of(v)
+        if key in self.ambiguous:
+            raise RowProblem("allocated_on", f"{self.key_text(key)} matches more than one recorded allocation.")
+        donation = self.donations.get(v["donation_reference"])
+        if donation is None:
+            raise RowProblem("donation_reference", f"There is no donation with reference {v['donation_reference']!r}.")
+        matches = self.outputs.get((v["programme_code"], v["output_title"]), [])
+        if len(matches) != 1:
+            reason = "no output" if not matches else "more than one output"
+            raise RowProblem(
+                "output_title", f"Programme {v['programme_code']} has {reason} titled {v['output_title']!r}."
+            )
+        try:
+            return allocation_create(
+                donation=donation,
+                output=matches[0],
+                amount=v["amount"],
+                by=self.user,
+                note=v["note"],
+                on=v["allocated_on"],
+            )
+        except LedgerError as error:
+            if not hasattr(error, "error_dict"):
+                raise
+            raise ValidationError(
+                {self._service_columns.get(field, ""): errors for field, errors in error.message_dict.items()}
+            ) from None
+
+    def write(self, instances):
+        """Nothing left to write: `allocation_create` saved each row (with its history) in build."""
+
+    @staticmethod
+    def received():
+        return Allocation.objects.filter(donation__isnull=False, reversal_of__isnull=True)
+
+    @classmethod
+    def export_rows(cls, queryset=None):
+        queryset = (
+            cls.received() if queryset is None else queryset.filter(donation__isnull=False, reversal_of__isnull=True)
+        )
+        queryset = queryset.order_by("donation__reference", "output__programme__code", "output__title", "allocated_on")
         yield from queryset.values_list(*cls.fields).iterator(chunk_size=2000)

@@ -8,7 +8,7 @@ from .kinds_donors import (
     InstalmentImporter,
     PledgeImporter,
 )
-from .kinds_grants import IndicatorImporter, OutputImporter
+from .kinds_grants import AllocationImporter, IndicatorImporter, OutputImporter
 
 KINDS = {
     "donors": DonorImporter,
@@ -19,4 +19,5 @@ KINDS = {
     "rates": ExchangeRateImporter,
     "outputs": OutputImporter,
     "indicators": IndicatorImporter,
+    "allocations": AllocationImporter,
 }
