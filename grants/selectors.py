@@ -14,6 +14,7 @@ from django.db.models import (
     DecimalField,
     F,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -253,40 +254,53 @@ def unallocated_balance() -> UnallocatedBalance:
     """Posted money not yet allocated, net of reversals, by the restriction of its pledge.
 
     A donation's restriction is its pledge's; a donation with no pledge, or an unrestricted
-    pledge, is unrestricted. One query: the donations grouped by restriction, each group
-    summing base amount less what is allocated from each donation.
+    pledge, is unrestricted. Three grouped queries, none with a per-donation subquery: all
+    posted money (one pass over the ledger), posted money under a restricted pledge (few rows,
+    by the pledge index), and received allocations by their donation's restriction. Unrestricted
+    is all posted money less the restricted groups, less what is allocated from unrestricted money.
     """
     from donors.models import Donation
 
-    groups = (
-        Donation.objects.posted()
-        .annotate(allocated=_sum_subquery(Allocation.objects.received(), "amount", "donation"))
-        .values(
-            "pledge__restricted_programme",
-            "pledge__restricted_programme__name",
-            "pledge__restricted_output",
-            "pledge__restricted_output__title",
-        )
-        .annotate(amount=Sum(F("base_amount") - F("allocated"), output_field=MONEY))
+    restriction = ["restricted_programme", "restricted_programme__name"]
+    restriction += ["restricted_output", "restricted_output__title"]
+    posted = Donation.objects.posted()
+    posted_total = money_round(posted.aggregate(t=Coalesce(Sum("base_amount"), ZERO))["t"])
+    restricted_posted = (
+        posted.filter(Q(pledge__restricted_programme__isnull=False) | Q(pledge__restricted_output__isnull=False))
+        .values(*(f"pledge__{f}" for f in restriction))
+        .annotate(amount=Sum("base_amount"))
         .order_by()
     )
-    restricted, unrestricted, by_restriction = Decimal("0.00"), Decimal("0.00"), []
-    for g in groups:
-        amount = money_round(g["amount"] or Decimal("0"))
-        programme_id, output_id = g["pledge__restricted_programme"], g["pledge__restricted_output"]
+    allocated = (
+        Allocation.objects.received()
+        .filter(donation__status=Donation.Status.POSTED)
+        .values(*(f"donation__pledge__{f}" for f in restriction))
+        .annotate(amount=Sum("amount"))
+        .order_by()
+    )
+    groups: dict[tuple, list] = {}  # (programme id, name, output id, title) -> [posted, allocated]
+    for g in restricted_posted:
+        groups.setdefault(tuple(g[f"pledge__{f}"] for f in restriction), [Decimal("0"), Decimal("0")])[0] = g["amount"]
+    for g in allocated:
+        key = tuple(g[f"donation__pledge__{f}"] for f in restriction)
+        groups.setdefault(key, [Decimal("0"), Decimal("0")])[1] = g["amount"]
+
+    unrestricted = posted_total
+    restricted, by_restriction = Decimal("0.00"), []
+    for (programme_id, programme_name, output_id, output_title), (posted_sum, allocated_sum) in groups.items():
         if programme_id is None and output_id is None:
-            unrestricted += amount
+            unrestricted -= money_round(allocated_sum)
             continue
+        amount = money_round(posted_sum - allocated_sum)
+        unrestricted -= money_round(posted_sum)
         restricted += amount
         if amount:
-            label = (
-                f"Output: {g['pledge__restricted_output__title']}"
-                if output_id
-                else f"Programme: {g['pledge__restricted_programme__name']}"
-            )
+            label = f"Output: {output_title}" if output_id else f"Programme: {programme_name}"
             by_restriction.append(RestrictionBalance(label, programme_id, output_id, amount))
     by_restriction.sort(key=lambda b: (b.label, b.programme_id or 0, b.output_id or 0))  # same order on every database
-    return UnallocatedBalance(restricted=restricted, unrestricted=unrestricted, by_restriction=by_restriction)
+    return UnallocatedBalance(
+        restricted=restricted, unrestricted=money_round(unrestricted), by_restriction=by_restriction
+    )
 
 
 # Reporting obligations -------------------------------------------------------------------

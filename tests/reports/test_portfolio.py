@@ -107,3 +107,17 @@ def test_query_count_does_not_grow_with_data(demo):
     assert len(snap["outputs"]) == Output.objects.count()
     assert Pledge.objects.count() > 5 and Donation.objects.count() > 5
     assert len(large) == len(small)
+
+
+def test_top_donors_with_equal_totals_are_ordered_by_ref(demo):
+    finance = role_user("Finance", username="report-finance")
+    created_first = DonorFactory(ref="DON-9998")  # the lower id, so id order and ref order disagree
+    created_second = DonorFactory(ref="DON-9997")
+    for donor in (created_first, created_second):
+        donor_services.donation_post(
+            donation=DonationFactory(donor=donor, received_on=dt.date(2025, 5, 1), amount=Decimal("90000000.00")),
+            by=finance,
+        )
+    snap = portfolio_snapshot(start=START, end=END)
+    assert [d["ref"] for d in snap["top_donors"][:2]] == ["DON-9997", "DON-9998"]
+    assert snap["top_donors"][0]["amount"] == {"amount": "90000000.00", "currency": "GBP"}
