@@ -34,7 +34,9 @@ def overdue_instalments(*, today: dt.date) -> list:
     for pledge in pledges:
         for state in pledge_instalment_states(pledge, today=today):
             if state.status == "overdue":
-                rows.append({"pledge": pledge, "instalment": state.instalment, "owed": state.instalment.amount - state.covered})
+                rows.append(
+                    {"pledge": pledge, "instalment": state.instalment, "owed": state.instalment.amount - state.covered}
+                )
     return rows
 
 
@@ -60,7 +62,9 @@ def finance_reminder_send(*, today: dt.date | None = None) -> str:
     context = {"week": week, "today": today, "instalments": instalments, "obligations": obligations}
     claimed = ReminderSent.objects.filter(week=week, status=ReminderSent.Status.SENDING)
     if not recipients:
-        claimed.update(status=ReminderSent.Status.SENT, sent_at=timezone.now(), last_error="No Finance user has an email.")
+        claimed.update(
+            status=ReminderSent.Status.SENT, sent_at=timezone.now(), last_error="No Finance user has an email."
+        )
         return "empty"
     message = EmailMultiAlternatives(
         subject=f"Fundtrace reminder {week}: {len(instalments)} overdue instalments, {len(obligations)} reports due",
@@ -88,6 +92,3 @@ def finance_reminder_send(*, today: dt.date | None = None) -> str:
         last_error="",
     )
     return "sent"
-
-
-

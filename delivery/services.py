@@ -60,7 +60,12 @@ def donors_active(*, start: dt.date, end: dt.date, refs: list[str] | None = None
 def _run_for(donor: Donor, start: dt.date, end: dt.date):
     return (
         ReportRun.objects.filter(
-            kind=ReportRun.Kind.DONOR_SUMMARY, donor=donor, period_start=start, period_end=end, currency="", external=True
+            kind=ReportRun.Kind.DONOR_SUMMARY,
+            donor=donor,
+            period_start=start,
+            period_end=end,
+            currency="",
+            external=True,
         )
         .order_by("pk")
         .first()

@@ -34,7 +34,9 @@ def download(request, token: str):
         raise Http404
     DownloadLog.objects.create(delivery=delivery, ip=request.META.get("REMOTE_ADDR") or None)
     run = delivery.run
-    response = FileResponse(run.pdf.open("rb"), as_attachment=True, filename=run.filename, content_type="application/pdf")
+    response = FileResponse(
+        run.pdf.open("rb"), as_attachment=True, filename=run.filename, content_type="application/pdf"
+    )
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex"

@@ -76,10 +76,22 @@ def celery_worker(transactional_db):
     celery_app.conf.task_always_eager = False
     if not broker.startswith("redis://"):
         celery_app.conf.broker_url = "memory://"
+    _connections_reset()
     celery_app.control.purge()  # nothing left over from an earlier run on the same Redis database
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"):
         yield celery_app
     celery_app.conf.update(saved)
+    _connections_reset()
+
+
+def _connections_reset():
+    """Drop the app's cached connection and producer pools, made for whatever broker was configured before.
+
+    Eager calls acquire a producer too: without this, a pool made for the default broker URL
+    (amqp://localhost) would carry the test's messages away from the test worker.
+    """
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def wait_for(condition, timeout=60.0, what="condition"):

@@ -40,7 +40,9 @@ def test_summary_reaches_only_reporting_contacts_with_the_pdf_and_a_working_link
     assert delivery.status == Delivery.Status.SENT and delivery.attempts == 1 and delivery.sent_at
 
 
-def test_a_451_is_retried_with_backoff_then_failed_and_kept(smtp, eager_celery, settings, django_capture_on_commit_callbacks):
+def test_a_451_is_retried_with_backoff_then_failed_and_kept(
+    smtp, eager_celery, settings, django_capture_on_commit_callbacks
+):
     settings.DELIVERY_MAX_ATTEMPTS = 3
     smtp.reply = "451 4.3.0 Try again later"
     donor_with_gift(reporting=1, silent=0)
@@ -63,7 +65,9 @@ def test_a_550_fails_at_once(smtp, eager_celery, django_capture_on_commit_callba
     assert list(delivery.attempt_log.values_list("outcome", "smtp_code")) == [("failed", 550)]
 
 
-def test_a_server_that_is_down_is_retried_as_a_connection_error(settings, eager_celery, django_capture_on_commit_callbacks):
+def test_a_server_that_is_down_is_retried_as_a_connection_error(
+    settings, eager_celery, django_capture_on_commit_callbacks
+):
     from tests.delivery.conftest import free_port
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -96,9 +100,7 @@ def test_rerun_sends_nothing_twice_and_finishes_what_failed(smtp, eager_celery, 
     assert DeliveryAttempt.objects.filter(outcome="sent").count() == 2
 
 
-def test_a_contact_who_stops_receiving_reports_before_the_send_gets_nothing(
-    smtp, django_capture_on_commit_callbacks
-):
+def test_a_contact_who_stops_receiving_reports_before_the_send_gets_nothing(smtp, django_capture_on_commit_callbacks):
     from delivery.services import delivery_send
     from reports.services import report_run_generate
 

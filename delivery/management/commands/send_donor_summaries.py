@@ -42,7 +42,9 @@ class Command(BaseCommand):
                 break
             time.sleep(2)
         if progress["deliveries"]["failed"] or progress["runs"]["failed"] or progress["stuck"]:
-            self.stdout.write(self.style.WARNING("Some summaries were not delivered: see Report delivery in the admin."))
+            self.stdout.write(
+                self.style.WARNING("Some summaries were not delivered: see Report delivery in the admin.")
+            )
 
     def _line(self, progress) -> str:
         runs = ", ".join(f"{n} {s}" for s, n in progress["runs"].items())
