@@ -13,7 +13,6 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from backoffice.roles import FINANCE
-
 from donors.selectors import pledge_instalment_states, pledges_with_figures
 from grants.selectors import obligations_due
 

@@ -172,11 +172,18 @@ def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
 
 
 def delivery_claim(delivery_id: int) -> bool:
-    """pending → sending, for exactly one caller."""
+    """pending → sending, for exactly one caller.
+
+    The UPDATE filters on the delivery's own columns only: with a join Django writes
+    `WHERE id IN (subquery)`, and on PostgreSQL a second, blocked updater would not re-check
+    the status in that subquery after the first commits, so both would "win".
+    """
+    if not ReportRun.objects.filter(deliveries=delivery_id, status=ReportRun.Status.DONE).exists():
+        return False
     return (
-        Delivery.objects.filter(
-            pk=delivery_id, status=Delivery.Status.PENDING, revoked_at__isnull=True, run__status=ReportRun.Status.DONE
-        ).update(status=Delivery.Status.SENDING, sending_since=timezone.now(), attempts=F("attempts") + 1)
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, revoked_at__isnull=True).update(
+            status=Delivery.Status.SENDING, sending_since=timezone.now(), attempts=F("attempts") + 1
+        )
         == 1
     )
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from delivery import tasks
 from delivery.models import Delivery
-from delivery.services import delivery_claim, deliveries_resend, summaries_progress, summaries_request
+from delivery.services import deliveries_resend, delivery_claim, summaries_progress, summaries_request
 from reports.models import ReportRun
 from reports.services import report_run_generate
 from tests.delivery.conftest import END, START, donor_with_gift
