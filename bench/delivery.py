@@ -46,7 +46,7 @@ def database_recreate():
 
     name = DB_URL.rsplit("/", 1)[1]
     with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # a killed earlier run may hold a session
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
