@@ -46,6 +46,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _edit("grants", ("allocation", "reportingobligation"))
         | {"grants.reverse_allocation"}
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
+        | _view("delivery", ("delivery", "deliveryattempt", "downloadlog", "remindersent"))
+        | {"delivery.send_donor_summaries", "delivery.revoke_delivery"}
         | _transfer("import", (*_TRANSFER_LEDGER, "allocation"))
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),

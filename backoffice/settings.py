@@ -8,6 +8,7 @@ EMAIL_URL, SECRET_KEY and ALLOWED_HOSTS.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "grants",
     "reports",
     "transfers",
+    "delivery",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +148,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    # Monday morning; a restarted beat may fire again, the task sends once per ISO week.
+    "finance-weekly-reminder": {
+        "task": "delivery.tasks.finance_reminder_send",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    },
+}
+
+# Delivery of donor summaries (delivery/).
+DELIVERY_BASE_URL = env.str("DELIVERY_BASE_URL", default="http://127.0.0.1:8000")
+DELIVERY_LINK_MAX_AGE_DAYS = env.int("DELIVERY_LINK_MAX_AGE_DAYS", default=30)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=60.0)
+DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=3600.0)
+DELIVERY_STUCK_MINUTES = env.int("DELIVERY_STUCK_MINUTES", default=15)
+DELIVERY_SEND_SOFT_TIME_LIMIT = env.int("DELIVERY_SEND_SOFT_TIME_LIMIT", default=120)
+DELIVERY_GENERATION_POLL_SECONDS = env.int("DELIVERY_GENERATION_POLL_SECONDS", default=10)
+DELIVERY_MESSAGE_ID_DOMAIN = env.str("DELIVERY_MESSAGE_ID_DOMAIN", default="fundtrace.invalid")
 
 # Production hardening: `manage.py check --deploy` passes when DEBUG is off.
 if not DEBUG:

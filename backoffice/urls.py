@@ -9,5 +9,6 @@ admin.site.index_title = "Donors, funding and outputs"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("", include("delivery.urls")),
     path("reports/", include("reports.urls")),
 ]

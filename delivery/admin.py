@@ -1,0 +1,79 @@
+from django.contrib import admin, messages
+
+from . import services
+from .models import Delivery, DeliveryAttempt, DownloadLog, ReminderSent
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AttemptInline(ReadOnlyInline):
+    model = DeliveryAttempt
+    fields = readonly_fields = ("number", "started_at", "finished_at", "outcome", "smtp_code", "error")
+
+
+class DownloadInline(ReadOnlyInline):
+    model = DownloadLog
+    fields = readonly_fields = ("downloaded_at", "ip")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """Read-only record of every delivery; the only changes are the revoke and resend actions."""
+
+    list_display = ("pk", "run", "email", "status", "attempts", "sent_at", "is_stuck", "revoked_at")
+    list_filter = ("status", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("email", "run__donor__ref", "run__donor__name", "message_id")
+    list_select_related = ("run__donor", "run__output")
+    readonly_fields = [f.name for f in Delivery._meta.fields] + ["is_stuck"]
+    inlines = [AttemptInline, DownloadInline]
+    actions = ["revoke_links", "resend"]
+
+    @admin.display(boolean=True, description="Stuck in sending")
+    def is_stuck(self, obj):
+        return obj.is_stuck
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("delivery.revoke_delivery")
+
+    def has_send_permission(self, request):
+        return request.user.has_perm("delivery.send_donor_summaries")
+
+    @admin.action(description="Revoke the download links", permissions=["revoke"])
+    def revoke_links(self, request, queryset):
+        n = services.deliveries_revoke(deliveries=queryset, by=request.user)
+        self.message_user(request, f"Revoked {n} download links.", messages.SUCCESS)
+
+    @admin.action(description="Resend failed or stuck deliveries (check the mail log first)", permissions=["send"])
+    def resend(self, request, queryset):
+        ids = services.deliveries_resend(deliveries=queryset)
+        self.message_user(request, f"{len(ids)} deliveries queued to send again.", messages.SUCCESS)
+
+
+@admin.register(ReminderSent)
+class ReminderSentAdmin(admin.ModelAdmin):
+    list_display = ("week", "status", "recipients", "overdue_instalments", "obligations_due", "sent_at")
+    readonly_fields = [f.name for f in ReminderSent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

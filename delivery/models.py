@@ -1,0 +1,108 @@
+"""Delivery of report runs to donor contacts: one Delivery per (run, contact), every attempt logged.
+
+A delivery moves pending → sending → sent | failed. The move to sending is a conditional UPDATE,
+so only one worker ever holds a delivery; a delivery left in sending (a worker died between the
+SMTP answer and our write) is never sent again automatically: see docs/delivery.md.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey("reports.ReportRun", on_delete=models.PROTECT, related_name="deliveries")
+    contact = models.ForeignKey("donors.Contact", on_delete=models.PROTECT, related_name="deliveries")
+    email = models.EmailField(help_text="The address the report went to, as it was when the delivery was made.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["run", "contact"], name="delivery_once_per_run_contact")]
+        permissions = [
+            ("send_donor_summaries", "Can send donor summaries"),
+            ("revoke_delivery", "Can revoke download links"),
+        ]
+
+    def __str__(self):
+        return f"Delivery #{self.pk} of run {self.run_id} to {self.email} ({self.get_status_display()})"
+
+    @property
+    def is_stuck(self) -> bool:
+        """In sending for longer than a send can take: a human must check the mail log before resending."""
+        if self.status != self.Status.SENDING or self.sending_since is None:
+            return False
+        return timezone.now() - self.sending_since > timezone.timedelta(minutes=settings.DELIVERY_STUCK_MINUTES)
+
+
+class DeliveryAttempt(models.Model):
+    class Outcome(models.TextChoices):
+        SENT = "sent", "Sent"
+        RETRY = "retry", "Failed, will retry"
+        FAILED = "failed", "Failed"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+    smtp_code = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number", "id"]
+
+    def __str__(self):
+        return f"Attempt {self.number}: {self.outcome}"
+
+
+class DownloadLog(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="downloads")
+    downloaded_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-downloaded_at", "-id"]
+
+    def __str__(self):
+        return f"Download of delivery {self.delivery_id} at {self.downloaded_at:%Y-%m-%d %H:%M}"
+
+
+class ReminderSent(models.Model):
+    """The weekly Finance reminder: one row per ISO week, claimed before the email goes out."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
+    week = models.CharField(max_length=8, unique=True, help_text="ISO week, e.g. 2025-W09.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    recipients = models.PositiveIntegerField(default=0)
+    overdue_instalments = models.PositiveIntegerField(default=0)
+    obligations_due = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-week"]
+
+    def __str__(self):
+        return f"Reminder {self.week} ({self.get_status_display()})"

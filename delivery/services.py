@@ -1,0 +1,270 @@
+"""Delivering donor summaries: plan and request them for a period, send one delivery, revoke links.
+
+Sending is at most once per (run, contact): the unique constraint makes one Delivery per pair,
+and only the worker whose conditional UPDATE moves it from pending to sending may send it.
+"""
+
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from donors.models import Contact, Donation, Donor
+from reports.models import ReportRun
+
+from .links import delivery_link
+from .models import Delivery, DeliveryAttempt
+from .smtp_errors import is_retryable, smtp_code
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryError(ValidationError):
+    """Summaries cannot be sent as asked; the message says why."""
+
+
+# Planning and requesting -------------------------------------------------------------------------
+
+
+@dataclass
+class SummaryPlan:
+    donor: Donor
+    run: ReportRun | None
+    contacts: list[Contact] = field(default_factory=list)
+    already_sent: set[int] = field(default_factory=set)
+
+
+def donors_active(*, start: dt.date, end: dt.date, refs: list[str] | None = None):
+    """Donors with at least one posted donation received in the period."""
+    if end < start:
+        raise DeliveryError(f"The period ends ({end}) before it starts ({start}).")
+    active = Donation.objects.filter(status=Donation.Status.POSTED, received_on__range=(start, end))
+    donors = Donor.objects.filter(pk__in=active.values("donor_id")).order_by("ref")
+    if refs:
+        unknown = sorted(set(refs) - set(Donor.objects.filter(ref__in=refs).values_list("ref", flat=True)))
+        if unknown:
+            raise DeliveryError(f"Unknown donor reference(s): {', '.join(unknown)}.")
+        donors = donors.filter(ref__in=refs)
+    return donors
+
+
+def _run_for(donor: Donor, start: dt.date, end: dt.date):
+    return (
+        ReportRun.objects.filter(
+            kind=ReportRun.Kind.DONOR_SUMMARY,
+            donor=donor,
+            period_start=start,
+            period_end=end,
+            currency="",
+            external=True,
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def summaries_plan(*, start: dt.date, end: dt.date, refs: list[str] | None = None) -> list[SummaryPlan]:
+    """Who would receive what; writes nothing (the --dry-run)."""
+    plans = []
+    for donor in donors_active(start=start, end=end, refs=refs):
+        run = _run_for(donor, start, end)
+        contacts = list(donor.contacts.filter(receives_reports=True).order_by("email"))
+        sent = set()
+        if run is not None:
+            sent = set(run.deliveries.filter(status=Delivery.Status.SENT).values_list("contact_id", flat=True))
+        plans.append(SummaryPlan(donor=donor, run=run, contacts=contacts, already_sent=sent))
+    return plans
+
+
+@transaction.atomic
+def summaries_request(*, start: dt.date, end: dt.date, refs: list[str] | None = None, by=None) -> list[int]:
+    """Make (or reuse) one donor summary run per active donor and a delivery per reporting contact.
+
+    Idempotent per donor and period: a second call reuses the run and the deliveries, sends
+    nothing already sent, gives failed deliveries a fresh round of attempts and leaves
+    deliveries stuck in sending to a human. Generation and sending start once this commits.
+    """
+    run_ids = []
+    for donor in donors_active(start=start, end=end, refs=refs):
+        Donor.objects.select_for_update().filter(pk=donor.pk).first()  # one request per donor at a time
+        run = _run_for(donor, start, end)
+        if run is None:
+            run = ReportRun(
+                kind=ReportRun.Kind.DONOR_SUMMARY, donor=donor, period_start=start, period_end=end, requested_by=by
+            )
+            run.full_clean()
+            run.save()
+        for contact in donor.contacts.filter(receives_reports=True):
+            Delivery.objects.get_or_create(run=run, contact=contact, defaults={"email": contact.email})
+        Delivery.objects.filter(run=run, status=Delivery.Status.FAILED, revoked_at__isnull=True).update(
+            status=Delivery.Status.PENDING, attempts=0
+        )
+        run_ids.append(run.pk)
+    from .tasks import summary_prepare
+
+    for run_id in run_ids:
+        transaction.on_commit(lambda run_id=run_id: summary_prepare.delay(run_id))
+    return run_ids
+
+
+def summaries_progress(*, run_ids=None, start: dt.date | None = None, end: dt.date | None = None) -> dict:
+    """Counts of runs and deliveries per status, for the page and the command's progress line."""
+    runs = ReportRun.objects.filter(kind=ReportRun.Kind.DONOR_SUMMARY)
+    if run_ids is not None:
+        runs = runs.filter(pk__in=run_ids)
+    if start and end:
+        runs = runs.filter(period_start=start, period_end=end)
+    run_counts = dict(runs.order_by().values_list("status").annotate(n=Count("pk")))
+    deliveries = Delivery.objects.filter(run__in=runs)
+    delivery_counts = dict(deliveries.order_by().values_list("status").annotate(n=Count("pk")))
+    stuck_before = timezone.now() - dt.timedelta(minutes=settings.DELIVERY_STUCK_MINUTES)
+    return {
+        "runs": {s: run_counts.get(s, 0) for s in ReportRun.Status.values},
+        "deliveries": {s: delivery_counts.get(s, 0) for s in Delivery.Status.values},
+        "stuck": deliveries.filter(status=Delivery.Status.SENDING, sending_since__lt=stuck_before).count(),
+    }
+
+
+# Sending one delivery ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: str  # sent, retry, failed, skipped (someone else holds it or it is finished), waiting (no PDF yet)
+    retry_in: float | None = None
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with full jitter: a random delay up to base·2^(attempt−1), capped."""
+    ceiling = min(settings.DELIVERY_RETRY_MAX_SECONDS, settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
+    run = delivery.run
+    context = {
+        "contact": delivery.contact,
+        "donor": run.donor,
+        "run": run,
+        "link": delivery_link(delivery.pk),
+        "link_days": settings.DELIVERY_LINK_MAX_AGE_DAYS,
+    }
+    subject = f"{run.donor.name}: your impact summary, {run.period_start:%-d %b %Y} to {run.period_end:%-d %b %Y}"
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("delivery/email/summary.txt", context),
+        to=[delivery.email],
+        headers={"Message-ID": delivery.message_id},
+    )
+    message.attach_alternative(render_to_string("delivery/email/summary.html", context), "text/html")
+    with run.pdf.open("rb") as pdf:
+        message.attach(run.filename, pdf.read(), "application/pdf")
+    return message
+
+
+def delivery_claim(delivery_id: int) -> bool:
+    """pending → sending, for exactly one caller.
+
+    The UPDATE filters on the delivery's own columns only: with a join Django writes
+    `WHERE id IN (subquery)`, and on PostgreSQL a second, blocked updater would not re-check
+    the status in that subquery after the first commits, so both would "win".
+    """
+    if not ReportRun.objects.filter(deliveries=delivery_id, status=ReportRun.Status.DONE).exists():
+        return False
+    return (
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, revoked_at__isnull=True).update(
+            status=Delivery.Status.SENDING, sending_since=timezone.now(), attempts=F("attempts") + 1
+        )
+        == 1
+    )
+
+
+def delivery_send(*, delivery_id: int) -> SendOutcome:
+    """Send one delivery if this caller wins the claim; log the attempt and its outcome."""
+    if not delivery_claim(delivery_id):
+        waiting = Delivery.objects.filter(
+            pk=delivery_id, status=Delivery.Status.PENDING, revoked_at__isnull=True
+        ).exclude(run__status=ReportRun.Status.DONE)
+        return SendOutcome("waiting" if waiting.exists() else "skipped")
+    delivery = Delivery.objects.select_related("run__donor", "contact").get(pk=delivery_id)
+    started = delivery.sending_since
+    number = delivery.attempt_log.count() + 1
+    if not delivery.contact.receives_reports:
+        _finish(delivery, Delivery.Status.FAILED, "The contact no longer receives reports; nothing was sent.")
+        DeliveryAttempt.objects.create(
+            delivery=delivery, number=number, started_at=started, outcome=DeliveryAttempt.Outcome.FAILED,
+            error="Contact no longer receives reports.",
+        )  # fmt: skip
+        return SendOutcome("failed")
+    if not delivery.message_id:
+        # Fixed before the first attempt, so the mail server's log can be searched for it if a send is in doubt.
+        delivery.message_id = make_msgid(domain=settings.DELIVERY_MESSAGE_ID_DOMAIN)
+        Delivery.objects.filter(pk=delivery.pk).update(message_id=delivery.message_id)
+    try:
+        message = delivery_message(delivery)
+        with get_connection(fail_silently=False) as connection:
+            connection.send_messages([message])
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        retryable = is_retryable(exc)
+        last = delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS
+        outcome = DeliveryAttempt.Outcome.RETRY if retryable and not last else DeliveryAttempt.Outcome.FAILED
+        DeliveryAttempt.objects.create(
+            delivery=delivery, number=number, started_at=started, outcome=outcome, error=error, smtp_code=smtp_code(exc)
+        )
+        if outcome == DeliveryAttempt.Outcome.RETRY:
+            _finish(delivery, Delivery.Status.PENDING, error)
+            return SendOutcome("retry", retry_in=retry_delay(delivery.attempts))
+        if not retryable:
+            logger.warning("Delivery %s failed permanently: %s", delivery.pk, error)
+        _finish(delivery, Delivery.Status.FAILED, error)
+        return SendOutcome("failed")
+    _finish(delivery, Delivery.Status.SENT, "", sent_at=timezone.now())
+    DeliveryAttempt.objects.create(
+        delivery=delivery, number=number, started_at=started, outcome=DeliveryAttempt.Outcome.SENT
+    )
+    return SendOutcome("sent")
+
+
+def _finish(delivery: Delivery, status: str, error: str, **fields) -> None:
+    # Only from sending: a human who reset or revoked it meanwhile is not overwritten.
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+        status=status, last_error=error, **fields
+    )
+
+
+def deliveries_pending(run_id: int) -> list[int]:
+    return list(
+        Delivery.objects.filter(run_id=run_id, status=Delivery.Status.PENDING, revoked_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# Human decisions ---------------------------------------------------------------------------------
+
+
+def deliveries_revoke(*, deliveries, by) -> int:
+    return deliveries.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=by)
+
+
+def deliveries_resend(*, deliveries) -> list[int]:
+    """Failed or stuck deliveries back to pending, after a human checked the mail log (see docs/delivery.md)."""
+    stuck_before = timezone.now() - dt.timedelta(minutes=settings.DELIVERY_STUCK_MINUTES)
+    resendable = Q(status=Delivery.Status.FAILED) | Q(status=Delivery.Status.SENDING, sending_since__lt=stuck_before)
+    ids = list(deliveries.filter(resendable, revoked_at__isnull=True).values_list("pk", flat=True))
+    Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.PENDING, attempts=0)
+    from .tasks import delivery_send as task
+
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: task.delay(pk))
+    return ids

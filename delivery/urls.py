@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "delivery"
+urlpatterns = [
+    path("d/<str:token>/", views.download, name="download"),
+    path("reports/summaries/send/", views.summaries_send, name="summaries_send"),
+]

@@ -1,0 +1,89 @@
+"""The donor's signed download link, and the reports page's "send donor summaries" form."""
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
+
+from reports.models import ReportRun
+
+from . import services
+from .links import delivery_token_read
+from .models import Delivery, DownloadLog
+
+SEND = "delivery.send_donor_summaries"
+
+
+@require_GET
+def download(request, token: str):
+    """The PDF for a valid token; one bare 404 for every other case, so a token reveals nothing."""
+    delivery_id = delivery_token_read(token)
+    delivery = (
+        Delivery.objects.select_related("run", "contact")
+        .filter(pk=delivery_id, revoked_at__isnull=True, run__status=ReportRun.Status.DONE)
+        .first()
+        if delivery_id is not None
+        else None
+    )
+    if delivery is None or not delivery.run.pdf or delivery.run.donor_id != delivery.contact.donor_id:
+        raise Http404
+    DownloadLog.objects.create(delivery=delivery, ip=request.META.get("REMOTE_ADDR") or None)
+    run = delivery.run
+    response = FileResponse(
+        run.pdf.open("rb"), as_attachment=True, filename=run.filename, content_type="application/pdf"
+    )
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+class SummariesForm(forms.Form):
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    donors = forms.CharField(required=False, help_text="Donor references separated by spaces; blank for all.")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise forms.ValidationError("The period ends before it starts.")
+        return data
+
+
+@login_required
+@require_POST
+def summaries_send(request):
+    if not request.user.has_perm(SEND):
+        raise PermissionDenied
+    form = SummariesForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("reports:run_list")
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    refs = form.cleaned_data["donors"].split() or None
+    try:
+        run_ids = services.summaries_request(start=start, end=end, refs=refs, by=request.user)
+    except services.DeliveryError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("reports:run_list")
+    messages.success(request, f"Donor summaries for {len(run_ids)} donors are being generated and sent.")
+    return redirect(f"{_list_url()}?summaries={start:%Y-%m-%d}_{end:%Y-%m-%d}")
+
+
+def _list_url() -> str:
+    from django.urls import reverse
+
+    return reverse("reports:run_list")
+
+
+def period_from_query(value: str) -> tuple[dt.date, dt.date] | None:
+    try:
+        start, end = value.split("_")
+        return dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    except ValueError:
+        return None

@@ -1,0 +1,126 @@
+"""A real SMTP server (aiosmtpd on 127.0.0.1) and a real Celery worker for the delivery tests."""
+
+import datetime as dt
+import email
+import os
+import socket
+import time
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from backoffice.celery import app as celery_app
+from donors.services import donation_post
+from tests.factories import ContactFactory, DonationFactory, DonorFactory
+
+START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
+
+
+class Sink:
+    """Accepts every message (or answers `reply` to DATA) and keeps what it received."""
+
+    def __init__(self):
+        self.messages = []
+        self.data_attempts = 0
+        self.reply = None
+
+    async def handle_DATA(self, server, session, envelope):
+        self.data_attempts += 1
+        if self.reply:
+            return self.reply
+        parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": parsed})
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(settings):
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    settings.DELIVERY_RETRY_BASE_SECONDS = 0.05
+    settings.DELIVERY_RETRY_MAX_SECONDS = 0.2
+    settings.DELIVERY_BASE_URL = "http://testserver"
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in process (what `make test` does by default; CI sets a broker, so force it here)."""
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield celery_app
+    celery_app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real worker thread: Redis when CELERY_BROKER_URL is a Redis URL (CI), else the in-memory broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    saved = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager")}
+    celery_app.conf.task_always_eager = False
+    if not broker.startswith("redis://"):
+        celery_app.conf.broker_url = "memory://"
+    _connections_reset()
+    celery_app.control.purge()  # nothing left over from an earlier run on the same Redis database
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"):
+        yield celery_app
+    celery_app.conf.update(saved)
+    _connections_reset()
+
+
+def _connections_reset():
+    """Drop the app's cached connection and producer pools, made for whatever broker was configured before.
+
+    Eager calls acquire a producer too: without this, a pool made for the default broker URL
+    (amqp://localhost) would carry the test's messages away from the test worker.
+    """
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def wait_for(condition, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def donor_with_gift(*, reporting=1, silent=1, **donor):
+    """A donor with one posted gift in 2025, `reporting` contacts who receive reports and `silent` who do not."""
+    donor = DonorFactory(**donor)
+    for _ in range(reporting):
+        ContactFactory(donor=donor, receives_reports=True)
+    for _ in range(silent):
+        ContactFactory(donor=donor, receives_reports=False)
+    donation_post(donation=DonationFactory(donor=donor, received_on=dt.date(2025, 3, 1)), by=None)
+    return donor
+
+
+def attachment(message) -> bytes:
+    part = next(p for p in message.iter_attachments() if p.get_content_type() == "application/pdf")
+    return part.get_content()
+
+
+def body_link(message) -> str:
+    import re
+
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(r"http://testserver(/d/[^/\s]+/)", text).group(1)

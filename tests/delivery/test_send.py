@@ -1,0 +1,123 @@
+"""Sending summaries by real SMTP (aiosmtpd): content, attachment, link, retries and permanent failures."""
+
+import pytest
+from django.core.management import call_command
+
+from delivery.models import Delivery, DeliveryAttempt, DownloadLog
+from delivery.services import summaries_request
+from tests.delivery.conftest import END, START, attachment, body_link, donor_with_gift
+
+pytestmark = pytest.mark.django_db
+
+
+def send(django_capture_on_commit_callbacks, **kwargs):
+    with django_capture_on_commit_callbacks(execute=True):
+        return summaries_request(start=START, end=END, **kwargs)
+
+
+def test_summary_reaches_only_reporting_contacts_with_the_pdf_and_a_working_link(
+    client, smtp, eager_celery, django_capture_on_commit_callbacks
+):
+    donor = donor_with_gift(reporting=2, silent=1, name="Fondation Éthique")
+    [run_id] = send(django_capture_on_commit_callbacks)
+    reporting = sorted(donor.contacts.filter(receives_reports=True).values_list("email", flat=True))
+    assert sorted(m["to"][0] for m in smtp.messages) == reporting
+    assert all(len(m["to"]) == 1 for m in smtp.messages)
+    delivery = Delivery.objects.get(run_id=run_id, email=reporting[0])
+    message = next(m["message"] for m in smtp.messages if m["to"] == [reporting[0]])
+    assert message["Subject"].strip() == "Fondation Éthique: your impact summary, 1 Jan 2025 to 31 Dec 2025"
+    assert message["Message-ID"] == delivery.message_id
+    assert message.get_body(preferencelist=("html",)) is not None
+    with delivery.run.pdf.open("rb") as f:
+        assert attachment(message) == f.read()
+    response = client.get(body_link(message))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Cache-Control"] == "no-store"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert b"".join(response.streaming_content) == attachment(message)
+    assert DownloadLog.objects.get().delivery == delivery
+    assert delivery.status == Delivery.Status.SENT and delivery.attempts == 1 and delivery.sent_at
+
+
+def test_a_451_is_retried_with_backoff_then_failed_and_kept(
+    smtp, eager_celery, settings, django_capture_on_commit_callbacks
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 3
+    smtp.reply = "451 4.3.0 Try again later"
+    donor_with_gift(reporting=1, silent=0)
+    send(django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get()
+    assert smtp.data_attempts == 3 and smtp.messages == []
+    assert delivery.status == Delivery.Status.FAILED and delivery.attempts == 3
+    assert "451" in delivery.last_error
+    outcomes = list(delivery.attempt_log.values_list("number", "outcome", "smtp_code"))
+    assert outcomes == [(1, "retry", 451), (2, "retry", 451), (3, "failed", 451)]
+
+
+def test_a_550_fails_at_once(smtp, eager_celery, django_capture_on_commit_callbacks):
+    smtp.reply = "550 5.1.1 Mailbox unavailable"
+    donor_with_gift(reporting=1, silent=0)
+    send(django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get()
+    assert smtp.data_attempts == 1
+    assert delivery.status == Delivery.Status.FAILED and delivery.attempts == 1
+    assert list(delivery.attempt_log.values_list("outcome", "smtp_code")) == [("failed", 550)]
+
+
+def test_a_server_that_is_down_is_retried_as_a_connection_error(
+    settings, eager_celery, django_capture_on_commit_callbacks
+):
+    from tests.delivery.conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    settings.DELIVERY_MAX_ATTEMPTS, settings.DELIVERY_RETRY_BASE_SECONDS = 2, 0.01
+    donor_with_gift(reporting=1, silent=0)
+    send(django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED
+    assert list(delivery.attempt_log.values_list("outcome", flat=True)) == ["retry", "failed"]
+    assert "ConnectionRefusedError" in delivery.last_error
+
+
+def test_rerun_sends_nothing_twice_and_finishes_what_failed(smtp, eager_celery, django_capture_on_commit_callbacks):
+    first, second = donor_with_gift(reporting=1, silent=0), donor_with_gift(reporting=1, silent=0)
+    smtp.reply = None
+    send(django_capture_on_commit_callbacks, refs=[first.ref])
+    smtp.reply = "550 5.7.1 Rejected"
+    send(django_capture_on_commit_callbacks, refs=[second.ref])
+    assert len(smtp.messages) == 1
+    smtp.reply = None
+    runs = send(django_capture_on_commit_callbacks)
+    assert len(runs) == 2
+    assert sorted(m["to"][0] for m in smtp.messages) == sorted(
+        [first.contacts.get().email, second.contacts.get().email]
+    )
+    send(django_capture_on_commit_callbacks)
+    assert len(smtp.messages) == 2
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+    assert DeliveryAttempt.objects.filter(outcome="sent").count() == 2
+
+
+def test_a_contact_who_stops_receiving_reports_before_the_send_gets_nothing(smtp, django_capture_on_commit_callbacks):
+    from delivery.services import delivery_send
+    from reports.services import report_run_generate
+
+    donor_with_gift(reporting=1, silent=0)
+    [run_id] = summaries_request(start=START, end=END)  # callbacks not run: nothing queued yet
+    report_run_generate(run_id=run_id)
+    delivery = Delivery.objects.get()
+    delivery.contact.receives_reports = False
+    delivery.contact.save()
+    assert delivery_send(delivery_id=delivery.pk).status == "failed"
+    assert smtp.messages == []
+
+
+def test_dry_run_lists_who_would_receive_what_and_writes_nothing(capsys, smtp):
+    donor = donor_with_gift(reporting=1, silent=1)
+    call_command("send_donor_summaries", "--from", "2025-01-01", "--to", "2025-12-31", "--dry-run")
+    out = capsys.readouterr().out
+    assert f"{donor.ref} {donor.name}: new run → {donor.contacts.get(receives_reports=True).email} [would send]" in out
+    assert donor.contacts.get(receives_reports=False).email not in out
+    assert not Delivery.objects.exists() and smtp.messages == []
