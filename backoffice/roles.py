@@ -46,6 +46,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _edit("grants", ("allocation", "reportingobligation"))
         | {"grants.reverse_allocation"}
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
+        | {"reports.view_dashboard"}
         | _transfer("import", (*_TRANSFER_LEDGER, "allocation"))
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),
@@ -60,11 +61,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         _view("donors", _DONOR_MODELS)
         | _view("grants", _GRANT_MODELS)
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
+        | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),
     AUDITOR: (
         _view("donors", _DONOR_MODELS)
         | _view("grants", _GRANT_MODELS)
+        | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),
 }

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "grants",
     "reports",
     "transfers",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
