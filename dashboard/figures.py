@@ -127,7 +127,7 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
         "gaps": gaps,
         "top_donors": [{**r, "amount": Decimal(r["amount"]["amount"])} for r in snapshot["top_donors"]],
         "overdue_instalments": overdue_instalments(today=today),
-        "obligations": list(obligations_due(within_days=30, today=today)[:50]),
+        "obligations": list(obligations_due(within_days=30, today=today)[:15]),
         "today": today,
     }
 
@@ -161,7 +161,7 @@ def _by_year(end: dt.date, fx: Converter) -> list[dict]:
     return list(years.values())
 
 
-def overdue_instalments(*, today: dt.date, limit: int = 25) -> list[Instalment]:
+def overdue_instalments(*, today: dt.date, limit: int = 15) -> list[Instalment]:
     """Instalments past due and not covered, oldest first, each with `unpaid` (in the pledge's currency).
 
     Same rule as `donors.selectors.pledge_instalment_states`: what was received and written

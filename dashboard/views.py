@@ -12,10 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-
-from grants.models import Programme
 from reportlab.lib.units import mm
 
+from grants.models import Programme
 from reports import charts
 from reports.models import ReportRun
 from reports.services import ReportError, report_run_request
@@ -47,9 +46,7 @@ def dashboard_view(view):
 class FilterForm(forms.Form):
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    programme = forms.ModelChoiceField(
-        Programme.objects.order_by("name"), required=False, empty_label="All programmes"
-    )
+    programme = forms.ModelChoiceField(Programme.objects.order_by("name"), required=False, empty_label="All programmes")
 
     def clean(self):
         data = super().clean()
@@ -77,7 +74,7 @@ def _charts(f: dict) -> list[dict]:
         found.append({
             "key": "chart-kind", "title": "Received by kind of donor", "unit": base,
             "svg": charts.pie_chart([r["label"] for r in f["by_kind"]], [str(r["amount"]) for r in f["by_kind"]],
-                                    width=120 * mm, height=52 * mm),
+                                    width=110 * mm, height=50 * mm),
             "columns": ["Kind of donor", f"Received ({base})"],
             "rows": [[r["label"], r["amount"]] for r in f["by_kind"]],
         })  # fmt: skip
@@ -95,7 +92,7 @@ def _charts(f: dict) -> list[dict]:
             "svg": charts.bar_chart([r["label"] for r in f["by_programme"]],
                                     [[str(r["budget"]) for r in f["by_programme"]],
                                      [str(r["funded"]) for r in f["by_programme"]]],
-                                    names=["Budget", "Funded"], horizontal=True, width=150 * mm,
+                                    names=["Budget", "Funded"], horizontal=True, width=130 * mm,
                                     height=max(40 * mm, 12 * mm * len(f["by_programme"]) + 20 * mm)),
             "columns": ["Programme", f"Budget ({base})", f"Funded ({base})"],
             "rows": [[r["label"], r["budget"], r["funded"]] for r in f["by_programme"]],
@@ -104,7 +101,7 @@ def _charts(f: dict) -> list[dict]:
         found.append({
             "key": "chart-gaps", "title": "Largest funding gaps, by output", "unit": base,
             "svg": charts.bar_chart([o.title for o in f["gaps"]], [[str(o.gap) for o in f["gaps"]]],
-                                    horizontal=True, width=150 * mm,
+                                    horizontal=True, width=130 * mm,
                                     height=max(40 * mm, 9 * mm * len(f["gaps"]) + 20 * mm)),
             "columns": ["Output", f"Budget ({base})", f"Funded ({base})", f"Gap ({base})"],
             "rows": [[o.title, o.budget, o.allocated, o.gap] for o in f["gaps"]],
@@ -145,9 +142,8 @@ def report_request(request):
     if not form.is_valid():
         return JsonResponse({"error": " ".join(form.errors.get("__all__", ["Invalid period."]))}, status=400)
     try:
-        run = report_run_request(
-            kind=ReportRun.Kind.PORTFOLIO, by=request.user, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
-        )
+        data = form.cleaned_data
+        run = report_run_request(kind=ReportRun.Kind.PORTFOLIO, by=request.user, start=data["start"], end=data["end"])
     except ReportError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=400)
     if request.headers.get("Accept", "").startswith("application/json"):

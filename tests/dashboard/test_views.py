@@ -112,7 +112,9 @@ def test_query_count_does_not_grow_with_data(client, dashboard_demo):
             donation=DonationFactory(donor=donor, received_on=dt.date(2025, 6, 1 + k), amount=Decimal("900.00")),
             by=finance,
         )
-        AllocationFactory(donation=d, output=OutputFactory(), amount=Decimal("300.00"), allocated_on=dt.date(2025, 7, 1))
+        AllocationFactory(
+            donation=d, output=OutputFactory(), amount=Decimal("300.00"), allocated_on=dt.date(2025, 7, 1)
+        )
         donor_services.pledge_create(
             donor=donor, title="More", total=Decimal("5000.00"), currency="USD", start_date=dt.date(2024, 2, 1),
             end_date=dt.date(2025, 1, 31), frequency="quarterly", count=4,
@@ -125,9 +127,7 @@ def test_query_count_does_not_grow_with_data(client, dashboard_demo):
 def test_generate_pdf_then_poll_its_status(client, dashboard_demo, django_capture_on_commit_callbacks):
     client.force_login(role_user("Leadership", username="dash-leadership"))
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("dashboard:report_request"), query(), HTTP_ACCEPT="application/json"
-        )
+        response = client.post(reverse("dashboard:report_request"), query(), HTTP_ACCEPT="application/json")
     assert response.status_code == 202
     run = ReportRun.objects.get(pk=response.json()["id"])
     assert (run.kind, run.period_start, run.period_end) == ("portfolio", START, END)
