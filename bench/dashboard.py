@@ -42,7 +42,6 @@ from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from donors.models import Donation, Donor  # noqa: E402
 
@@ -73,7 +72,8 @@ def main():
     client.force_login(user)
     url = f"/dashboard/?{PERIOD}"
     assert client.get(url).status_code == 200  # warm up
-    with CaptureQueriesContext(connection) as queries:
+    executed = []  # an execute wrapper, as the request's end closes the connection (and its query log)
+    with connection.execute_wrapper(lambda execute, sql, *args: executed.append(sql) or execute(sql, *args)):
         client.get(url)
     samples = []
     for _ in range(REPEAT):
@@ -81,7 +81,7 @@ def main():
         response = client.get(url)
         samples.append((time.perf_counter() - t) * 1000)
         assert response.status_code == 200
-    emit("dashboard_queries", len(queries), "queries")
+    emit("dashboard_queries", len(executed), "queries")
     emit("dashboard_median", round(statistics.median(samples), 1), "ms")
     emit("dashboard_p95", round(p95(samples), 1), "ms")
 

@@ -85,10 +85,10 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
     ]
 
     # Money applied: the whole portfolio, or one programme's outputs and restricted balance.
-    allocated = Decimal(snapshot["allocation_split"][0]["amount"]["amount"])
-    balance = unallocated_balance()
-    restricted = balance.restricted
-    if programme is not None:
+    split = [Decimal(r["amount"]["amount"]) for r in snapshot["allocation_split"]]
+    allocated, restricted, unrestricted = split
+    if programme is not None:  # the balance is read again only to pick one programme's restrictions
+        balance = unallocated_balance()
         allocated = _sum(
             Allocation.objects.filter(
                 donation__isnull=False, allocated_on__gte=start, allocated_on__lte=end, output__programme=programme
@@ -105,7 +105,7 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
         {"key": "unallocated_restricted", "label": "Unallocated, restricted (now)", "amount": restricted,
          "by_currency": []},
         {"key": "unallocated_unrestricted", "label": "Unallocated, unrestricted (now)",
-         "amount": balance.unrestricted, "by_currency": []},
+         "amount": unrestricted, "by_currency": []},
     ]  # fmt: skip
 
     outputs = output_funding(programme=programme, end=end)
