@@ -48,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
         | _view("delivery", ("delivery", "deliveryattempt", "downloadlog", "remindersent"))
         | {"delivery.send_donor_summaries", "delivery.revoke_delivery"}
+        | {"reports.view_dashboard"}
         | _transfer("import", (*_TRANSFER_LEDGER, "allocation"))
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),
@@ -62,11 +63,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         _view("donors", _DONOR_MODELS)
         | _view("grants", _GRANT_MODELS)
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
+        | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),
     AUDITOR: (
         _view("donors", _DONOR_MODELS)
         | _view("grants", _GRANT_MODELS)
+        | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),
 }

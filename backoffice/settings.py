@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "reports",
     "transfers",
     "delivery",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

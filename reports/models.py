@@ -54,6 +54,7 @@ class ReportRun(models.Model):
         permissions = [
             ("generate_report", "Can generate reports"),
             ("download_report", "Can download reports"),
+            ("view_dashboard", "Can view the leadership dashboard"),
         ]
         constraints = [
             models.CheckConstraint(

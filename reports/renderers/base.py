@@ -1,4 +1,4 @@
-"""The base renderer: page templates, fonts, styles, header and footer, chart helpers.
+"""The base renderer: page templates, fonts, styles, header and footer; charts come from reports.charts.
 
 A subclass only builds its story from a snapshot. Nothing here reads the database or the
 clock: the same snapshot gives the same bytes (reportlab's invariant mode fixes the creation
@@ -8,20 +8,12 @@ date; the PDF's document ID is taken from the snapshot's SHA-256).
 import datetime as dt
 import io
 from decimal import Decimal
-from pathlib import Path
 from xml.sax.saxutils import escape
 
-from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.charts.piecharts import Pie
-from reportlab.graphics.shapes import STATE_DEFAULTS, Drawing
-from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -37,30 +29,9 @@ from reportlab.platypus import (
 
 from backoffice.money import format_money
 
+from .. import charts
+from ..charts import ACCENT, BAND, FONT, FONT_BOLD, INK, MUTED, RULE, fonts_register
 from ..snapshot import snapshot_sha256
-
-FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
-FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
-
-INK = colors.HexColor("#1f2933")
-MUTED = colors.HexColor("#616e7c")
-RULE = colors.HexColor("#cbd2d9")
-BAND = colors.HexColor("#f0f4f8")
-ACCENT = colors.HexColor("#2f5d8a")
-SERIES = [ACCENT, colors.HexColor("#8fb3d9"), colors.HexColor("#c97b2f"), colors.HexColor("#6b8f71"),
-          colors.HexColor("#a05d8c"), colors.HexColor("#9aa5b1"), colors.HexColor("#d4b35f")]  # fmt: skip
-
-
-def fonts_register() -> None:
-    """Embed DejaVu Sans (Latin Extended, Cyrillic, Greek), shipped in reports/fonts/."""
-    if FONT in pdfmetrics.getRegisteredFontNames():
-        return
-    pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
-    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
-    # Charts start each drawing in the graphics default font (Times-Roman, not embedded).
-    STATE_DEFAULTS["fontName"] = FONT
-
 
 # Formatting: the one place that turns snapshot strings into printed text --------------------
 
@@ -261,81 +232,10 @@ class ReportRenderer:
     def spacer(self, height=4 * mm) -> Spacer:
         return Spacer(1, height)
 
-    # Charts (reportlab.graphics). Money enters a chart only as bar lengths; every printed
-    # figure is formatted from the snapshot's Decimal strings, never from these floats.
+    # Charts: the shared drawings (reports.charts), so the dashboard shows the same charts.
 
-    @staticmethod
-    def _length(value: dict | str) -> float:
-        return float(Decimal(value["amount"] if isinstance(value, dict) else value))
+    def bar_chart(self, labels, series, **kwargs):
+        return charts.bar_chart(labels, series, **kwargs)
 
-    @staticmethod
-    def _axis_label(value) -> str:
-        if abs(value) >= 1_000_000:
-            return f"{value / 1_000_000:,.1f}m"
-        if abs(value) >= 1_000:
-            return f"{value / 1_000:,.0f}k"
-        return f"{value:,.0f}"
-
-    def bar_chart(self, labels, series, *, names=None, horizontal=False, width=170 * mm, height=60 * mm):
-        if horizontal:  # reportlab draws the first category at the bottom; readers expect it on top
-            labels, series = list(reversed(labels)), [list(reversed(s)) for s in series]
-        else:
-            width = min(width, 40 * mm + 22 * mm * len(labels))
-        drawing = Drawing(width, height)
-        chart = HorizontalBarChart() if horizontal else VerticalBarChart()
-        label_room = 55 * mm if horizontal else 0
-        chart.x, chart.y = 12 * mm + label_room, 12 * mm
-        chart.width, chart.height = width - 20 * mm - label_room, height - 20 * mm
-        chart.data = [[self._length(v) for v in s] for s in series]
-        chart.categoryAxis.categoryNames = [label[:38] for label in labels]
-        for axis in (chart.categoryAxis, chart.valueAxis):
-            axis.labels.fontName = FONT
-            axis.labels.fontSize = 7
-            axis.strokeColor = RULE
-        chart.valueAxis.labelTextFormat = self._axis_label
-        chart.valueAxis.valueMin = 0
-        chart.valueAxis.visibleGrid = True
-        chart.valueAxis.gridStrokeColor = BAND
-        if horizontal:
-            chart.categoryAxis.labels.boxAnchor = "e"
-            chart.categoryAxis.labels.dx = -3
-        elif len(labels) > 6:
-            chart.categoryAxis.labels.angle = 30
-            chart.categoryAxis.labels.boxAnchor = "ne"
-        chart.barSpacing = 1
-        chart.groupSpacing = 6
-        for i in range(len(series)):
-            chart.bars[i].fillColor = SERIES[i % len(SERIES)]
-            chart.bars[i].strokeColor = None
-        drawing.add(chart)
-        if names:
-            drawing.add(self._legend(names, width - 30 * mm, height - 2 * mm))
-        return drawing
-
-    def pie_chart(self, labels, values, *, width=170 * mm, height=58 * mm):
-        drawing = Drawing(width, height)
-        pie = Pie()
-        pie.x, pie.y = 10 * mm, 4 * mm
-        pie.width = pie.height = height - 10 * mm
-        pie.data = [self._length(v) for v in values]
-        pie.labels = None
-        pie.slices.strokeColor = colors.white
-        pie.slices.strokeWidth = 0.5
-        for i in range(len(values)):
-            pie.slices[i].fillColor = SERIES[i % len(SERIES)]
-        drawing.add(pie)
-        drawing.add(self._legend(labels, 10 * mm + height, height - 6 * mm))
-        return drawing
-
-    def _legend(self, names, x, y) -> Legend:
-        legend = Legend()
-        legend.x, legend.y = x, y
-        legend.fontName = FONT
-        legend.fontSize = 7
-        legend.alignment = "right"
-        legend.boxAnchor = "nw"
-        legend.columnMaximum = 8
-        legend.colorNamePairs = [(SERIES[i % len(SERIES)], name[:50]) for i, name in enumerate(names)]
-        legend.strokeColor = None
-        legend.deltay = 9
-        return legend
+    def pie_chart(self, labels, values, **kwargs):
+        return charts.pie_chart(labels, values, **kwargs)

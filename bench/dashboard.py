@@ -1,0 +1,90 @@
+"""Dashboard benchmark: prints one JSON line per figure ({"name", "value", "unit"}).
+
+    python bench/dashboard.py                                    # 30 demo donors, 20,000 extra gifts
+    BENCH_DONORS=10000 BENCH_DONATIONS=1000000 \
+      BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/wt_dashboard_bench python bench/dashboard.py
+
+Seeds with `seed_demo --donors N --donations M` unless the database already holds at least M
+donations (a copy of a large seed is reused as is), then times GET /dashboard/ for one year,
+signed in as Leadership: median and p95 of BENCH_REPEAT requests, and the queries per page.
+"""
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WORK = Path(os.environ.get("BENCH_DIR", Path(tempfile.gettempdir()) / "fundtrace-bench"))
+WORK.mkdir(parents=True, exist_ok=True)
+DONORS = int(os.environ.get("BENCH_DONORS", "30"))
+DONATIONS = int(os.environ.get("BENCH_DONATIONS", "20000"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
+PERIOD = os.environ.get("BENCH_PERIOD", "start=2025-01-01&end=2025-12-31")
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+os.environ.setdefault("DEBUG", "1")
+os.environ["DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", f"sqlite:///{WORK / f'bench-dashboard-{DONORS}-{DONATIONS}.sqlite3'}"
+)
+os.environ["PRIVATE_STORAGE_ROOT"] = str(WORK / "private")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from donors.models import Donation, Donor  # noqa: E402
+
+
+def emit(name, value, unit):
+    print(json.dumps({"name": name, "value": value, "unit": unit}), flush=True)
+
+
+def p95(samples):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main():
+    call_command("migrate", verbosity=0)
+    if Donation.objects.count() < DONATIONS:
+        t = time.perf_counter()
+        call_command("seed_demo", donors=DONORS, donations=DONATIONS, verbosity=0)
+        emit("seed_seconds", round(time.perf_counter() - t, 2), "s")
+    with connection.cursor() as c:
+        c.execute("ANALYZE")
+    emit("donations", Donation.objects.count(), "rows")
+    emit("donors", Donor.objects.count(), "rows")
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-leadership", defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name="Leadership"))
+    client = Client()
+    client.force_login(user)
+    url = f"/dashboard/?{PERIOD}"
+    assert client.get(url).status_code == 200  # warm up
+    executed = []  # an execute wrapper, as the request's end closes the connection (and its query log)
+    with connection.execute_wrapper(lambda execute, sql, *args: executed.append(sql) or execute(sql, *args)):
+        client.get(url)
+    samples = []
+    for _ in range(REPEAT):
+        t = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - t) * 1000)
+        assert response.status_code == 200
+    emit("dashboard_queries", len(executed), "queries")
+    emit("dashboard_median", round(statistics.median(samples), 1), "ms")
+    emit("dashboard_p95", round(p95(samples), 1), "ms")
+
+
+if __name__ == "__main__":
+    main()

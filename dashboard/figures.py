@@ -1,0 +1,189 @@
+"""The dashboard's figures: the portfolio report's snapshot, plus what only a screen needs.
+
+The key figures, the breakdowns and the top donors are `reports.figures.portfolio_snapshot`
+itself, so the dashboard and the portfolio PDF for the same period never disagree. Added
+here, from the same selectors and helpers: each figure split by currency, five years of
+pledged against received, funding per programme and the largest output gaps (optionally for
+one programme), instalments overdue today, and reports owed in the next 30 days. Every read
+is one query whatever the size of the ledger.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import F, OuterRef, Q, Subquery, Sum, Window
+from django.db.models.functions import Coalesce, ExtractYear
+from django.utils import timezone
+
+from backoffice.money import money_round
+from donors.models import Donation, Instalment, Pledge, WriteOff
+from grants.models import Allocation
+from grants.selectors import obligations_due, output_funding, unallocated_balance
+from reports.figures import (
+    MONEY,
+    ZERO,
+    Converter,
+    _by_currency,
+    _pledge_row,
+    _pledges_at,
+    _sum,
+    portfolio_snapshot,
+)
+
+D0 = Decimal("0.00")
+YEARS = 5
+LARGEST_GAPS = 8
+
+
+def _posted():
+    return Donation.objects.filter(status=Donation.Status.POSTED)
+
+
+def _currency_rows(totals: dict[str, Decimal], fx: Converter) -> list[dict]:
+    return [
+        {"currency": c, "amount": money_round(v), "base": money_round(fx.to_base(v, c))}
+        for c, v in sorted(totals.items())
+        if v
+    ]
+
+
+def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt.date | None = None) -> dict:
+    today = today or timezone.localdate()
+    base = settings.BASE_CURRENCY
+    snapshot = portfolio_snapshot(start=start, end=end)
+    fx = Converter(end)
+
+    # Key figures: the snapshot's, each with its split by currency.
+    pledges = [_pledge_row(p) for p in _pledges_at(Pledge.objects.all(), end)]
+    pledged_in_period = [p for p in pledges if p["start_date"] >= start.isoformat()]
+    written_off = defaultdict(
+        lambda: D0,
+        {
+            g["currency"]: g["amount"]
+            for g in WriteOff.objects.filter(written_off_on__gte=start, written_off_on__lte=end)
+            .values(currency=F("pledge__currency"))
+            .annotate(amount=Sum("amount"))
+            .order_by("currency")
+        },
+    )
+    received_by_currency = [
+        {"currency": r["label"], "amount": Decimal(r["amount"]["amount"]), "base": Decimal(r["base"]["amount"])}
+        for r in snapshot["by_currency"]
+    ]
+    by_currency = {
+        "pledged": _currency_rows(_by_currency(pledged_in_period, "total"), fx),
+        "received": received_by_currency,
+        "outstanding": _currency_rows(_by_currency(pledges, "outstanding"), fx),
+        "overdue": _currency_rows(_by_currency(pledges, "overdue"), fx),
+        "written_off": _currency_rows(dict(written_off), fx),
+    }
+    figures = [
+        {**f, "amount": Decimal(f["value"]["amount"]), "by_currency": by_currency[f["key"]]}
+        for f in snapshot["figures"]
+    ]
+
+    # Money applied: the whole portfolio, or one programme's outputs and restricted balance.
+    split = [Decimal(r["amount"]["amount"]) for r in snapshot["allocation_split"]]
+    allocated, restricted, unrestricted = split
+    if programme is not None:  # the balance is read again only to pick one programme's restrictions
+        balance = unallocated_balance()
+        allocated = _sum(
+            Allocation.objects.filter(
+                donation__isnull=False, allocated_on__gte=start, allocated_on__lte=end, output__programme=programme
+            ),
+            "amount",
+        )
+        outputs_in = set(programme.outputs.values_list("pk", flat=True))
+        restricted = sum(
+            (b.amount for b in balance.by_restriction if b.programme_id == programme.pk or b.output_id in outputs_in),
+            start=D0,
+        )
+    figures += [
+        {"key": "allocated", "label": "Allocated to outputs in the period", "amount": allocated, "by_currency": []},
+        {"key": "unallocated_restricted", "label": "Unallocated, restricted (now)", "amount": restricted,
+         "by_currency": []},
+        {"key": "unallocated_unrestricted", "label": "Unallocated, unrestricted (now)",
+         "amount": unrestricted, "by_currency": []},
+    ]  # fmt: skip
+
+    outputs = output_funding(programme=programme, end=end)
+    programmes: dict[str, dict] = {}
+    for o in outputs:
+        row = programmes.setdefault(o.programme_name, {"label": o.programme_name, "budget": D0, "funded": D0})
+        row["budget"] += o.budget
+        row["funded"] += o.allocated
+    gaps = sorted((o for o in outputs if o.gap > 0), key=lambda o: (-o.gap, o.title))[:LARGEST_GAPS]
+
+    return {
+        "base_currency": base,
+        "snapshot": snapshot,
+        "figures": figures,
+        "figure": {f["key"]: f["amount"] for f in figures},
+        "by_kind": [{"label": r["label"], "amount": Decimal(r["amount"]["amount"])} for r in snapshot["by_kind"]],
+        "by_year": _by_year(end, fx),
+        "by_programme": sorted(programmes.values(), key=lambda r: r["label"]),
+        "gaps": gaps,
+        "top_donors": [{**r, "amount": Decimal(r["amount"]["amount"])} for r in snapshot["top_donors"]],
+        "overdue_instalments": overdue_instalments(today=today),
+        "obligations": list(obligations_due(within_days=30, today=today)[:15]),
+        "today": today,
+    }
+
+
+def _by_year(end: dt.date, fx: Converter) -> list[dict]:
+    """Pledged (by pledge start, at the closing rate on `end`) and received (as posted) per year, last five years."""
+    first = dt.date(end.year - YEARS + 1, 1, 1)
+    years = {y: {"label": str(y), "pledged": D0, "received": D0} for y in range(first.year, end.year + 1)}
+    received = (
+        _posted()
+        .filter(received_on__gte=first, received_on__lte=end)
+        .annotate(year=ExtractYear("received_on"))
+        .values("year")
+        .annotate(total=Sum("base_amount"))
+        .order_by("year")
+    )
+    for r in received:
+        years[r["year"]]["received"] = money_round(r["total"])
+    pledged = (
+        Pledge.objects.filter(start_date__gte=first, start_date__lte=end)
+        .filter(Q(cancelled_on__isnull=True) | Q(cancelled_on__gt=end))
+        .annotate(year=ExtractYear("start_date"))
+        .values("year", "currency")
+        .annotate(total=Sum("total"))
+        .order_by("year", "currency")
+    )
+    for r in pledged:
+        years[r["year"]]["pledged"] += fx.to_base(r["total"], r["currency"])
+    for row in years.values():
+        row["pledged"] = money_round(row["pledged"])
+    return list(years.values())
+
+
+def overdue_instalments(*, today: dt.date, limit: int = 15) -> list[Instalment]:
+    """Instalments past due and not covered, oldest first, each with `unpaid` (in the pledge's currency).
+
+    Same rule as `donors.selectors.pledge_instalment_states`: what was received and written
+    off covers a pledge's instalments in due-date order. One query: a running total per pledge.
+    """
+
+    def summed(queryset, field):
+        rows = queryset.filter(pledge=OuterRef("pledge")).order_by().values("pledge").annotate(t=Sum(field))
+        return Coalesce(Subquery(rows.values("t"), output_field=MONEY), ZERO)
+
+    rows = (
+        Instalment.objects.filter(pledge__cancelled_on__isnull=True)
+        .annotate(
+            running=Window(Sum("amount"), partition_by=[F("pledge_id")], order_by=[F("due_date"), F("id")]),
+            paid=summed(_posted(), "pledge_amount") + summed(WriteOff.objects.all(), "amount"),
+        )
+        .filter(due_date__lt=today, running__gt=F("paid"))
+        .select_related("pledge__donor")
+        .order_by("due_date", "id")[:limit]
+    )
+    result = []
+    for i in rows:
+        i.unpaid = money_round(min(i.amount, i.running - i.paid))
+        result.append(i)
+    return result

@@ -1,0 +1,173 @@
+"""The leadership dashboard: key figures, charts and lists for a period (and a programme), and
+a button that generates the portfolio PDF for that period in the background."""
+
+import datetime as dt
+from functools import wraps
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from reportlab.lib.units import mm
+
+from grants.models import Programme
+from reports import charts
+from reports.models import ReportRun
+from reports.services import ReportError, report_run_request
+
+from .figures import dashboard_figures
+
+VIEW, GENERATE, DOWNLOAD = "reports.view_dashboard", "reports.generate_report", "reports.download_report"
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def dashboard_view(view):
+    """Signed-in users with reports.view_dashboard only; every response carries the page's CSP."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.has_perm(VIEW):
+            raise PermissionDenied
+        response = view(request, *args, **kwargs)
+        response["Content-Security-Policy"] = CSP
+        return response
+
+    return wrapper
+
+
+class FilterForm(forms.Form):
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    programme = forms.ModelChoiceField(Programme.objects.order_by("name"), required=False, empty_label="All programmes")
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        data["end"] = data.get("end") or today
+        data["start"] = data.get("start") or dt.date(data["end"].year, 1, 1)
+        if data["end"] < data["start"]:
+            raise forms.ValidationError("The period ends before it starts.")
+        return data
+
+
+def _period(request) -> tuple[FilterForm, dt.date, dt.date, Programme | None]:
+    form = FilterForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        return form, data["start"], data["end"], data["programme"]
+    end = timezone.localdate()
+    return form, dt.date(end.year, 1, 1), end, None
+
+
+def _charts(f: dict) -> list[dict]:
+    base = f["base_currency"]
+    found = []
+    if f["by_kind"]:
+        found.append({
+            "key": "chart-kind", "title": "Received by kind of donor", "unit": base,
+            "svg": charts.pie_chart([r["label"] for r in f["by_kind"]], [str(r["amount"]) for r in f["by_kind"]],
+                                    width=110 * mm, height=50 * mm),
+            "columns": ["Kind of donor", f"Received ({base})"],
+            "rows": [[r["label"], r["amount"]] for r in f["by_kind"]],
+        })  # fmt: skip
+    found.append({
+        "key": "chart-years", "title": f"Pledged and received, last {len(f['by_year'])} years", "unit": base,
+        "svg": charts.bar_chart([r["label"] for r in f["by_year"]],
+                                [[str(r["pledged"]) for r in f["by_year"]], [str(r["received"]) for r in f["by_year"]]],
+                                names=["Pledged", "Received"], width=130 * mm, height=58 * mm),
+        "columns": ["Year", f"Pledged ({base})", f"Received ({base})"],
+        "rows": [[r["label"], r["pledged"], r["received"]] for r in f["by_year"]],
+    })  # fmt: skip
+    if f["by_programme"]:
+        found.append({
+            "key": "chart-programmes", "title": "Funding against budget, by programme", "unit": base,
+            "svg": charts.bar_chart([r["label"] for r in f["by_programme"]],
+                                    [[str(r["budget"]) for r in f["by_programme"]],
+                                     [str(r["funded"]) for r in f["by_programme"]]],
+                                    names=["Budget", "Funded"], horizontal=True, width=130 * mm,
+                                    height=max(40 * mm, 12 * mm * len(f["by_programme"]) + 20 * mm)),
+            "columns": ["Programme", f"Budget ({base})", f"Funded ({base})"],
+            "rows": [[r["label"], r["budget"], r["funded"]] for r in f["by_programme"]],
+        })  # fmt: skip
+    if f["gaps"]:
+        found.append({
+            "key": "chart-gaps", "title": "Largest funding gaps, by output", "unit": base,
+            "svg": charts.bar_chart([o.title for o in f["gaps"]], [[str(o.gap) for o in f["gaps"]]],
+                                    horizontal=True, width=130 * mm,
+                                    height=max(40 * mm, 9 * mm * len(f["gaps"]) + 20 * mm)),
+            "columns": ["Output", f"Budget ({base})", f"Funded ({base})", f"Gap ({base})"],
+            "rows": [[o.title, o.budget, o.allocated, o.gap] for o in f["gaps"]],
+        })  # fmt: skip
+    for chart in found:
+        chart["svg"] = charts.svg(chart["svg"], key=chart["key"], title=chart["title"])
+    return found
+
+
+@require_GET
+@dashboard_view
+def index(request):
+    form, start, end, programme = _period(request)
+    f = dashboard_figures(start=start, end=end, programme=programme)
+    return render(
+        request,
+        "dashboard/index.html",
+        {
+            "form": form,
+            "start": start,
+            "end": end,
+            "programme": programme,
+            "f": f,
+            "charts": _charts(f),
+            "can_generate": request.user.has_perm(GENERATE) and request.user.has_perm(DOWNLOAD),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@require_POST
+@dashboard_view
+def report_request(request):
+    """Queue the portfolio PDF for the period on the page; JSON for the page's script, a redirect without it."""
+    if not (request.user.has_perm(GENERATE) and request.user.has_perm(DOWNLOAD)):
+        raise PermissionDenied
+    form = FilterForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"error": " ".join(form.errors.get("__all__", ["Invalid period."]))}, status=400)
+    try:
+        data = form.cleaned_data
+        run = report_run_request(kind=ReportRun.Kind.PORTFOLIO, by=request.user, start=data["start"], end=data["end"])
+    except ReportError as exc:
+        return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse(_status(run), status=202)
+    return redirect("reports:run_list")
+
+
+@require_GET
+@dashboard_view
+def report_status(request, pk: int):
+    if not request.user.has_perm(DOWNLOAD):
+        raise PermissionDenied
+    return JsonResponse(_status(get_object_or_404(ReportRun, pk=pk, kind=ReportRun.Kind.PORTFOLIO)))
+
+
+def _status(run: ReportRun) -> dict:
+    run.refresh_from_db(fields=["status", "error", "snapshot_sha256"])
+    done = run.status == ReportRun.Status.DONE
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "label": run.get_status_display(),
+        "error": run.error,
+        "fingerprint": run.fingerprint,
+        "status_url": reverse("dashboard:report_status", args=[run.pk]),
+        "download_url": reverse("reports:run_download", args=[run.pk]) if done else None,
+    }

@@ -1,0 +1,166 @@
+"""Charts as reportlab Drawings, shared by the PDF renderers and the dashboard (which turns
+them into SVG with `svg()`), so a figure looks the same on screen and on paper.
+
+Money enters a chart only as bar lengths; every printed figure is formatted from Decimal
+strings by the caller, never from these floats.
+"""
+
+import xml.etree.ElementTree as ET  # noqa: N817
+from decimal import Decimal
+from pathlib import Path
+
+from reportlab.graphics import renderSVG
+from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
+from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.charts.piecharts import Pie
+from reportlab.graphics.shapes import STATE_DEFAULTS, Drawing
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
+
+INK = colors.HexColor("#1f2933")
+MUTED = colors.HexColor("#616e7c")
+RULE = colors.HexColor("#cbd2d9")
+BAND = colors.HexColor("#f0f4f8")
+ACCENT = colors.HexColor("#2f5d8a")
+SERIES = [ACCENT, colors.HexColor("#8fb3d9"), colors.HexColor("#c97b2f"), colors.HexColor("#6b8f71"),
+          colors.HexColor("#a05d8c"), colors.HexColor("#9aa5b1"), colors.HexColor("#d4b35f")]  # fmt: skip
+
+
+def fonts_register() -> None:
+    """Embed DejaVu Sans (Latin Extended, Cyrillic, Greek), shipped in reports/fonts/."""
+    if FONT in pdfmetrics.getRegisteredFontNames():
+        return
+    pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+    # Charts start each drawing in the graphics default font (Times-Roman, not embedded).
+    STATE_DEFAULTS["fontName"] = FONT
+
+
+def _length(value: dict | str) -> float:
+    return float(Decimal(value["amount"] if isinstance(value, dict) else value))
+
+
+def axis_label(value) -> str:
+    if abs(value) >= 1_000_000:
+        return f"{value / 1_000_000:,.1f}m"
+    if abs(value) >= 1_000:
+        return f"{value / 1_000:,.0f}k"
+    return f"{value:,.0f}"
+
+
+def bar_chart(labels, series, *, names=None, horizontal=False, width=170 * mm, height=60 * mm) -> Drawing:
+    """Bars per label, one colour per series; `series` holds money dicts or Decimal strings."""
+    fonts_register()
+    if horizontal:  # reportlab draws the first category at the bottom; readers expect it on top
+        labels, series = list(reversed(labels)), [list(reversed(s)) for s in series]
+    else:
+        width = min(width, 40 * mm + 22 * mm * len(labels))
+    drawing = Drawing(width, height)
+    chart = HorizontalBarChart() if horizontal else VerticalBarChart()
+    label_room = 55 * mm if horizontal else 0
+    chart.x, chart.y = 12 * mm + label_room, 12 * mm
+    chart.width, chart.height = width - 20 * mm - label_room, height - 20 * mm
+    chart.data = [[_length(v) for v in s] for s in series]
+    chart.categoryAxis.categoryNames = [label[:38] for label in labels]
+    for axis in (chart.categoryAxis, chart.valueAxis):
+        axis.labels.fontName = FONT
+        axis.labels.fontSize = 7
+        axis.strokeColor = RULE
+    chart.valueAxis.labelTextFormat = axis_label
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.visibleGrid = True
+    chart.valueAxis.gridStrokeColor = BAND
+    if horizontal:
+        chart.categoryAxis.labels.boxAnchor = "e"
+        chart.categoryAxis.labels.dx = -3
+    elif len(labels) > 6:
+        chart.categoryAxis.labels.angle = 30
+        chart.categoryAxis.labels.boxAnchor = "ne"
+    chart.barSpacing = 1
+    chart.groupSpacing = 6
+    for i in range(len(series)):
+        chart.bars[i].fillColor = SERIES[i % len(SERIES)]
+        chart.bars[i].strokeColor = None
+    drawing.add(chart)
+    if names:
+        drawing.add(legend(names, width - 30 * mm, height - 2 * mm))
+    return drawing
+
+
+def pie_chart(labels, values, *, width=170 * mm, height=58 * mm) -> Drawing:
+    fonts_register()
+    drawing = Drawing(width, height)
+    pie = Pie()
+    pie.x, pie.y = 10 * mm, 4 * mm
+    pie.width = pie.height = height - 10 * mm
+    pie.data = [_length(v) for v in values]
+    pie.labels = None
+    pie.slices.strokeColor = colors.white
+    pie.slices.strokeWidth = 0.5
+    for i in range(len(values)):
+        pie.slices[i].fillColor = SERIES[i % len(SERIES)]
+    drawing.add(pie)
+    drawing.add(legend(labels, 10 * mm + height, height - 6 * mm))
+    return drawing
+
+
+def legend(names, x, y) -> Legend:
+    box = Legend()
+    box.x, box.y = x, y
+    box.fontName = FONT
+    box.fontSize = 7
+    box.alignment = "right"
+    box.boxAnchor = "nw"
+    box.columnMaximum = 8
+    box.colorNamePairs = [(SERIES[i % len(SERIES)], name[:50]) for i, name in enumerate(names)]
+    box.strokeColor = None
+    box.deltay = 9
+    return box
+
+
+SVG_NS, XLINK_NS = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"
+ET.register_namespace("", SVG_NS)
+ET.register_namespace("xlink", XLINK_NS)
+SCREEN_FONTS = f"{FONT}, 'DejaVu Sans', 'Segoe UI', Roboto, Arial, sans-serif"
+
+
+def svg(drawing: Drawing, *, key: str, title: str) -> str:
+    """The drawing as an inline <svg> element for an HTML page served under a strict CSP.
+
+    reportlab writes `style="…"` attributes, which `style-src 'self'` blocks; each declaration
+    becomes the SVG presentation attribute of the same name. Ids are prefixed with `key` so
+    several charts on one page do not share a clip path. Width and height go (the page's CSS
+    sizes the chart from its viewBox); the title names the chart for screen readers.
+    """
+    root = ET.fromstring(renderSVG.drawToString(drawing))  # noqa: S314 (our own drawing, not user XML)
+    for element in root.iter():
+        style = element.attrib.pop("style", None)
+        for declaration in (style or "").split(";"):
+            name, _, value = declaration.partition(":")
+            if name.strip() and value.strip():
+                element.set(name.strip(), value.strip())
+        if element.get("font-family"):
+            element.set("font-family", SCREEN_FONTS)
+        if element.get("id"):
+            element.set("id", f"{key}-{element.get('id')}")
+        for attribute in ("clip-path",):
+            if element.get(attribute, "").startswith("url(#"):
+                element.set(attribute, element.get(attribute).replace("url(#", f"url(#{key}-"))
+    for name in ("width", "height"):
+        root.attrib.pop(name, None)
+    root.set("role", "img")
+    root.set("aria-labelledby", f"{key}-title")
+    root.set("class", "chart")
+    for child in list(root):
+        if child.tag in (f"{{{SVG_NS}}}title", f"{{{SVG_NS}}}desc"):
+            root.remove(child)
+    heading = ET.Element(f"{{{SVG_NS}}}title", id=f"{key}-title")
+    heading.text = title
+    root.insert(0, heading)
+    return ET.tostring(root, encoding="unicode")

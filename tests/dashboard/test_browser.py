@@ -1,0 +1,136 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against live_server."""
+
+import os
+import re
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from backoffice.money import format_money
+from reports.figures import portfolio_snapshot
+from tests.conftest import REQUIRE_SERVICES
+from tests.factories import PASSWORD, role_user
+from tests.reports.conftest import funding_add
+
+from .conftest import END, START
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM must still be usable here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+RESULTS = Path(__file__).resolve().parents[2] / "test-results" / "dashboard"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if REQUIRE_SERVICES:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def celery_worker_if_brokered(transactional_db):
+    """With a real broker (CI), a worker thread runs the report task; without one, tasks run in process."""
+    from django.conf import settings
+
+    if not settings.CELERY_BROKER_URL:
+        yield
+        return
+    from celery.contrib.testing.worker import start_worker
+
+    from backoffice.celery import app
+
+    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        yield
+
+
+@pytest.fixture
+def page_for(browser, live_server):
+    contexts, csp_errors = [], []
+
+    def open_as(role):
+        user = role_user(role, username=f"browser-{role.lower()}")
+        context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+        page.goto(f"{live_server.url}/admin/login/?next=/dashboard/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    yield open_as, csp_errors
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    call_command("seed_demo", verbosity=0)
+    funding_add()
+
+
+def period(start=START, end=END):
+    return f"start={start.isoformat()}&end={end.isoformat()}"
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"), [("Leadership", True), ("Finance", True), ("Auditor", True), ("Programme", False)]
+)
+def test_who_sees_the_dashboard(page_for, live_server, role, allowed):
+    open_as, _ = page_for
+    page = open_as(role)
+    response = page.goto(f"{live_server.url}/dashboard/")
+    assert (response.status == 200) is allowed
+    assert page.locator("h1", has_text="Funding portfolio").count() == (1 if allowed else 0)
+
+
+def test_key_figures_filters_and_pdf(page_for, live_server, seeded, celery_worker_if_brokered, tmp_path):
+    open_as, csp_errors = page_for
+    page = open_as("Leadership")
+    page.goto(f"{live_server.url}/dashboard/?{period()}")
+    snap = portfolio_snapshot(start=START, end=END)
+    for f in snap["figures"]:
+        shown = page.locator(f"[data-figure={f['key']}] .value").inner_text()
+        assert shown == format_money(Decimal(f["value"]["amount"]), "GBP")
+    assert page.locator("svg.chart").count() == 4
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(RESULTS / "dashboard-2025.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "dashboard-2025.png"), full_page=True)
+
+    # A different period, through the form: the URL carries it and the figures follow.
+    before = page.locator("[data-figure=received] .value").inner_text()
+    page.fill("input[name=start]", "2025-07-01")
+    page.click("button[type=submit]:has-text('Show')")
+    page.wait_for_url(re.compile(r"start=2025-07-01"))
+    assert "end=2025-12-31" in page.url
+    half = portfolio_snapshot(start=START.replace(month=7), end=END)
+    received = next(f for f in half["figures"] if f["key"] == "received")
+    after = page.locator("[data-figure=received] .value").inner_text()
+    assert after == format_money(Decimal(received["value"]["amount"]), "GBP") and after != before
+
+    # The PDF for the page's period, generated in the background, then downloaded and verified.
+    page.click("#pdf-button")
+    page.locator("#pdf-download").wait_for(state="visible", timeout=60_000)
+    with page.expect_download() as download:
+        page.click("#pdf-download")
+    pdf = tmp_path / "portfolio.pdf"
+    download.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    call_command("verify_report", str(pdf))  # raises CommandError unless VERIFIED
+    assert csp_errors == []

@@ -1,0 +1,136 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from backoffice.money import format_money
+from donors import services as donor_services
+from grants.models import Programme
+from grants.selectors import output_funding, unallocated_balance
+from reports.figures import portfolio_snapshot
+from reports.models import ReportRun
+from tests.factories import AllocationFactory, DonationFactory, DonorFactory, OutputFactory, role_user
+
+from .conftest import END, START, query
+
+URL = "/dashboard/"
+
+
+@pytest.mark.parametrize("role", ["Leadership", "Finance", "Auditor"])
+def test_leadership_finance_and_auditor_see_the_dashboard(client, db, role):
+    client.force_login(role_user(role, username=f"dash-{role.lower()}"))
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert b"Funding portfolio" in response.content
+
+
+def test_programme_staff_are_refused(client, db):
+    client.force_login(role_user("Programme", username="dash-programme"))
+    assert client.get(URL).status_code == 403
+    assert client.post(reverse("dashboard:report_request"), query()).status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client, db):
+    response = client.get(URL)
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_auditor_sees_figures_but_no_pdf_button(client, db):
+    client.force_login(role_user("Auditor", username="dash-auditor"))
+    assert b"pdf-button" not in client.get(URL).content
+    assert client.post(reverse("dashboard:report_request"), query()).status_code == 403
+
+
+def test_page_carries_a_strict_csp_and_no_inline_style_or_script(client, db, dashboard_demo):
+    client.force_login(role_user("Leadership", username="dash-leadership"))
+    response = client.get(URL, query())
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "style-src 'self'" in csp and "script-src 'self'" in csp
+    html = response.content.decode()
+    assert "style=" not in html and "<style" not in html
+    assert "<script>" not in html and "<script src=" in html
+    assert html.count("<svg") == 4
+
+
+def test_key_figures_are_the_portfolio_report_figures(client, dashboard_demo):
+    client.force_login(role_user("Leadership", username="dash-leadership"))
+    html = client.get(URL, query()).content.decode()
+    snap = portfolio_snapshot(start=START, end=END)
+    for f in snap["figures"]:
+        assert f'data-figure="{f["key"]}"' in html
+        assert format_money(Decimal(f["value"]["amount"]), "GBP") in html
+    balance = unallocated_balance()
+    assert format_money(balance.unrestricted, "GBP") in html
+    assert format_money(balance.restricted, "GBP") in html
+
+
+def test_programme_filter_narrows_outputs_and_allocations(client, dashboard_demo):
+    client.force_login(role_user("Leadership", username="dash-leadership"))
+    programme = Programme.objects.get(code="RPT-MNR")
+    response = client.get(URL, query(programme=programme.pk))
+    figures = response.context["f"]
+    funded = output_funding(programme=programme, end=END)
+    assert [r["label"] for r in figures["by_programme"]] == [programme.name]
+    assert figures["by_programme"][0]["funded"] == sum(o.allocated for o in funded)
+    everything = client.get(URL, query()).context["f"]
+    assert figures["figure"]["allocated"] < everything["figure"]["allocated"]
+    assert figures["figure"]["received"] == everything["figure"]["received"]
+
+
+def test_a_bad_period_shows_an_error_and_the_default_period(client, db):
+    client.force_login(role_user("Leadership", username="dash-leadership"))
+    response = client.get(URL, {"start": "2025-12-31", "end": "2025-01-01"})
+    assert response.status_code == 200
+    assert b"The period ends before it starts." in response.content
+
+
+def test_overdue_instalments_link_to_the_pledge_admin_page(client, dashboard_demo):
+    client.force_login(role_user("Leadership", username="dash-leadership"))
+    response = client.get(URL, query())
+    overdue = response.context["f"]["overdue_instalments"]
+    assert overdue, "the demo has overdue instalments"
+    from donors.selectors import pledge_instalment_states
+
+    first = overdue[0]
+    state = next(s for s in pledge_instalment_states(first.pledge) if s.instalment.pk == first.pk)
+    assert state.status == "overdue" and first.unpaid == first.amount - state.covered
+    assert reverse("admin:donors_pledge_change", args=[first.pledge_id]) in response.content.decode()
+
+
+def test_query_count_does_not_grow_with_data(client, dashboard_demo):
+    client.force_login(role_user("Leadership", username="dash-leadership"))
+    client.get(URL, query())  # warm the session and content types
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(URL, query()).status_code == 200
+    finance = role_user("Finance", username="dash-finance")
+    for k in range(6):
+        donor = DonorFactory(ref=f"DON-8{k:03d}", kind="company")
+        d = donor_services.donation_post(
+            donation=DonationFactory(donor=donor, received_on=dt.date(2025, 6, 1 + k), amount=Decimal("900.00")),
+            by=finance,
+        )
+        AllocationFactory(
+            donation=d, output=OutputFactory(), amount=Decimal("300.00"), allocated_on=dt.date(2025, 7, 1)
+        )
+        donor_services.pledge_create(
+            donor=donor, title="More", total=Decimal("5000.00"), currency="USD", start_date=dt.date(2024, 2, 1),
+            end_date=dt.date(2025, 1, 31), frequency="quarterly", count=4,
+        )  # fmt: skip
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(URL, query()).status_code == 200
+    assert len(large) == len(small), [q["sql"][:120] for q in large.captured_queries]
+
+
+def test_generate_pdf_then_poll_its_status(client, dashboard_demo, django_capture_on_commit_callbacks):
+    client.force_login(role_user("Leadership", username="dash-leadership"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("dashboard:report_request"), query(), HTTP_ACCEPT="application/json")
+    assert response.status_code == 202
+    run = ReportRun.objects.get(pk=response.json()["id"])
+    assert (run.kind, run.period_start, run.period_end) == ("portfolio", START, END)
+    status = client.get(response.json()["status_url"]).json()
+    assert status["status"] == "done", status
+    assert status["download_url"] == reverse("reports:run_download", args=[run.pk])
