@@ -30,12 +30,12 @@ FREQUENCIES = {
 def next_ref(model, prefix: str) -> str:
     """The next free `PREFIX-0001` style reference for `model`."""
     last = (
-        model.objects.filter(ref__startswith=f"{prefix}-")
+        model.objects.filter(ref__regex=rf"^{prefix}-[0-9]+$")  # refs typed another way don't count
         .order_by(Length("ref").desc(), "-ref")
         .values_list("ref", flat=True)
         .first()
     )
-    number = int(last.split("-")[-1]) + 1 if last and last.split("-")[-1].isdigit() else 1
+    number = int(last.split("-")[-1]) + 1 if last else 1
     return f"{prefix}-{number:04d}"
 
 

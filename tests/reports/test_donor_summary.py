@@ -97,8 +97,10 @@ def test_same_snapshot_renders_byte_identical_pdfs(demo):
 
 
 def test_unicode_and_markup_print_as_typed(db):
-    finance = role_user("Finance")
-    donor = DonorFactory(name="A & B <b>Stiftung Łódź</b> Nguyễn · Ἀθηνᾶ · Безопасный", preferred_currency="GBP")
+    finance = role_user("Finance", username="unicode-finance")
+    donor = DonorFactory(
+        ref="DON-UNICODE", name="A & B <b>Stiftung Łódź</b> Nguyễn · Ἀθηνᾶ · Безопасный", preferred_currency="GBP"
+    )
     donation = donor_services.donation_post(
         donation=DonationFactory(donor=donor, received_on=dt.date(2025, 4, 2), amount=Decimal("1234.50")), by=finance
     )
