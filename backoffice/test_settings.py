@@ -23,3 +23,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     _dir.mkdir(exist_ok=True)
     _tag = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]  # noqa: F405
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(_dir / f"fundtrace-test-{_tag}.sqlite3")  # noqa: F405
+
+# Tasks run in process unless a test starts a real worker (tests/delivery/conftest.py turns
+# this off for its worker and points it at CELERY_BROKER_URL: memory:// or Redis in CI).
+CELERY_TASK_ALWAYS_EAGER = True
