@@ -53,7 +53,7 @@ class Column:
     compare_blank: bool = True
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int
     values: dict[str, Any]
@@ -220,6 +220,7 @@ def _chunks(rows: Iterable, size: int):
 
 def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):
     parsed: list[Row] = []
+    keys: list[tuple] = []
     digest = importer.digest.update
     for line, cells in chunk:
         outcome.rows += 1
@@ -243,12 +244,12 @@ def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):
             continue
         seen[seen_key] = line
         parsed.append(row)
+        keys.append(key)
     if not parsed:
         return
     recorded = importer.load(parsed)
     new = []
-    for row in parsed:
-        key = importer.key_of(row.values)
+    for row, key in zip(parsed, keys, strict=True):
         try:
             before = recorded.get(key)
             if before is not None:
@@ -279,14 +280,17 @@ def _parse_plan(importer, positions) -> list[tuple]:
 
 def _parse_row(plan, line, cells, width, outcome) -> Row | None:
     errors = False
-    if len(cells) > width and any(c for c in cells[width:]):
-        outcome.add_error(RowError(line, "", f"This row has {len(cells)} cells but the header has {width} columns."))
-        return None
-    size = len(cells)
+    if len(cells) != width:
+        if len(cells) > width and any(c for c in cells[width:]):
+            outcome.add_error(
+                RowError(line, "", f"This row has {len(cells)} cells but the header has {width} columns.")
+            )
+            return None
+        cells = [*cells[:width], *[""] * (width - len(cells))]  # a short row: its missing cells are blank
     values, given = {}, set()
     for name, index, parse, required, default in plan:
-        raw = cells[index] if index is not None and index < size else ""
-        if raw == "":
+        raw = cells[index] if index is not None else ""
+        if not raw:
             if required:
                 outcome.add_error(RowError(line, name, "This cell is empty; a value is required."))
                 errors = True

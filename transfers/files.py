@@ -85,8 +85,9 @@ def _size(stream) -> int:
 
 def _csv_table(stream) -> Table:
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
-    lines = _LineCounter(text)
-    reader = csv.reader(lines, strict=True)
+    # The reader counts the physical lines it has taken (`line_num`), so a row's number is
+    # the line it starts on, even when a quoted cell spans lines.
+    reader = csv.reader(text, strict=True)
     try:
         header = next(reader, None)
     except UnicodeDecodeError:
@@ -104,32 +105,14 @@ def _csv_table(stream) -> Table:
         )
     if len(header) == 1 and "\t" in header[0]:
         raise FileRejected("The file looks tab-delimited. Save it as 'CSV UTF-8 (comma delimited)'.")
-    return Table([h.strip() for h in header], _csv_rows(reader, lines), "csv")
+    return Table([h.strip() for h in header], _csv_rows(reader), "csv")
 
 
-class _LineCounter:
-    """Counts physical lines so a row's number is the line it starts on."""
-
-    def __init__(self, text):
-        self.text = text
-        self.line = 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        line = self.text.readline()
-        if not line:
-            raise StopIteration
-        self.line += 1
-        return line
-
-
-def _csv_rows(reader, lines) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(reader) -> Iterator[tuple[int, list[str]]]:
     count = 0
     limit = max_rows()
     while True:
-        start = lines.line + 1
+        start = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
@@ -138,12 +121,13 @@ def _csv_rows(reader, lines) -> Iterator[tuple[int, list[str]]]:
             raise FileRejected(_not_utf8(start))
         except csv.Error as error:
             raise FileRejected(f"Line {start}: this line cannot be read as CSV ({error}).")
-        if not any(c.strip() for c in cells):
+        cells = [c.strip() for c in cells]
+        if not any(cells):
             continue
         count += 1
         if count > limit:
             raise FileRejected(f"The file has more than {limit:,} rows. Split it into parts.")
-        yield start, [c.strip() for c in cells]
+        yield start, cells
 
 
 def _not_utf8(line: int) -> str:

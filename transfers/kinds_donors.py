@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 
@@ -16,7 +17,16 @@ from donors.services import donation_amounts
 
 from . import fields as f
 from .engine import Column, Importer, Outcome, RowError, RowProblem
-from .writes import CopyStream, InstanceMaker, any_of, history_insert_select, rows_insert
+from .writes import (
+    COPY_ESCAPES,
+    NULL,
+    CopyWithHistory,
+    InstanceMaker,
+    any_of,
+    copy_text,
+    foreign_keys_immediate,
+    rows_insert,
+)
 
 
 def _text(max_length=None):
@@ -253,6 +263,43 @@ class ExchangeRateImporter(Importer):
         yield from queryset.values_list("currency", "date", "rate", "source").iterator(chunk_size=2000)
 
 
+# A donation row as one line of COPY text (PostgreSQL). Writing the line directly, column by
+# column, cost a third of what formatting each of the 20 values generically did; the columns
+# that are the same for the whole file (_COPY_FILE_COLUMNS) are appended by the writer.
+_COPY_ROW_COLUMNS = [
+    "reference", "donor_id", "pledge_id", "received_on", "amount", "currency", "method", "rate", "note",
+    "rate_date", "rate_source", "base_amount", "pledge_amount",
+]  # fmt: skip
+_COPY_FILE_COLUMNS = ["created_at", "status", "posted_at", "posted_by_id", "batch_id"]
+_COPY_COLUMNS = _COPY_ROW_COLUMNS + _COPY_FILE_COLUMNS
+# Left to the database: the id, and the links an import never sets.
+_COPY_UNSET = {"id", "instalment_id", "reversal_of_id"}
+if {f.attname for f in Donation._meta.concrete_fields} != set(_COPY_COLUMNS) | _COPY_UNSET:
+    raise ImproperlyConfigured("Donation's fields changed: update the donation import's COPY columns.")
+
+
+def _copy_line(v: dict) -> str:
+    pledge_id, rate, rate_date = v["pledge_id"], v["rate"], v.get("rate_date")
+    base, pledge_amount = v.get("base_amount"), v.get("pledge_amount")
+    return "\t".join(
+        (
+            v["reference"].translate(COPY_ESCAPES),
+            str(v["donor_id"]),
+            NULL if pledge_id is None else str(pledge_id),
+            v["received_on"].isoformat(),
+            format(v["amount"], "f"),
+            v["currency"],
+            v["method"],
+            NULL if rate is None else format(rate, "f"),
+            v["note"].translate(COPY_ESCAPES),
+            NULL if rate_date is None else rate_date.isoformat(),
+            v.get("rate_source", "").translate(COPY_ESCAPES),
+            NULL if base is None else format(base, "f"),
+            NULL if pledge_amount is None else format(pledge_amount, "f"),
+        )
+    )
+
+
 class DonationImporter(Importer):
     """A donation file becomes one DonationBatch; with `post`, its donations are posted."""
 
@@ -299,15 +346,33 @@ class DonationImporter(Importer):
         self.total = Decimal("0.00")
         self.now = timezone.now()
         self.make = InstanceMaker(Donation)
-        self.attnames = [f.attname for f in Donation._meta.concrete_fields if not f.primary_key]
-        self.copy = CopyStream(Donation, self.attnames) if connection.vendor == "postgresql" else None
+        self.copy = None
+        if connection.vendor == "postgresql":
+            # A chunk's rows (as COPY text) wait in `pending` until the next chunk's lookups
+            # are done; then they are written on a thread of their own while that chunk is
+            # checked and the one after it is read. So the database's work overlaps all of
+            # Python's but the lookups. The last chunk is written in finish().
+            self.copy = CopyWithHistory(Donation, _COPY_COLUMNS, marker="batch", user=self.user)
+            self.pending: list[str] = []
+            # Check the donations' foreign keys as each chunk's COPY ends, while Python works,
+            # instead of all of them at COMMIT (0.8 s for 100,000 rows, with nothing else to do
+            # meanwhile). The same checks, done earlier.
+            self.immediate = foreign_keys_immediate(Donation)
 
     def close(self):
         if self.copy is not None:
-            self.copy.close()
+            self.pending = []
+            self.copy.wait()
+            self.immediate.close()
+
+    def send_pending(self):
+        if self.pending:
+            text, self.pending = "".join(self.pending), []
+            self.copy.send_text(text, self.batch.pk)
 
     def load(self, rows):
-        self.close()  # the previous chunk's COPY has the connection until it is done
+        if self.copy is not None:  # the writes in progress have the connection until they are done
+            self.copy.wait()
         self.donors.fill(r.values["donor_ref"] for r in rows)
         wanted = {r.values["pledge_ref"] for r in rows if r.values["pledge_ref"]} - set(self.pledges)
         if wanted:
@@ -320,7 +385,10 @@ class DonationImporter(Importer):
             "reference", "donor__ref", "received_on", "amount", "currency", "method", "pledge__ref", "rate", "note"
         )
         names = self.column_names()
-        return {(v[0],): dict(zip(names, v, strict=True)) for v in recorded}
+        found = {(v[0],): dict(zip(names, v, strict=True)) for v in recorded}
+        if self.copy is not None:
+            self.send_pending()  # the previous chunk's rows
+        return found
 
     def build(self, row):
         """The new donation's column values (by attname), not a model instance: building
@@ -404,9 +472,19 @@ class DonationImporter(Importer):
         for values in rows:
             values["batch_id"] = self.batch.pk
         if self.copy is not None:
-            # Sent while the next chunk is read; the history rows are written once, in finish().
-            defaults = self.make.defaults
-            self.copy.send([r.get(a, defaults[a]) for a in self.attnames] for r in rows)
+            # Sent after the next chunk's lookups (send_pending). The columns that are the
+            # same for every row of the file end each line.
+            tail = "\t".join(
+                copy_text(value)
+                for value in (
+                    self.now,
+                    Donation.Status.POSTED if self.post else Donation.Status.DRAFT,
+                    self.now if self.post else None,
+                    getattr(self.user, "pk", None) if self.post else None,
+                    self.batch.pk,
+                )
+            )
+            self.pending.append("".join([f"{_copy_line(values)}\t{tail}\n" for values in rows]))
         else:
             rows_insert([self.make(**values) for values in rows], Donation, user=self.user)
 
@@ -430,8 +508,9 @@ class DonationImporter(Importer):
         if dry_run or self.batch is None:
             return
         if self.copy is not None:
-            self.copy.close()
-            history_insert_select(Donation, where="batch_id = %s", params=[self.batch.pk], user=self.user)
+            self.copy.wait()
+            self.send_pending()
+            self.copy.wait()
         self.batch.reference = reference
         self.batch.expected_count = self.count
         self.batch.expected_total = total

@@ -7,6 +7,7 @@ the model, and for the history `history_type '+'`, `history_date` now and the im
 """
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 from django.db import connection
@@ -79,15 +80,16 @@ class InstanceMaker:
 
 # PostgreSQL bulk paths ------------------------------------------------------------------
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+NULL = "\\N"
 
 
-def _copy_text(value) -> str:
+def copy_text(value) -> str:
     """One value in COPY's text format (tab-separated, \\N for NULL)."""
     if value is None:
-        return "\\N"
+        return NULL
     if value.__class__ is str:
-        return value.translate(_COPY_ESCAPES)
+        return value.translate(COPY_ESCAPES)
     if value is True or value is False:
         return "t" if value else "f"
     if isinstance(value, Decimal):
@@ -106,45 +108,68 @@ def any_of(field: str, values) -> dict:
     return {f"{field}__in": values}
 
 
-class CopyStream:
-    """COPY into one table (PostgreSQL) that stays open while the caller parses the next chunk.
+class CopyWithHistory:
+    """New rows of one table and their '+' history rows, written chunk by chunk (PostgreSQL).
 
-    `send` formats the rows as COPY text and hands them to a writer thread
-    (psycopg's QueuedLibpqWriter), so the server inserts and indexes one chunk while Python
-    reads and checks the next; `close` waits for the server to finish. The connection can
-    run no other query in between: call `close` before any. The id column is left to its
-    identity default. The text is formatted here because psycopg's `write_row` cost more
-    than this (and the server's work) did.
+    Each chunk (rows in COPY text format) goes in on a thread of its own: the COPY, then one
+    INSERT ... SELECT of the same rows into the history table (the columns that
+    `bulk_create_with_history` records, with history_date and the importing user), so the
+    server inserts, indexes and checks one chunk while the caller reads and validates the next.
+    The connection and its transaction are the caller's: `wait()` must be called before the
+    caller runs any other query, and re-raises what went wrong as Django's database error.
+    Ids come from the table's identity column; a chunk's rows are found for their history by
+    `marker` (a column whose value only this import's rows have, such as their batch) and by
+    id above the previous chunk's.
     """
 
-    def __init__(self, model, attnames: list[str]):
+    def __init__(self, model, attnames: list[str], *, marker: str, user=None):
         q = connection.ops.quote_name
+        table = q(model._meta.db_table)
+        history = q(get_history_manager_for_model(model).model._meta.db_table)
         columns = ", ".join(q(model._meta.get_field(_field_name(model, a)).column) for a in attnames)
-        self.sql = f"COPY {q(model._meta.db_table)} ({columns}) FROM STDIN"
-        self._cursor = self._manager = self._copy = None
+        every_column = ", ".join(q(f.column) for f in model._meta.concrete_fields)
+        marker_column = q(model._meta.get_field(marker).column)
+        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+        # Table and column names come from the models' _meta; values are parameters.
+        self.history_sql = (
+            f"WITH added AS (INSERT INTO {history} "  # noqa: S608
+            f"({every_column}, history_date, history_change_reason, history_type, history_user_id) "
+            f"SELECT {every_column}, %s, NULL, '+', %s FROM {table} WHERE {marker_column} = %s AND id > %s "
+            "RETURNING id) SELECT max(id) FROM added"
+        )
+        self.user_id = getattr(user, "pk", None)
+        self.history_date = timezone.now()
+        self.last_id = 0
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
-    def send(self, rows) -> None:
-        from psycopg.copy import QueuedLibpqWriter
+    def send_text(self, text: str, marker_value) -> None:
+        """Rows already in COPY's text format, each ending in a newline."""
+        self.wait()
+        connection.ensure_connection()
+        raw = connection.connection  # the psycopg connection under Django's wrapper
+        self._thread = threading.Thread(target=self._write, args=(raw, text, marker_value), daemon=True)
+        self._thread.start()
 
-        text = "".join(["\t".join([_copy_text(v) for v in row]) + "\n" for row in rows])
-        with connection.wrap_database_errors:
-            if self._copy is None:
-                self._cursor = connection.cursor()
-                raw = self._cursor.cursor
-                self._manager = raw.copy(self.sql, writer=QueuedLibpqWriter(raw))
-                self._copy = self._manager.__enter__()
-            self._copy.write(text)
-
-    def close(self) -> None:
-        if self._copy is None:
-            return
-        manager, cursor = self._manager, self._cursor
-        self._copy = self._manager = self._cursor = None
+    def _write(self, raw, text: str, marker_value) -> None:
         try:
+            with raw.cursor() as cursor:
+                with cursor.copy(self.copy_sql) as copy:
+                    copy.write(text)
+                cursor.execute(self.history_sql, [self.history_date, self.user_id, marker_value, self.last_id])
+                (last,) = cursor.fetchone()
+                self.last_id = last or self.last_id
+        except BaseException as error:  # handed to the caller's thread by wait()
+            self._error = error
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
             with connection.wrap_database_errors:
-                manager.__exit__(None, None, None)
-        finally:
-            cursor.close()
+                raise error
 
 
 def _field_name(model, attname: str) -> str:
@@ -154,21 +179,31 @@ def _field_name(model, attname: str) -> str:
     raise LookupError(attname)
 
 
-def history_insert_select(model, *, where: str, params: list, user=None) -> int:
-    """Write the '+' history row of every row of `model` matching `where`, in one statement.
+class foreign_keys_immediate:  # noqa: N801 (used like a function)
+    """Check `model`'s deferred foreign keys at the end of each statement for now (PostgreSQL).
 
-    The history row copies every column of the row as it was written (what
-    `bulk_create_with_history` records), with history_date now and the importing user.
+    Django declares foreign keys DEFERRABLE INITIALLY DEFERRED, so a bulk insert's checks all
+    run at COMMIT. `SET CONSTRAINTS ... IMMEDIATE` moves them to the end of each statement,
+    within this transaction only; `close()` defers them again.
     """
-    history = get_history_manager_for_model(model).model
-    q = connection.ops.quote_name
-    columns = ", ".join(q(f.column) for f in model._meta.concrete_fields)
-    # Table and column names come from the models' _meta; values are parameters.
-    sql = (
-        f"INSERT INTO {q(history._meta.db_table)} "  # noqa: S608
-        f"({columns}, history_date, history_change_reason, history_type, history_user_id) "
-        f"SELECT {columns}, %s, NULL, '+', %s FROM {q(model._meta.db_table)} WHERE {where}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [timezone.now(), getattr(user, "pk", None), *params])
-        return cursor.rowcount
+
+    def __init__(self, model):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f' AND condeferrable",
+                [model._meta.db_table],
+            )
+            names = [name for (name,) in cursor.fetchall()]
+            self.names = ", ".join(connection.ops.quote_name(n) for n in names)
+            if self.names:
+                cursor.execute(f"SET CONSTRAINTS {self.names} IMMEDIATE")
+
+    def close(self) -> None:
+        from psycopg.pq import TransactionStatus
+
+        names, self.names = self.names, ""
+        # In a failed transaction (or savepoint) there is nothing to restore: rolling it back
+        # restores the constraints' mode too.
+        if names and connection.connection.info.transaction_status != TransactionStatus.INERROR:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
