@@ -117,6 +117,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Imports (docs/imports.md). Admin uploads larger than IMPORT_BACKGROUND_BYTES are checked
+# and imported on a Celery worker, with a progress page, instead of in the request.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
+IMPORT_BACKGROUND_BYTES = env.int("IMPORT_BACKGROUND_BYTES", default=2 * 1024 * 1024)
+
 # Money.
 BASE_CURRENCY = env.str("BASE_CURRENCY", default="GBP").upper()
 

@@ -1,11 +1,20 @@
 """The import/export buttons on the admin's change lists, with their own permissions."""
 
 from django import forms
-from django.contrib import messages
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from import_export.forms import ImportForm
 
 from .files import FileRejected, max_bytes
+from .jobs import ImportJobError, import_job_confirm, import_job_create, kind_of
+from .models import ImportJob
+from .registry import KINDS
 from .resources import FORMATS
 
 
@@ -39,6 +48,26 @@ class TransferAdminMixin(ImportExportMixin):
     def _transfer_kind(self) -> str:
         return self.resource_classes[0].importer_class.kind
 
+    def import_action(self, request, **kwargs):
+        """A file over IMPORT_BACKGROUND_BYTES is checked and imported on a worker (an ImportJob,
+        with a progress page); smaller files get import-export's preview and confirm here."""
+        upload = request.FILES.get("import_file") if request.method == "POST" else None
+        if upload is not None and upload.size > settings.IMPORT_BACKGROUND_BYTES:
+            if not self.has_import_permission(request):
+                raise PermissionDenied
+            form = self.create_import_form(request)
+            if form.is_valid():
+                job = import_job_create(
+                    kind=kind_of(self.resource_classes[0].importer_class), upload=upload, user=request.user
+                )
+                messages.info(
+                    request,
+                    f"{job.file_name} ({upload.size:,} bytes) is being checked on a worker; "
+                    "this page shows its progress. Nothing is imported until you confirm.",
+                )
+                return redirect("admin:transfers_importjob_change", job.pk)
+        return super().import_action(request, **kwargs)
+
     def has_import_permission(self, request):
         return request.user.has_perm(f"transfers.import_{self._transfer_kind()}")
 
@@ -58,3 +87,92 @@ class TransferAdminMixin(ImportExportMixin):
         messages.success(request, outcome.summary())
         for note in outcome.notes:
             messages.info(request, note)
+
+
+def _importable_kinds(user) -> list[str]:
+    return [name for name, cls in KINDS.items() if user.has_perm(f"transfers.import_{cls.kind}")]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Large imports from the admin: who may import a kind sees its jobs. Read-only; the one
+    action is the go-ahead for a checked file."""
+
+    list_display = [
+        "file_name",
+        "kind",
+        "status",
+        "rows",
+        "new",
+        "unchanged",
+        "error_count",
+        "requested_by",
+        "created_at",
+    ]
+    list_filter = ["status", "kind"]
+    list_select_related = ["requested_by"]
+
+    def has_module_permission(self, request):
+        return bool(_importable_kinds(request.user))
+
+    def has_view_permission(self, request, obj=None):
+        kinds = _importable_kinds(request.user)
+        return bool(kinds) and (obj is None or obj.kind in kinds)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(kind__in=_importable_kinds(request.user))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/confirm/",
+                self.admin_site.admin_view(self.confirm_view),
+                name="transfers_importjob_confirm",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _job(self, request, object_id) -> ImportJob:
+        job = get_object_or_404(self.get_queryset(request).select_related("requested_by", "confirmed_by"), pk=object_id)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        return job
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self._job(request, object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Import of {job.file_name}",
+            "job": job,
+            "more_errors": max(0, job.error_count - len(job.errors)),
+            "more_rows": max(0, job.new + job.unchanged - len(job.row_statuses)),
+            "changelist_url": reverse(f"admin:{self._target_changelist(job)}"),
+        }
+        return TemplateResponse(request, "transfers/import_job.html", context)
+
+    @staticmethod
+    def _target_changelist(job: ImportJob) -> str:
+        model = KINDS[job.kind].model
+        return f"{model._meta.app_label}_{model._meta.model_name}_changelist"
+
+    def confirm_view(self, request, object_id):
+        job = self._job(request, object_id)
+        if request.method != "POST":
+            return redirect("admin:transfers_importjob_change", job.pk)
+        try:
+            import_job_confirm(job=job, user=request.user)
+        except ImportJobError as error:
+            messages.error(request, str(error))
+        else:
+            messages.info(request, format_html("Importing {}: this page shows its progress.", job.file_name))
+        return redirect("admin:transfers_importjob_change", job.pk)

@@ -153,10 +153,12 @@ def import_run(
     *,
     dry_run: bool = False,
     report: Callable[[int, str, str], None] | None = None,
+    progress: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
     """Validate every row of `table`; write the new ones in one transaction unless any is bad.
 
-    `report(line, key, status)` is called for each valid row ('new' or 'unchanged').
+    `report(line, key, status)` is called for each valid row ('new' or 'unchanged'), and
+    `progress(outcome)` after each chunk, with the counts so far.
     """
     outcome = Outcome(kind=importer.kind, dry_run=dry_run)
     positions = _check_header(importer, table.header, outcome)
@@ -171,6 +173,8 @@ def import_run(
                 plan = _parse_plan(importer, positions)
                 for chunk in _chunks(table.rows, importer.chunk_size):
                     _run_chunk(importer, chunk, plan, len(positions), seen, outcome, dry_run, report)
+                    if progress:
+                        progress(outcome)
                 if outcome.rows == 0 and outcome.ok:
                     outcome.add_error(RowError(0, "", "The file has a header row but no data rows."))
                 if outcome.ok:

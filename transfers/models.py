@@ -4,6 +4,7 @@ The permissions live on one unmanaged model (no table) so that the donors and gr
 keep their own migrations; `backoffice.roles` hands them to the roles.
 """
 
+from django.conf import settings
 from django.db import models
 
 KINDS = ("donor", "contact", "pledge", "instalment", "donation", "exchangerate", "output", "indicator", "allocation")
@@ -16,3 +17,57 @@ class Transfer(models.Model):
         permissions = [(f"import_{kind}", f"Can import {kind} files") for kind in KINDS] + [
             (f"export_{kind}", f"Can export {kind} files") for kind in KINDS
         ]
+
+
+class ImportJob(models.Model):
+    """A large file imported from the admin on a Celery worker: checked first, then, once a
+    user confirms, imported. The file is kept in private storage; progress and the outcome
+    (a summary, the first errors and the first rows' statuses) are recorded here."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to be checked"
+        CHECKING = "checking", "Checking"
+        CHECKED = "checked", "Checked: ready to import"
+        REFUSED = "refused", "Refused: nothing was imported"
+        CONFIRMED = "confirmed", "Waiting to be imported"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed: nothing was imported"
+
+    RUNNING = (Status.QUEUED, Status.CHECKING, Status.CONFIRMED, Status.IMPORTING)
+    KEPT_ERRORS = 100  # the first errors shown; the count covers them all
+    KEPT_ROWS = 100  # the first rows' statuses shown
+
+    kind = models.CharField(max_length=20, help_text="The kind of file, as for import_data: donations, donors, …")
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=255)
+    file_name = models.CharField(max_length=255)
+    file_size = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rows_read = models.PositiveIntegerField(default=0)
+    percent = models.PositiveSmallIntegerField(default=0, help_text="How much of the file has been read.")
+    rows = models.PositiveIntegerField(default=0)
+    new = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="The first errors: line, column, message.")
+    row_statuses = models.JSONField(default=list, blank=True, help_text="The first rows: line, key, new or unchanged.")
+    notes = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True, help_text="What stopped the job, when it was not the file's content.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        default_permissions = ()  # seen by whoever may import its kind (transfers.admin)
+
+    def __str__(self):
+        return f"{self.file_name} ({self.kind}, {self.get_status_display().lower()})"
+
+    @property
+    def running(self) -> bool:
+        return self.status in self.RUNNING

@@ -1,0 +1,21 @@
+from celery import shared_task
+from django.conf import settings
+
+from . import jobs
+
+LIMITS = {
+    "soft_time_limit": getattr(settings, "IMPORT_TASK_SOFT_TIME_LIMIT", 1800),
+    "time_limit": getattr(settings, "IMPORT_TASK_TIME_LIMIT", 1900),
+}
+
+
+# Both are safe to run twice: a job moves from waiting to working with a conditional update,
+# and an import is all or nothing, so a task that dies mid-way leaves nothing to undo.
+@shared_task(acks_late=True, **LIMITS)
+def import_job_check(job_id: int) -> str:
+    return jobs.import_job_run(job_id, check=True).status
+
+
+@shared_task(acks_late=True, **LIMITS)
+def import_job_import(job_id: int) -> str:
+    return jobs.import_job_run(job_id, check=False).status
