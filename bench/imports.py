@@ -1,15 +1,18 @@
 """Donation import throughput and memory. Prints one JSON line per figure: {"name","value","unit"}.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/wt_imports_bench .venv/bin/python bench/imports.py [--rows 100000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fundtrace .venv/bin/python bench/imports.py [--rows 100000]
 
-It creates the database's tables (migrate), a donor/rate set, a generated donation CSV under
+It never touches the configured database: it works in BENCH_DATABASE_URL if set, else, when
+DATABASE_URL is PostgreSQL, in a database of its own on the same server (the name plus
+`_bench_imports`, created if missing), else in a SQLite file under the system's temp folder.
+There it creates the tables (migrate), a donor/rate set, a generated donation CSV under
 bench/data/, then measures, each on a clean donations table:
 - fundtrace import (full validation, all or nothing, posted, with history), rows/s;
 - stock django-import-export ModelResource on a 5,000-row subset, rows/s;
 - plain bulk_create of prebuilt Donation objects, rows/s;
 - PostgreSQL COPY (psycopg 3 cursor.copy), rows/s, on PostgreSQL only;
 - peak RSS of `manage.py import_data donations FILE --post` in a subprocess (ru_maxrss), for
-  the 100k file and (with --million) a 1M-row file.
+  the 100k file and a 1M-row file (skip that one with --no-million).
 """
 
 import argparse
@@ -28,6 +31,27 @@ DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")  # DEBUG off: no query log
+
+
+def bench_database_url() -> str:
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return os.environ["BENCH_DATABASE_URL"]
+    configured = os.environ.get("DATABASE_URL", "")
+    if configured.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        server, name = configured.split("?", 1)[0].rsplit("/", 1)
+        name = f"{name}_bench_imports"
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+        return f"{server}/{name}"
+    import tempfile
+
+    return f"sqlite:///{Path(tempfile.gettempdir()) / 'fundtrace-bench-imports.sqlite3'}"
+
+
+os.environ["DATABASE_URL"] = bench_database_url()
 
 HEADER = "reference,donor_ref,received_on,amount,currency,method,pledge_ref,rate,note\n"
 DONORS = 500
@@ -223,21 +247,23 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--stock-subset", type=int, default=5_000)
-    parser.add_argument("--million", action="store_true", help="Also measure peak RSS on 1,000,000 rows.")
+    parser.add_argument("--no-million", action="store_true", help="Skip the 1,000,000-row memory figure.")
     args = parser.parse_args()
     setup()
     from django.db import connection
 
     emit("database_" + connection.vendor, 1, "flag")
+    emit("load_average_1m", round(os.getloadavg()[0], 2), "load")
     path = generate(args.rows)
     bench_fundtrace(path, args.rows)
     bench_stock(path, args.stock_subset)
     bench_bulk_create(path, args.rows)
     bench_copy(path, args.rows)
     peak_rss(path, args.rows)
-    if args.million:
+    if not args.no_million:
         peak_rss(generate(1_000_000), 1_000_000)
     clean()
+    emit("load_average_1m_end", round(os.getloadavg()[0], 2), "load")
 
 
 if __name__ == "__main__":
