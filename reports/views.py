@@ -1,11 +1,14 @@
 """The reports page: runs with their status, and a permission-checked download."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
+from .forms import ReportRequestForm
 from .models import ReportRun
+from .services import ReportError, report_run_request
 
 GENERATE, DOWNLOAD = "reports.generate_report", "reports.download_report"
 
@@ -14,8 +17,29 @@ GENERATE, DOWNLOAD = "reports.generate_report", "reports.download_report"
 def run_list(request):
     if not (request.user.has_perm(GENERATE) or request.user.has_perm(DOWNLOAD)):
         raise PermissionDenied
-    runs = ReportRun.objects.select_related("donor", "output", "requested_by")[:200]
-    return render(request, "reports/run_list.html", {"runs": runs, "can_download": request.user.has_perm(DOWNLOAD)})
+    can_generate = request.user.has_perm(GENERATE)
+    form = ReportRequestForm(request.POST or None) if can_generate else None
+    if request.method == "POST":
+        if not can_generate:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                run = report_run_request(by=request.user, **form.request_kwargs())
+            except ReportError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request, f"Report #{run.pk} requested: {run.subject}. This page shows when it is done."
+                )
+                return redirect("reports:run_list")
+    runs = list(ReportRun.objects.select_related("donor", "output", "requested_by")[:200])
+    context = {
+        "runs": runs,
+        "form": form,
+        "can_download": request.user.has_perm(DOWNLOAD),
+        "working": any(r.status in (ReportRun.Status.QUEUED, ReportRun.Status.RUNNING) for r in runs),
+    }
+    return render(request, "reports/run_list.html", context)
 
 
 @login_required
