@@ -22,6 +22,7 @@ from .engine import import_run
 from .files import Table, open_table
 
 PREVIEW_ROWS = 1000
+PREVIEW_ERRORS = 100  # a page, not a million rows: the count says how many more
 
 
 class TransferDataset(tablib.Dataset):
@@ -116,10 +117,24 @@ class TransferResource(resources.ModelResource):
         result.total_rows = outcome.rows
         result.transfer_outcome = outcome
         if not outcome.ok:
-            for error in outcome.errors:
+            for error in outcome.errors[:PREVIEW_ERRORS]:
                 cells = dict(zip(header, by_line.get(error.line, []), strict=False))
                 result.append_invalid_row(
                     error.line or "—", cells, ValidationError({error.column or NON_FIELD_ERRORS: [error.message]})
+                )
+            if outcome.error_count > PREVIEW_ERRORS:
+                more = outcome.error_count - PREVIEW_ERRORS
+                result.append_invalid_row(
+                    "…",
+                    {},
+                    ValidationError(
+                        {
+                            NON_FIELD_ERRORS: [
+                                f"{outcome.error_count} errors in all; the first {PREVIEW_ERRORS} are shown, "
+                                f"{more} more are not. `manage.py import_data KIND FILE --dry-run` lists them all."
+                            ]
+                        }
+                    ),
                 )
             result.totals[RowResult.IMPORT_TYPE_INVALID] = outcome.error_count
             return result

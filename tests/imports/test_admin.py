@@ -97,3 +97,18 @@ def test_admin_refuses_an_oversized_upload_before_reading_it(ledger, client, set
         "import_file": [f"The file is {len(GOOD.encode())} bytes; the limit is 50 bytes. Split it into parts."]
     }
     assert counts()["Donation"] == 0
+
+
+def test_admin_preview_of_a_file_with_many_bad_rows_lists_the_first_100_and_the_count(ledger, client):
+    client.force_login(role_user("Finance"))
+    bad = HEADER + "".join(f"BANK-{i},DON-0001,2025-03-02,1.234,GBP,,,,\n" for i in range(1, 251))
+    upload = SimpleUploadedFile("many.csv", bad.encode())
+    response = client.post(reverse("admin:donors_donation_import"), {"import_file": upload, "format": CSV_FORMAT})
+    rows = response.context["result"].invalid_rows
+    assert len(rows) == 101
+    assert rows[0].number == 2 and rows[99].number == 101
+    assert rows[100].non_field_specific_errors == [
+        "250 errors in all; the first 100 are shown, 150 more are not. "
+        "`manage.py import_data KIND FILE --dry-run` lists them all."
+    ]
+    assert counts()["Donation"] == 0
