@@ -1,6 +1,6 @@
 """The reports page: runs with their status, and a permission-checked download."""
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
@@ -34,6 +34,8 @@ def run_list(request):
                 return redirect("reports:run_list")
     runs = list(ReportRun.objects.select_related("donor", "output", "requested_by")[:200])
     context = {
+        **admin.site.each_context(request),  # the back office's header, user links and theme
+        "title": "Reports",
         "runs": runs,
         "form": form,
         "can_download": request.user.has_perm(DOWNLOAD),
