@@ -406,3 +406,50 @@ class WriteOff(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("A write-off cannot be deleted; reverse it.")
+
+
+class PostedDayTotal(models.Model):
+    """Posted donations (reversals included) summed per day received and currency.
+
+    Derived from the ledger and kept in step by `donors.totals.posted_totals_add`, called by
+    every path that posts donations; `posted_totals_rebuild` recomputes it from the ledger.
+    Period figures read these few rows instead of every donation.
+    """
+
+    received_on = models.DateField()
+    currency = currency_field()
+    count = models.IntegerField(default=0)
+    amount = money_field(default=Decimal("0.00"))
+    base_amount = money_field(default=Decimal("0.00"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["received_on", "currency"], name="posted_day_total_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.received_on} {self.currency}: {self.count} posted, {self.amount} {self.currency}"
+
+
+class PostedDonorMonthTotal(models.Model):
+    """Posted donations (reversals included) summed per donor and month received, in base currency.
+
+    Kept like `PostedDayTotal`. Per-donor figures for a period (top donors, totals by kind of
+    donor) read whole months here and only the days of a partial month from the ledger.
+    """
+
+    donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the month.")
+    count = models.IntegerField(default=0)
+    base_amount = money_field(default=Decimal("0.00"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["donor", "month"], name="posted_donor_month_total_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["month"], include=["donor", "count", "base_amount"], name="posted_donor_month_by_month"),
+        ]
+
+    def __str__(self):
+        return f"{self.donor_id} {self.month:%Y-%m}: {self.count} posted, {self.base_amount} (base)"

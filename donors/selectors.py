@@ -4,24 +4,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, Max, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from backoffice.money import money_round
+from backoffice.sql import MONEY, ZERO, sum_subquery
 
 from .models import Donation, Donor, Instalment, Pledge, WriteOff
-
-ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
-MONEY = DecimalField(max_digits=14, decimal_places=2)
-
-
-def _sum_subquery(queryset: QuerySet, field: str, outer: str = "pk") -> Coalesce:
-    """SUM(field) over `queryset` rows that point at the outer row, as a scalar subquery."""
-    summed = (
-        queryset.filter(**{outer: OuterRef("pk")}).order_by().values(outer).annotate(total=Sum(field)).values("total")
-    )
-    return Coalesce(Subquery(summed, output_field=MONEY), ZERO)
 
 
 def pledges_with_figures(queryset: QuerySet | None = None, *, today: dt.date | None = None) -> QuerySet:
@@ -34,10 +23,10 @@ def pledges_with_figures(queryset: QuerySet | None = None, *, today: dt.date | N
     """
     today = today or timezone.localdate()
     queryset = Pledge.objects.all() if queryset is None else queryset
-    received = _sum_subquery(Donation.objects.filter(status=Donation.Status.POSTED), "pledge_amount", "pledge")
-    written_off = _sum_subquery(WriteOff.objects.all(), "amount", "pledge")
-    fell_due = _sum_subquery(Instalment.objects.filter(due_date__lt=today), "amount", "pledge")
-    scheduled = _sum_subquery(Instalment.objects.all(), "amount", "pledge")
+    received = sum_subquery(Donation.objects.filter(status=Donation.Status.POSTED), "pledge_amount", "pledge")
+    written_off = sum_subquery(WriteOff.objects.all(), "amount", "pledge")
+    fell_due = sum_subquery(Instalment.objects.filter(due_date__lt=today), "amount", "pledge")
+    scheduled = sum_subquery(Instalment.objects.all(), "amount", "pledge")
     queryset = queryset.annotate(
         received=received,
         written_off=written_off,
@@ -135,8 +124,8 @@ def donors_with_giving(queryset: QuerySet | None = None, *, year: int | None = N
     largest = standing.filter(donor=OuterRef("pk")).order_by().values("donor").annotate(m=Max("base_amount"))
     last = standing.filter(donor=OuterRef("pk")).order_by().values("donor").annotate(m=Max("received_on"))
     return queryset.annotate(
-        lifetime_giving=_sum_subquery(posted, "base_amount", "donor"),
-        giving_this_year=_sum_subquery(posted.filter(received_on__year=year), "base_amount", "donor"),
+        lifetime_giving=sum_subquery(posted, "base_amount", "donor"),
+        giving_this_year=sum_subquery(posted.filter(received_on__year=year), "base_amount", "donor"),
         largest_gift=Subquery(largest.values("m"), output_field=MONEY),
         last_gift_on=Subquery(last.values("m")),
     )

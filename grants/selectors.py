@@ -9,40 +9,16 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import (
-    Case,
-    DecimalField,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
+from django.db.models import Case, F, Q, QuerySet, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backoffice.money import money_round
+from backoffice.sql import MONEY, ZERO, sum_subquery
 
 from .models import Allocation, Output, ReportingObligation
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
-ZERO = Value(Decimal("0.00"), output_field=MONEY)
 SHARE = Decimal("0.0001")
-
-
-def _sum_subquery(queryset: QuerySet, field: str, outer: str, outer_ref: str = "pk") -> Coalesce:
-    """SUM(field) of `queryset` rows whose `outer` points at the outer row, as a scalar subquery."""
-    summed = (
-        queryset.filter(**{outer: OuterRef(outer_ref)})
-        .order_by()
-        .values(outer)
-        .annotate(total=Sum(field))
-        .values("total")
-    )
-    return Coalesce(Subquery(summed, output_field=MONEY), ZERO)
 
 
 def _in_period(queryset: QuerySet, start: dt.date | None, end: dt.date | None) -> QuerySet:
@@ -69,8 +45,8 @@ def outputs_with_funding(
     queryset = Output.objects.all() if queryset is None else queryset
     allocations = _in_period(Allocation.objects.all(), start, end)
     return queryset.annotate(
-        allocated=_sum_subquery(allocations.received(), "amount", "output"),
-        planned=_sum_subquery(allocations.planned(), "amount", "output"),
+        allocated=sum_subquery(allocations.received(), "amount", "output"),
+        planned=sum_subquery(allocations.planned(), "amount", "output"),
     ).annotate(
         gap=Case(When(budget__gt=F("allocated"), then=F("budget") - F("allocated")), default=ZERO, output_field=MONEY)
     )
@@ -158,8 +134,8 @@ def donor_output_funding(
         Output.objects.filter(pk__in=mine.values("output"))
         .select_related("programme")
         .annotate(
-            donor_amount=_sum_subquery(mine, "amount", "output"),
-            output_allocated=_sum_subquery(allocations, "amount", "output"),
+            donor_amount=sum_subquery(mine, "amount", "output"),
+            output_allocated=sum_subquery(allocations, "amount", "output"),
         )
         .exclude(donor_amount=0)
     )
@@ -200,7 +176,7 @@ def output_funders(*, output, end: dt.date | None = None) -> list[OutputFunder]:
     donors = (
         Donor.objects.filter(pk__in=received.filter(output_id=output_id).values("donation__donor"))
         .annotate(
-            amount=_sum_subquery(received.filter(output_id=output_id), "amount", "donation__donor"),
+            amount=sum_subquery(received.filter(output_id=output_id), "amount", "donation__donor"),
             output_total=Coalesce(
                 Subquery(
                     received.filter(output_id=output_id)

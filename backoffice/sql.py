@@ -1,0 +1,21 @@
+"""Expressions that every figure selector needs: the money output field, a zero and a summed subquery."""
+
+from decimal import Decimal
+
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Value(Decimal("0.00"), output_field=MONEY)
+
+
+def sum_subquery(queryset: QuerySet, field: str, outer: str, outer_ref: str = "pk") -> Coalesce:
+    """SUM(field) of `queryset` rows whose `outer` points at the outer row's `outer_ref`, as a scalar subquery."""
+    summed = (
+        queryset.filter(**{outer: OuterRef(outer_ref)})
+        .order_by()
+        .values(outer)
+        .annotate(total=Sum(field))
+        .values("total")
+    )
+    return Coalesce(Subquery(summed, output_field=MONEY), ZERO)
