@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -19,3 +20,15 @@ def sum_subquery(queryset: QuerySet, field: str, outer: str, outer_ref: str = "p
         .values("total")
     )
     return Coalesce(Subquery(summed, output_field=MONEY), ZERO)
+
+
+def money_from_db(value) -> Decimal | None:
+    """A money column read with a raw cursor, converted as the ORM converts a MONEY result.
+
+    PostgreSQL hands back a Decimal; SQLite, which keeps decimals as REAL, needs the backend's
+    own conversion (quantized to the field's places), exactly as a queryset would apply it.
+    """
+    expression = Value(None, output_field=MONEY)
+    for convert in connection.ops.get_db_converters(expression) + expression.get_db_converters(connection):
+        value = convert(value, expression, connection)
+    return value

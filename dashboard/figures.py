@@ -13,17 +13,17 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, OuterRef, Q, Subquery, Sum, Window
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models import F, Q, Sum, Window
+from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from backoffice.money import money_round
+from backoffice.sql import sum_subquery
 from donors.models import Donation, Instalment, Pledge, WriteOff
+from donors.selectors import posted_days
 from grants.models import Allocation
 from grants.selectors import obligations_due, output_funding, unallocated_balance
 from reports.figures import (
-    MONEY,
-    ZERO,
     Converter,
     _by_currency,
     _pledge_row,
@@ -137,8 +137,7 @@ def _by_year(end: dt.date, fx: Converter) -> list[dict]:
     first = dt.date(end.year - YEARS + 1, 1, 1)
     years = {y: {"label": str(y), "pledged": D0, "received": D0} for y in range(first.year, end.year + 1)}
     received = (
-        _posted()
-        .filter(received_on__gte=first, received_on__lte=end)
+        posted_days(start=first, end=end)
         .annotate(year=ExtractYear("received_on"))
         .values("year")
         .annotate(total=Sum("base_amount"))
@@ -167,16 +166,12 @@ def overdue_instalments(*, today: dt.date, limit: int = 15) -> list[Instalment]:
     Same rule as `donors.selectors.pledge_instalment_states`: what was received and written
     off covers a pledge's instalments in due-date order. One query: a running total per pledge.
     """
-
-    def summed(queryset, field):
-        rows = queryset.filter(pledge=OuterRef("pledge")).order_by().values("pledge").annotate(t=Sum(field))
-        return Coalesce(Subquery(rows.values("t"), output_field=MONEY), ZERO)
-
     rows = (
         Instalment.objects.filter(pledge__cancelled_on__isnull=True)
         .annotate(
             running=Window(Sum("amount"), partition_by=[F("pledge_id")], order_by=[F("due_date"), F("id")]),
-            paid=summed(_posted(), "pledge_amount") + summed(WriteOff.objects.all(), "amount"),
+            paid=sum_subquery(_posted(), "pledge_amount", "pledge", outer_ref="pledge")
+            + sum_subquery(WriteOff.objects.all(), "amount", "pledge", outer_ref="pledge"),
         )
         .filter(due_date__lt=today, running__gt=F("paid"))
         .select_related("pledge__donor")

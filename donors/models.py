@@ -448,7 +448,9 @@ class PostedDonorMonthTotal(models.Model):
             models.UniqueConstraint(fields=["donor", "month"], name="posted_donor_month_total_unique"),
         ]
         indexes = [
-            models.Index(fields=["month"], include=["donor", "count", "base_amount"], name="posted_donor_month_by_month"),
+            models.Index(
+                fields=["month"], include=["donor", "count", "base_amount"], name="posted_donor_month_by_month"
+            ),
         ]
 
     def __str__(self):

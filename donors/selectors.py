@@ -4,13 +4,16 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, F, Max, OuterRef, Q, QuerySet, Subquery, Value, When
+from dateutil.relativedelta import relativedelta
+from django.db import connection
+from django.db.models import Case, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backoffice.money import money_round
-from backoffice.sql import MONEY, ZERO, sum_subquery
+from backoffice.sql import MONEY, ZERO, money_from_db, sum_subquery
 
-from .models import Donation, Donor, Instalment, Pledge, WriteOff
+from .models import Donation, Donor, Instalment, Pledge, PostedDayTotal, PostedDonorMonthTotal, WriteOff
 
 
 def pledges_with_figures(queryset: QuerySet | None = None, *, today: dt.date | None = None) -> QuerySet:
@@ -129,3 +132,94 @@ def donors_with_giving(queryset: QuerySet | None = None, *, year: int | None = N
         largest_gift=Subquery(largest.values("m"), output_field=MONEY),
         last_gift_on=Subquery(last.values("m")),
     )
+
+
+# Posted money in a period, from the kept totals (donors.totals) ---------------------------
+
+
+def posted_days(*, start: dt.date | None = None, end: dt.date | None = None) -> QuerySet:
+    """Per day and currency totals of posted donations (count, amount, base_amount) received in the period."""
+    days = PostedDayTotal.objects.order_by()
+    if start:
+        days = days.filter(received_on__gte=start)
+    if end:
+        days = days.filter(received_on__lte=end)
+    return days
+
+
+def posted_total() -> Decimal:
+    """All posted money to date, in base currency, net of reversals."""
+    return money_round(posted_days().aggregate(t=Coalesce(Sum("base_amount"), ZERO))["t"])
+
+
+def _whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The first days of the first and last calendar months that lie wholly inside [start, end]."""
+    first = start if start.day == 1 else start.replace(day=1) + relativedelta(months=1)
+    last = (end + dt.timedelta(days=1)).replace(day=1) - relativedelta(months=1)
+    return (first, last) if first <= last else None
+
+
+def _posted_by_donor(start: dt.date, end: dt.date) -> tuple[str, list]:
+    """SQL of rows (k_donor, k_count, k_base) whose sums per donor are that donor's posted donations
+    received in [start, end]: the whole months from PostedDonorMonthTotal, the days of a partial
+    month at either end from the ledger (by the posted-by-day index)."""
+    months = _whole_months(start, end)
+    edges = Q(received_on__gte=start, received_on__lte=end)
+    if months:
+        first, last = months
+        edges = Q(received_on__gte=start, received_on__lt=first) | Q(
+            received_on__gte=last + relativedelta(months=1), received_on__lte=end
+        )
+    rows = Donation.objects.posted().filter(edges).order_by()
+    rows = rows.values(k_donor=F("donor_id"), k_count=Value(1), k_base=F("base_amount"))
+    if months:
+        whole = PostedDonorMonthTotal.objects.filter(month__gte=months[0], month__lte=months[1]).order_by()
+        rows = whole.values(k_donor=F("donor_id"), k_count=F("count"), k_base=F("base_amount")).union(rows, all=True)
+    return rows.query.sql_with_params()
+
+
+@dataclass(frozen=True)
+class DonorTotal:
+    donor_id: int
+    ref: str
+    name: str
+    kind: str
+    amount: Decimal
+
+
+def donors_top(*, start: dt.date, end: dt.date, limit: int = 10) -> list[DonorTotal]:
+    """The donors who gave most (posted, net, in base currency) in the period; equal totals in ref order."""
+    rows_sql, params = _posted_by_donor(start, end)
+    q = connection.ops.quote_name
+    # Table and column names from _meta; values are parameters.
+    sql = (
+        f"SELECT d.{q('id')}, d.{q('ref')}, d.{q('name')}, d.{q('kind')}, t.base "  # noqa: S608
+        f"FROM (SELECT u.k_donor, SUM(u.k_base) AS base FROM ({rows_sql}) u GROUP BY u.k_donor) t "
+        f"JOIN {q(Donor._meta.db_table)} d ON d.{q('id')} = t.k_donor "
+        f"ORDER BY t.base DESC, d.{q('ref')} LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        found = cursor.fetchall()
+    return [DonorTotal(pk, ref, name, kind, money_round(money_from_db(base))) for pk, ref, name, kind, base in found]
+
+
+@dataclass(frozen=True)
+class KindTotal:
+    kind: str
+    amount: Decimal
+    count: int
+
+
+def posted_by_donor_kind(*, start: dt.date, end: dt.date) -> list[KindTotal]:
+    """Posted money (net, base currency) and the number of posted rows in the period, by the donors' kind."""
+    rows_sql, params = _posted_by_donor(start, end)
+    q = connection.ops.quote_name
+    sql = (
+        f"SELECT d.{q('kind')}, SUM(u.k_base), SUM(u.k_count) FROM ({rows_sql}) u "  # noqa: S608
+        f"JOIN {q(Donor._meta.db_table)} d ON d.{q('id')} = u.k_donor GROUP BY d.{q('kind')} ORDER BY d.{q('kind')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return [KindTotal(kind, money_round(money_from_db(base)), int(n)) for kind, base, n in found]

@@ -231,16 +231,17 @@ def unallocated_balance() -> UnallocatedBalance:
 
     A donation's restriction is its pledge's; a donation with no pledge, or an unrestricted
     pledge, is unrestricted. Three grouped queries, none with a per-donation subquery: all
-    posted money (one pass over the ledger), posted money under a restricted pledge (few rows,
-    by the pledge index), and received allocations by their donation's restriction. Unrestricted
+    posted money (from the per-day totals kept by donors.totals), posted money under a restricted
+    pledge (few rows, by the pledge index), and received allocations by their donation's restriction. Unrestricted
     is all posted money less the restricted groups, less what is allocated from unrestricted money.
     """
     from donors.models import Donation
+    from donors.selectors import posted_total
 
     restriction = ["restricted_programme", "restricted_programme__name"]
     restriction += ["restricted_output", "restricted_output__title"]
     posted = Donation.objects.posted()
-    posted_total = money_round(posted.aggregate(t=Coalesce(Sum("base_amount"), ZERO))["t"])
+    posted_all = posted_total()  # from the per-day totals kept beside the ledger
     restricted_posted = (
         posted.filter(Q(pledge__restricted_programme__isnull=False) | Q(pledge__restricted_output__isnull=False))
         .values(*(f"pledge__{f}" for f in restriction))
@@ -261,7 +262,7 @@ def unallocated_balance() -> UnallocatedBalance:
         key = tuple(g[f"donation__pledge__{f}"] for f in restriction)
         groups.setdefault(key, [Decimal("0"), Decimal("0")])[1] = g["amount"]
 
-    unrestricted = posted_total
+    unrestricted = posted_all
     restricted, by_restriction = Decimal("0.00"), []
     for (programme_id, programme_name, output_id, output_title), (posted_sum, allocated_sum) in groups.items():
         if programme_id is None and output_id is None:
