@@ -408,6 +408,11 @@ class WriteOff(models.Model):
         raise ImmutableRecordError("A write-off cannot be deleted; reverse it.")
 
 
+def total_field():
+    """A sum of many amounts: wider than one amount (max_digits 14), so a busy day cannot overflow it."""
+    return models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
+
+
 class PostedDayTotal(models.Model):
     """Posted donations (reversals included) summed per day received and currency.
 
@@ -419,8 +424,8 @@ class PostedDayTotal(models.Model):
     received_on = models.DateField()
     currency = currency_field()
     count = models.IntegerField(default=0)
-    amount = money_field(default=Decimal("0.00"))
-    base_amount = money_field(default=Decimal("0.00"))
+    amount = total_field()
+    base_amount = total_field()
 
     class Meta:
         constraints = [
@@ -441,7 +446,7 @@ class PostedDonorMonthTotal(models.Model):
     donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="+")
     month = models.DateField(help_text="The first day of the month.")
     count = models.IntegerField(default=0)
-    base_amount = money_field(default=Decimal("0.00"))
+    base_amount = total_field()
 
     class Meta:
         constraints = [
