@@ -460,3 +460,27 @@ class PostedDonorMonthTotal(models.Model):
 
     def __str__(self):
         return f"{self.donor_id} {self.month:%Y-%m}: {self.count} posted, {self.base_amount} (base)"
+
+
+class PostedDonorYearTotal(models.Model):
+    """Posted donations (reversals included) summed per donor and calendar year received, in base currency.
+
+    Kept like `PostedDayTotal`. A period's whole years are read here, its other whole months
+    from `PostedDonorMonthTotal`, and only its remaining days from the ledger.
+    """
+
+    donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="+")
+    year = models.DateField(help_text="1 January of the year.")
+    count = models.IntegerField(default=0)
+    base_amount = total_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["donor", "year"], name="posted_donor_year_total_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["year"], include=["donor", "count", "base_amount"], name="posted_donor_year_by_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.donor_id} {self.year:%Y}: {self.count} posted, {self.base_amount} (base)"

@@ -13,7 +13,16 @@ from django.utils import timezone
 from backoffice.money import money_round
 from backoffice.sql import MONEY, ZERO, money_from_db, sum_subquery
 
-from .models import Donation, Donor, Instalment, Pledge, PostedDayTotal, PostedDonorMonthTotal, WriteOff
+from .models import (
+    Donation,
+    Donor,
+    Instalment,
+    Pledge,
+    PostedDayTotal,
+    PostedDonorMonthTotal,
+    PostedDonorYearTotal,
+    WriteOff,
+)
 
 
 def pledges_with_figures(queryset: QuerySet | None = None, *, today: dt.date | None = None) -> QuerySet:
@@ -152,29 +161,47 @@ def posted_total() -> Decimal:
     return money_round(posted_days().aggregate(t=Coalesce(Sum("base_amount"), ZERO))["t"])
 
 
-def _whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
-    """The first days of the first and last calendar months that lie wholly inside [start, end]."""
-    first = start if start.day == 1 else start.replace(day=1) + relativedelta(months=1)
-    last = (end + dt.timedelta(days=1)).replace(day=1) - relativedelta(months=1)
-    return (first, last) if first <= last else None
+def _whole(start: dt.date, end: dt.date, step: relativedelta, align) -> tuple[tuple | None, list[tuple]]:
+    """The first days of the first and last whole months (or years) inside [start, end], and the
+    parts of [start, end] before and after them, as (first day, last day) pairs."""
+    first = start if align(start) == start else align(start) + step
+    last = align(end + dt.timedelta(days=1)) - step
+    if first > last:
+        return None, [(start, end)]
+    after = last + step
+    rest = [(start, first - dt.timedelta(days=1))] if start < first else []
+    if after <= end:
+        rest.append((after, end))
+    return (first, last), rest
+
+
+def _in_any(field: str, ranges) -> Q:
+    found = Q(pk__in=[])
+    for first, last in ranges:
+        found |= Q(**{f"{field}__gte": first, f"{field}__lte": last})
+    return found
 
 
 def _posted_by_donor(start: dt.date, end: dt.date) -> tuple[str, list]:
     """SQL of rows (k_donor, k_count, k_base) whose sums per donor are that donor's posted donations
-    received in [start, end]: the whole months from PostedDonorMonthTotal, the days of a partial
-    month at either end from the ledger (by the posted-by-day index)."""
-    months = _whole_months(start, end)
-    edges = Q(received_on__gte=start, received_on__lte=end)
+    received in [start, end]: its whole years from PostedDonorYearTotal, its other whole months
+    from PostedDonorMonthTotal, and only the remaining days from the ledger (by the posted-by-day index)."""
+    years, rest = _whole(start, end, relativedelta(years=1), lambda d: d.replace(month=1, day=1))
+    months, days = [], []
+    for first, last in rest:
+        whole, left = _whole(first, last, relativedelta(months=1), lambda d: d.replace(day=1))
+        months += [whole] if whole else []
+        days += left
+    columns = {"k_donor": F("donor_id"), "k_count": F("count"), "k_base": F("base_amount")}
+    parts = []
+    if years:
+        parts.append(PostedDonorYearTotal.objects.filter(_in_any("year", [years])).order_by().values(**columns))
     if months:
-        first, last = months
-        edges = Q(received_on__gte=start, received_on__lt=first) | Q(
-            received_on__gte=last + relativedelta(months=1), received_on__lte=end
-        )
-    rows = Donation.objects.posted().filter(edges).order_by()
-    rows = rows.values(k_donor=F("donor_id"), k_count=Value(1), k_base=F("base_amount"))
-    if months:
-        whole = PostedDonorMonthTotal.objects.filter(month__gte=months[0], month__lte=months[1]).order_by()
-        rows = whole.values(k_donor=F("donor_id"), k_count=F("count"), k_base=F("base_amount")).union(rows, all=True)
+        parts.append(PostedDonorMonthTotal.objects.filter(_in_any("month", months)).order_by().values(**columns))
+    if days or not parts:
+        ledger = Donation.objects.posted().filter(_in_any("received_on", days)).order_by()
+        parts.append(ledger.values(k_donor=F("donor_id"), k_count=Value(1), k_base=F("base_amount")))
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     return rows.query.sql_with_params()
 
 
@@ -187,23 +214,6 @@ class DonorTotal:
     amount: Decimal
 
 
-def donors_top(*, start: dt.date, end: dt.date, limit: int = 10) -> list[DonorTotal]:
-    """The donors who gave most (posted, net, in base currency) in the period; equal totals in ref order."""
-    rows_sql, params = _posted_by_donor(start, end)
-    q = connection.ops.quote_name
-    # Table and column names from _meta; values are parameters.
-    sql = (
-        f"SELECT d.{q('id')}, d.{q('ref')}, d.{q('name')}, d.{q('kind')}, t.base "  # noqa: S608
-        f"FROM (SELECT u.k_donor, SUM(u.k_base) AS base FROM ({rows_sql}) u GROUP BY u.k_donor) t "
-        f"JOIN {q(Donor._meta.db_table)} d ON d.{q('id')} = t.k_donor "
-        f"ORDER BY t.base DESC, d.{q('ref')} LIMIT %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, limit])
-        found = cursor.fetchall()
-    return [DonorTotal(pk, ref, name, kind, money_round(money_from_db(base))) for pk, ref, name, kind, base in found]
-
-
 @dataclass(frozen=True)
 class KindTotal:
     kind: str
@@ -211,15 +221,39 @@ class KindTotal:
     count: int
 
 
-def posted_by_donor_kind(*, start: dt.date, end: dt.date) -> list[KindTotal]:
-    """Posted money (net, base currency) and the number of posted rows in the period, by the donors' kind."""
+@dataclass(frozen=True)
+class DonorPeriodTotals:
+    top: list[DonorTotal]  # the donors who gave most, largest first, equal totals in ref order
+    by_kind: list[KindTotal]  # every kind of donor with posted donations in the period, by kind
+
+
+def donor_period_totals(*, start: dt.date, end: dt.date, top: int = 10) -> DonorPeriodTotals:
+    """Posted money received in the period (net, base currency): the top donors, and totals and
+    counts by kind of donor (the donor's kind now). One query: the per-donor sums are computed
+    once (a CTE) and read twice, for the top rows and for the sums by kind."""
     rows_sql, params = _posted_by_donor(start, end)
     q = connection.ops.quote_name
+    donor, pk, kind = q(Donor._meta.db_table), q("id"), q("kind")
+    # Table and column names from _meta and fixed aliases; values are parameters.
     sql = (
-        f"SELECT d.{q('kind')}, SUM(u.k_base), SUM(u.k_count) FROM ({rows_sql}) u "  # noqa: S608
-        f"JOIN {q(Donor._meta.db_table)} d ON d.{q('id')} = u.k_donor GROUP BY d.{q('kind')} ORDER BY d.{q('kind')}"
+        f"WITH t AS (SELECT u.k_donor, SUM(u.k_base) AS base, SUM(u.k_count) AS n "  # noqa: S608
+        f"FROM ({rows_sql}) u GROUP BY u.k_donor) "
+        f"SELECT * FROM (SELECT 1 AS part, d.{pk}, d.{q('ref')}, d.{q('name')}, d.{kind}, t.base, t.n "
+        f"FROM t JOIN {donor} d ON d.{pk} = t.k_donor ORDER BY t.base DESC, d.{q('ref')} LIMIT %s) leaders "
+        f"UNION ALL SELECT 2, NULL, NULL, NULL, d.{kind}, SUM(t.base), SUM(t.n) "
+        f"FROM t JOIN {donor} d ON d.{pk} = t.k_donor GROUP BY d.{kind}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, top])
         found = cursor.fetchall()
-    return [KindTotal(kind, money_round(money_from_db(base)), int(n)) for kind, base, n in found]
+    # A UNION ALL keeps no order: the leaders are ordered again here by the same key, the kinds by kind.
+    leaders = [r for r in found if r[0] == 1]
+    leaders.sort(key=lambda r: r[2])
+    leaders.sort(key=lambda r: money_from_db(r[5]), reverse=True)
+    return DonorPeriodTotals(
+        top=[DonorTotal(r[1], r[2], r[3], r[4], money_round(money_from_db(r[5]))) for r in leaders],
+        by_kind=[
+            KindTotal(r[4], money_round(money_from_db(r[5])), int(r[6]))
+            for r in sorted((r for r in found if r[0] == 2), key=lambda r: r[4])
+        ],
+    )

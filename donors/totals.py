@@ -1,44 +1,45 @@
 """Totals of posted donations kept beside the ledger, so period figures need not read a million rows.
 
-`PostedDayTotal` (per day received and currency) and `PostedDonorMonthTotal` (per donor and
-month received, in base currency) hold sums of posted donations, reversals included, exactly
-as the ledger rows add up. Every path that posts donations calls `posted_totals_add` with
-the donations it has just posted, inside its own transaction: `donation_post`,
-`donation_reverse`, the donation import (which writes posted rows with COPY) and
-`seed_demo` (through `posted_totals_rebuild`). A path that posts donations without calling it
-makes the dashboard and the portfolio disagree with the ledger; the tests compare the two.
+`PostedDayTotal` (per day received and currency), `PostedDonorMonthTotal` and
+`PostedDonorYearTotal` (per donor and month or year received, in base currency) hold sums of
+posted donations, reversals included, exactly as the ledger rows add up. Every path that posts
+donations calls `posted_totals_add` with the donations it has just posted, inside its own
+transaction: `donation_post`, `donation_reverse`, the donation import (which writes posted rows
+with COPY) and `seed_demo` (through `posted_totals_rebuild`). A path that posts donations
+without calling it makes the dashboard and the portfolio disagree with the ledger; the tests
+compare the two.
 """
 
 from django.db import connection, transaction
 from django.db.models import Count, F, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import TruncMonth, TruncYear
 
-from .models import Donation, PostedDayTotal, PostedDonorMonthTotal
+from .models import Donation, PostedDayTotal, PostedDonorMonthTotal, PostedDonorYearTotal
 
 
 @transaction.atomic
 def posted_totals_add(*, donations: QuerySet) -> None:
     """Add `donations` to the totals: the posted ones among them, which must not have been added before.
 
-    Two statements whatever the number of donations: each groups the donations in SQL and
+    Three statements whatever the number of donations: each groups the donations in SQL and
     adds the groups to the existing totals (INSERT ... ON CONFLICT DO UPDATE).
     """
-    _totals_add(donations, PostedDayTotal, PostedDonorMonthTotal)
+    _totals_add(donations, PostedDayTotal, PostedDonorMonthTotal, PostedDonorYearTotal)
 
 
 @transaction.atomic
 def posted_totals_rebuild() -> None:
     """Recompute the totals from the ledger (after a bulk load that did not add them, or to repair)."""
-    _totals_rebuild(Donation, PostedDayTotal, PostedDonorMonthTotal)
+    _totals_rebuild(Donation, PostedDayTotal, PostedDonorMonthTotal, PostedDonorYearTotal)
 
 
-def _totals_rebuild(donation_model, day_model, month_model) -> None:
-    day_model.objects.all().delete()
-    month_model.objects.all().delete()
-    _totals_add(donation_model.objects.all(), day_model, month_model)
+def _totals_rebuild(donation_model, day_model, month_model, year_model) -> None:
+    for model in (day_model, month_model, year_model):
+        model.objects.all().delete()
+    _totals_add(donation_model.objects.all(), day_model, month_model, year_model)
 
 
-def _totals_add(donations: QuerySet, day_model, month_model) -> None:
+def _totals_add(donations: QuerySet, day_model, month_model, year_model) -> None:
     posted = donations.filter(status="posted").order_by()
     by_day = posted.values(k_day=F("received_on"), k_currency=F("currency")).annotate(
         k_count=Count("*"), k_amount=Sum("amount"), k_base=Sum("base_amount")
@@ -56,6 +57,15 @@ def _totals_add(donations: QuerySet, day_model, month_model) -> None:
         month_model,
         by_month,
         keys={"donor_id": "k_donor", "month": "k_month"},
+        sums={"count": "k_count", "base_amount": "k_base"},
+    )
+    by_year = posted.values(k_donor=F("donor_id"), k_year=TruncYear("received_on")).annotate(
+        k_count=Count("*"), k_base=Sum("base_amount")
+    )
+    _upsert(
+        year_model,
+        by_year,
+        keys={"donor_id": "k_donor", "year": "k_year"},
         sums={"count": "k_count", "base_amount": "k_base"},
     )
 

@@ -21,7 +21,7 @@ from backoffice.money import money_round
 from backoffice.sql import ZERO, sum_subquery
 from donors.models import Donation, Donor, Instalment, Pledge, WriteOff
 from donors.rates import RateBook
-from donors.selectors import donors_top, posted_by_donor_kind, posted_days
+from donors.selectors import donor_period_totals, posted_days
 from grants.models import Allocation, Indicator, Output
 from grants.selectors import (
     donor_output_funding,
@@ -341,9 +341,9 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
         {"label": "Unallocated, unrestricted (now)", "amount": money(balance.unrestricted, base)},
     ]
 
+    donors = donor_period_totals(start=start, end=end, top=top)
     by_kind = [
-        {"label": Donor.Kind(k.kind).label, "amount": money(k.amount, base), "count": k.count}
-        for k in posted_by_donor_kind(start=start, end=end)
+        {"label": Donor.Kind(k.kind).label, "amount": money(k.amount, base), "count": k.count} for k in donors.by_kind
     ]
     by_year = [
         {"label": str(year), "amount": money(sum((g["base"] for g in groups if g["year"] == year), start=D0), base)}
@@ -363,7 +363,7 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
     ]
     top_donors = [
         {"ref": d.ref, "name": d.name, "kind": Donor.Kind(d.kind).label, "amount": money(d.amount, base)}
-        for d in donors_top(start=start, end=end, limit=top)
+        for d in donors.top
     ]
 
     outputs = [
