@@ -128,29 +128,33 @@ def donor_output_funding(
     The period applies to both the donor's amount and the output's total, so the donors'
     shares of an output add up to one. Outputs the donor funds nothing of, net, are left out.
     """
+    from donors.models import Donation
+
     allocations = _in_period(Allocation.objects.received(), start, end)
-    mine = allocations.filter(donation__donor=donor)
+    donations = Donation.objects.filter(donor=donor).values("pk")  # a hashed subplan, read once
+    fields = ["output", "output__title", "output__programme__name", "output__kind", "output__status"]
     rows = (
-        Output.objects.filter(pk__in=mine.values("output"))
-        .select_related("programme")
+        allocations.filter(output__in=allocations.filter(donation__in=donations).values("output"))
+        .values(*fields, "output__start_date", "output__end_date")
         .annotate(
-            donor_amount=sum_subquery(mine, "amount", "output"),
-            output_allocated=sum_subquery(allocations, "amount", "output"),
+            donor_amount=Coalesce(Sum("amount", filter=Q(donation__in=donations)), ZERO),
+            output_allocated=Sum("amount"),
         )
         .exclude(donor_amount=0)
+        .order_by("output__programme__name", "output__start_date", "output__title", "output")
     )
     return [
         DonorOutputFunding(
-            output_id=o.pk,
-            output_title=o.title,
-            programme_name=o.programme.name,
-            kind=o.kind,
-            status=o.status,
-            start_date=o.start_date,
-            end_date=o.end_date,
-            donor_amount=money_round(o.donor_amount),
-            output_allocated=money_round(o.output_allocated),
-            share=_share(o.donor_amount, o.output_allocated),
+            output_id=o["output"],
+            output_title=o["output__title"],
+            programme_name=o["output__programme__name"],
+            kind=o["output__kind"],
+            status=o["output__status"],
+            start_date=o["output__start_date"],
+            end_date=o["output__end_date"],
+            donor_amount=money_round(o["donor_amount"]),
+            output_allocated=money_round(o["output_allocated"]),
+            share=_share(o["donor_amount"], o["output_allocated"]),
         )
         for o in rows
     ]

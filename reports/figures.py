@@ -27,6 +27,7 @@ from grants.selectors import (
     donor_output_funding,
     obligations_due,
     obligations_overdue,
+    obligations_pending,
     output_funders,
     output_funding,
     unallocated_balance,
@@ -130,10 +131,10 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     shown = currency or donor.preferred_currency
     fx = Converter(end)
 
-    def donations_figure(queryset):
-        groups = queryset.values("currency").annotate(amount=Sum("amount"), base=Sum("base_amount")).order_by()
-        value = sum((g["amount"] if g["currency"] == shown else g["base"] / fx.rate(shown) for g in groups), start=D0)
-        return money_round(value), money_round(sum((g["base"] for g in groups), start=D0))
+    def donations_figure(groups, amount: str, base_amount: str):
+        groups = [g for g in groups if g[base_amount] is not None]  # no donation of that currency in the period
+        value = sum((g[amount] if g["currency"] == shown else g[base_amount] / fx.rate(shown) for g in groups), D0)
+        return money_round(value), money_round(sum((g[base_amount] for g in groups), start=D0))
 
     def pledge_figure(totals: dict[str, Decimal]):
         value = sum((fx.convert(v, c, shown) for c, v in totals.items()), start=D0)
@@ -144,12 +145,26 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     in_period = donations.filter(received_on__gte=start, received_on__lte=end)
     pledges = [_pledge_row(p) for p in _pledges_at(Pledge.objects.filter(donor=donor), end)]
 
-    period_value, period_base = donations_figure(in_period)
+    in_period_q = Q(received_on__gte=start)
+    # Received to date and in the period, by currency, in one pass over the donor's donations.
+    groups = list(
+        donations.filter(received_on__lte=end)
+        .values("currency")
+        .annotate(
+            to_date_amount=Sum("amount"),
+            to_date_base=Sum("base_amount"),
+            period_amount=Sum("amount", filter=in_period_q),
+            period_base=Sum("base_amount", filter=in_period_q),
+        )
+        .order_by("currency")
+    )
+    period_value, period_base = donations_figure(groups, "period_amount", "period_base")
+    to_date = donations_figure(groups, "to_date_amount", "to_date_base")
     figures = []
     for key, label, (value, base_value) in (
         ("pledged", "Pledged", pledge_figure(_by_currency(pledges, "total"))),
         ("received_in_period", "Received in this period", (period_value, period_base)),
-        ("received_to_date", f"Received to {end:%-d %B %Y}", donations_figure(donations.filter(received_on__lte=end))),
+        ("received_to_date", f"Received to {end:%-d %B %Y}", to_date),
         ("written_off", "Written off", pledge_figure(_by_currency(pledges, "written_off"))),
         ("outstanding", "Outstanding on pledges", pledge_figure(_by_currency(pledges, "outstanding"))),
     ):
@@ -203,10 +218,8 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         .order_by("due_date", "id")
         if i.pledge.ref in open_pledges
     ]
-    obligations = [
-        *obligations_overdue(today=end).filter(pledge__donor=donor),
-        *obligations_due(within_days=365, today=end).filter(pledge__donor=donor),
-    ]
+    # Overdue at the period end, then due within a year of it: one query, in due-date order.
+    obligations = obligations_pending().filter(pledge__donor=donor, due_date__lte=horizon).order_by("due_date", "pk")
 
     return {
         "version": SNAPSHOT_VERSION,
