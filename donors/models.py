@@ -436,17 +436,22 @@ class PostedDayTotal(models.Model):
         return f"{self.received_on} {self.currency}: {self.count} posted, {self.amount} {self.currency}"
 
 
-class PostedDonorMonthTotal(models.Model):
-    """Posted donations (reversals included) summed per donor and month received, in base currency.
-
-    Kept like `PostedDayTotal`. Per-donor figures for a period (top donors, totals by kind of
-    donor) read whole months here and only the days of a partial month from the ledger.
-    """
+class PostedDonorTotal(models.Model):
+    """Posted donations (reversals included) of one donor summed over a calendar period, in base currency."""
 
     donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="+")
-    month = models.DateField(help_text="The first day of the month.")
     count = models.IntegerField(default=0)
     base_amount = total_field()
+
+    class Meta:
+        abstract = True
+
+
+class PostedDonorMonthTotal(PostedDonorTotal):
+    """Per donor and month received; kept like `PostedDayTotal`. Per-donor figures for a period (top
+    donors, totals by kind of donor) read whole months here and whole years in `PostedDonorYearTotal`."""
+
+    month = models.DateField(help_text="The first day of the month.")
 
     class Meta:
         constraints = [
@@ -462,17 +467,11 @@ class PostedDonorMonthTotal(models.Model):
         return f"{self.donor_id} {self.month:%Y-%m}: {self.count} posted, {self.base_amount} (base)"
 
 
-class PostedDonorYearTotal(models.Model):
-    """Posted donations (reversals included) summed per donor and calendar year received, in base currency.
+class PostedDonorYearTotal(PostedDonorTotal):
+    """Per donor and calendar year received; kept like `PostedDayTotal`. A period's whole years are
+    read here, its other whole months from `PostedDonorMonthTotal`, only its other days from the ledger."""
 
-    Kept like `PostedDayTotal`. A period's whole years are read here, its other whole months
-    from `PostedDonorMonthTotal`, and only its remaining days from the ledger.
-    """
-
-    donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="+")
     year = models.DateField(help_text="1 January of the year.")
-    count = models.IntegerField(default=0)
-    base_amount = total_field()
 
     class Meta:
         constraints = [

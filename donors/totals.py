@@ -50,24 +50,16 @@ def _totals_add(donations: QuerySet, day_model, month_model, year_model) -> None
         keys={"received_on": "k_day", "currency": "k_currency"},
         sums={"count": "k_count", "amount": "k_amount", "base_amount": "k_base"},
     )
-    by_month = posted.values(k_donor=F("donor_id"), k_month=TruncMonth("received_on")).annotate(
-        k_count=Count("*"), k_base=Sum("base_amount")
-    )
-    _upsert(
-        month_model,
-        by_month,
-        keys={"donor_id": "k_donor", "month": "k_month"},
-        sums={"count": "k_count", "base_amount": "k_base"},
-    )
-    by_year = posted.values(k_donor=F("donor_id"), k_year=TruncYear("received_on")).annotate(
-        k_count=Count("*"), k_base=Sum("base_amount")
-    )
-    _upsert(
-        year_model,
-        by_year,
-        keys={"donor_id": "k_donor", "year": "k_year"},
-        sums={"count": "k_count", "base_amount": "k_base"},
-    )
+    for model, period, truncate in ((month_model, "month", TruncMonth), (year_model, "year", TruncYear)):
+        by_donor = posted.values(k_donor=F("donor_id"), k_period=truncate("received_on")).annotate(
+            k_count=Count("*"), k_base=Sum("base_amount")
+        )
+        _upsert(
+            model,
+            by_donor,
+            keys={"donor_id": "k_donor", period: "k_period"},
+            sums={"count": "k_count", "base_amount": "k_base"},
+        )
 
 
 def _upsert(model, groups: QuerySet, *, keys: dict[str, str], sums: dict[str, str]) -> None:
