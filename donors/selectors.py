@@ -1,17 +1,31 @@
 """Reads of the donors ledger. Figures are computed in SQL, in a constant number of queries."""
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.db import connection
-from django.db.models import Case, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backoffice.money import money_round
-from backoffice.sql import MONEY, ZERO, money_from_db, sum_subquery
+from backoffice.sql import MONEY, TOTAL, ZERO, money_from_db, sum_subquery
 
 from .models import (
     Donation,
@@ -182,25 +196,59 @@ def _in_any(field: str, ranges) -> Q:
     return found
 
 
+MONTH, YEAR = relativedelta(months=1), relativedelta(years=1)
+
+
+def _period_pieces(start: dt.date, end: dt.date) -> dict[tuple[str, int], list[tuple[dt.date, dt.date]]]:
+    """Date ranges by (level, sign) whose signed sums make up [start, end]: level "year" or "month"
+    for the kept totals, "day" for the ledger. A calendar year the period covers more than half of
+    is taken whole, less the months and days of it that lie outside the period (for a year to date,
+    almost nothing); any other part of the period is its whole months plus its remaining days."""
+    pieces: dict[tuple[str, int], list] = defaultdict(list)
+
+    def months_and_days(first: dt.date, last: dt.date, sign: int) -> None:
+        whole, days = _whole(first, last, MONTH, lambda d: d.replace(day=1))
+        if whole:
+            pieces[("month", sign)].append(whole)
+        pieces[("day", sign)].extend(days)
+
+    one_day = dt.timedelta(days=1)
+    for year in range(start.year, end.year + 1):
+        first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        a, b = max(start, first), min(end, last)
+        if (b - a).days + 1 > 183:
+            pieces[("year", 1)].append((first, first))
+            if a > first:
+                months_and_days(first, a - one_day, -1)
+            if b < last:
+                months_and_days(b + one_day, last, -1)
+        else:
+            months_and_days(a, b, 1)
+    return pieces
+
+
+def _signed(expression, sign: int, output_field):
+    return expression if sign > 0 else ExpressionWrapper(expression * Value(sign), output_field=output_field)
+
+
 def _posted_by_donor(start: dt.date, end: dt.date) -> tuple[str, list]:
     """SQL of rows (k_donor, k_count, k_base) whose sums per donor are that donor's posted donations
-    received in [start, end]: its whole years from PostedDonorYearTotal, its other whole months
-    from PostedDonorMonthTotal, and only the remaining days from the ledger (by the posted-by-day index)."""
-    years, rest = _whole(start, end, relativedelta(years=1), lambda d: d.replace(month=1, day=1))
-    months, days = [], []
-    for first, last in rest:
-        whole, left = _whole(first, last, relativedelta(months=1), lambda d: d.replace(day=1))
-        months += [whole] if whole else []
-        days += left
-    columns = {"k_donor": F("donor_id"), "k_count": F("count"), "k_base": F("base_amount")}
+    received in [start, end] (count and base amount), from the kept year and month totals and, for
+    the remaining days only, the ledger (by the posted-by-day index). See `_period_pieces`."""
+    sources = {"year": PostedDonorYearTotal.objects, "month": PostedDonorMonthTotal.objects}
     parts = []
-    if years:
-        parts.append(PostedDonorYearTotal.objects.filter(_in_any("year", [years])).order_by().values(**columns))
-    if months:
-        parts.append(PostedDonorMonthTotal.objects.filter(_in_any("month", months)).order_by().values(**columns))
-    if days or not parts:
-        ledger = Donation.objects.posted().filter(_in_any("received_on", days)).order_by()
-        parts.append(ledger.values(k_donor=F("donor_id"), k_count=Value(1), k_base=F("base_amount")))
+    for (level, sign), ranges in sorted(_period_pieces(start, end).items()):
+        if not ranges:
+            continue
+        if level == "day":
+            rows = Donation.objects.posted().filter(_in_any("received_on", ranges))
+            count, base = Value(sign), _signed(F("base_amount"), sign, TOTAL)
+        else:
+            rows = sources[level].filter(_in_any(level, ranges))
+            count, base = _signed(F("count"), sign, IntegerField()), _signed(F("base_amount"), sign, TOTAL)
+        parts.append(rows.order_by().values(k_donor=F("donor_id"), k_count=count, k_base=base))
+    if not parts:  # an empty period
+        parts.append(Donation.objects.none().values(k_donor=F("donor_id"), k_count=Value(1), k_base=F("base_amount")))
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     return rows.query.sql_with_params()
 
@@ -229,19 +277,20 @@ class DonorPeriodTotals:
 
 def donor_period_totals(*, start: dt.date, end: dt.date, top: int = 10) -> DonorPeriodTotals:
     """Posted money received in the period (net, base currency): the top donors, and totals and
-    counts by kind of donor (the donor's kind now). One query: the per-donor sums are computed
-    once (a CTE) and read twice, for the top rows and for the sums by kind."""
+    counts by kind of donor (the donor's kind now). One query: the per-donor sums, with each
+    donor's ref, name and kind, are computed once (a CTE) and read twice, for the top rows and
+    for the sums by kind."""
     rows_sql, params = _posted_by_donor(start, end)
     q = connection.ops.quote_name
-    donor, pk, kind = q(Donor._meta.db_table), q("id"), q("kind")
+    pk, ref, name, kind = q("id"), q("ref"), q("name"), q("kind")
     # Table and column names from _meta and fixed aliases; values are parameters.
     sql = (
-        f"WITH t AS (SELECT u.k_donor, SUM(u.k_base) AS base, SUM(u.k_count) AS n "  # noqa: S608
-        f"FROM ({rows_sql}) u GROUP BY u.k_donor) "
-        f"SELECT * FROM (SELECT 1 AS part, d.{pk}, d.{q('ref')}, d.{q('name')}, d.{kind}, t.base, t.n "
-        f"FROM t JOIN {donor} d ON d.{pk} = t.k_donor ORDER BY t.base DESC, d.{q('ref')} LIMIT %s) leaders "
-        f"UNION ALL SELECT 2, NULL, NULL, NULL, d.{kind}, SUM(t.base), SUM(t.n) "
-        f"FROM t JOIN {donor} d ON d.{pk} = t.k_donor GROUP BY d.{kind}"
+        f"WITH t AS (SELECT d.{pk} AS id, d.{ref} AS ref, d.{name} AS name, d.{kind} AS kind, g.base, g.n "  # noqa: S608
+        f"FROM (SELECT u.k_donor, SUM(u.k_base) AS base, SUM(u.k_count) AS n FROM ({rows_sql}) u "
+        f"GROUP BY u.k_donor HAVING SUM(u.k_count) > 0) g JOIN {q(Donor._meta.db_table)} d ON d.{pk} = g.k_donor) "
+        f"SELECT * FROM (SELECT 1 AS part, t.id, t.ref, t.name, t.kind, t.base, t.n FROM t "
+        f"ORDER BY t.base DESC, t.ref LIMIT %s) leaders "
+        f"UNION ALL SELECT 2, NULL, NULL, NULL, t.kind, SUM(t.base), SUM(t.n) FROM t GROUP BY t.kind"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, top])

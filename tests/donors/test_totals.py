@@ -175,5 +175,8 @@ def test_rebuild_gives_the_totals_the_services_kept(db):
         (dt.date(2025, 1, 1), dt.date(2025, 12, 31)),  # a whole year
         (dt.date(2023, 3, 15), dt.date(2026, 2, 10)),  # days, months, two whole years, months, days
         (dt.date(2025, 6, 3), dt.date(2025, 6, 20)),  # days only
+        (dt.date(2026, 1, 1), dt.date(2026, 11, 22)),  # most of a year: the year less its last weeks
+        (dt.date(2024, 2, 10), dt.date(2025, 12, 30)),  # two years, each less a few months and days
+        (dt.date(2025, 12, 31), dt.date(2025, 12, 30)),  # empty
     ]:
         assert_period_figures_match_ledger(start, end)
