@@ -15,7 +15,6 @@ is posting one donation (which now also adds it to the totals), each in a transa
 """
 
 import datetime as dt
-import json
 import os
 import statistics
 import sys
@@ -43,6 +42,8 @@ os.environ["PRIVATE_STORAGE_ROOT"] = str(WORK / "private")
 
 import django  # noqa: E402
 
+from bench._common import emit, p95, timed  # noqa: E402
+
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
@@ -54,24 +55,6 @@ from django.test import Client  # noqa: E402
 
 from donors.models import Donation, Donor  # noqa: E402
 from donors.services import donation_create, donation_post  # noqa: E402
-
-
-def emit(name, value, unit):
-    print(json.dumps({"name": name, "value": value, "unit": unit}), flush=True)
-
-
-def p95(samples):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-def timed(fn, repeat):
-    samples = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    return samples
 
 
 class RolledBack(Exception):

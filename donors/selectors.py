@@ -196,7 +196,7 @@ def _in_any(field: str, ranges) -> Q:
     return found
 
 
-MONTH, YEAR = relativedelta(months=1), relativedelta(years=1)
+MONTH = relativedelta(months=1)
 
 
 def _period_pieces(start: dt.date, end: dt.date) -> dict[tuple[str, int], list[tuple[dt.date, dt.date]]]:
@@ -290,19 +290,14 @@ def donor_period_totals(*, start: dt.date, end: dt.date, top: int = 10) -> Donor
         f"GROUP BY u.k_donor HAVING SUM(u.k_count) > 0) g JOIN {q(Donor._meta.db_table)} d ON d.{pk} = g.k_donor) "
         f"SELECT * FROM (SELECT 1 AS part, t.id, t.ref, t.name, t.kind, t.base, t.n FROM t "
         f"ORDER BY t.base DESC, t.ref LIMIT %s) leaders "
-        f"UNION ALL SELECT 2, NULL, NULL, NULL, t.kind, SUM(t.base), SUM(t.n) FROM t GROUP BY t.kind"
+        f"UNION ALL SELECT 2, NULL, NULL, NULL, t.kind, SUM(t.base), SUM(t.n) FROM t GROUP BY t.kind "
+        f"ORDER BY 1, 6 DESC, 3, 5"  # the leaders in the database's order of refs (as before), then the kinds
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, top])
         found = cursor.fetchall()
-    # A UNION ALL keeps no order: the leaders are ordered again here by the same key, the kinds by kind.
-    leaders = [r for r in found if r[0] == 1]
-    leaders.sort(key=lambda r: r[2])
-    leaders.sort(key=lambda r: money_from_db(r[5]), reverse=True)
+    kinds = sorted((r for r in found if r[0] == 2), key=lambda r: r[4])
     return DonorPeriodTotals(
-        top=[DonorTotal(r[1], r[2], r[3], r[4], money_round(money_from_db(r[5]))) for r in leaders],
-        by_kind=[
-            KindTotal(r[4], money_round(money_from_db(r[5])), int(r[6]))
-            for r in sorted((r for r in found if r[0] == 2), key=lambda r: r[4])
-        ],
+        top=[DonorTotal(r[1], r[2], r[3], r[4], money_round(money_from_db(r[5]))) for r in found if r[0] == 1],
+        by_kind=[KindTotal(r[4], money_round(money_from_db(r[5])), int(r[6])) for r in kinds],
     )

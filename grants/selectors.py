@@ -235,9 +235,10 @@ def unallocated_balance() -> UnallocatedBalance:
 
     A donation's restriction is its pledge's; a donation with no pledge, or an unrestricted
     pledge, is unrestricted. Three grouped queries, none with a per-donation subquery: all
-    posted money (from the per-day totals kept by donors.totals), posted money under a restricted
-    pledge (few rows, by the pledge index), and received allocations by their donation's restriction. Unrestricted
-    is all posted money less the restricted groups, less what is allocated from unrestricted money.
+    posted money (from the per-day totals kept by donors.totals), posted money under a
+    restricted pledge (few rows, by the pledge index), and received allocations by their
+    donation's restriction. Unrestricted is all posted money less the restricted groups, less
+    what is allocated from unrestricted money.
     """
     from donors.models import Donation
     from donors.selectors import posted_total
