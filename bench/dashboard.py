@@ -7,15 +7,22 @@
 Seeds with `seed_demo --donors N --donations M` unless the database already holds at least M
 donations (a copy of a large seed is reused as is), then times GET /dashboard/ for one year,
 signed in as Leadership: median and p95 of BENCH_REPEAT requests, and the queries per page.
+
+In the same run, the baseline and the cost moved to the write side: `ledger_period_pass_median`
+is one grouped pass over the period's posted donations straight from the ledger (what each of
+the page's per-donor figures cost before the kept totals, donors.totals); `donation_post_median`
+is posting one donation (which now also adds it to the totals), each in a transaction rolled back.
 """
 
-import json
+import datetime as dt
 import os
 import statistics
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,27 +42,43 @@ os.environ["PRIVATE_STORAGE_ROOT"] = str(WORK / "private")
 
 import django  # noqa: E402
 
+from bench._common import emit, p95, timed  # noqa: E402
+
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.db.models import Sum  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from donors.models import Donation, Donor  # noqa: E402
+from donors.services import donation_create, donation_post  # noqa: E402
 
 
-def emit(name, value, unit):
-    print(json.dumps({"name": name, "value": value, "unit": unit}), flush=True)
+class RolledBack(Exception):
+    pass
 
 
-def p95(samples):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+def post_one(donor, n):
+    """Create and post one donation, then roll it back (posted rows cannot be deleted)."""
+    try:
+        with transaction.atomic():
+            draft = donation_create(
+                donor=donor, reference=f"BENCH-POST-{n}", received_on=dt.date(2025, 6, 1),
+                amount=Decimal("125.00"), currency="GBP",
+            )  # fmt: skip
+            t = time.perf_counter()
+            donation_post(donation=draft, by=None)
+            elapsed = (time.perf_counter() - t) * 1000
+            raise RolledBack(elapsed)
+    except RolledBack as done:
+        return done.args[0]
 
 
 def main():
+    emit("load_average_1m", os.getloadavg()[0], "load")
     call_command("migrate", verbosity=0)
     if Donation.objects.count() < DONATIONS:
         t = time.perf_counter()
@@ -84,6 +107,16 @@ def main():
     emit("dashboard_queries", len(executed), "queries")
     emit("dashboard_median", round(statistics.median(samples), 1), "ms")
     emit("dashboard_p95", round(p95(samples), 1), "ms")
+
+    period = parse_qs(PERIOD)
+    start, end = (dt.date.fromisoformat(period[key][0]) for key in ("start", "end"))
+    in_period = Donation.objects.posted().filter(received_on__gte=start, received_on__lte=end)
+    samples = timed(lambda: list(in_period.values("donor").annotate(t=Sum("base_amount")).order_by()), REPEAT)
+    emit("ledger_period_pass_median", round(statistics.median(samples), 1), "ms")
+    donor = Donor.objects.order_by("pk").first()
+    samples = [post_one(donor, n) for n in range(REPEAT)]
+    emit("donation_post_median", round(statistics.median(samples), 1), "ms")
+    emit("load_average_1m_end", os.getloadavg()[0], "load")
 
 
 if __name__ == "__main__":

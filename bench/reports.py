@@ -12,7 +12,6 @@ render from a ready snapshot (the floor), and a portfolio from request to PDF by
 """
 
 import datetime as dt
-import json
 import os
 import statistics
 import sys
@@ -40,6 +39,8 @@ os.environ["PRIVATE_STORAGE_ROOT"] = str(WORK / "private")
 import django  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench._common import emit, p95, timed  # noqa: E402
+
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
@@ -52,24 +53,6 @@ from reports.renderers import render  # noqa: E402
 from reports.snapshot import snapshot_sha256  # noqa: E402
 
 START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
-
-
-def emit(name, value, unit):
-    print(json.dumps({"name": name, "value": value, "unit": unit}), flush=True)
-
-
-def timed(fn, repeat):
-    samples = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    return samples
-
-
-def p95(samples):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def seeded() -> bool:

@@ -9,21 +9,20 @@ is one query whatever the size of the ledger.
 """
 
 import datetime as dt
-from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, OuterRef, Q, Subquery, Sum, Window
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models import F, Q, Sum, Window
+from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from backoffice.money import money_round
+from backoffice.sql import sum_subquery
 from donors.models import Donation, Instalment, Pledge, WriteOff
+from donors.selectors import posted_days
 from grants.models import Allocation
 from grants.selectors import obligations_due, output_funding, unallocated_balance
 from reports.figures import (
-    MONEY,
-    ZERO,
     Converter,
     _by_currency,
     _pledge_row,
@@ -35,6 +34,13 @@ from reports.figures import (
 D0 = Decimal("0.00")
 YEARS = 5
 LARGEST_GAPS = 8
+PROGRAMME_FIGURES = [
+    ("pledged", "Pledged for this programme (restricted pledges starting in the period)"),
+    ("received", "Received on pledges restricted to this programme"),
+    ("outstanding", "Outstanding on this programme's pledges at period end"),
+    ("overdue", "Overdue on this programme's pledges at period end"),
+    ("written_off", "Written off this programme's pledges in the period"),
+]
 
 
 def _posted():
@@ -55,34 +61,59 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
     snapshot = portfolio_snapshot(start=start, end=end)
     fx = Converter(end)
 
-    # Key figures: the snapshot's, each with its split by currency.
-    pledges = [_pledge_row(p) for p in _pledges_at(Pledge.objects.all(), end)]
+    # Key figures: the snapshot's, each with its split by currency. For one programme, the same
+    # figures over the pledges restricted to it (or to one of its outputs) and the donations
+    # received against them: the money given for that programme. Unrestricted money reaches a
+    # programme only when it is allocated, which the "allocated" figure shows.
+    pledge_scope = Pledge.objects.all()
+    if programme is not None:
+        for_programme = Q(restricted_programme=programme) | Q(restricted_output__programme=programme)
+        pledge_scope = pledge_scope.filter(for_programme)
+    pledges = [_pledge_row(p) for p in _pledges_at(pledge_scope, end)]
     pledged_in_period = [p for p in pledges if p["start_date"] >= start.isoformat()]
-    written_off = defaultdict(
-        lambda: D0,
-        {
-            g["currency"]: g["amount"]
-            for g in WriteOff.objects.filter(written_off_on__gte=start, written_off_on__lte=end)
-            .values(currency=F("pledge__currency"))
-            .annotate(amount=Sum("amount"))
-            .order_by("currency")
-        },
-    )
-    received_by_currency = [
-        {"currency": r["label"], "amount": Decimal(r["amount"]["amount"]), "base": Decimal(r["base"]["amount"])}
-        for r in snapshot["by_currency"]
-    ]
-    by_currency = {
-        "pledged": _currency_rows(_by_currency(pledged_in_period, "total"), fx),
-        "received": received_by_currency,
-        "outstanding": _currency_rows(_by_currency(pledges, "outstanding"), fx),
-        "overdue": _currency_rows(_by_currency(pledges, "overdue"), fx),
-        "written_off": _currency_rows(dict(written_off), fx),
+    written_off_rows = WriteOff.objects.filter(written_off_on__gte=start, written_off_on__lte=end)
+    if programme is not None:
+        written_off_rows = written_off_rows.filter(pledge__in=pledge_scope)
+    written_off = {
+        g["currency"]: g["amount"]
+        for g in written_off_rows.values(currency=F("pledge__currency")).annotate(amount=Sum("amount")).order_by()
     }
-    figures = [
-        {**f, "amount": Decimal(f["value"]["amount"]), "by_currency": by_currency[f["key"]]}
-        for f in snapshot["figures"]
-    ]
+    if programme is None:
+        received_by_currency = [
+            {"currency": r["label"], "amount": Decimal(r["amount"]["amount"]), "base": Decimal(r["base"]["amount"])}
+            for r in snapshot["by_currency"]
+        ]
+    else:
+        received_by_currency = [
+            {"currency": r["currency"], "amount": money_round(r["amount"]), "base": money_round(r["base"])}
+            for r in _posted()
+            .filter(received_on__gte=start, received_on__lte=end, pledge__in=pledge_scope)
+            .values("currency")
+            .annotate(amount=Sum("amount"), base=Sum("base_amount"))
+            .order_by("currency")
+        ]
+    totals = {
+        "pledged": _by_currency(pledged_in_period, "total"),
+        "outstanding": _by_currency(pledges, "outstanding"),
+        "overdue": _by_currency(pledges, "overdue"),
+        "written_off": written_off,
+    }
+    by_currency = {key: _currency_rows(t, fx) for key, t in totals.items()}
+    by_currency["received"] = received_by_currency
+    if programme is None:
+        figures = [
+            {**f, "amount": Decimal(f["value"]["amount"]), "by_currency": by_currency[f["key"]]}
+            for f in snapshot["figures"]
+        ]
+    else:
+        amounts = {  # the snapshot's rule: converted per currency at the closing rate, rounded once
+            key: money_round(sum((fx.to_base(v, c) for c, v in t.items()), start=D0)) for key, t in totals.items()
+        }
+        amounts["received"] = sum((r["base"] for r in received_by_currency), start=D0)
+        figures = [
+            {"key": key, "label": label, "amount": amounts[key], "by_currency": by_currency[key]}
+            for key, label in PROGRAMME_FIGURES
+        ]
 
     # Money applied: the whole portfolio, or one programme's outputs and restricted balance.
     split = [Decimal(r["amount"]["amount"]) for r in snapshot["allocation_split"]]
@@ -137,8 +168,7 @@ def _by_year(end: dt.date, fx: Converter) -> list[dict]:
     first = dt.date(end.year - YEARS + 1, 1, 1)
     years = {y: {"label": str(y), "pledged": D0, "received": D0} for y in range(first.year, end.year + 1)}
     received = (
-        _posted()
-        .filter(received_on__gte=first, received_on__lte=end)
+        posted_days(start=first, end=end)
         .annotate(year=ExtractYear("received_on"))
         .values("year")
         .annotate(total=Sum("base_amount"))
@@ -167,16 +197,12 @@ def overdue_instalments(*, today: dt.date, limit: int = 15) -> list[Instalment]:
     Same rule as `donors.selectors.pledge_instalment_states`: what was received and written
     off covers a pledge's instalments in due-date order. One query: a running total per pledge.
     """
-
-    def summed(queryset, field):
-        rows = queryset.filter(pledge=OuterRef("pledge")).order_by().values("pledge").annotate(t=Sum(field))
-        return Coalesce(Subquery(rows.values("t"), output_field=MONEY), ZERO)
-
     rows = (
         Instalment.objects.filter(pledge__cancelled_on__isnull=True)
         .annotate(
             running=Window(Sum("amount"), partition_by=[F("pledge_id")], order_by=[F("due_date"), F("id")]),
-            paid=summed(_posted(), "pledge_amount") + summed(WriteOff.objects.all(), "amount"),
+            paid=sum_subquery(_posted(), "pledge_amount", "pledge", outer_ref="pledge")
+            + sum_subquery(WriteOff.objects.all(), "amount", "pledge", outer_ref="pledge"),
         )
         .filter(due_date__lt=today, running__gt=F("paid"))
         .select_related("pledge__donor")

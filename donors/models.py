@@ -421,3 +421,80 @@ class WriteOff(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("A write-off cannot be deleted; reverse it.")
+
+
+def total_field():
+    """A sum of many amounts: wider than one amount (max_digits 14), so a busy day cannot overflow it."""
+    return models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
+
+
+class PostedDayTotal(models.Model):
+    """Posted donations (reversals included) summed per day received and currency.
+
+    Derived from the ledger and kept in step by `donors.totals.posted_totals_add`, called by
+    every path that posts donations; `posted_totals_rebuild` recomputes it from the ledger.
+    Period figures read these few rows instead of every donation.
+    """
+
+    received_on = models.DateField()
+    currency = currency_field()
+    count = models.IntegerField(default=0)
+    amount = total_field()
+    base_amount = total_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["received_on", "currency"], name="posted_day_total_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.received_on} {self.currency}: {self.count} posted, {self.amount} {self.currency}"
+
+
+class PostedDonorTotal(models.Model):
+    """Posted donations (reversals included) of one donor summed over a calendar period, in base currency."""
+
+    donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="+")
+    count = models.IntegerField(default=0)
+    base_amount = total_field()
+
+    class Meta:
+        abstract = True
+
+
+class PostedDonorMonthTotal(PostedDonorTotal):
+    """Per donor and month received; kept like `PostedDayTotal`. Per-donor figures for a period (top
+    donors, totals by kind of donor) read whole months here and whole years in `PostedDonorYearTotal`."""
+
+    month = models.DateField(help_text="The first day of the month.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["donor", "month"], name="posted_donor_month_total_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["month"], include=["donor", "count", "base_amount"], name="posted_donor_month_by_month"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.donor_id} {self.month:%Y-%m}: {self.count} posted, {self.base_amount} (base)"
+
+
+class PostedDonorYearTotal(PostedDonorTotal):
+    """Per donor and calendar year received; kept like `PostedDayTotal`. A period's whole years are
+    read here, its other whole months from `PostedDonorMonthTotal`, only its other days from the ledger."""
+
+    year = models.DateField(help_text="1 January of the year.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["donor", "year"], name="posted_donor_year_total_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["year"], include=["donor", "count", "base_amount"], name="posted_donor_year_by_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.donor_id} {self.year:%Y}: {self.count} posted, {self.base_amount} (base)"

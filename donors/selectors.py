@@ -1,27 +1,42 @@
 """Reads of the donors ledger. Figures are computed in SQL, in a constant number of queries."""
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from dateutil.relativedelta import relativedelta
+from django.db import connection
+from django.db.models import (
+    Case,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backoffice.money import money_round
+from backoffice.sql import MONEY, TOTAL, ZERO, money_from_db, sum_subquery
 
-from .models import Donation, Donor, Instalment, Pledge, WriteOff
-
-ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
-MONEY = DecimalField(max_digits=14, decimal_places=2)
-
-
-def _sum_subquery(queryset: QuerySet, field: str, outer: str = "pk") -> Coalesce:
-    """SUM(field) over `queryset` rows that point at the outer row, as a scalar subquery."""
-    summed = (
-        queryset.filter(**{outer: OuterRef("pk")}).order_by().values(outer).annotate(total=Sum(field)).values("total")
-    )
-    return Coalesce(Subquery(summed, output_field=MONEY), ZERO)
+from .models import (
+    Donation,
+    Donor,
+    Instalment,
+    Pledge,
+    PostedDayTotal,
+    PostedDonorMonthTotal,
+    PostedDonorYearTotal,
+    WriteOff,
+)
 
 
 def pledges_with_figures(queryset: QuerySet | None = None, *, today: dt.date | None = None) -> QuerySet:
@@ -34,10 +49,10 @@ def pledges_with_figures(queryset: QuerySet | None = None, *, today: dt.date | N
     """
     today = today or timezone.localdate()
     queryset = Pledge.objects.all() if queryset is None else queryset
-    received = _sum_subquery(Donation.objects.filter(status=Donation.Status.POSTED), "pledge_amount", "pledge")
-    written_off = _sum_subquery(WriteOff.objects.all(), "amount", "pledge")
-    fell_due = _sum_subquery(Instalment.objects.filter(due_date__lt=today), "amount", "pledge")
-    scheduled = _sum_subquery(Instalment.objects.all(), "amount", "pledge")
+    received = sum_subquery(Donation.objects.filter(status=Donation.Status.POSTED), "pledge_amount", "pledge")
+    written_off = sum_subquery(WriteOff.objects.all(), "amount", "pledge")
+    fell_due = sum_subquery(Instalment.objects.filter(due_date__lt=today), "amount", "pledge")
+    scheduled = sum_subquery(Instalment.objects.all(), "amount", "pledge")
     queryset = queryset.annotate(
         received=received,
         written_off=written_off,
@@ -135,8 +150,154 @@ def donors_with_giving(queryset: QuerySet | None = None, *, year: int | None = N
     largest = standing.filter(donor=OuterRef("pk")).order_by().values("donor").annotate(m=Max("base_amount"))
     last = standing.filter(donor=OuterRef("pk")).order_by().values("donor").annotate(m=Max("received_on"))
     return queryset.annotate(
-        lifetime_giving=_sum_subquery(posted, "base_amount", "donor"),
-        giving_this_year=_sum_subquery(posted.filter(received_on__year=year), "base_amount", "donor"),
+        lifetime_giving=sum_subquery(posted, "base_amount", "donor"),
+        giving_this_year=sum_subquery(posted.filter(received_on__year=year), "base_amount", "donor"),
         largest_gift=Subquery(largest.values("m"), output_field=MONEY),
         last_gift_on=Subquery(last.values("m")),
+    )
+
+
+# Posted money in a period, from the kept totals (donors.totals) ---------------------------
+
+
+def posted_days(*, start: dt.date | None = None, end: dt.date | None = None) -> QuerySet:
+    """Per day and currency totals of posted donations (count, amount, base_amount) received in the period."""
+    days = PostedDayTotal.objects.order_by()
+    if start:
+        days = days.filter(received_on__gte=start)
+    if end:
+        days = days.filter(received_on__lte=end)
+    return days
+
+
+def posted_total() -> Decimal:
+    """All posted money to date, in base currency, net of reversals."""
+    return money_round(posted_days().aggregate(t=Coalesce(Sum("base_amount"), ZERO))["t"])
+
+
+def _whole(start: dt.date, end: dt.date, step: relativedelta, align) -> tuple[tuple | None, list[tuple]]:
+    """The first days of the first and last whole months (or years) inside [start, end], and the
+    parts of [start, end] before and after them, as (first day, last day) pairs."""
+    first = start if align(start) == start else align(start) + step
+    last = align(end + dt.timedelta(days=1)) - step
+    if first > last:
+        return None, [(start, end)]
+    after = last + step
+    rest = [(start, first - dt.timedelta(days=1))] if start < first else []
+    if after <= end:
+        rest.append((after, end))
+    return (first, last), rest
+
+
+def _in_any(field: str, ranges) -> Q:
+    found = Q(pk__in=[])
+    for first, last in ranges:
+        found |= Q(**{f"{field}__gte": first, f"{field}__lte": last})
+    return found
+
+
+MONTH = relativedelta(months=1)
+
+
+def _period_pieces(start: dt.date, end: dt.date) -> dict[tuple[str, int], list[tuple[dt.date, dt.date]]]:
+    """Date ranges by (level, sign) whose signed sums make up [start, end]: level "year" or "month"
+    for the kept totals, "day" for the ledger. A calendar year the period covers more than half of
+    is taken whole, less the months and days of it that lie outside the period (for a year to date,
+    almost nothing); any other part of the period is its whole months plus its remaining days."""
+    pieces: dict[tuple[str, int], list] = defaultdict(list)
+
+    def months_and_days(first: dt.date, last: dt.date, sign: int) -> None:
+        whole, days = _whole(first, last, MONTH, lambda d: d.replace(day=1))
+        if whole:
+            pieces[("month", sign)].append(whole)
+        pieces[("day", sign)].extend(days)
+
+    one_day = dt.timedelta(days=1)
+    for year in range(start.year, end.year + 1):
+        first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        a, b = max(start, first), min(end, last)
+        if (b - a).days + 1 > 183:
+            pieces[("year", 1)].append((first, first))
+            if a > first:
+                months_and_days(first, a - one_day, -1)
+            if b < last:
+                months_and_days(b + one_day, last, -1)
+        else:
+            months_and_days(a, b, 1)
+    return pieces
+
+
+def _signed(expression, sign: int, output_field):
+    return expression if sign > 0 else ExpressionWrapper(expression * Value(sign), output_field=output_field)
+
+
+def _posted_by_donor(start: dt.date, end: dt.date) -> tuple[str, list]:
+    """SQL of rows (k_donor, k_count, k_base) whose sums per donor are that donor's posted donations
+    received in [start, end] (count and base amount), from the kept year and month totals and, for
+    the remaining days only, the ledger (by the posted-by-day index). See `_period_pieces`."""
+    sources = {"year": PostedDonorYearTotal.objects, "month": PostedDonorMonthTotal.objects}
+    parts = []
+    for (level, sign), ranges in sorted(_period_pieces(start, end).items()):
+        if not ranges:
+            continue
+        if level == "day":
+            rows = Donation.objects.posted().filter(_in_any("received_on", ranges))
+            count, base = Value(sign), _signed(F("base_amount"), sign, TOTAL)
+        else:
+            rows = sources[level].filter(_in_any(level, ranges))
+            count, base = _signed(F("count"), sign, IntegerField()), _signed(F("base_amount"), sign, TOTAL)
+        parts.append(rows.order_by().values(k_donor=F("donor_id"), k_count=count, k_base=base))
+    if not parts:  # an empty period
+        parts.append(Donation.objects.none().values(k_donor=F("donor_id"), k_count=Value(1), k_base=F("base_amount")))
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return rows.query.sql_with_params()
+
+
+@dataclass(frozen=True)
+class DonorTotal:
+    donor_id: int
+    ref: str
+    name: str
+    kind: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class KindTotal:
+    kind: str
+    amount: Decimal
+    count: int
+
+
+@dataclass(frozen=True)
+class DonorPeriodTotals:
+    top: list[DonorTotal]  # the donors who gave most, largest first, equal totals in ref order
+    by_kind: list[KindTotal]  # every kind of donor with posted donations in the period, by kind
+
+
+def donor_period_totals(*, start: dt.date, end: dt.date, top: int = 10) -> DonorPeriodTotals:
+    """Posted money received in the period (net, base currency): the top donors, and totals and
+    counts by kind of donor (the donor's kind now). One query: the per-donor sums, with each
+    donor's ref, name and kind, are computed once (a CTE) and read twice, for the top rows and
+    for the sums by kind."""
+    rows_sql, params = _posted_by_donor(start, end)
+    q = connection.ops.quote_name
+    pk, ref, name, kind = q("id"), q("ref"), q("name"), q("kind")
+    # Table and column names from _meta and fixed aliases; values are parameters.
+    sql = (
+        f"WITH t AS (SELECT d.{pk} AS id, d.{ref} AS ref, d.{name} AS name, d.{kind} AS kind, g.base, g.n "  # noqa: S608
+        f"FROM (SELECT u.k_donor, SUM(u.k_base) AS base, SUM(u.k_count) AS n FROM ({rows_sql}) u "
+        f"GROUP BY u.k_donor HAVING SUM(u.k_count) > 0) g JOIN {q(Donor._meta.db_table)} d ON d.{pk} = g.k_donor) "
+        f"SELECT * FROM (SELECT 1 AS part, t.id, t.ref, t.name, t.kind, t.base, t.n FROM t "
+        f"ORDER BY t.base DESC, t.ref LIMIT %s) leaders "
+        f"UNION ALL SELECT 2, NULL, NULL, NULL, t.kind, SUM(t.base), SUM(t.n) FROM t GROUP BY t.kind "
+        f"ORDER BY 1, 6 DESC, 3, 5"  # the leaders in the database's order of refs (as before), then the kinds
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, top])
+        found = cursor.fetchall()
+    kinds = sorted((r for r in found if r[0] == 2), key=lambda r: r[4])
+    return DonorPeriodTotals(
+        top=[DonorTotal(r[1], r[2], r[3], r[4], money_round(money_from_db(r[5]))) for r in found if r[0] == 1],
+        by_kind=[KindTotal(r[4], money_round(money_from_db(r[5])), int(r[6])) for r in kinds],
     )

@@ -14,6 +14,7 @@ from django.utils import timezone
 from backoffice.money import money_round, split_largest_remainder
 
 from .models import Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
+from .totals import posted_totals_add
 
 
 class LedgerError(ValidationError):
@@ -320,6 +321,7 @@ def donation_post(*, donation: Donation, by) -> Donation:
     donation.posted_at = timezone.now()
     donation.posted_by = by
     donation.save()
+    posted_totals_add(donations=Donation.objects.filter(pk=donation.pk))
     return donation
 
 
@@ -356,6 +358,7 @@ def donation_reverse(*, donation: Donation, by, reason: str = "") -> Donation:
     )
     reversal.full_clean()
     reversal.save()
+    posted_totals_add(donations=Donation.objects.filter(pk=reversal.pk))
     from grants.services import allocations_reverse_for_donation
 
     allocations_reverse_for_donation(donation=donation, by=by)

@@ -9,40 +9,16 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import (
-    Case,
-    DecimalField,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
+from django.db.models import Case, F, Q, QuerySet, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backoffice.money import money_round
+from backoffice.sql import MONEY, ZERO, sum_subquery
 
 from .models import Allocation, Output, ReportingObligation
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
-ZERO = Value(Decimal("0.00"), output_field=MONEY)
 SHARE = Decimal("0.0001")
-
-
-def _sum_subquery(queryset: QuerySet, field: str, outer: str, outer_ref: str = "pk") -> Coalesce:
-    """SUM(field) of `queryset` rows whose `outer` points at the outer row, as a scalar subquery."""
-    summed = (
-        queryset.filter(**{outer: OuterRef(outer_ref)})
-        .order_by()
-        .values(outer)
-        .annotate(total=Sum(field))
-        .values("total")
-    )
-    return Coalesce(Subquery(summed, output_field=MONEY), ZERO)
 
 
 def _in_period(queryset: QuerySet, start: dt.date | None, end: dt.date | None) -> QuerySet:
@@ -69,8 +45,8 @@ def outputs_with_funding(
     queryset = Output.objects.all() if queryset is None else queryset
     allocations = _in_period(Allocation.objects.all(), start, end)
     return queryset.annotate(
-        allocated=_sum_subquery(allocations.received(), "amount", "output"),
-        planned=_sum_subquery(allocations.planned(), "amount", "output"),
+        allocated=sum_subquery(allocations.received(), "amount", "output"),
+        planned=sum_subquery(allocations.planned(), "amount", "output"),
     ).annotate(
         gap=Case(When(budget__gt=F("allocated"), then=F("budget") - F("allocated")), default=ZERO, output_field=MONEY)
     )
@@ -152,29 +128,33 @@ def donor_output_funding(
     The period applies to both the donor's amount and the output's total, so the donors'
     shares of an output add up to one. Outputs the donor funds nothing of, net, are left out.
     """
+    from donors.models import Donation
+
     allocations = _in_period(Allocation.objects.received(), start, end)
-    mine = allocations.filter(donation__donor=donor)
+    donations = Donation.objects.filter(donor=donor).values("pk")  # a hashed subplan, read once
+    fields = ["output", "output__title", "output__programme__name", "output__kind", "output__status"]
     rows = (
-        Output.objects.filter(pk__in=mine.values("output"))
-        .select_related("programme")
+        allocations.filter(output__in=allocations.filter(donation__in=donations).values("output"))
+        .values(*fields, "output__start_date", "output__end_date")
         .annotate(
-            donor_amount=_sum_subquery(mine, "amount", "output"),
-            output_allocated=_sum_subquery(allocations, "amount", "output"),
+            donor_amount=Coalesce(Sum("amount", filter=Q(donation__in=donations)), ZERO),
+            output_allocated=Sum("amount"),
         )
         .exclude(donor_amount=0)
+        .order_by("output__programme__name", "output__start_date", "output__title", "output")
     )
     return [
         DonorOutputFunding(
-            output_id=o.pk,
-            output_title=o.title,
-            programme_name=o.programme.name,
-            kind=o.kind,
-            status=o.status,
-            start_date=o.start_date,
-            end_date=o.end_date,
-            donor_amount=money_round(o.donor_amount),
-            output_allocated=money_round(o.output_allocated),
-            share=_share(o.donor_amount, o.output_allocated),
+            output_id=o["output"],
+            output_title=o["output__title"],
+            programme_name=o["output__programme__name"],
+            kind=o["output__kind"],
+            status=o["output__status"],
+            start_date=o["output__start_date"],
+            end_date=o["output__end_date"],
+            donor_amount=money_round(o["donor_amount"]),
+            output_allocated=money_round(o["output_allocated"]),
+            share=_share(o["donor_amount"], o["output_allocated"]),
         )
         for o in rows
     ]
@@ -200,7 +180,7 @@ def output_funders(*, output, end: dt.date | None = None) -> list[OutputFunder]:
     donors = (
         Donor.objects.filter(pk__in=received.filter(output_id=output_id).values("donation__donor"))
         .annotate(
-            amount=_sum_subquery(received.filter(output_id=output_id), "amount", "donation__donor"),
+            amount=sum_subquery(received.filter(output_id=output_id), "amount", "donation__donor"),
             output_total=Coalesce(
                 Subquery(
                     received.filter(output_id=output_id)
@@ -255,16 +235,18 @@ def unallocated_balance() -> UnallocatedBalance:
 
     A donation's restriction is its pledge's; a donation with no pledge, or an unrestricted
     pledge, is unrestricted. Three grouped queries, none with a per-donation subquery: all
-    posted money (one pass over the ledger), posted money under a restricted pledge (few rows,
-    by the pledge index), and received allocations by their donation's restriction. Unrestricted
-    is all posted money less the restricted groups, less what is allocated from unrestricted money.
+    posted money (from the per-day totals kept by donors.totals), posted money under a
+    restricted pledge (few rows, by the pledge index), and received allocations by their
+    donation's restriction. Unrestricted is all posted money less the restricted groups, less
+    what is allocated from unrestricted money.
     """
     from donors.models import Donation
+    from donors.selectors import posted_total
 
     restriction = ["restricted_programme", "restricted_programme__name"]
     restriction += ["restricted_output", "restricted_output__title"]
     posted = Donation.objects.posted()
-    posted_total = money_round(posted.aggregate(t=Coalesce(Sum("base_amount"), ZERO))["t"])
+    posted_all = posted_total()  # from the per-day totals kept beside the ledger
     restricted_posted = (
         posted.filter(Q(pledge__restricted_programme__isnull=False) | Q(pledge__restricted_output__isnull=False))
         .values(*(f"pledge__{f}" for f in restriction))
@@ -285,7 +267,7 @@ def unallocated_balance() -> UnallocatedBalance:
         key = tuple(g[f"donation__pledge__{f}"] for f in restriction)
         groups.setdefault(key, [Decimal("0"), Decimal("0")])[1] = g["amount"]
 
-    unrestricted = posted_total
+    unrestricted = posted_all
     restricted, by_restriction = Decimal("0.00"), []
     for (programme_id, programme_name, output_id, output_title), (posted_sum, allocated_sum) in groups.items():
         if programme_id is None and output_id is None:

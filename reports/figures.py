@@ -14,17 +14,20 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
 
 from backoffice.money import money_round
+from backoffice.sql import ZERO, sum_subquery
 from donors.models import Donation, Donor, Instalment, Pledge, WriteOff
 from donors.rates import RateBook
+from donors.selectors import donor_period_totals, posted_days
 from grants.models import Allocation, Indicator, Output
 from grants.selectors import (
     donor_output_funding,
     obligations_due,
     obligations_overdue,
+    obligations_pending,
     output_funders,
     output_funding,
     unallocated_balance,
@@ -32,8 +35,6 @@ from grants.selectors import (
 
 from .snapshot import SNAPSHOT_VERSION, day, money, share
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
-ZERO = Value(Decimal("0.00"), output_field=MONEY)
 D0 = Decimal("0.00")
 OTHER_FUNDERS = "Other funders"
 
@@ -77,18 +78,13 @@ class Converter:
 
 def _pledges_at(queryset, end: dt.date):
     """Pledges made by `end` and not cancelled by then, with received/written off/fell due up to `end`."""
-
-    def summed(model_qs, field, outer="pledge"):
-        rows = model_qs.filter(**{outer: OuterRef("pk")}).order_by().values(outer).annotate(t=Sum(field)).values("t")
-        return Coalesce(Subquery(rows, output_field=MONEY), ZERO)
-
     return (
         queryset.filter(start_date__lte=end)
         .filter(Q(cancelled_on__isnull=True) | Q(cancelled_on__gt=end))
         .annotate(
-            received_to=summed(_posted().filter(received_on__lte=end), "pledge_amount"),
-            written_off_to=summed(WriteOff.objects.filter(written_off_on__lte=end), "amount"),
-            fell_due=summed(Instalment.objects.filter(due_date__lt=end), "amount"),
+            received_to=sum_subquery(_posted().filter(received_on__lte=end), "pledge_amount", "pledge"),
+            written_off_to=sum_subquery(WriteOff.objects.filter(written_off_on__lte=end), "amount", "pledge"),
+            fell_due=sum_subquery(Instalment.objects.filter(due_date__lt=end), "amount", "pledge"),
         )
         .select_related("donor")
         .order_by("start_date", "ref")
@@ -135,10 +131,10 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     shown = currency or donor.preferred_currency
     fx = Converter(end)
 
-    def donations_figure(queryset):
-        groups = queryset.values("currency").annotate(amount=Sum("amount"), base=Sum("base_amount")).order_by()
-        value = sum((g["amount"] if g["currency"] == shown else g["base"] / fx.rate(shown) for g in groups), start=D0)
-        return money_round(value), money_round(sum((g["base"] for g in groups), start=D0))
+    def donations_figure(groups, amount: str, base_amount: str):
+        groups = [g for g in groups if g[base_amount] is not None]  # no donation of that currency in the period
+        value = sum((g[amount] if g["currency"] == shown else g[base_amount] / fx.rate(shown) for g in groups), D0)
+        return money_round(value), money_round(sum((g[base_amount] for g in groups), start=D0))
 
     def pledge_figure(totals: dict[str, Decimal]):
         value = sum((fx.convert(v, c, shown) for c, v in totals.items()), start=D0)
@@ -149,12 +145,26 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     in_period = donations.filter(received_on__gte=start, received_on__lte=end)
     pledges = [_pledge_row(p) for p in _pledges_at(Pledge.objects.filter(donor=donor), end)]
 
-    period_value, period_base = donations_figure(in_period)
+    in_period_q = Q(received_on__gte=start)
+    # Received to date and in the period, by currency, in one pass over the donor's donations.
+    groups = list(
+        donations.filter(received_on__lte=end)
+        .values("currency")
+        .annotate(
+            to_date_amount=Sum("amount"),
+            to_date_base=Sum("base_amount"),
+            period_amount=Sum("amount", filter=in_period_q),
+            period_base=Sum("base_amount", filter=in_period_q),
+        )
+        .order_by("currency")
+    )
+    period_value, period_base = donations_figure(groups, "period_amount", "period_base")
+    to_date = donations_figure(groups, "to_date_amount", "to_date_base")
     figures = []
     for key, label, (value, base_value) in (
         ("pledged", "Pledged", pledge_figure(_by_currency(pledges, "total"))),
         ("received_in_period", "Received in this period", (period_value, period_base)),
-        ("received_to_date", f"Received to {end:%-d %B %Y}", donations_figure(donations.filter(received_on__lte=end))),
+        ("received_to_date", f"Received to {end:%-d %B %Y}", to_date),
         ("written_off", "Written off", pledge_figure(_by_currency(pledges, "written_off"))),
         ("outstanding", "Outstanding on pledges", pledge_figure(_by_currency(pledges, "outstanding"))),
     ):
@@ -208,10 +218,8 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         .order_by("due_date", "id")
         if i.pledge.ref in open_pledges
     ]
-    obligations = [
-        *obligations_overdue(today=end).filter(pledge__donor=donor),
-        *obligations_due(within_days=365, today=end).filter(pledge__donor=donor),
-    ]
+    # Overdue at the period end, then due within a year of it: one query, in due-date order.
+    obligations = obligations_pending().filter(pledge__donor=donor, due_date__lte=horizon).order_by("due_date", "pk")
 
     return {
         "version": SNAPSHOT_VERSION,
@@ -300,7 +308,6 @@ def _obligation_row(o) -> dict:
 def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
     base = settings.BASE_CURRENCY
     fx = Converter(end)
-    in_period = _posted().filter(received_on__gte=start, received_on__lte=end)
 
     pledges = [_pledge_row(p) for p in _pledges_at(Pledge.objects.all(), end)]
     pledged_in_period = [p for p in pledges if p["start_date"] >= day(start)]
@@ -316,10 +323,11 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
     )
     written_off = money_round(sum((fx.to_base(g["amount"], g["currency"]) for g in written_off_groups), start=D0))
 
-    # One pass over the period's donations by (currency, year); received, by year and by currency
-    # add up these few groups, so the three always agree and the ledger is read once.
+    # The period's posted totals by (currency, year), from the per-day totals kept beside the
+    # ledger; received, by year and by currency add up these few groups, so the three always agree.
     groups = list(
-        in_period.annotate(year=ExtractYear("received_on"))
+        posted_days(start=start, end=end)
+        .annotate(year=ExtractYear("received_on"))
         .values("currency", "year")
         .annotate(amount=Sum("amount"), base=Sum("base_amount"))
         .order_by("currency", "year")
@@ -346,11 +354,9 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
         {"label": "Unallocated, unrestricted (now)", "amount": money(balance.unrestricted, base)},
     ]
 
+    donors = donor_period_totals(start=start, end=end, top=top)
     by_kind = [
-        {"label": Donor.Kind(r["donor__kind"]).label, "amount": money(r["total"], base), "count": r["n"]}
-        for r in in_period.values("donor__kind")
-        .annotate(total=Sum("base_amount"), n=Count("*"))
-        .order_by("donor__kind")
+        {"label": Donor.Kind(k.kind).label, "amount": money(k.amount, base), "count": k.count} for k in donors.by_kind
     ]
     by_year = [
         {"label": str(year), "amount": money(sum((g["base"] for g in groups if g["year"] == year), start=D0), base)}
@@ -368,17 +374,9 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
         .annotate(total=Sum("amount"))
         .order_by("output__programme__name")
     ]
-    # Grouped by the donor's id alone (no join, no text keys over the period's rows: grouping by
-    # names was most of the cost); the ref breaks ties per group after the sums; names only for rows shown.
-    leaders = list(
-        in_period.values("donor")
-        .annotate(total=Sum("base_amount"))
-        .order_by("-total", Subquery(Donor.objects.filter(pk=OuterRef("donor")).order_by().values("ref")))[:top]
-    )
-    leading = Donor.objects.in_bulk([r["donor"] for r in leaders])
     top_donors = [
-        {"ref": d.ref, "name": d.name, "kind": Donor.Kind(d.kind).label, "amount": money(r["total"], base)}
-        for r, d in ((r, leading[r["donor"]]) for r in leaders)
+        {"ref": d.ref, "name": d.name, "kind": Donor.Kind(d.kind).label, "amount": money(d.amount, base)}
+        for d in donors.top
     ]
 
     outputs = [

@@ -14,6 +14,7 @@ from backoffice.money import money_round
 from donors.models import COUNTRY_CHOICES, Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge
 from donors.rates import RateBook
 from donors.services import donation_amounts
+from donors.totals import posted_totals_add
 
 from . import fields as f
 from .engine import Column, Importer, Outcome, RowError, RowProblem
@@ -511,6 +512,8 @@ class DonationImporter(Importer):
             self.copy.wait()
             self.send_pending()
             self.copy.wait()
+        if self.post:  # the dashboard's and reports' totals of posted donations, in this transaction
+            posted_totals_add(donations=Donation.objects.filter(batch=self.batch))
         self.batch.reference = reference
         self.batch.expected_count = self.count
         self.batch.expected_total = total

@@ -3,16 +3,19 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from backoffice.money import format_money
+from backoffice.money import format_money, money_round
 from donors import services as donor_services
+from donors.models import Pledge
 from grants.models import Programme
 from grants.selectors import output_funding, unallocated_balance
 from reports.figures import portfolio_snapshot
 from reports.models import ReportRun
 from tests.factories import AllocationFactory, DonationFactory, DonorFactory, OutputFactory, role_user
+from tests.reports.helpers import closing_rate, pledge_outstanding, pledges_at, posted, total
 
 from .conftest import END, START, query
 
@@ -77,7 +80,28 @@ def test_programme_filter_narrows_outputs_and_allocations(client, dashboard_demo
     assert figures["by_programme"][0]["funded"] == sum(o.allocated for o in funded)
     everything = client.get(URL, query()).context["f"]
     assert figures["figure"]["allocated"] < everything["figure"]["allocated"]
-    assert figures["figure"]["received"] == everything["figure"]["received"]
+
+
+def test_programme_filter_counts_money_restricted_to_the_programme(client, dashboard_demo):
+    """Received and pledged for a programme: its restricted pledges and the donations paid against them."""
+    client.force_login(role_user("Leadership", username="dash-leadership"))
+    restricted = Pledge.objects.filter(restricted_programme__isnull=False, donations__status="posted").first()
+    programme = restricted.restricted_programme
+    scope = Pledge.objects.filter(Q(restricted_programme=programme) | Q(restricted_output__programme=programme))
+    start = dt.date(2021, 1, 1)  # the demo's restricted pledges start before the report tests' year
+    figures = client.get(URL, query(start=start, programme=programme.pk)).context["f"]
+    received = posted(received_on__gte=start, received_on__lte=END, pledge__in=scope)
+    assert figures["figure"]["received"] == total(received, "base_amount") > 0
+    started = [p for p in pledges_at(END).filter(pk__in=scope) if p.start_date >= start]
+    pledged = money_round(sum(p.total * closing_rate(p.currency, END) for p in started))
+    assert figures["figure"]["pledged"] == pledged > 0
+    outstanding = money_round(
+        sum(pledge_outstanding(p, END)[0] * closing_rate(p.currency, END) for p in pledges_at(END).filter(pk__in=scope))
+    )
+    assert figures["figure"]["outstanding"] == outstanding
+    everything = client.get(URL, query(start=start)).context["f"]
+    assert figures["figure"]["received"] < everything["figure"]["received"]
+    assert figures["figure"]["pledged"] < everything["figure"]["pledged"]
 
 
 def test_a_bad_period_shows_an_error_and_the_default_period(client, db):
