@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,8 @@ START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
 
 os.environ.update(
     DJANGO_SETTINGS_MODULE="backoffice.settings",
-    DEBUG="1",
+    DEBUG="0",  # as workers run in production: cached templates, no query log
+    SECRET_KEY="bench-only-key-not-a-secret",
     DATABASE_URL=DB_URL,
     CELERY_BROKER_URL=BROKER,
     PRIVATE_STORAGE_ROOT=str(WORK / "private"),
@@ -117,6 +119,7 @@ def main():
         time.sleep(5)  # let both worker processes boot before the clock starts
         t = time.perf_counter()
         summaries_request(start=START, end=END)  # commits: enqueues one summary_prepare per donor
+        emit("request_seconds", round(time.perf_counter() - t, 2), "s")
         deadline = t + 3600
         while time.perf_counter() < deadline:
             # Finished: sent, failed, or waiting on a run that failed to generate (counted below).
@@ -150,6 +153,27 @@ def main():
     render_rate = rendered / (time.perf_counter() - t)
     emit("bare_render_rate_2_processes", round(render_rate, 2), "reports/s")
     emit("delivery_to_render_ratio", round(delivered_rate / render_rate, 3), "ratio")
+    # Where a worker's time goes: generation (figures, snapshot, render, storage) and sending, per report.
+    runs = ReportRun.objects.filter(status="done").values_list("started_at", "finished_at")
+    generate_ms = [(b - a).total_seconds() * 1000 for a, b in runs]
+    sends = Delivery.objects.filter(status="sent").values_list("sending_since", "sent_at")
+    send_ms = [(b - a).total_seconds() * 1000 for a, b in sends]
+    emit("generate_median_ms", round(statistics.median(generate_ms), 1), "ms")
+    emit("send_median_ms", round(statistics.median(send_ms), 1), "ms")
+    print(
+        json.dumps(
+            {
+                "donors": DONORS,
+                "reports_per_s": round(delivered_rate, 2),
+                "bare_reports_per_s": round(render_rate, 2),
+                "ratio": round(delivered_rate / render_rate, 3),
+                "ms_per_report": round(elapsed * 1000 / max(sent, 1), 1),
+                "worker_ms_per_report": round(2 * elapsed * 1000 / max(sent, 1), 1),
+                "load_average_1m": os.getloadavg()[0],
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ and only the worker whose conditional UPDATE moves it from pending to sending ma
 import datetime as dt
 import logging
 import random
+import smtplib
+import threading
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 
@@ -92,23 +94,38 @@ def summaries_request(*, start: dt.date, end: dt.date, refs: list[str] | None = 
     Idempotent per donor and period: a second call reuses the run and the deliveries, sends
     nothing already sent, gives failed deliveries a fresh round of attempts and leaves
     deliveries stuck in sending to a human. Generation and sending start once this commits.
+    The queries do not grow with the number of donors.
     """
-    run_ids = []
-    for donor in donors_active(start=start, end=end, refs=refs):
-        Donor.objects.select_for_update().filter(pk=donor.pk).first()  # one request per donor at a time
-        run = _run_for(donor, start, end)
-        if run is None:
+    donors = list(donors_active(start=start, end=end, refs=refs))
+    # One request per donor at a time: all of them locked in one statement, always in the same order.
+    list(Donor.objects.select_for_update().filter(pk__in=[d.pk for d in donors]).order_by("pk").values_list("pk"))
+    runs = {}
+    existing = ReportRun.objects.filter(
+        kind=ReportRun.Kind.DONOR_SUMMARY, donor__in=donors, period_start=start, period_end=end, currency="",
+        external=True,
+    ).order_by("-pk")  # fmt: skip
+    for run in existing:  # the oldest run per donor wins, as in _run_for
+        runs[run.donor_id] = run
+    new = []
+    for donor in donors:
+        if donor.pk not in runs:
             run = ReportRun(
                 kind=ReportRun.Kind.DONOR_SUMMARY, donor=donor, period_start=start, period_end=end, requested_by=by
             )
-            run.full_clean()
-            run.save()
-        for contact in donor.contacts.filter(receives_reports=True):
-            Delivery.objects.get_or_create(run=run, contact=contact, defaults={"email": contact.email})
-        Delivery.objects.filter(run=run, status=Delivery.Status.FAILED, revoked_at__isnull=True).update(
-            status=Delivery.Status.PENDING, attempts=0
-        )
-        run_ids.append(run.pk)
+            if not new:  # the new runs differ only in their donor, a row just read: one validation covers all
+                run.full_clean(exclude=["donor", "requested_by"])
+            new.append(run)
+            runs[donor.pk] = run
+    ReportRun.objects.bulk_create(new)
+    contacts = Contact.objects.filter(donor__in=donors, receives_reports=True).order_by("pk")
+    Delivery.objects.bulk_create(
+        [Delivery(run=runs[c.donor_id], contact=c, email=c.email, message_id=message_id_new()) for c in contacts],
+        ignore_conflicts=True,  # an existing delivery for (run, contact) stays as it is
+    )
+    run_ids = [runs[donor.pk].pk for donor in donors]
+    Delivery.objects.filter(run__in=run_ids, status=Delivery.Status.FAILED, revoked_at__isnull=True).update(
+        status=Delivery.Status.PENDING, attempts=0
+    )
     from .tasks import summary_prepare
 
     for run_id in run_ids:
@@ -147,6 +164,10 @@ def retry_delay(attempt: int) -> float:
     """Exponential backoff with full jitter: a random delay up to base·2^(attempt−1), capped."""
     ceiling = min(settings.DELIVERY_RETRY_MAX_SECONDS, settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
+
+
+def message_id_new() -> str:
+    return make_msgid(domain=settings.DELIVERY_MESSAGE_ID_DOMAIN)
 
 
 def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
@@ -207,12 +228,10 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
         return SendOutcome("failed")
     if not delivery.message_id:
         # Fixed before the first attempt, so the mail server's log can be searched for it if a send is in doubt.
-        delivery.message_id = make_msgid(domain=settings.DELIVERY_MESSAGE_ID_DOMAIN)
+        delivery.message_id = message_id_new()
         Delivery.objects.filter(pk=delivery.pk).update(message_id=delivery.message_id)
     try:
-        message = delivery_message(delivery)
-        with get_connection(fail_silently=False) as connection:
-            connection.send_messages([message])
+        message_send(delivery_message(delivery))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         retryable = is_retryable(exc)
@@ -233,6 +252,56 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
         delivery=delivery, number=number, started_at=started, outcome=DeliveryAttempt.Outcome.SENT
     )
     return SendOutcome("sent")
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+_held = threading.local()  # smtplib connections are not thread-safe: one per thread
+
+
+def message_send(message) -> None:
+    """Send over this thread's SMTP connection, kept open between deliveries.
+
+    Connecting, EHLO and QUIT for every email cost more than the message itself when a worker
+    sends hundreds. A kept connection is checked with NOOP before reuse, so one the server closed
+    while idle is replaced before anything is sent, never counted as a failed attempt. After an
+    error the connection is dropped, because its state is unknown.
+    """
+    if settings.EMAIL_BACKEND != SMTP_BACKEND:
+        with get_connection(fail_silently=False) as connection:
+            connection.send_messages([message])
+        return
+    key = (settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD,
+           settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL, settings.EMAIL_TIMEOUT)  # fmt: skip
+    held = getattr(_held, "smtp", None)
+    if held is not None and (held[0] != key or not _smtp_alive(held[1])):
+        _smtp_drop()
+        held = None
+    if held is None:
+        connection = get_connection(fail_silently=False)
+        connection.open()
+        held = _held.smtp = (key, connection)
+    try:
+        held[1].send_messages([message])
+    except Exception:
+        _smtp_drop()
+        raise
+
+
+def _smtp_alive(connection) -> bool:
+    try:
+        return connection.connection is not None and connection.connection.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+def _smtp_drop() -> None:
+    held = getattr(_held, "smtp", None)
+    _held.smtp = None
+    if held is not None:
+        try:
+            held[1].close()
+        except Exception:  # noqa: BLE001, S110 (closing a broken connection may fail; it is gone either way)
+            pass
 
 
 def _finish(delivery: Delivery, status: str, error: str, **fields) -> None:

@@ -44,6 +44,9 @@ class ReportRun(models.Model):
     snapshot_sha256 = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     pdf = models.FileField(upload_to=report_upload_to, blank=True, editable=False)
     pdf_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    renderer_version = models.PositiveSmallIntegerField(
+        default=1, editable=False, help_text="The version of the renderer that drew the PDF (1: before versions)."
+    )
 
     queued_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from . import figures
 from .models import ReportRun
-from .renderers import render
+from .renderers import RENDERER_VERSION, render
 from .snapshot import snapshot_sha256
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def report_run_generate(*, run_id: int) -> ReportRun:
         sha = snapshot_sha256(snapshot)
         pdf = render(snapshot)
         run.snapshot, run.snapshot_sha256 = snapshot, sha
-        run.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+        run.pdf_sha256, run.renderer_version = hashlib.sha256(pdf).hexdigest(), RENDERER_VERSION
         run.pdf.save(f"{sha[:12]}.pdf", ContentFile(pdf), save=False)
         run.status, run.finished_at = ReportRun.Status.DONE, timezone.now()
         run.save()
@@ -114,25 +114,43 @@ class Verification:
 
 
 def report_verify(pdf: bytes) -> Verification:
-    """Does this PDF match a stored run? It must be byte for byte the PDF its stored snapshot renders to."""
+    """Does this PDF match a stored run?
+
+    It must be byte for byte the PDF stored with a run (its SHA-256 was recorded when it was
+    made) whose snapshot still matches its own SHA-256. A run drawn by the current renderer is
+    also re-rendered from its snapshot and must give the same bytes; a run drawn by an older
+    renderer cannot be, so its recorded PDF SHA-256 is the proof.
+    """
     sha = _embedded_sha(pdf)
     if sha is None:
         return Verification(False, "The file carries no Fundtrace snapshot fingerprint; it is not a Fundtrace report.")
     runs = ReportRun.objects.filter(status=ReportRun.Status.DONE)
     runs = runs.filter(snapshot_sha256=sha) if len(sha) == 64 else runs.filter(snapshot_sha256__startswith=sha)
-    run = runs.order_by("-finished_at", "-pk").first()
+    runs = runs.order_by("-finished_at", "-pk")
+    digest = hashlib.sha256(pdf).hexdigest()
+    run = runs.filter(pdf_sha256=digest).first()
     if run is None:
-        return Verification(False, f"No report run has the snapshot fingerprint {sha[:12]}: unknown report.")
+        run = runs.first()
+        if run is None:
+            return Verification(False, f"No report run has the snapshot fingerprint {sha[:12]}: unknown report.")
+        return Verification(False, f"The file differs from the PDF of run {run.pk} ({_difference(pdf, run)}).", run)
     if snapshot_sha256(run.snapshot) != run.snapshot_sha256:
         return Verification(False, f"The stored snapshot of run {run.pk} no longer matches its SHA-256.", run)
-    expected = render(run.snapshot)
-    if pdf != expected:
-        difference = next((i for i, (a, b) in enumerate(zip(pdf, expected, strict=False)) if a != b), None)
-        where = f"first difference at byte {difference}" if difference is not None else "lengths differ"
-        return Verification(
-            False, f"The file differs from the PDF of run {run.pk} ({len(pdf)} vs {len(expected)} bytes, {where}).", run
-        )
+    if run.renderer_version == RENDERER_VERSION and render(run.snapshot) != pdf:
+        return Verification(False, f"The stored snapshot of run {run.pk} no longer renders to this file.", run)
     return Verification(True, f"Matches run {run.pk} ({run.get_kind_display()}, {run.subject}).", run)
+
+
+def _difference(pdf: bytes, run: ReportRun) -> str:
+    """Where the file departs from the run's stored PDF, for the message."""
+    try:
+        with run.pdf.open("rb") as f:
+            expected = f.read()
+    except (OSError, ValueError):
+        return "the stored PDF is missing"
+    at = next((i for i, (a, b) in enumerate(zip(pdf, expected, strict=False)) if a != b), None)
+    where = f"first difference at byte {at}" if at is not None else "lengths differ"
+    return f"{len(pdf)} vs {len(expected)} bytes, {where}"
 
 
 def _embedded_sha(pdf: bytes) -> str | None:

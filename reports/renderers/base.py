@@ -10,10 +10,10 @@ import io
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
-from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -32,6 +32,11 @@ from backoffice.money import format_money
 from .. import charts
 from ..charts import ACCENT, BAND, FONT, FONT_BOLD, INK, MUTED, RULE, fonts_register
 from ..snapshot import snapshot_sha256
+
+# Bump whenever a change to any renderer changes the bytes of a PDF: each run records the version
+# that drew it, and verify_report re-renders only runs of the current version (older runs verify
+# by the SHA-256 of the PDF stored with them).
+RENDERER_VERSION = 2
 
 # Formatting: the one place that turns snapshot strings into printed text --------------------
 
@@ -62,6 +67,35 @@ def fmt_number(value: str | None) -> str:
     return f"{d:,.0f}" if d == d.to_integral_value() else f"{d:,.2f}"
 
 
+def _styles() -> dict:
+    body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12.5, textColor=INK, spaceAfter=4)
+    return {
+        "body": body,
+        "small": ParagraphStyle("small", parent=body, fontSize=7.5, leading=10, textColor=MUTED),
+        "title": ParagraphStyle("title", parent=body, fontName=FONT_BOLD, fontSize=18, leading=22, spaceAfter=2),
+        "subtitle": ParagraphStyle("subtitle", parent=body, fontSize=10.5, leading=14, textColor=MUTED),
+        "h2": ParagraphStyle(
+            "h2", parent=body, fontName=FONT_BOLD, fontSize=12, leading=15, spaceBefore=12, spaceAfter=5,
+            textColor=ACCENT, keepWithNext=1,
+        ),
+        "h3": ParagraphStyle(
+            "h3", parent=body, fontName=FONT_BOLD, fontSize=9.5, leading=12.5, spaceBefore=8, keepWithNext=1
+        ),
+        "cell": ParagraphStyle("cell", parent=body, fontSize=CELL_SIZE, leading=CELL_LEADING, spaceAfter=0),
+    }  # fmt: skip
+
+
+# Shared by every render: a ParagraphStyle is only read while rendering, never changed.
+CELL_SIZE, CELL_LEADING, CELL_PADDING = 8, 10, 6  # CELL_PADDING: reportlab's default left and right padding
+STYLES = _styles()
+
+
+class Text(str):
+    """User text for a table cell. `table()` prints it as a plain string when it fits on one line
+    (as a Paragraph would, with runs of whitespace collapsed), and as an escaped Paragraph that
+    wraps when it does not: a Paragraph costs far more to parse, wrap and draw than a string."""
+
+
 class NumberedCanvas(Canvas):
     """Holds every page until the end so each footer can say "Page x of y"."""
 
@@ -90,9 +124,10 @@ class ReportRenderer:
     pagesize = A4
     margin = 18 * mm
 
+    styles = STYLES
+
     def __init__(self):
         fonts_register()
-        self.styles = self._styles()
 
     # Subclass hooks -------------------------------------------------------------------------
 
@@ -121,7 +156,7 @@ class ReportRenderer:
             author="Fundtrace",
             creator="Fundtrace",
             subject=f"Fundtrace report snapshot sha256:{self.sha}",
-            keywords=f"fundtrace, {snapshot['kind']}, sha256:{self.sha}",
+            keywords=f"fundtrace, {snapshot['kind']}, renderer {RENDERER_VERSION}, sha256:{self.sha}",
             leftMargin=self.margin,
             rightMargin=self.margin,
         )
@@ -155,25 +190,6 @@ class ReportRenderer:
 
     # Styles and building blocks -----------------------------------------------------------------
 
-    def _styles(self) -> dict:
-        body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12.5, textColor=INK, spaceAfter=4)
-        return {
-            "body": body,
-            "small": ParagraphStyle("small", parent=body, fontSize=7.5, leading=10, textColor=MUTED),
-            "title": ParagraphStyle("title", parent=body, fontName=FONT_BOLD, fontSize=18, leading=22, spaceAfter=2),
-            "subtitle": ParagraphStyle("subtitle", parent=body, fontSize=10.5, leading=14, textColor=MUTED),
-            "h2": ParagraphStyle(
-                "h2", parent=body, fontName=FONT_BOLD, fontSize=12, leading=15, spaceBefore=12, spaceAfter=5,
-                textColor=ACCENT, keepWithNext=1,
-            ),
-            "h3": ParagraphStyle(
-                "h3", parent=body, fontName=FONT_BOLD, fontSize=9.5, leading=12.5, spaceBefore=8, keepWithNext=1
-            ),
-            "cell": ParagraphStyle("cell", parent=body, fontSize=8, leading=10, spaceAfter=0),
-            "cell_bold": ParagraphStyle("cell_bold", parent=body, fontName=FONT_BOLD, fontSize=8, leading=10),
-            "num": ParagraphStyle("num", parent=body, fontSize=8, leading=10, alignment=TA_RIGHT, spaceAfter=0),
-        }  # fmt: skip
-
     def para(self, text: str, style: str = "body") -> Paragraph:
         """A paragraph of plain text: whatever a user typed prints as typed."""
         return Paragraph(escape(text or ""), self.styles[style])
@@ -185,18 +201,19 @@ class ReportRenderer:
     def heading(self, text: str) -> Paragraph:
         return self.para(text, "h2")
 
-    def cell(self, text: str) -> Paragraph:
-        return self.para(text, "cell")
+    def cell(self, text: str) -> Text:
+        """User text for a table cell; it wraps when it is too long for its column."""
+        return Text(text or "")
 
     def table(self, header, rows, widths, *, numeric=(), total=None) -> Table:
         """A ruled table whose header repeats on every page; `numeric` columns align right."""
-        data = [list(header), *rows]
+        data = [self._cells(header, widths, FONT_BOLD), *(self._cells(row, widths, FONT) for row in rows)]
         if total:
-            data.append(list(total))
+            data.append(self._cells(total, widths, FONT_BOLD))
         table = Table(data, colWidths=widths, repeatRows=1, splitByRow=1, hAlign="LEFT")
         style = [
-            ("FONT", (0, 0), (-1, -1), FONT, 8),
-            ("FONT", (0, 0), (-1, 0), FONT_BOLD, 8),
+            ("FONT", (0, 0), (-1, -1), FONT, CELL_SIZE, CELL_LEADING),
+            ("FONT", (0, 0), (-1, 0), FONT_BOLD, CELL_SIZE, CELL_LEADING),
             ("TEXTCOLOR", (0, 0), (-1, -1), INK),
             ("BACKGROUND", (0, 0), (-1, 0), BAND),
             ("LINEBELOW", (0, 0), (-1, 0), 0.6, ACCENT),
@@ -208,9 +225,23 @@ class ReportRenderer:
         for col in numeric:
             style.append(("ALIGN", (col, 0), (col, -1), "RIGHT"))
         if total:
-            style += [("FONT", (0, -1), (-1, -1), FONT_BOLD, 8), ("LINEABOVE", (0, -1), (-1, -1), 0.6, INK)]
+            style += [
+                ("FONT", (0, -1), (-1, -1), FONT_BOLD, CELL_SIZE, CELL_LEADING),
+                ("LINEABOVE", (0, -1), (-1, -1), 0.6, INK),
+            ]
         table.setStyle(TableStyle(style))
         return table
+
+    def _cells(self, row, widths, font) -> list:
+        cells = list(row)
+        for i, value in enumerate(cells):
+            if isinstance(value, Text):
+                words = " ".join(value.split())
+                if stringWidth(words, font, CELL_SIZE) <= widths[i] - 2 * CELL_PADDING:
+                    cells[i] = words
+                else:
+                    cells[i] = Paragraph(escape(words), self.styles["cell"])
+        return cells
 
     def figures_table(self, figures, *, base_column: bool) -> Table:
         rows = []

@@ -121,3 +121,50 @@ def test_dry_run_lists_who_would_receive_what_and_writes_nothing(capsys, smtp):
     assert f"{donor.ref} {donor.name}: new run → {donor.contacts.get(receives_reports=True).email} [would send]" in out
     assert donor.contacts.get(receives_reports=False).email not in out
     assert not Delivery.objects.exists() and smtp.messages == []
+
+
+def test_requesting_summaries_takes_as_many_queries_for_four_donors_as_for_two():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(donors):
+        with CaptureQueriesContext(connection) as captured:
+            runs = summaries_request(start=START, end=END, refs=[d.ref for d in donors])
+        assert len(runs) == len(donors)
+        return len(captured)
+
+    two = queries([donor_with_gift(reporting=2, silent=1) for _ in range(2)])
+    four = queries([donor_with_gift(reporting=2, silent=1) for _ in range(4)])
+    assert four == two
+    assert Delivery.objects.count() == 12
+
+
+def test_one_smtp_connection_carries_a_workers_sends(
+    smtp, eager_celery, django_capture_on_commit_callbacks, monkeypatch
+):
+    import smtplib
+
+    connects = []
+    connect = smtplib.SMTP.connect
+    monkeypatch.setattr(smtplib.SMTP, "connect", lambda self, *a, **k: connects.append(a) or connect(self, *a, **k))
+    for _ in range(3):
+        donor_with_gift(reporting=1, silent=0)
+    send(django_capture_on_commit_callbacks)
+    assert len(smtp.messages) == 3
+    assert len(connects) == 1
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced_without_a_failed_attempt(
+    smtp, eager_celery, django_capture_on_commit_callbacks
+):
+    import socket
+
+    from delivery import services
+
+    first, second = donor_with_gift(reporting=1, silent=0), donor_with_gift(reporting=1, silent=0)
+    send(django_capture_on_commit_callbacks, refs=[first.ref])
+    _, kept = services._held.smtp
+    kept.connection.sock.shutdown(socket.SHUT_RDWR)  # as when a server closes an idle connection
+    send(django_capture_on_commit_callbacks, refs=[second.ref])
+    assert len(smtp.messages) == 2
+    assert list(DeliveryAttempt.objects.values_list("outcome", flat=True)) == ["sent", "sent"]

@@ -99,3 +99,41 @@ def test_snapshot_is_canonical_json_with_money_as_strings(run):
     assert canonical_json(run.snapshot).startswith(b'{"base_currency":"GBP"')
     f = run.snapshot["figures"][0]
     assert isinstance(f["value"]["amount"], str) and f["value"]["currency"] == "GBP"
+
+
+def test_a_run_drawn_by_an_older_renderer_still_verifies(demo, django_capture_on_commit_callbacks, tmp_path):
+    """After a renderer change the stored snapshot no longer renders to an old PDF; its recorded SHA-256 vouches."""
+    import reports.services
+    from reports.renderers import RENDERER_VERSION
+    from reports.renderers.base import ReportRenderer
+
+    with pytest.MonkeyPatch.context() as older:  # the renderer as it was: other margins, an earlier version
+        older.setattr(ReportRenderer, "margin", ReportRenderer.margin + 7)
+        older.setattr(reports.services, "RENDERER_VERSION", RENDERER_VERSION - 1)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = report_run_request(
+                kind="donor_summary", donor=Donor.objects.get(ref="DON-0002"), start=START, end=END
+            )
+    run.refresh_from_db()
+    assert run.status == ReportRun.Status.DONE, run.error
+    assert run.renderer_version == RENDERER_VERSION - 1
+    old = stored(run)
+    assert render(run.snapshot) != old  # today's renderer draws the same snapshot differently
+
+    path = tmp_path / "old.pdf"
+    path.write_bytes(old)
+    assert f"Matches run {run.pk}" in verify(path)
+
+    altered = bytearray(old)
+    position = altered.index(b"/Length") - 20
+    altered[position] = (altered[position] + 1) % 256
+    path.write_bytes(bytes(altered))
+    with pytest.raises(CommandError, match="NOT VERIFIED: The file differs"):
+        verify(path)
+
+
+def test_runs_record_the_renderer_version(run):
+    from reports.renderers import RENDERER_VERSION
+
+    assert run.renderer_version == RENDERER_VERSION
+    assert f"renderer {RENDERER_VERSION}" in stored(run).decode("latin-1")
