@@ -179,7 +179,7 @@ def _field_name(model, attname: str) -> str:
     raise LookupError(attname)
 
 
-class foreign_keys_immediate:  # noqa: N801 (used like a function)
+class ForeignKeysImmediate:
     """Check `model`'s deferred foreign keys at the end of each statement for now (PostgreSQL).
 
     Django declares foreign keys DEFERRABLE INITIALLY DEFERRED, so a bulk insert's checks all
