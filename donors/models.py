@@ -271,7 +271,9 @@ class Donation(models.Model):
     instalment = models.ForeignKey(
         Instalment, null=True, blank=True, on_delete=models.PROTECT, related_name="donations", db_index=False
     )  # indexed where set (Meta.indexes): imported donations have none
-    batch = models.ForeignKey(DonationBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="donations")
+    batch = models.ForeignKey(
+        DonationBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="donations", db_index=False
+    )  # indexed with id (Meta.indexes): an import reads its rows back chunk by chunk
     received_on = models.DateField()
     amount = money_field()
     currency = currency_field()
@@ -317,6 +319,7 @@ class Donation(models.Model):
             models.Index(fields=["pledge", "status"]),
             models.Index(fields=["received_on"]),
             models.Index(fields=["instalment"], condition=Q(instalment__isnull=False), name="donation_instalment_set"),
+            models.Index(fields=["batch", "id"], name="donation_batch_id"),
             # Period figures (portfolio, dashboard) read only these columns of posted donations:
             # on PostgreSQL they come from this index alone, without visiting the table.
             models.Index(

@@ -280,6 +280,8 @@ def donor_period_totals(*, start: dt.date, end: dt.date, top: int = 10) -> Donor
     counts by kind of donor (the donor's kind now). One query: the per-donor sums, with each
     donor's ref, name and kind, are computed once (a CTE) and read twice, for the top rows and
     for the sums by kind."""
+    if start > end:
+        return DonorPeriodTotals(top=[], by_kind=[])
     rows_sql, params = _posted_by_donor(start, end)
     q = connection.ops.quote_name
     pk, ref, name, kind = q("id"), q("ref"), q("name"), q("kind")

@@ -39,7 +39,9 @@ def run_list(request):
         "runs": runs,
         "form": form,
         "can_download": request.user.has_perm(DOWNLOAD),
-        "working": any(r.status in (ReportRun.Status.QUEUED, ReportRun.Status.RUNNING) for r in runs),
+        # Refresh while runs are generated, but never over a form being corrected.
+        "working": not (form and form.is_bound)
+        and any(r.status in (ReportRun.Status.QUEUED, ReportRun.Status.RUNNING) for r in runs),
     }
     return render(request, "reports/run_list.html", context)
 

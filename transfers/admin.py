@@ -1,5 +1,7 @@
 """The import/export buttons on the admin's change lists, with their own permissions."""
 
+import datetime as dt
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -12,7 +14,7 @@ from import_export.admin import ImportExportMixin
 from import_export.forms import ImportForm
 
 from .files import FileRejected, max_bytes
-from .jobs import ImportJobError, import_job_confirm, import_job_create, kind_of
+from .jobs import ImportJobError, import_job_confirm, import_job_create, import_jobs_fail_stuck, kind_of
 from .models import ImportJob
 from .registry import KINDS
 from .resources import FORMATS
@@ -111,6 +113,16 @@ class ImportJobAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "kind"]
     list_select_related = ["requested_by"]
+    actions = ["fail_stuck"]
+
+    @admin.action(description="Mark stuck jobs failed (working or waiting longer than the task time limit)")
+    def fail_stuck(self, request, queryset):
+        limit = dt.timedelta(seconds=getattr(settings, "IMPORT_TASK_TIME_LIMIT", 1900))
+        count = import_jobs_fail_stuck(older_than=limit, jobs=queryset)
+        self.message_user(request, f"{count} stuck job(s) marked failed; nothing of them was imported.")
+
+    def get_actions(self, request):
+        return super().get_actions(request) if _importable_kinds(request.user) else {}
 
     def has_module_permission(self, request):
         return bool(_importable_kinds(request.user))

@@ -8,6 +8,7 @@ nothing, every rule. Progress is written on a connection of its own (PostgreSQL)
 shows it while the import's transaction is still open.
 """
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -15,6 +16,7 @@ import uuid
 from pathlib import PurePath
 
 from django.db import connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .engine import Outcome, import_run
@@ -55,7 +57,9 @@ def import_job_create(*, kind: str, upload, user) -> ImportJob:
 def import_job_confirm(*, job: ImportJob, user) -> ImportJob:
     """The user's go-ahead for a checked file: queue the import, once."""
     confirmed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.CHECKED).update(
-        status=ImportJob.Status.CONFIRMED, confirmed_by=user
+        status=ImportJob.Status.CONFIRMED,
+        confirmed_by=user,
+        started_at=timezone.now(),  # waiting since
     )
     if not confirmed:
         job.refresh_from_db()
@@ -74,7 +78,10 @@ def import_job_run(job_id: int, *, check: bool) -> ImportJob:
         if check
         else (ImportJob.Status.CONFIRMED, ImportJob.Status.IMPORTING)
     )
-    if not ImportJob.objects.filter(pk=job_id, status=waiting).update(status=working, rows_read=0, percent=0):
+    claimed = ImportJob.objects.filter(pk=job_id, status=waiting).update(
+        status=working, rows_read=0, percent=0, started_at=timezone.now()
+    )
+    if not claimed:
         return ImportJob.objects.get(pk=job_id)
     job = ImportJob.objects.select_related("requested_by", "confirmed_by").get(pk=job_id)
     user = job.requested_by if check else job.confirmed_by
@@ -86,14 +93,21 @@ def import_job_run(job_id: int, *, check: bool) -> ImportJob:
             statuses.append({"line": line, "key": key, "status": status})
 
     try:
-        with job.file.open("rb") as stream:
-            progress = _Progress(job, stream)
-            outcome = import_run(
-                importer, open_table(stream, job.file_name), dry_run=check, report=report, progress=progress
-            )
-    except FileRejected as error:
-        outcome = Outcome(kind=importer.kind, dry_run=check)
-        outcome.add_error(_file_error(error))
+        # The rows and the job's outcome commit together: a worker that dies in between leaves
+        # neither, never rows imported under a job still "importing".
+        with transaction.atomic(), job.file.open("rb") as stream:
+            try:
+                outcome = import_run(
+                    importer,
+                    open_table(stream, job.file_name),
+                    dry_run=check,
+                    report=report,
+                    progress=_Progress(job, stream),
+                )
+            except FileRejected as error:
+                outcome = Outcome(kind=importer.kind, dry_run=check)
+                outcome.add_error(_file_error(error))
+            _record(job, outcome, statuses, check=check)
     except Exception as error:  # a bug or an outage, not the file: keep the job, say what happened
         logger.exception("Import job %s failed", job_id)
         job.status = ImportJob.Status.FAILED
@@ -101,8 +115,23 @@ def import_job_run(job_id: int, *, check: bool) -> ImportJob:
         job.finished_at = timezone.now()
         job.save()
         return job
-    _record(job, outcome, statuses, check=check)
     return job
+
+
+def import_jobs_fail_stuck(*, older_than: dt.timedelta, jobs=None) -> int:
+    """Mark failed the jobs still working, or waiting for a worker, after `older_than`: a worker
+    died or the broker lost the task. Nothing of them was written (an import is one
+    transaction, its outcome included); the file can be uploaded again."""
+    cutoff = timezone.now() - older_than
+    jobs = ImportJob.objects.all() if jobs is None else jobs
+    stuck = jobs.filter(status__in=ImportJob.RUNNING).filter(
+        Q(started_at__lt=cutoff) | Q(started_at__isnull=True, created_at__lt=cutoff)
+    )
+    return stuck.update(
+        status=ImportJob.Status.FAILED,
+        failure=f"No worker finished this job within {older_than}; nothing was imported. Upload the file again.",
+        finished_at=timezone.now(),
+    )
 
 
 def _file_error(error: FileRejected):

@@ -347,7 +347,7 @@ class DonationImporter(Importer):
         self.total = Decimal("0.00")
         self.now = timezone.now()
         self.make = InstanceMaker(Donation)
-        self.copy = None
+        self.copy = self.immediate = None
         if connection.vendor == "postgresql":
             # A chunk's rows (as COPY text) wait in `pending` until the next chunk's lookups
             # are done; then they are written on a thread of their own while that chunk is
@@ -364,6 +364,7 @@ class DonationImporter(Importer):
         if self.copy is not None:
             self.pending = []
             self.copy.wait()
+        if self.immediate is not None:
             self.immediate.close()
 
     def send_pending(self):

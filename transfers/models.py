@@ -58,6 +58,7 @@ class ImportJob(models.Model):
     notes = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True, help_text="What stopped the job, when it was not the file's content.")
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the current step began or was queued.")
     checked_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -180,3 +180,10 @@ def test_rebuild_gives_the_totals_the_services_kept(db):
         (dt.date(2025, 12, 31), dt.date(2025, 12, 30)),  # empty
     ]:
         assert_period_figures_match_ledger(start, end)
+
+
+def test_a_period_that_ends_before_it_starts_has_no_donors(db):
+    from donors.selectors import donor_period_totals
+
+    totals = donor_period_totals(start=dt.date(2026, 1, 5), end=dt.date(2025, 12, 31))
+    assert (totals.top, totals.by_kind) == ([], [])

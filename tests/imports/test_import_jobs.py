@@ -200,3 +200,31 @@ def ledger_committed(transactional_db):
     from tests.factories import DonorFactory
 
     return DonorFactory(ref="DON-0001")
+
+
+def test_jobs_stuck_past_the_time_limit_can_be_marked_failed_and_stay_so(ledger, client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    finance = role_user("Finance")
+    old = timezone.now() - dt.timedelta(hours=2)
+    stuck = ImportJob.objects.create(
+        kind="donations", file_name="a.csv", file_size=1, requested_by=finance, status="importing", started_at=old
+    )
+    lost = ImportJob.objects.create(kind="donations", file_name="b.csv", file_size=1, requested_by=finance)
+    ImportJob.objects.filter(pk=lost.pk).update(created_at=old)  # queued, its task lost with the broker
+    busy = ImportJob.objects.create(
+        kind="donations", file_name="c.csv", file_size=1, requested_by=finance, status="checking",
+        started_at=timezone.now(),
+    )  # fmt: skip
+    client.force_login(finance)
+    client.post(
+        reverse("admin:transfers_importjob_changelist"),
+        {"action": "fail_stuck", "_selected_action": [stuck.pk, lost.pk, busy.pk]},
+    )
+    statuses = dict(ImportJob.objects.values_list("file_name", "status"))
+    assert statuses == {"a.csv": "failed", "b.csv": "failed", "c.csv": "checking"}
+    assert ImportJob.objects.get(pk=stuck.pk).failure.startswith("No worker finished this job within 0:31:40")
+    assert jobs.import_job_run(stuck.pk, check=False).status == "failed"  # a late task changes nothing
+    assert counts()["Donation"] == 0

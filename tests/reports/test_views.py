@@ -186,3 +186,13 @@ def test_impact_report_command_writes_pdf(tmp_path, db):
     call_command("verify_report", str(out))
     assert Group.objects.get(name="Leadership").permissions.filter(codename="download_report").exists()
     assert PASSWORD
+
+
+def test_the_page_does_not_refresh_over_a_form_being_corrected(client, db):
+    from tests.factories import OutputFactory
+
+    login(client, "Finance")
+    ReportRun.objects.create(kind="output_statement", output=OutputFactory())  # queued: the page refreshes
+    assert 'http-equiv="refresh"' in client.get(reverse("reports:run_list")).content.decode()
+    response = client.post(reverse("reports:run_list"), {"kind": "donor_summary", "donor_ref": "DON-404"})
+    assert 'http-equiv="refresh"' not in response.content.decode()
