@@ -37,6 +37,10 @@ from ..snapshot import snapshot_sha256
 # that drew it, and verify_report re-renders only runs of the current version (older runs verify
 # by the SHA-256 of the PDF stored with them).
 RENDERER_VERSION = 2
+# The reportlab release that version draws with. Another release may draw other bytes, and
+# genuine PDFs of the current version would then fail verify_report's re-render: a test pins
+# this, so that upgrading reportlab (requirements.txt) goes with a RENDERER_VERSION bump.
+RENDERED_WITH_REPORTLAB = "4.4.10"
 
 # Formatting: the one place that turns snapshot strings into printed text --------------------
 

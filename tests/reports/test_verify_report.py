@@ -137,3 +137,15 @@ def test_runs_record_the_renderer_version(run):
 
     assert run.renderer_version == RENDERER_VERSION
     assert f"renderer {RENDERER_VERSION}" in stored(run).decode("latin-1")
+
+
+def test_the_renderer_version_names_the_reportlab_release_it_draws_with():
+    """Upgrading reportlab may change every PDF's bytes: bump RENDERER_VERSION with it."""
+    import reportlab
+
+    from reports.renderers.base import RENDERED_WITH_REPORTLAB
+
+    assert reportlab.Version == RENDERED_WITH_REPORTLAB, (
+        f"reportlab is {reportlab.Version}, but RENDERER_VERSION was drawn with {RENDERED_WITH_REPORTLAB}: "
+        "bump RENDERER_VERSION and RENDERED_WITH_REPORTLAB together"
+    )
