@@ -160,6 +160,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.tasks.finance_reminder_send",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
+    # Import jobs whose worker died or whose task was lost: failed, so the page stops waiting.
+    "import-jobs-fail-stuck": {
+        "task": "transfers.tasks.import_jobs_fail_stuck",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # Delivery of donor summaries (delivery/).

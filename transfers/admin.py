@@ -18,6 +18,7 @@ from .jobs import ImportJobError, import_job_confirm, import_job_create, import_
 from .models import ImportJob
 from .registry import KINDS
 from .resources import FORMATS
+from .tasks import LIMITS
 
 
 class TransferImportForm(ImportForm):
@@ -117,7 +118,7 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark stuck jobs failed (working or waiting longer than the task time limit)")
     def fail_stuck(self, request, queryset):
-        limit = dt.timedelta(seconds=getattr(settings, "IMPORT_TASK_TIME_LIMIT", 1900))
+        limit = dt.timedelta(seconds=LIMITS["time_limit"])
         count = import_jobs_fail_stuck(older_than=limit, jobs=queryset)
         self.message_user(request, f"{count} stuck job(s) marked failed; nothing of them was imported.")
 

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from celery import shared_task
 from django.conf import settings
 
@@ -19,3 +21,10 @@ def import_job_check(job_id: int) -> str:
 @shared_task(acks_late=True, **LIMITS)
 def import_job_import(job_id: int) -> str:
     return jobs.import_job_run(job_id, check=False).status
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def import_jobs_fail_stuck() -> int:
+    """Every 15 minutes (beat): jobs working or waiting longer than the import task's hard time
+    limit can no longer finish; mark them failed. Safe to run twice."""
+    return jobs.import_jobs_fail_stuck(older_than=dt.timedelta(seconds=LIMITS["time_limit"]))

@@ -228,3 +228,27 @@ def test_jobs_stuck_past_the_time_limit_can_be_marked_failed_and_stay_so(ledger,
     assert ImportJob.objects.get(pk=stuck.pk).failure.startswith("No worker finished this job within 0:31:40")
     assert jobs.import_job_run(stuck.pk, check=False).status == "failed"  # a late task changes nothing
     assert counts()["Donation"] == 0
+
+
+def test_the_beat_task_fails_jobs_past_the_hard_time_limit_only(ledger):
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from transfers.tasks import LIMITS, import_jobs_fail_stuck
+
+    assert settings.CELERY_BEAT_SCHEDULE["import-jobs-fail-stuck"]["task"] == "transfers.tasks.import_jobs_fail_stuck"
+    finance = role_user("Finance")
+    limit = dt.timedelta(seconds=LIMITS["time_limit"])
+    for name, age in (("dead.csv", limit + dt.timedelta(minutes=1)), ("alive.csv", limit - dt.timedelta(minutes=1))):
+        ImportJob.objects.create(
+            kind="donations", file_name=name, file_size=1, requested_by=finance, status="importing",
+            started_at=timezone.now() - age,
+        )  # fmt: skip
+    assert import_jobs_fail_stuck.delay().get() == 1
+    assert dict(ImportJob.objects.values_list("file_name", "status")) == {
+        "dead.csv": "failed",
+        "alive.csv": "importing",
+    }
+    assert import_jobs_fail_stuck.delay().get() == 0
