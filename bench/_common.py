@@ -21,3 +21,53 @@ def timed(fn, repeat):
 def p95(samples):
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+# The seeded ledger the report and dashboard benchmarks share ---------------------------------
+
+
+def ledger_configure() -> tuple[int, int]:
+    """Before django.setup(): point Django at the benchmark ledger (BENCH_DATABASE_URL, or a
+    SQLite file under BENCH_DIR named by its size) and return (donors, donations) to seed."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    work = Path(os.environ.get("BENCH_DIR", Path(tempfile.gettempdir()) / "fundtrace-bench"))
+    work.mkdir(parents=True, exist_ok=True)
+    donors = int(os.environ.get("BENCH_DONORS", "30"))
+    donations = int(os.environ.get("BENCH_DONATIONS", "20000"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    os.environ.setdefault("DEBUG", "1")
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_DATABASE_URL", f"sqlite:///{work / f'bench-{donors}-{donations}.sqlite3'}"
+    )
+    os.environ["PRIVATE_STORAGE_ROOT"] = str(work / "private")
+    return donors, donations
+
+
+def ledger_ready(donors: int, donations: int) -> None:
+    """After django.setup(): migrate, seed with `seed_demo` unless the ledger already holds that
+    many donors and donations and the grants demo (planning 1M rows takes minutes), ANALYZE,
+    and print the ledger's size (and the seed's time when it seeded)."""
+    from django.core.management import call_command
+    from django.db import connection, reset_queries
+
+    from donors.models import Donation, Donor
+    from grants.models import Allocation
+
+    call_command("migrate", verbosity=0)
+    seeded = (
+        Donor.objects.count() >= donors
+        and Donation.objects.count() >= donations
+        and Allocation.objects.filter(donation__isnull=False).exists()
+    )
+    if not seeded:
+        t = time.perf_counter()
+        call_command("seed_demo", donors=donors, donations=donations, verbosity=0)
+        emit("seed_seconds", round(time.perf_counter() - t, 2), "s")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    reset_queries()  # seeding with DEBUG on fills the query log, and counting in a full log gives 0
+    emit("donations", Donation.objects.count(), "rows")
+    emit("donors", Donor.objects.count(), "rows")

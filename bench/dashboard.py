@@ -4,8 +4,8 @@
     BENCH_DONORS=10000 BENCH_DONATIONS=1000000 \
       BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/wt_dashboard_bench python bench/dashboard.py
 
-Seeds with `seed_demo --donors N --donations M` unless the database already holds at least M
-donations (a copy of a large seed is reused as is), then times GET /dashboard/ for one year,
+Shares the seeded ledger of bench/reports.py (bench/_common.py: `seed_demo --donors N
+--donations M` unless already there), then times GET /dashboard/ for one year,
 signed in as Leadership: median and p95 of BENCH_REPEAT requests, and the queries per page.
 
 In the same run, the baseline and the cost moved to the write side: `ledger_period_pass_median`
@@ -18,37 +18,25 @@ import datetime as dt
 import os
 import statistics
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-WORK = Path(os.environ.get("BENCH_DIR", Path(tempfile.gettempdir()) / "fundtrace-bench"))
-WORK.mkdir(parents=True, exist_ok=True)
-DONORS = int(os.environ.get("BENCH_DONORS", "30"))
-DONATIONS = int(os.environ.get("BENCH_DONATIONS", "20000"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import emit, ledger_configure, ledger_ready, p95, timed  # noqa: E402
+
+DONORS, DONATIONS = ledger_configure()
 REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
 PERIOD = os.environ.get("BENCH_PERIOD", "start=2025-01-01&end=2025-12-31")
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
-os.environ.setdefault("DEBUG", "1")
-os.environ["DATABASE_URL"] = os.environ.get(
-    "BENCH_DATABASE_URL", f"sqlite:///{WORK / f'bench-dashboard-{DONORS}-{DONATIONS}.sqlite3'}"
-)
-os.environ["PRIVATE_STORAGE_ROOT"] = str(WORK / "private")
-
 import django  # noqa: E402
-
-from bench._common import emit, p95, timed  # noqa: E402
 
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -79,15 +67,7 @@ def post_one(donor, n):
 
 def main():
     emit("load_average_1m", os.getloadavg()[0], "load")
-    call_command("migrate", verbosity=0)
-    if Donation.objects.count() < DONATIONS:
-        t = time.perf_counter()
-        call_command("seed_demo", donors=DONORS, donations=DONATIONS, verbosity=0)
-        emit("seed_seconds", round(time.perf_counter() - t, 2), "s")
-    with connection.cursor() as c:
-        c.execute("ANALYZE")
-    emit("donations", Donation.objects.count(), "rows")
-    emit("donors", Donor.objects.count(), "rows")
+    ledger_ready(DONORS, DONATIONS)
 
     user, _ = get_user_model().objects.get_or_create(username="bench-leadership", defaults={"is_staff": True})
     user.groups.add(Group.objects.get(name="Leadership"))

@@ -15,52 +15,30 @@ import datetime as dt
 import os
 import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-WORK = Path(os.environ.get("BENCH_DIR", Path(tempfile.gettempdir()) / "fundtrace-bench"))
-WORK.mkdir(parents=True, exist_ok=True)
-DONORS = int(os.environ.get("BENCH_DONORS", "30"))
-DONATIONS = int(os.environ.get("BENCH_DONATIONS", "20000"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import emit, ledger_configure, ledger_ready, p95, timed  # noqa: E402
+
+DONORS, DONATIONS = ledger_configure()
 REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
 # A demo donor whose summary has every section: pledges, converted figures, co-funded outputs.
 DONOR = os.environ.get("BENCH_DONOR", "DON-0005")
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
-os.environ.setdefault("DEBUG", "1")
-os.environ["DATABASE_URL"] = os.environ.get(
-    "BENCH_DATABASE_URL", f"sqlite:///{WORK / f'bench-{DONORS}-{DONATIONS}.sqlite3'}"
-)
-os.environ["PRIVATE_STORAGE_ROOT"] = str(WORK / "private")
-
 import django  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bench._common import emit, p95, timed  # noqa: E402
-
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from donors.models import Donation, Donor  # noqa: E402
-from grants.models import Allocation  # noqa: E402
+from donors.models import Donor  # noqa: E402
 from reports.figures import donor_summary_snapshot, portfolio_snapshot  # noqa: E402
 from reports.renderers import render  # noqa: E402
 from reports.snapshot import snapshot_sha256  # noqa: E402
 
 START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
-
-
-def seeded() -> bool:
-    return (
-        Donor.objects.count() >= DONORS
-        and Donation.objects.count() >= DONATIONS
-        and Allocation.objects.filter(donation__isnull=False).exists()
-    )
 
 
 def queries(fn) -> int:
@@ -71,16 +49,7 @@ def queries(fn) -> int:
 
 def main():
     emit("load_average_1m", os.getloadavg()[0], "load")
-    call_command("migrate", verbosity=0)
-    if not seeded():  # seed_demo inserts only what is missing, but planning 1M rows takes minutes
-        t = time.perf_counter()
-        call_command("seed_demo", donors=DONORS, donations=DONATIONS, verbosity=0)
-        emit("seed_seconds", round(time.perf_counter() - t, 2), "s")
-    emit("donations", Donation.objects.count(), "rows")
-    emit("donors", Donor.objects.count(), "rows")
-    if connection.vendor == "sqlite":
-        with connection.cursor() as c:
-            c.execute("ANALYZE")
+    ledger_ready(DONORS, DONATIONS)
 
     donor = Donor.objects.get(ref=DONOR)
 
