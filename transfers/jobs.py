@@ -19,7 +19,7 @@ from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .engine import Outcome, import_run
+from .engine import Outcome, RowError, import_run
 from .files import FileRejected, open_table
 from .models import ImportJob
 from .registry import KINDS
@@ -106,7 +106,7 @@ def import_job_run(job_id: int, *, check: bool) -> ImportJob:
                 )
             except FileRejected as error:
                 outcome = Outcome(kind=importer.kind, dry_run=check)
-                outcome.add_error(_file_error(error))
+                outcome.add_error(RowError(0, "", str(error)))  # about the whole file
             _record(job, outcome, statuses, check=check)
     except Exception as error:  # a bug or an outage, not the file: keep the job, say what happened
         logger.exception("Import job %s failed", job_id)
@@ -132,12 +132,6 @@ def import_jobs_fail_stuck(*, older_than: dt.timedelta, jobs=None) -> int:
         failure=f"No worker finished this job within {older_than}; nothing was imported. Upload the file again.",
         finished_at=timezone.now(),
     )
-
-
-def _file_error(error: FileRejected):
-    from .engine import RowError
-
-    return RowError(0, "", str(error))
 
 
 def _record(job: ImportJob, outcome: Outcome, statuses: list[dict], *, check: bool) -> None:

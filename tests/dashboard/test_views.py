@@ -8,14 +8,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backoffice.money import format_money, money_round
-from donors import services as donor_services
 from donors.models import Pledge
 from grants.models import Programme
 from grants.selectors import output_funding, unallocated_balance
 from reports.figures import portfolio_snapshot
 from reports.models import ReportRun
-from tests.factories import AllocationFactory, DonationFactory, DonorFactory, OutputFactory, role_user
-from tests.reports.helpers import closing_rate, pledge_outstanding, pledges_at, posted, total
+from tests.factories import role_user
+from tests.reports.helpers import closing_rate, ledger_grow, pledge_outstanding, pledges_at, posted, total
 
 from .conftest import END, START, query
 
@@ -129,20 +128,10 @@ def test_query_count_does_not_grow_with_data(client, dashboard_demo):
     client.get(URL, query())  # warm the session and content types
     with CaptureQueriesContext(connection) as small:
         assert client.get(URL, query()).status_code == 200
-    finance = role_user("Finance", username="dash-finance")
-    for k in range(6):
-        donor = DonorFactory(ref=f"DON-8{k:03d}", kind="company")
-        d = donor_services.donation_post(
-            donation=DonationFactory(donor=donor, received_on=dt.date(2025, 6, 1 + k), amount=Decimal("900.00")),
-            by=finance,
-        )
-        AllocationFactory(
-            donation=d, output=OutputFactory(), amount=Decimal("300.00"), allocated_on=dt.date(2025, 7, 1)
-        )
-        donor_services.pledge_create(
-            donor=donor, title="More", total=Decimal("5000.00"), currency="USD", start_date=dt.date(2024, 2, 1),
-            end_date=dt.date(2025, 1, 31), frequency="quarterly", count=4,
-        )  # fmt: skip
+    ledger_grow(
+        ref_prefix="DON-8", count=6, by=role_user("Finance", username="dash-finance"),
+        pledge_start=dt.date(2024, 2, 1), pledge_end=dt.date(2025, 1, 31),
+    )  # fmt: skip
     with CaptureQueriesContext(connection) as large:
         assert client.get(URL, query()).status_code == 200
     assert len(large) == len(small), [q["sql"][:120] for q in large.captured_queries]

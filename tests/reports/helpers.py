@@ -49,3 +49,25 @@ def pledge_outstanding(pledge, end: dt.date) -> tuple[Decimal, Decimal]:
 
 def figure(snapshot: dict, key: str) -> dict:
     return next(f for f in snapshot["figures"] if f["key"] == key)
+
+
+def ledger_grow(*, ref_prefix: str, count: int, by, pledge_start: dt.date, pledge_end: dt.date) -> None:
+    """More of everything a portfolio reads, through the services: `count` company donors, each
+    with a posted donation in June 2025, an allocation of part of it, and a quarterly USD pledge.
+    For tests that the number of queries does not grow with the data."""
+    from donors import services as donor_services
+    from tests.factories import AllocationFactory, DonationFactory, DonorFactory, OutputFactory
+
+    for k in range(count):
+        donor = DonorFactory(ref=f"{ref_prefix}{k:03d}", kind="company")
+        donation = donor_services.donation_post(
+            donation=DonationFactory(donor=donor, received_on=dt.date(2025, 6, 1 + k), amount=Decimal("900.00")),
+            by=by,
+        )
+        AllocationFactory(
+            donation=donation, output=OutputFactory(), amount=Decimal("300.00"), allocated_on=dt.date(2025, 7, 1)
+        )
+        donor_services.pledge_create(
+            donor=donor, title="More", total=Decimal("5000.00"), currency="USD", start_date=pledge_start,
+            end_date=pledge_end, frequency="quarterly", count=4,
+        )  # fmt: skip

@@ -10,10 +10,10 @@ from donors.models import Donation, Donor, Pledge, WriteOff
 from grants.models import Allocation, Output
 from reports.figures import portfolio_snapshot
 from reports.renderers import render
-from tests.factories import AllocationFactory, DonationFactory, DonorFactory, OutputFactory, role_user
+from tests.factories import DonationFactory, DonorFactory, role_user
 
 from .conftest import END, START
-from .helpers import closing_rate, figure, pdf_text, pledge_outstanding, pledges_at, posted, shown, total
+from .helpers import closing_rate, figure, ledger_grow, pdf_text, pledge_outstanding, pledges_at, posted, shown, total
 
 
 def to_base_at_close(amounts_by_currency) -> Decimal:
@@ -88,20 +88,10 @@ def test_same_snapshot_renders_byte_identical_pdfs(demo):
 def test_query_count_does_not_grow_with_data(demo):
     with CaptureQueriesContext(connection) as small:
         portfolio_snapshot(start=START, end=END)
-    finance = role_user("Finance", username="report-finance")
-    for k in range(5):
-        donor = DonorFactory(ref=f"DON-9{k:03d}", kind="company")
-        d = donor_services.donation_post(
-            donation=DonationFactory(donor=donor, received_on=dt.date(2025, 6, 1 + k), amount=Decimal("900.00")),
-            by=finance,
-        )
-        AllocationFactory(
-            donation=d, output=OutputFactory(), amount=Decimal("300.00"), allocated_on=dt.date(2025, 7, 1)
-        )
-        donor_services.pledge_create(
-            donor=donor, title="More", total=Decimal("5000.00"), currency="USD", start_date=dt.date(2025, 2, 1),
-            end_date=dt.date(2026, 1, 31), frequency="quarterly", count=4,
-        )  # fmt: skip
+    ledger_grow(
+        ref_prefix="DON-9", count=5, by=role_user("Finance", username="report-finance"),
+        pledge_start=dt.date(2025, 2, 1), pledge_end=dt.date(2026, 1, 31),
+    )  # fmt: skip
     with CaptureQueriesContext(connection) as large:
         snap = portfolio_snapshot(start=START, end=END)
     assert len(snap["outputs"]) == Output.objects.count()
