@@ -261,7 +261,9 @@ class Donation(models.Model):
         DRAFT = "draft", "Draft"
         POSTED = "posted", "Posted"
 
-    reference = models.CharField(max_length=100, unique=True, help_text="Bank or source reference.")
+    # Unique by a constraint (Meta), not unique=True, which on PostgreSQL adds a second,
+    # LIKE-pattern index that nothing here reads and every imported row pays for.
+    reference = models.CharField(max_length=100, help_text="Bank or source reference.")
     # No single-column indexes on donor and pledge: the (donor, status, received_on) and
     # (pledge, status) indexes below serve those lookups, and every index costs each import.
     donor = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="donations", db_index=False)
@@ -300,8 +302,16 @@ class Donation(models.Model):
         editable=False,
         db_index=False,  # never searched by; users are deactivated, not deleted
     )
-    reversal_of = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by", editable=False
+    # At most one reversal per donation: a unique constraint on the reversals only (Meta), so
+    # the index holds the few reversals, not a NULL entry for every donation.
+    reversal_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversed_by",
+        editable=False,
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -316,7 +326,8 @@ class Donation(models.Model):
         ordering = ["-received_on", "-id"]
         indexes = [
             models.Index(fields=["donor", "status", "received_on"]),
-            models.Index(fields=["pledge", "status"]),
+            # Only donations against a pledge: most are not, and a NULL entry helps no lookup.
+            models.Index(fields=["pledge", "status"], condition=Q(pledge__isnull=False), name="donation_pledge_set"),
             models.Index(fields=["received_on"]),
             models.Index(fields=["instalment"], condition=Q(instalment__isnull=False), name="donation_instalment_set"),
             models.Index(fields=["batch", "id"], name="donation_batch_id"),
@@ -330,6 +341,10 @@ class Donation(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["reference"], name="donation_reference_unique"),
+            models.UniqueConstraint(
+                fields=["reversal_of"], condition=Q(reversal_of__isnull=False), name="donation_reversed_once"
+            ),
             models.CheckConstraint(
                 condition=(Q(reversal_of__isnull=True) & Q(amount__gt=0))
                 | (Q(reversal_of__isnull=False) & Q(amount__lt=0)),
