@@ -105,6 +105,7 @@ class Importer:
     columns: list[Column] = []
     key: tuple[str, ...] = ()
     chunk_size = 5000
+    dry_run = False  # set by import_run before start(): a check only, nothing will be written
 
     def __init__(self, *, user=None, post: bool = False, file_name: str = ""):
         self.user = user
@@ -165,6 +166,7 @@ def import_run(
     if not outcome.ok:
         return outcome
     importer.digest.update(repr(table.header).encode())
+    importer.dry_run = dry_run
     seen: dict = {}
     with transaction.atomic():
         try:

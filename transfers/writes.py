@@ -172,6 +172,37 @@ class CopyWithHistory:
                 raise error
 
 
+class ConnectionApart:
+    """Queries on a connection of their own: a thread's, as Django keeps one per thread.
+
+    `run(fn, *args)` calls `fn` on that thread and returns what it returns (or raises what it
+    raised); the caller waits, but its own connection stays free for a write in progress.
+    The other connection runs in autocommit and sees only committed rows.
+    """
+
+    def __init__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="connection-apart")
+
+    def run(self, fn, *args):
+        return self._pool.submit(fn, *args).result()
+
+    def close(self) -> None:
+        from django.db import connections
+
+        self._pool.submit(connections.close_all).result()  # that thread's connections only
+        self._pool.shutdown()
+
+
+def transaction_has_written() -> bool:
+    """Has this connection's transaction written anything yet (PostgreSQL)? If not, another
+    connection sees everything this one sees."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+        return cursor.fetchone()[0]
+
+
 def _field_name(model, attname: str) -> str:
     for f in model._meta.concrete_fields:
         if f.attname == attname:

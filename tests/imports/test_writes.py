@@ -77,3 +77,67 @@ def test_a_row_the_database_refuses_while_chunks_are_written_leaves_nothing(ledg
         )
     assert "The database refused the rows" in err.getvalue()
     assert counts() == before
+
+
+@pytest.fixture
+def lookups_apart(monkeypatch):
+    """Counts the chunks whose lookups ran on the import's second connection."""
+    from transfers.writes import ConnectionApart
+
+    calls = []
+    run = ConnectionApart.run
+    monkeypatch.setattr(ConnectionApart, "run", lambda self, fn, *args: calls.append(fn) or run(self, fn, *args))
+    return calls
+
+
+def test_with_nothing_uncommitted_the_lookups_run_apart_and_every_row_arrives(
+    transactional_db, postgres_only, ledger, tmp_path, monkeypatch, lookups_apart
+):
+    """The usual case (command line, import job): the lookups of each chunk run on a second
+    connection while the first writes the chunk before; rows, history and totals are whole."""
+    from donors.totals import PostedDayTotal
+    from transfers.kinds_donors import DonationImporter
+
+    monkeypatch.setattr(DonationImporter, "chunk_size", 7)
+    content = HEADER + "".join(f"BANK-{i},DON-0001,2025-03-02,{i}.25,GBP,,,,n{i}\n" for i in range(1, 51))
+    call_command("import_data", "donations", write_file(tmp_path, "apart.csv", content), "--post", stdout=StringIO())
+    assert len(lookups_apart) == 8  # 50 rows in chunks of 7
+    assert sorted(Donation.objects.values_list("reference", flat=True)) == sorted(f"BANK-{i}" for i in range(1, 51))
+    history = sorted(Donation.history.values_list("id", "reference", "amount", "history_type"))
+    assert history == sorted((d.pk, d.reference, d.amount, "+") for d in Donation.objects.all())
+    total = sum(Decimal(f"{i}.25") for i in range(1, 51))
+    assert PostedDayTotal.objects.get(currency="GBP").amount == total
+    # Run again: every row is found by the lookups apart, and nothing changes.
+    lookups_apart.clear()
+    out = StringIO()
+    call_command("import_data", "donations", write_file(tmp_path, "apart.csv", content), "--post", stdout=out)
+    assert len(lookups_apart) == 8 and "50 row(s): 0 new imported, 50 unchanged" in out.getvalue()
+    assert Donation.objects.count() == 50 and Donation.history.count() == 50
+
+
+def test_with_nothing_uncommitted_a_row_refused_mid_stream_still_leaves_nothing(
+    transactional_db, postgres_only, ledger, tmp_path, monkeypatch, lookups_apart
+):
+    from tests.factories import DonationFactory
+    from transfers.kinds_donors import DonationImporter
+
+    monkeypatch.setattr(DonationImporter, "chunk_size", 5)
+    DonationFactory(donor=ledger["first"], reference="BANK-12")
+    lookups = DonationImporter._lookups
+    monkeypatch.setattr(DonationImporter, "_lookups", lambda self, rows: lookups(self, rows) and {})  # misses BANK-12
+    before = counts()
+    content = HEADER + "".join(f"BANK-{i},DON-0001,2025-03-02,{i}.25,GBP,,,,n{i}\n" for i in range(1, 21))
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 error"):
+        call_command("import_data", "donations", write_file(tmp_path, "race.csv", content), "--post", stderr=err)
+    assert lookups_apart and "The database refused the rows" in err.getvalue()
+    assert counts() == before
+
+
+def test_rows_this_transaction_wrote_are_seen_by_its_import(ledger, tmp_path, lookups_apart):
+    """Inside a transaction that has written (the donors here are uncommitted), a second
+    connection would not see them: the lookups stay on the import's own connection."""
+    content = HEADER + "BANK-1,DON-0002,2025-03-02,10.25,GBP,,,,n\n"
+    call_command("import_data", "donations", write_file(tmp_path, "own.csv", content), stdout=StringIO())
+    assert lookups_apart == []
+    assert Donation.objects.get(reference="BANK-1").donor == ledger["second"]
