@@ -19,7 +19,7 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
 
 from backoffice.money import money_round
-from backoffice.sql import ZERO, sum_subquery
+from backoffice.sql import ZERO, money_from_db, sum_subquery
 from donors.models import Donation, Donor, Instalment, Pledge, WriteOff
 from donors.rates import RateBook
 from donors.selectors import donor_period_totals, posted_days
@@ -285,16 +285,11 @@ def _co_funders(output_ids, *, end=None, exclude_donor=None) -> dict[int, list[d
         rows = cursor.fetchall()
     for output_id, ack, name, _, amount in rows:
         if ack:
-            named[output_id].append({"name": name, "amount": money(_decimal(amount), base)})
+            named[output_id].append({"name": name, "amount": money(money_from_db(amount), base)})
     for output_id, ack, _, n, amount in rows:  # after the named rows, as in `_acknowledged`
         if not ack:
-            named[output_id].append({"name": f"{OTHER_FUNDERS} ({n})", "amount": money(_decimal(amount), base)})
+            named[output_id].append({"name": f"{OTHER_FUNDERS} ({n})", "amount": money(money_from_db(amount), base)})
     return dict(named)
-
-
-def _decimal(value) -> Decimal:
-    """A sum read with a raw cursor: SQLite gives a float, close to the cents it adds up to."""
-    return value if isinstance(value, Decimal) else Decimal(repr(value))
 
 
 def _acknowledged(rows, *, external: bool) -> dict[int, list[dict]]:
