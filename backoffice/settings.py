@@ -176,6 +176,9 @@ DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=360
 DELIVERY_STUCK_MINUTES = env.int("DELIVERY_STUCK_MINUTES", default=15)
 DELIVERY_SEND_SOFT_TIME_LIMIT = env.int("DELIVERY_SEND_SOFT_TIME_LIMIT", default=120)
 DELIVERY_GENERATION_POLL_SECONDS = env.int("DELIVERY_GENERATION_POLL_SECONDS", default=10)
+# summary_prepare sends a run's emails itself for this long, then leaves the rest to delivery_send
+# tasks: well inside its time limit (CELERY_TASK_SOFT_TIME_LIMIT) even if the last send hits EMAIL_TIMEOUT.
+DELIVERY_INLINE_SEND_SECONDS = env.int("DELIVERY_INLINE_SEND_SECONDS", default=60)
 DELIVERY_MESSAGE_ID_DOMAIN = env.str("DELIVERY_MESSAGE_ID_DOMAIN", default="fundtrace.invalid")
 
 # Production hardening: `manage.py check --deploy` passes when DEBUG is off.

@@ -4,8 +4,10 @@
 
 Prints JSON lines {"name", "value", "unit"}: delivered reports per second end to end (request →
 PDF generated on a worker → emailed to a local aiosmtpd sink), the bare render rate of 2
-processes rendering the same snapshots (the floor), and their ratio. Needs PostgreSQL
-(BENCH_DATABASE_URL; the database is dropped and created) and Redis (BENCH_BROKER_URL).
+processes rendering the same snapshots (the floor), their ratio, and what the delivered
+documents hold on average (donations, outputs, co-funder rows, indicators...): every donor has
+a pledge with instalments, payments in 2025 and allocations to co-funded outputs (`ledger_seed`).
+Needs PostgreSQL (BENCH_DATABASE_URL; the database is dropped and created) and Redis (BENCH_BROKER_URL).
 """
 
 import datetime as dt
@@ -67,6 +69,115 @@ class Sink:
         return "250 OK"
 
 
+def ledger_seed():
+    """A ledger in which every donor's 2025 summary is a real one, as finance would send it.
+
+    `seed_demo` makes the donors (each with a grants officer who receives reports), the named
+    donors' pledges, payments and allocations, the programmes, outputs with indicators, and
+    one-off gifts. Its generated supporters have no pledge and nothing allocated, so each of them
+    gets here what a named donor has: a multi-year pledge in its own currency with instalments,
+    the payments of those that fell due by the end of 2025 (posted with the demo's rate rule),
+    each payment allocated to one to three outputs (co-funded with the other donors), and the
+    pledge's reporting obligations.
+    """
+    import random
+
+    from dateutil.relativedelta import relativedelta
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from backoffice.money import money_round, split_largest_remainder
+    from donors.management.commands.seed_demo import Command as SeedDemo
+    from donors.models import Donation, Donor, Instalment, Pledge
+    from donors.rates import RateBook
+    from donors.totals import posted_totals_rebuild
+    from grants.models import Allocation, Output
+    from grants.services import obligations_generate
+
+    call_command("seed_demo", donors=DONORS, donations=2 * DONORS, verbosity=0)
+    rng = random.Random(2026)
+    seed = SeedDemo()
+    seed.book, seed.now = RateBook(), timezone.now()
+    seed.admin = get_user_model().objects.get(username="admin")
+    seed.donor_ids = dict(Donor.objects.values_list("ref", "id"))
+    outputs = list(
+        Output.objects.exclude(status__in=["cancelled", "planned"]).order_by("pk").values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        pledges, schedules = [], {}
+        for ref, currency in (
+            Donor.objects.filter(pledges__isnull=True).order_by("ref").values_list("ref", "preferred_currency")
+        ):
+            start = dt.date(rng.choice((2024, 2025)), rng.choice((1, 4, 7)), 1)  # instalments fall due in 2025
+            years, per_year = rng.choice((2, 3, 4)), rng.choice((1, 2, 4))
+            rate = seed.book.lookup(currency, start)[0]
+            total = money_round(Decimal(rng.randint(20_000, 400_000)) / rate).quantize(Decimal("1"))
+            pledge_ref = f"PLG-B{ref[4:]}"
+            pledges.append(
+                Pledge(
+                    ref=pledge_ref, donor_id=seed.donor_ids[ref], title=f"Programme support from {start.year}",
+                    total=total, currency=currency, start_date=start,
+                    end_date=start + relativedelta(years=years, days=-1), agreement_ref=f"AGR-B{ref[4:]}",
+                    created_at=seed.now,
+                )
+            )  # fmt: skip
+            step = relativedelta(months=12 // per_year)
+            amounts = split_largest_remainder(total, [Decimal(1)] * (years * per_year))
+            schedules[pledge_ref] = (ref, currency, [(start + step * k, a) for k, a in enumerate(amounts)])
+        Pledge.objects.bulk_create(pledges, batch_size=2000)
+        pledge_ids = dict(Pledge.objects.filter(ref__in=schedules).values_list("ref", "id"))
+        Instalment.objects.bulk_create(
+            [Instalment(pledge_id=pledge_ids[p], due_date=due, amount=a) for p, (_, _, rows) in schedules.items()
+             for due, a in rows],
+            batch_size=5000,
+        )  # fmt: skip
+        gifts = [
+            (f"INS-{p}-{k + 1:02d}", ref, p, due + dt.timedelta(days=rng.randint(0, 30)), amount, currency)
+            for p, (ref, currency, rows) in schedules.items()
+            for k, (due, amount) in enumerate(rows)
+            if due <= END - dt.timedelta(days=30)
+        ]
+        seed.post_gifts(gifts, pledge_ids)
+        allocations = []
+        for donation_id, donor_id, base, received_on in Donation.objects.filter(
+            reference__startswith="INS-PLG-B", allocations__isnull=True
+        ).values_list("pk", "donor_id", "base_amount", "received_on"):
+            funded = random.Random(donor_id).sample(outputs, 4)  # a donor funds a few outputs, year after year
+            parts = rng.randint(1, 3)
+            for output_id, amount in zip(
+                funded[:parts], split_largest_remainder(money_round(base * Decimal("0.8")), [1] * parts), strict=True
+            ):
+                allocations.append(
+                    Allocation(donation_id=donation_id, output_id=output_id, amount=amount, allocated_on=received_on,
+                               note="Bench", by=seed.admin)
+                )  # fmt: skip
+        Allocation.objects.bulk_create(allocations, batch_size=5000)
+        posted_totals_rebuild()  # the payments went in with bulk_create, past donation_post
+        for pledge in Pledge.objects.filter(ref__in=schedules):
+            obligations_generate(pledge=pledge, days_after=60)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # a freshly loaded database has no statistics; autovacuum would be late
+
+
+def documents_describe(snapshots):
+    """What the delivered documents hold on average, so the workload can be judged."""
+    n = max(len(snapshots), 1)
+    for key in ("donations", "outputs", "pledges", "instalments", "obligations"):
+        emit(f"document_{key}_mean", round(sum(len(s[key]) for s in snapshots) / n, 1), "rows")
+    emit(
+        "document_indicators_mean", round(sum(len(o["indicators"]) for s in snapshots for o in s["outputs"]) / n, 1),
+        "rows",
+    )  # fmt: skip
+    emit(
+        "document_co_funder_rows_mean",
+        round(sum(len(o["co_funders"]) for s in snapshots for o in s["outputs"]) / n, 1), "rows",
+    )  # fmt: skip
+    emit("documents_with_pledge_outputs_and_donations",
+         sum(bool(s["pledges"] and s["outputs"] and s["donations"]) for s in snapshots), "documents")  # fmt: skip
+
+
 def render_many(snapshots):
     from reports.renderers import render
 
@@ -87,23 +198,11 @@ def main():
     from backoffice.celery import app
     from delivery.models import Delivery
     from delivery.services import summaries_request
-    from donors.models import Contact, Donation, Donor
-    from donors.services import donation_post
     from reports.models import ReportRun
 
     call_command("migrate", verbosity=0)
     t = time.perf_counter()
-    for n in range(DONORS):
-        donor = Donor.objects.create(
-            ref=f"DON-{n + 1:05d}", name=f"Bench donor {n}", kind="foundation", country="GB", preferred_currency="GBP"
-        )
-        Contact.objects.create(donor=donor, name=f"Contact {n}", email=f"c{n}@example.org", receives_reports=True)
-        for month in (2, 6, 10):
-            gift = Donation.objects.create(
-                reference=f"B-{n}-{month}", donor=donor, received_on=dt.date(2025, month, 3),
-                amount=Decimal("250.00") + n, currency="GBP",
-            )  # fmt: skip
-            donation_post(donation=gift, by=None)
+    ledger_seed()
     emit("seed_seconds", round(time.perf_counter() - t, 1), "s")
 
     sink = Sink()
@@ -118,14 +217,15 @@ def main():
     try:
         time.sleep(5)  # let both worker processes boot before the clock starts
         t = time.perf_counter()
-        summaries_request(start=START, end=END)  # commits: enqueues one summary_prepare per donor
+        run_ids = summaries_request(start=START, end=END)  # commits: enqueues one summary_prepare per donor
         emit("request_seconds", round(time.perf_counter() - t, 2), "s")
+        expected = Delivery.objects.count()
         deadline = t + 3600
         while time.perf_counter() < deadline:
             # Finished: sent, failed, or waiting on a run that failed to generate (counted below).
             finished = Delivery.objects.filter(status__in=["sent", "failed"]).count()
             finished += Delivery.objects.filter(status="pending", run__status="failed").count()
-            if finished >= DONORS:
+            if finished >= expected:
                 break
             time.sleep(0.5)
         elapsed = time.perf_counter() - t
@@ -135,6 +235,7 @@ def main():
         smtp.stop()
     sent = Delivery.objects.filter(status="sent").count()
     emit("donors", DONORS, "donors")
+    emit("donors_with_a_gift_in_2025", len(run_ids), "runs")
     emit("delivered", sent, "emails")
     emit("smtp_sink_received", sink.count, "emails")
     emit("failed", Delivery.objects.filter(status="failed").count(), "emails")
@@ -143,6 +244,9 @@ def main():
     emit("delivery_end_to_end_rate_2_workers", round(delivered_rate, 2), "reports/s")
 
     snapshots = list(ReportRun.objects.filter(status="done").order_by("pk").values_list("snapshot", flat=True))
+    documents_describe(snapshots)
+    sizes = [run.pdf.size for run in ReportRun.objects.filter(status="done").only("pdf")]
+    emit("document_pdf_kib_mean", round(sum(sizes) / max(len(sizes), 1) / 1024, 1), "KiB")
     halves = [snapshots[0::2], snapshots[1::2]]
     from django.db import connections
 

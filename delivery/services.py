@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -192,38 +192,55 @@ def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
     return message
 
 
-def delivery_claim(delivery_id: int) -> bool:
+def delivery_claim(delivery_id: int, *, done_run_id: int | None = None) -> bool:
     """pending → sending, for exactly one caller.
 
     The UPDATE filters on the delivery's own columns only: with a join Django writes
     `WHERE id IN (subquery)`, and on PostgreSQL a second, blocked updater would not re-check
-    the status in that subquery after the first commits, so both would "win".
+    the status in that subquery after the first commits, so both would "win". `done_run_id`: the
+    caller has just read that run as done (a done run stays done), so only a delivery of that run
+    is claimed and the run is not read again.
     """
-    if not ReportRun.objects.filter(deliveries=delivery_id, status=ReportRun.Status.DONE).exists():
+    claimable = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, revoked_at__isnull=True)
+    if done_run_id is not None:
+        claimable = claimable.filter(run_id=done_run_id)
+    elif not ReportRun.objects.filter(deliveries=delivery_id, status=ReportRun.Status.DONE).exists():
         return False
     return (
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, revoked_at__isnull=True).update(
-            status=Delivery.Status.SENDING, sending_since=timezone.now(), attempts=F("attempts") + 1
-        )
-        == 1
+        claimable.update(status=Delivery.Status.SENDING, sending_since=timezone.now(), attempts=F("attempts") + 1) == 1
     )
 
 
-def delivery_send(*, delivery_id: int) -> SendOutcome:
-    """Send one delivery if this caller wins the claim; log the attempt and its outcome."""
-    if not delivery_claim(delivery_id):
+def delivery_send(*, delivery_id: int, run: ReportRun | None = None) -> SendOutcome:
+    """Send one delivery if this caller wins the claim; log the attempt and its outcome.
+
+    `run`: the delivery's run, done, with its donor, when the caller has it in hand (it has just
+    generated it), so that it is not read again.
+    """
+    run_done = run is not None and run.status == ReportRun.Status.DONE
+    if not delivery_claim(delivery_id, done_run_id=run.pk if run_done else None):
         waiting = Delivery.objects.filter(
             pk=delivery_id, status=Delivery.Status.PENDING, revoked_at__isnull=True
         ).exclude(run__status=ReportRun.Status.DONE)
         return SendOutcome("waiting" if waiting.exists() else "skipped")
-    delivery = Delivery.objects.select_related("run__donor", "contact").get(pk=delivery_id)
-    started = delivery.sending_since
-    number = delivery.attempt_log.count() + 1
+    logged = DeliveryAttempt.objects.filter(delivery=OuterRef("pk")).order_by().values("delivery")
+    deliveries = Delivery.objects.annotate(logged=Subquery(logged.annotate(n=Count("pk")).values("n")))
+    if run_done:
+        delivery = deliveries.select_related("contact").get(pk=delivery_id)
+        delivery.run = run
+    else:  # the message needs the run's donor, period and PDF, not its snapshot
+        delivery = deliveries.select_related("run__donor", "contact").defer("run__snapshot").get(pk=delivery_id)
+    number = (delivery.logged or 0) + 1
+
+    def attempt(outcome, **fields):
+        return DeliveryAttempt(
+            delivery=delivery, number=number, started_at=delivery.sending_since, outcome=outcome, **fields
+        )
+
     if not delivery.contact.receives_reports:
-        _finish(delivery, Delivery.Status.FAILED, "The contact no longer receives reports; nothing was sent.")
-        DeliveryAttempt.objects.create(
-            delivery=delivery, number=number, started_at=started, outcome=DeliveryAttempt.Outcome.FAILED,
-            error="Contact no longer receives reports.",
+        _finish(
+            delivery, Delivery.Status.FAILED, "The contact no longer receives reports; nothing was sent.",
+            attempt=attempt(DeliveryAttempt.Outcome.FAILED, error="Contact no longer receives reports."),
         )  # fmt: skip
         return SendOutcome("failed")
     if not delivery.message_id:
@@ -237,20 +254,18 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
         retryable = is_retryable(exc)
         last = delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS
         outcome = DeliveryAttempt.Outcome.RETRY if retryable and not last else DeliveryAttempt.Outcome.FAILED
-        DeliveryAttempt.objects.create(
-            delivery=delivery, number=number, started_at=started, outcome=outcome, error=error, smtp_code=smtp_code(exc)
-        )
+        logged = attempt(outcome, error=error, smtp_code=smtp_code(exc))
         if outcome == DeliveryAttempt.Outcome.RETRY:
-            _finish(delivery, Delivery.Status.PENDING, error)
+            _finish(delivery, Delivery.Status.PENDING, error, attempt=logged)
             return SendOutcome("retry", retry_in=retry_delay(delivery.attempts))
         if not retryable:
             logger.warning("Delivery %s failed permanently: %s", delivery.pk, error)
-        _finish(delivery, Delivery.Status.FAILED, error)
+        _finish(delivery, Delivery.Status.FAILED, error, attempt=logged)
         return SendOutcome("failed")
-    _finish(delivery, Delivery.Status.SENT, "", sent_at=timezone.now())
-    DeliveryAttempt.objects.create(
-        delivery=delivery, number=number, started_at=started, outcome=DeliveryAttempt.Outcome.SENT
-    )
+    _finish(
+        delivery, Delivery.Status.SENT, "", sent_at=timezone.now(),
+        attempt=attempt(DeliveryAttempt.Outcome.SENT),
+    )  # fmt: skip
     return SendOutcome("sent")
 
 
@@ -304,11 +319,13 @@ def _smtp_drop() -> None:
             pass
 
 
-def _finish(delivery: Delivery, status: str, error: str, **fields) -> None:
+@transaction.atomic  # the outcome and its attempt row in one commit
+def _finish(delivery: Delivery, status: str, error: str, *, attempt: DeliveryAttempt, **fields) -> None:
     # Only from sending: a human who reset or revoked it meanwhile is not overwritten.
     Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
         status=status, last_error=error, **fields
     )
+    attempt.save(force_insert=True)
 
 
 def deliveries_pending(run_id: int) -> list[int]:

@@ -14,15 +14,16 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
 
 from backoffice.money import money_round
-from backoffice.sql import ZERO, sum_subquery
+from backoffice.sql import ZERO, money_from_db, sum_subquery
 from donors.models import Donation, Donor, Instalment, Pledge, WriteOff
 from donors.rates import RateBook
 from donors.selectors import donor_period_totals, posted_days
-from grants.models import Allocation, Indicator, Output
+from grants.models import Allocation, Indicator, Output, ReportingObligation
 from grants.selectors import (
     donor_output_funding,
     obligations_due,
@@ -212,14 +213,21 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     open_pledges = {p["ref"] for p in pledges if p["outstanding"] > 0}
     horizon = end + dt.timedelta(days=365)
     instalments = [
-        {"due_date": day(i.due_date), "pledge": i.pledge.ref, "amount": money(i.amount, i.pledge.currency)}
-        for i in Instalment.objects.filter(pledge__donor=donor, due_date__gt=end, due_date__lte=horizon)
-        .select_related("pledge")
+        {"due_date": day(due_date), "pledge": ref, "amount": money(amount, pledge_currency)}
+        for due_date, ref, amount, pledge_currency in Instalment.objects.filter(
+            pledge__donor=donor, due_date__gt=end, due_date__lte=horizon
+        )
         .order_by("due_date", "id")
-        if i.pledge.ref in open_pledges
+        .values_list("due_date", "pledge__ref", "amount", "pledge__currency")
+        if ref in open_pledges
     ]
     # Overdue at the period end, then due within a year of it: one query, in due-date order.
-    obligations = obligations_pending().filter(pledge__donor=donor, due_date__lte=horizon).order_by("due_date", "pk")
+    obligations = (
+        obligations_pending()
+        .filter(pledge__donor=donor, due_date__lte=horizon)
+        .order_by("due_date", "pk")
+        .values("due_date", "kind", "pledge__ref", "pledge__donor__name", "status", "period_end")
+    )
 
     return {
         "version": SNAPSHOT_VERSION,
@@ -238,25 +246,50 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         "outputs": outputs,
         "by_programme": [{"label": k, "amount": money(v, base)} for k, v in sorted(by_programme.items())],
         "instalments": instalments,
-        "obligations": [_obligation_row(o) for o in obligations],
+        "obligations": [_obligation_values_row(o) for o in obligations],
         "rates": fx.rates_used(),
     }
 
 
 def _co_funders(output_ids, *, end=None, exclude_donor=None) -> dict[int, list[dict]]:
     """Other donors' received allocations to each output: named if acknowledged, else pooled."""
+    if not output_ids:
+        return {}
     allocations = Allocation.objects.filter(output_id__in=output_ids, donation__isnull=False)
     if end:
         allocations = allocations.filter(allocated_on__lte=end)
     if exclude_donor:
         allocations = allocations.exclude(donation__donor_id=exclude_donor)
-    rows = (
+    by_name = (
         allocations.values("output_id", "donation__donor__name", "donation__donor__publicly_acknowledged")
         .annotate(amount=Sum("amount"))
         .filter(amount__gt=0)
-        .order_by("output_id", "-amount", "donation__donor__name")
+        .order_by()
     )
-    return _acknowledged(rows, external=True)
+    # One row per acknowledged donor and one per output for all the others, counted and summed in
+    # SQL: the rows read do not grow with the number of donors funding an output.
+    inner, params = by_name.query.sql_with_params()
+    sql = f"""
+        SELECT output_id, ack, name, COUNT(*), SUM(amount) FROM (
+            SELECT output_id, donation__donor__publicly_acknowledged AS ack,
+                   CASE WHEN donation__donor__publicly_acknowledged THEN donation__donor__name END AS name, amount
+            FROM ({inner}) by_name
+        ) grouped
+        GROUP BY output_id, ack, name
+        ORDER BY output_id, SUM(amount) DESC, name
+    """  # noqa: S608 (only the ORM's own SQL is interpolated; values go as parameters)
+    base = settings.BASE_CURRENCY
+    named: dict[int, list[dict]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for output_id, ack, name, _, amount in rows:
+        if ack:
+            named[output_id].append({"name": name, "amount": money(money_from_db(amount), base)})
+    for output_id, ack, _, n, amount in rows:  # after the named rows, as in `_acknowledged`
+        if not ack:
+            named[output_id].append({"name": f"{OTHER_FUNDERS} ({n})", "amount": money(money_from_db(amount), base)})
+    return dict(named)
 
 
 def _acknowledged(rows, *, external: bool) -> dict[int, list[dict]]:
@@ -277,18 +310,37 @@ def _acknowledged(rows, *, external: bool) -> dict[int, list[dict]]:
 
 def _indicators(output_ids) -> dict[int, list[dict]]:
     rows: dict[int, list[dict]] = defaultdict(list)
-    for i in Indicator.objects.filter(output_id__in=output_ids).order_by("output_id", "name"):
-        rows[i.output_id].append(
+    indicators = Indicator.objects.filter(output_id__in=output_ids).order_by("output_id", "name")
+    for output_id, name, unit, baseline, target, actual, as_of in indicators.values_list(
+        "output_id", "name", "unit", "baseline", "target", "actual", "as_of"
+    ):
+        rows[output_id].append(
             {
-                "name": i.name,
-                "unit": i.unit,
-                "baseline": str(i.baseline),
-                "target": str(i.target),
-                "actual": None if i.actual is None else str(i.actual),
-                "as_of": day(i.as_of),
+                "name": name,
+                "unit": unit,
+                "baseline": str(baseline),
+                "target": str(target),
+                "actual": None if actual is None else str(actual),
+                "as_of": day(as_of),
             }
         )
     return dict(rows)
+
+
+_OBLIGATION_KINDS = dict(ReportingObligation.Kind.choices)
+_OBLIGATION_STATUSES = dict(ReportingObligation.Status.choices)
+
+
+def _obligation_values_row(o: dict) -> dict:
+    """`_obligation_row` from a `.values()` row (the labels as get_FOO_display gives them)."""
+    return {
+        "due_date": day(o["due_date"]),
+        "kind": _OBLIGATION_KINDS.get(o["kind"], o["kind"]),
+        "pledge": o["pledge__ref"],
+        "donor_name": o["pledge__donor__name"],
+        "status": _OBLIGATION_STATUSES.get(o["status"], o["status"]),
+        "period_end": day(o["period_end"]),
+    }
 
 
 def _obligation_row(o) -> dict:

@@ -18,15 +18,18 @@ START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
 
 
 class Sink:
-    """Accepts every message (or answers `reply` to DATA) and keeps what it received."""
+    """Accepts every message (or answers `replies`, then `reply`, to DATA) and keeps what it received."""
 
     def __init__(self):
         self.messages = []
         self.data_attempts = 0
         self.reply = None
+        self.replies = []  # answers for the next messages, one each, before `reply`
 
     async def handle_DATA(self, server, session, envelope):
         self.data_attempts += 1
+        if self.replies:
+            return self.replies.pop(0)
         if self.reply:
             return self.reply
         parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
