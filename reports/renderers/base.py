@@ -26,6 +26,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.tables import CellStyle
 
 from backoffice.money import format_money
 
@@ -92,6 +93,20 @@ def _styles() -> dict:
 # Shared by every render: a ParagraphStyle is only read while rendering, never changed.
 CELL_SIZE, CELL_LEADING, CELL_PADDING = 8, 10, 6  # CELL_PADDING: reportlab's default left and right padding
 STYLES = _styles()
+
+
+def _cell_style(font: str, alignment: str) -> CellStyle:
+    style = CellStyle(f"{font} {alignment}")
+    style.fontname, style.fontsize, style.leading, style.color = font, CELL_SIZE, CELL_LEADING, INK
+    style.alignment, style.valign, style.topPadding, style.bottomPadding = alignment, "TOP", 2.5, 2.5
+    return style
+
+
+# A table's cells share these styles instead of each cell getting its own CellStyle that every style
+# command then visits (reportlab's default): the same look, built in a fraction of the time. Only
+# read while rendering; `table()` gives reportlab no cell-level style commands that would change them.
+CELL_STYLES = {(font, alignment): _cell_style(font, alignment) for font in (FONT, FONT_BOLD)
+               for alignment in ("LEFT", "RIGHT")}  # fmt: skip
 
 
 class Text(str):
@@ -214,25 +229,17 @@ class ReportRenderer:
         data = [self._cells(header, widths, FONT_BOLD), *(self._cells(row, widths, FONT) for row in rows)]
         if total:
             data.append(self._cells(total, widths, FONT_BOLD))
-        table = Table(data, colWidths=widths, repeatRows=1, splitByRow=1, hAlign="LEFT")
+        bold = [CELL_STYLES[FONT_BOLD, "RIGHT" if i in numeric else "LEFT"] for i in range(len(widths))]
+        plain = [CELL_STYLES[FONT, "RIGHT" if i in numeric else "LEFT"] for i in range(len(widths))]
+        cell_styles = [bold, *(plain for _ in rows), *([bold] if total else [])]
+        table = Table(data, colWidths=widths, repeatRows=1, splitByRow=1, hAlign="LEFT", cellStyles=cell_styles)
         style = [
-            ("FONT", (0, 0), (-1, -1), FONT, CELL_SIZE, CELL_LEADING),
-            ("FONT", (0, 0), (-1, 0), FONT_BOLD, CELL_SIZE, CELL_LEADING),
-            ("TEXTCOLOR", (0, 0), (-1, -1), INK),
             ("BACKGROUND", (0, 0), (-1, 0), BAND),
             ("LINEBELOW", (0, 0), (-1, 0), 0.6, ACCENT),
             ("LINEBELOW", (0, 1), (-1, -1), 0.25, RULE),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
         ]
-        for col in numeric:
-            style.append(("ALIGN", (col, 0), (col, -1), "RIGHT"))
         if total:
-            style += [
-                ("FONT", (0, -1), (-1, -1), FONT_BOLD, CELL_SIZE, CELL_LEADING),
-                ("LINEABOVE", (0, -1), (-1, -1), 0.6, INK),
-            ]
+            style.append(("LINEABOVE", (0, -1), (-1, -1), 0.6, INK))
         table.setStyle(TableStyle(style))
         return table
 
