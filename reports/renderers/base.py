@@ -37,7 +37,7 @@ from ..snapshot import snapshot_sha256
 # Bump whenever a change to any renderer changes the bytes of a PDF: each run records the version
 # that drew it, and verify_report re-renders only runs of the current version (older runs verify
 # by the SHA-256 of the PDF stored with them).
-RENDERER_VERSION = 2
+RENDERER_VERSION = 3
 # The reportlab release that version draws with. Another release may draw other bytes, and
 # genuine PDFs of the current version would then fail verify_report's re-render: a test pins
 # this, so that upgrading reportlab (requirements.txt) goes with a RENDERER_VERSION bump.
@@ -113,6 +113,59 @@ class Text(str):
     """User text for a table cell. `table()` prints it as a plain string when it fits on one line
     (as a Paragraph would, with runs of whitespace collapsed), and as an escaped Paragraph that
     wraps when it does not: a Paragraph costs far more to parse, wrap and draw than a string."""
+
+
+class RuledTable(Table):
+    """A Table whose plain-string cells are written into one PDF text object per table.
+
+    reportlab draws each string cell with its own text object (`drawString`: a new object, its
+    origin, font and colour, the string, then the object closed), which made drawing the tables
+    most of a report's render time. Here each cell only moves the text origin and writes its string;
+    where and how it is drawn is what `Table._drawCell` does for a one-line string cell (top or bottom
+    aligned, left or right). Paragraph cells are drawn by reportlab as before.
+    """
+
+    def _drawCell(self, cellval, cellstyle, pos, size):  # noqa: N802 (reportlab's name)
+        if not isinstance(cellval, str) or "\n" in cellval or cellstyle.alignment not in ("LEFT", "RIGHT"):
+            self._text_flush()  # keeps the cells in reading order for text extraction and screen readers
+            self._curcellstyle = None  # the text object may have changed the fill colour: set it again
+            return super()._drawCell(cellval, cellstyle, pos, size)
+        if not cellval:
+            return None
+        text = getattr(self, "_text", None)
+        if text is None:
+            text = self._text = self.canv.beginText()
+            self._text_font = self._text_color = None
+        font = (cellstyle.fontname, cellstyle.fontsize, cellstyle.leading)
+        if font != self._text_font:
+            text.setFont(*font)
+            self._text_font = font
+        if cellstyle.color is not self._text_color:
+            text.setFillColor(cellstyle.color)
+            self._text_color = cellstyle.color
+        (x, y), (width, height) = pos, size
+        if cellstyle.alignment == "LEFT":
+            x += cellstyle.leftPadding
+        else:
+            x += width - cellstyle.rightPadding - stringWidth(cellval, cellstyle.fontname, cellstyle.fontsize)
+        if cellstyle.valign == "TOP":
+            y += height - cellstyle.topPadding - cellstyle.fontsize
+        else:
+            y += cellstyle.bottomPadding + cellstyle.leading - cellstyle.fontsize
+        text.setTextOrigin(x, y)
+        text.textLine(cellval)
+        return None
+
+    def _drawLines(self):  # noqa: N802 (reportlab's name)
+        # Table.draw draws the lines after every cell, inside its own saveState: the text goes out
+        # there, so the colour it sets ends with the table.
+        self._text_flush()
+        super()._drawLines()
+
+    def _text_flush(self):
+        if getattr(self, "_text", None) is not None:
+            self.canv.drawText(self._text)
+            self._text = None
 
 
 class NumberedCanvas(Canvas):
@@ -232,7 +285,7 @@ class ReportRenderer:
         bold = [CELL_STYLES[FONT_BOLD, "RIGHT" if i in numeric else "LEFT"] for i in range(len(widths))]
         plain = [CELL_STYLES[FONT, "RIGHT" if i in numeric else "LEFT"] for i in range(len(widths))]
         cell_styles = [bold, *(plain for _ in rows), *([bold] if total else [])]
-        table = Table(data, colWidths=widths, repeatRows=1, splitByRow=1, hAlign="LEFT", cellStyles=cell_styles)
+        table = RuledTable(data, colWidths=widths, repeatRows=1, splitByRow=1, hAlign="LEFT", cellStyles=cell_styles)
         style = [
             ("BACKGROUND", (0, 0), (-1, 0), BAND),
             ("LINEBELOW", (0, 0), (-1, 0), 0.6, ACCENT),
