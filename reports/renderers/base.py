@@ -17,8 +17,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
+    Flowable,
     Frame,
-    KeepTogether,
     NextPageTemplate,
     PageTemplate,
     Paragraph,
@@ -166,6 +166,50 @@ class RuledTable(Table):
         if getattr(self, "_text", None) is not None:
             self.canv.drawText(self._text)
             self._text = None
+
+
+class KeptTogether(Flowable):
+    """Flowables drawn on one page, like reportlab's KeepTogether, but each wrapped only once.
+
+    KeepTogether wraps its content to measure it and then hands it to the frame, which wraps every
+    piece again. This wraps the content once, stacks it as the frame would (the space between two
+    pieces is the larger of the one's space after and the next one's space before), and draws it
+    itself. When it does not fit where it is, an empty split sends it to the next page; when it is
+    taller than a page, its pieces flow on their own.
+    """
+
+    def __init__(self, flowables):
+        super().__init__()
+        self._content = flowables
+        self._wrapped_width = None
+
+    def getSpaceBefore(self):  # noqa: N802 (reportlab's name)
+        return self._content[0].getSpaceBefore()
+
+    def getSpaceAfter(self):  # noqa: N802 (reportlab's name)
+        return self._content[-1].getSpaceAfter()
+
+    def wrap(self, availWidth, availHeight):  # noqa: N803 (reportlab's names)
+        if self._wrapped_width != availWidth:
+            self._placed, y, after = [], 0, None
+            for flowable in self._content:
+                w, h = flowable.wrapOn(self.canv, availWidth, 0xFFFFFFF)
+                if after is not None:
+                    y += max(flowable.getSpaceBefore(), after)
+                y += h
+                self._placed.append((flowable, w, y))
+                after = flowable.getSpaceAfter()
+            self.width, self.height, self._wrapped_width = availWidth, y, availWidth
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):  # noqa: N803 (reportlab's names)
+        frame = getattr(self, "_frame", None)
+        at_top = frame is not None and frame._atTop
+        return list(self._content) if at_top else []
+
+    def draw(self):
+        for flowable, w, y in self._placed:
+            flowable.drawOn(self.canv, 0, self.height - y, _sW=self.width - w)
 
 
 class NumberedCanvas(Canvas):
@@ -321,8 +365,8 @@ class ReportRenderer:
     def empty(self, text: str) -> Paragraph:
         return self.para(text, "small")
 
-    def keep(self, *flowables) -> KeepTogether:
-        return KeepTogether(list(flowables))
+    def keep(self, *flowables) -> KeptTogether:
+        return KeptTogether(list(flowables))
 
     def spacer(self, height=4 * mm) -> Spacer:
         return Spacer(1, height)
