@@ -92,13 +92,16 @@ def _styles() -> dict:
 
 # Shared by every render: a ParagraphStyle is only read while rendering, never changed.
 CELL_SIZE, CELL_LEADING, CELL_PADDING = 8, 10, 6  # CELL_PADDING: reportlab's default left and right padding
+CELL_PADDING_Y = 2.5  # above and below a cell's text
+CELL_ROW_HEIGHT = CELL_PADDING_Y + CELL_LEADING + CELL_PADDING_Y  # a row of one-line cells
 STYLES = _styles()
 
 
 def _cell_style(font: str, alignment: str) -> CellStyle:
     style = CellStyle(f"{font} {alignment}")
     style.fontname, style.fontsize, style.leading, style.color = font, CELL_SIZE, CELL_LEADING, INK
-    style.alignment, style.valign, style.topPadding, style.bottomPadding = alignment, "TOP", 2.5, 2.5
+    style.alignment, style.valign, style.topPadding = alignment, "TOP", CELL_PADDING_Y
+    style.bottomPadding = CELL_PADDING_Y
     return style
 
 
@@ -113,6 +116,39 @@ class Text(str):
     """User text for a table cell. `table()` prints it as a plain string when it fits on one line
     (as a Paragraph would, with runs of whitespace collapsed), and as an escaped Paragraph that
     wraps when it does not: a Paragraph costs far more to parse, wrap and draw than a string."""
+
+
+class Line(Flowable):
+    """A paragraph of plain text that fits on one line, drawn as one string: where and how a
+    Paragraph would draw it (its first baseline is one font size below its top), without the
+    markup parsing and line breaking. Text that does not fit is handed to a Paragraph."""
+
+    def __init__(self, text: str, style: ParagraphStyle):
+        super().__init__()
+        self.text, self.style = " ".join(text.split()), style
+        self._paragraph = None
+
+    def wrap(self, availWidth, availHeight):  # noqa: N803 (reportlab's names)
+        s = self.style
+        room = availWidth - s.leftIndent - s.rightIndent - s.firstLineIndent
+        if self._paragraph is None and stringWidth(self.text, s.fontName, s.fontSize) <= room:
+            self.width, self.height = availWidth, s.leading
+        else:
+            self._paragraph = self._paragraph or Paragraph(escape(self.text), s)
+            self.width, self.height = self._paragraph.wrapOn(self.canv, availWidth, availHeight)
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):  # noqa: N803 (reportlab's names)
+        return self._paragraph.splitOn(self.canv, availWidth, availHeight) if self._paragraph else []
+
+    def draw(self):
+        if self._paragraph:
+            self._paragraph.drawOn(self.canv, 0, 0)
+            return
+        s = self.style
+        self.canv.setFillColor(s.textColor)
+        self.canv.setFont(s.fontName, s.fontSize, s.leading)
+        self.canv.drawString(s.leftIndent + s.firstLineIndent, s.leading - s.fontSize, self.text)
 
 
 class RuledTable(Table):
@@ -306,15 +342,17 @@ class ReportRenderer:
 
     # Styles and building blocks -----------------------------------------------------------------
 
-    def para(self, text: str, style: str = "body") -> Paragraph:
+    def para(self, text: str, style: str = "body") -> Flowable:
         """A paragraph of plain text: whatever a user typed prints as typed."""
-        return Paragraph(escape(text or ""), self.styles[style])
+        if not (text or "").strip():
+            return Paragraph("", self.styles[style])
+        return Line(text, self.styles[style])
 
     def markup(self, markup: str, style: str = "body") -> Paragraph:
         """A paragraph of our own markup; every user value in it must already be escaped."""
         return Paragraph(markup, self.styles[style])
 
-    def heading(self, text: str) -> Paragraph:
+    def heading(self, text: str) -> Flowable:
         return self.para(text, "h2")
 
     def cell(self, text: str) -> Text:
@@ -329,7 +367,12 @@ class ReportRenderer:
         bold = [CELL_STYLES[FONT_BOLD, "RIGHT" if i in numeric else "LEFT"] for i in range(len(widths))]
         plain = [CELL_STYLES[FONT, "RIGHT" if i in numeric else "LEFT"] for i in range(len(widths))]
         cell_styles = [bold, *(plain for _ in rows), *([bold] if total else [])]
-        table = RuledTable(data, colWidths=widths, repeatRows=1, splitByRow=1, hAlign="LEFT", cellStyles=cell_styles)
+        # A row of strings is one line high; reportlab measures only the rows that hold a Paragraph.
+        heights = [None if any(isinstance(c, Paragraph) for c in row) else CELL_ROW_HEIGHT for row in data]
+        table = RuledTable(
+            data, colWidths=widths, rowHeights=heights, repeatRows=1, splitByRow=1, hAlign="LEFT",
+            cellStyles=cell_styles, normalizedData=1,
+        )  # fmt: skip
         style = [
             ("BACKGROUND", (0, 0), (-1, 0), BAND),
             ("LINEBELOW", (0, 0), (-1, 0), 0.6, ACCENT),
@@ -341,7 +384,7 @@ class ReportRenderer:
         return table
 
     def _cells(self, row, widths, font) -> list:
-        cells = list(row)
+        cells = ["" if value is None else value for value in row]
         for i, value in enumerate(cells):
             if isinstance(value, Text):
                 words = " ".join(value.split())
@@ -362,7 +405,7 @@ class ReportRenderer:
         widths = [80 * mm, 45 * mm, 45 * mm] if base_column else [110 * mm, 50 * mm]
         return self.table(header, rows, widths, numeric=range(1, len(header)))
 
-    def empty(self, text: str) -> Paragraph:
+    def empty(self, text: str) -> Flowable:
         return self.para(text, "small")
 
     def keep(self, *flowables) -> KeptTogether:
