@@ -10,6 +10,7 @@ import io
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -162,7 +163,12 @@ class RuledTable(Table):
     """
 
     def _drawCell(self, cellval, cellstyle, pos, size):  # noqa: N802 (reportlab's name)
-        if not isinstance(cellval, str) or "\n" in cellval or cellstyle.alignment not in ("LEFT", "RIGHT"):
+        if (
+            not isinstance(cellval, str)
+            or "\n" in cellval
+            or cellstyle.alignment not in ("LEFT", "RIGHT")
+            or cellstyle.valign not in ("TOP", "BOTTOM")
+        ):
             self._text_flush()  # keeps the cells in reading order for text extraction and screen readers
             self._curcellstyle = None  # the text object may have changed the fill colour: set it again
             return super()._drawCell(cellval, cellstyle, pos, size)
@@ -344,8 +350,8 @@ class ReportRenderer:
 
     def para(self, text: str, style: str = "body") -> Flowable:
         """A paragraph of plain text: whatever a user typed prints as typed."""
-        if not (text or "").strip():
-            return Paragraph("", self.styles[style])
+        if not (text or "").strip() or self.styles[style].alignment != TA_LEFT:
+            return Paragraph(escape(text or ""), self.styles[style])
         return Line(text, self.styles[style])
 
     def markup(self, markup: str, style: str = "body") -> Paragraph:
