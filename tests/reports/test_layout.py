@@ -11,7 +11,8 @@ from donors.models import Donor
 from reports.charts import fonts_register
 from reports.figures import donor_summary_snapshot
 from reports.renderers import render
-from reports.renderers.base import STYLES, Line
+from reports.renderers.base import STYLES
+from reports.renderers.flowables import Line
 
 from .conftest import END, START
 from .helpers import shown
