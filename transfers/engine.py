@@ -105,6 +105,7 @@ class Importer:
     columns: list[Column] = []
     key: tuple[str, ...] = ()
     chunk_size = 5000
+    first_chunk_size: int | None = None  # smaller, so that a write on a thread starts sooner
     dry_run = False  # set by import_run before start(): a check only, nothing will be written
 
     def __init__(self, *, user=None, post: bool = False, file_name: str = ""):
@@ -173,7 +174,7 @@ def import_run(
             try:
                 importer.start()
                 plan = _parse_plan(importer, positions)
-                for chunk in _chunks(table.rows, importer.chunk_size):
+                for chunk in _chunks(table.rows, importer.chunk_size, importer.first_chunk_size):
                     _run_chunk(importer, chunk, plan, len(positions), seen, outcome, dry_run, report)
                     if progress:
                         progress(outcome)
@@ -218,8 +219,10 @@ def _check_header(importer: Importer, header: list[str], outcome: Outcome) -> di
     return positions
 
 
-def _chunks(rows: Iterable, size: int):
+def _chunks(rows: Iterable, size: int, first: int | None = None):
     iterator = iter(rows)
+    if first and (chunk := list(itertools.islice(iterator, min(first, size)))):
+        yield chunk
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
 
