@@ -1,5 +1,6 @@
 """Import and export rules for the donors ledger files. One class per kind of file."""
 
+import logging
 from decimal import Decimal
 from functools import partial
 from types import SimpleNamespace
@@ -7,7 +8,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from backoffice.money import money_round
@@ -30,6 +31,8 @@ from .writes import (
     rows_insert,
     transaction_has_written,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _text(max_length=None):
@@ -366,16 +369,29 @@ class DonationImporter(Importer):
             self.immediate = ForeignKeysImmediate(Donation)
 
     def close(self):
-        if self.copy is not None:
-            self.copy.wait()
-        if self.apart is not None:
-            self.apart.close()
-        if self.immediate is not None:
-            self.immediate.close()
+        try:
+            if self.apart is not None:
+                self.apart, apart = None, self.apart
+                apart.close()
+        finally:
+            try:
+                if self.copy is not None:
+                    self.copy.wait()
+            finally:
+                if self.immediate is not None:
+                    self.immediate.close()
 
     def load(self, rows):
         if self.apart is not None:
-            return self.apart.run(self._lookups, rows)
+            try:
+                return self.apart.run(self._lookups, rows)
+            except OperationalError:
+                # No connection to be had, or a lock not granted in time (ConnectionApart):
+                # from now on the lookups wait for the write and use the import's connection,
+                # whose transaction holds what they need.
+                logger.warning("Donation import: lookups apart failed; using the import's connection", exc_info=True)
+                self.apart, apart = None, self.apart
+                apart.close()
         if self.copy is not None:  # the write in progress has the connection until it is done
             self.copy.wait()
         return self._lookups(rows)

@@ -177,22 +177,37 @@ class ConnectionApart:
 
     `run(fn, *args)` calls `fn` on that thread and returns what it returns (or raises what it
     raised); the caller waits, but its own connection stays free for a write in progress.
-    The other connection runs in autocommit and sees only committed rows.
+    The other connection runs in autocommit and sees only committed rows. It waits at most
+    LOCK_TIMEOUT for a lock: the caller's transaction may hold locks that a third session
+    (a migration's ALTER TABLE, say) queues behind, and a query here queued behind that one
+    would wait for the caller, who waits for it; the caller should then do without it.
     """
+
+    LOCK_TIMEOUT = "2s"
 
     def __init__(self):
         from concurrent.futures import ThreadPoolExecutor
 
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="connection-apart")
+        self._ready = False
 
     def run(self, fn, *args):
-        return self._pool.submit(fn, *args).result()
+        return self._pool.submit(self._call, fn, *args).result()
+
+    def _call(self, fn, *args):
+        if not self._ready:
+            with connection.cursor() as cursor:  # this thread's connection
+                cursor.execute(f"SET lock_timeout = '{self.LOCK_TIMEOUT}'")
+            self._ready = True
+        return fn(*args)
 
     def close(self) -> None:
         from django.db import connections
 
-        self._pool.submit(connections.close_all).result()  # that thread's connections only
-        self._pool.shutdown()
+        try:
+            self._pool.submit(connections.close_all).result()  # that thread's connections only
+        finally:
+            self._pool.shutdown()
 
 
 def transaction_has_written() -> bool:

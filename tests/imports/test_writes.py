@@ -81,13 +81,34 @@ def test_a_row_the_database_refuses_while_chunks_are_written_leaves_nothing(ledg
 
 @pytest.fixture
 def lookups_apart(monkeypatch):
-    """Counts the chunks whose lookups ran on the import's second connection."""
+    """The backend of each chunk's lookups that ran on the import's second connection."""
+    from django.db import connection
+
     from transfers.writes import ConnectionApart
 
-    calls = []
-    run = ConnectionApart.run
-    monkeypatch.setattr(ConnectionApart, "run", lambda self, fn, *args: calls.append(fn) or run(self, fn, *args))
-    return calls
+    backends = []
+    call = ConnectionApart._call
+
+    def spy(self, fn, *args):
+        result = call(self, fn, *args)
+        with connection.cursor() as cursor:  # the lookup thread's own connection
+            cursor.execute("SELECT pg_backend_pid()")
+            backends.append(cursor.fetchone()[0])
+        return result
+
+    monkeypatch.setattr(ConnectionApart, "_call", spy)
+    return backends
+
+
+@pytest.fixture
+def apart_closed(monkeypatch):
+    """How many second connections were closed."""
+    from transfers.writes import ConnectionApart
+
+    closed = []
+    close = ConnectionApart.close
+    monkeypatch.setattr(ConnectionApart, "close", lambda self: closed.append(self) or close(self))
+    return closed
 
 
 def test_with_nothing_uncommitted_the_lookups_run_apart_and_every_row_arrives(
@@ -101,7 +122,13 @@ def test_with_nothing_uncommitted_the_lookups_run_apart_and_every_row_arrives(
     monkeypatch.setattr(DonationImporter, "chunk_size", 7)
     content = HEADER + "".join(f"BANK-{i},DON-0001,2025-03-02,{i}.25,GBP,,,,n{i}\n" for i in range(1, 51))
     call_command("import_data", "donations", write_file(tmp_path, "apart.csv", content), "--post", stdout=StringIO())
+    from django.db import connection
+
     assert len(lookups_apart) == 8  # 50 rows in chunks of 7
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] not in lookups_apart  # not the import's own connection
+    assert len(set(lookups_apart)) == 1  # one second connection for the whole file
     assert sorted(Donation.objects.values_list("reference", flat=True)) == sorted(f"BANK-{i}" for i in range(1, 51))
     history = sorted(Donation.history.values_list("id", "reference", "amount", "history_type"))
     assert history == sorted((d.pk, d.reference, d.amount, "+") for d in Donation.objects.all())
@@ -116,7 +143,7 @@ def test_with_nothing_uncommitted_the_lookups_run_apart_and_every_row_arrives(
 
 
 def test_with_nothing_uncommitted_a_row_refused_mid_stream_still_leaves_nothing(
-    transactional_db, postgres_only, ledger, tmp_path, monkeypatch, lookups_apart
+    transactional_db, postgres_only, ledger, tmp_path, monkeypatch, lookups_apart, apart_closed
 ):
     from tests.factories import DonationFactory
     from transfers.kinds_donors import DonationImporter
@@ -132,12 +159,82 @@ def test_with_nothing_uncommitted_a_row_refused_mid_stream_still_leaves_nothing(
         call_command("import_data", "donations", write_file(tmp_path, "race.csv", content), "--post", stderr=err)
     assert lookups_apart and "The database refused the rows" in err.getvalue()
     assert counts() == before
+    assert len(apart_closed) == 1
 
 
-def test_rows_this_transaction_wrote_are_seen_by_its_import(ledger, tmp_path, lookups_apart):
+def test_a_refused_chunk_then_a_bad_row_still_closes_the_second_connection(
+    transactional_db, postgres_only, ledger, tmp_path, monkeypatch, lookups_apart, apart_closed
+):
+    """The refusal surfaces only when the import closes (no chunk is written after the bad
+    row): the second connection is closed all the same, and the file leaves nothing."""
+    from tests.factories import DonationFactory
+    from transfers.kinds_donors import DonationImporter
+
+    monkeypatch.setattr(DonationImporter, "chunk_size", 5)
+    DonationFactory(donor=ledger["first"], reference="BANK-3")
+    lookups = DonationImporter._lookups
+    monkeypatch.setattr(DonationImporter, "_lookups", lambda self, rows: lookups(self, rows) and {})  # misses BANK-3
+    before = counts()
+    rows = [f"BANK-{i},DON-0001,2025-03-02,{i}.25,GBP,,,,n{i}\n" for i in range(1, 11)]
+    rows[7] = "BANK-8,DON-0001,2025-03-02,1.234,GBP,,,,n8\n"  # 3 decimals: a bad row in the second chunk
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_data", "donations", write_file(tmp_path, "r.csv", HEADER + "".join(rows)), stderr=err)
+    assert lookups_apart and len(apart_closed) == 1
+    assert counts() == before
+
+
+def test_lookups_apart_that_fail_go_back_to_the_imports_connection(
+    transactional_db, postgres_only, ledger, tmp_path, monkeypatch, lookups_apart, apart_closed
+):
+    """A lock not granted in time (or no connection to be had) on the second connection: the
+    chunk's lookups are done again on the import's own connection, and so are the rest."""
+    import threading
+
+    from django.db import OperationalError
+
+    from transfers.kinds_donors import DonationImporter
+
+    monkeypatch.setattr(DonationImporter, "chunk_size", 7)
+    lookups = DonationImporter._lookups
+    failed = []
+
+    def lookups_or_timeout(self, rows):
+        if threading.current_thread().name.startswith("connection-apart") and len(failed) < 1 and lookups_apart:
+            failed.append(rows[0].line)
+            raise OperationalError("canceling statement due to lock timeout")
+        return lookups(self, rows)
+
+    monkeypatch.setattr(DonationImporter, "_lookups", lookups_or_timeout)
+    content = HEADER + "".join(f"BANK-{i},DON-0001,2025-03-02,{i}.25,GBP,,,,n{i}\n" for i in range(1, 51))
+    call_command("import_data", "donations", write_file(tmp_path, "lock.csv", content), "--post", stdout=StringIO())
+    assert failed == [9] and len(lookups_apart) == 1  # chunk 1 apart; chunk 2 failed there; the rest here
+    assert len(apart_closed) == 1
+    assert Donation.objects.count() == 50 and Donation.history.count() == 50
+
+
+def test_rows_this_transaction_wrote_are_seen_by_its_import(postgres_only, ledger, tmp_path, lookups_apart):
     """Inside a transaction that has written (the donors here are uncommitted), a second
     connection would not see them: the lookups stay on the import's own connection."""
     content = HEADER + "BANK-1,DON-0002,2025-03-02,10.25,GBP,,,,n\n"
     call_command("import_data", "donations", write_file(tmp_path, "own.csv", content), stdout=StringIO())
     assert lookups_apart == []
     assert Donation.objects.get(reference="BANK-1").donor == ledger["second"]
+
+
+def test_a_dry_run_writes_nothing_and_opens_no_second_connection(
+    transactional_db, postgres_only, ledger, tmp_path, lookups_apart
+):
+    content = HEADER + "".join(f"BANK-{i},DON-0001,2025-03-02,{i}.25,GBP,,,,n{i}\n" for i in range(1, 6))
+    before = counts()
+    call_command("import_data", "donations", write_file(tmp_path, "dry.csv", content), "--dry-run", stdout=StringIO())
+    assert lookups_apart == [] and counts() == before
+
+
+def test_chunks_start_with_the_first_size_then_go_on_with_the_size():
+    from transfers.engine import _chunks
+
+    assert [len(c) for c in _chunks(range(25), 10, 3)] == [3, 10, 10, 2]
+    assert [len(c) for c in _chunks(range(25), 10)] == [10, 10, 5]
+    assert [len(c) for c in _chunks(range(5), 2, 10)] == [2, 2, 1]  # never above the size
+    assert list(_chunks([], 10, 3)) == []
