@@ -29,7 +29,7 @@ def _in_period(queryset: QuerySet, start: dt.date | None, end: dt.date | None) -
     return queryset
 
 
-def _share(part: Decimal, whole: Decimal) -> Decimal:
+def share_of(part: Decimal, whole: Decimal) -> Decimal:
     if not whole:
         return Decimal("0.0000")
     return (part / whole).quantize(SHARE, rounding=ROUND_HALF_UP)
@@ -154,7 +154,7 @@ def donor_output_funding(
             end_date=o["output__end_date"],
             donor_amount=money_round(o["donor_amount"]),
             output_allocated=money_round(o["output_allocated"]),
-            share=_share(o["donor_amount"], o["output_allocated"]),
+            share=share_of(o["donor_amount"], o["output_allocated"]),
         )
         for o in rows
     ]
@@ -202,7 +202,7 @@ def output_funders(*, output, end: dt.date | None = None) -> list[OutputFunder]:
             donor_name=d.name,
             publicly_acknowledged=d.publicly_acknowledged,
             amount=money_round(d.amount),
-            share=_share(d.amount, d.output_total),
+            share=share_of(d.amount, d.output_total),
         )
         for d in donors
     ]

@@ -25,12 +25,13 @@ from donors.rates import RateBook
 from donors.selectors import donor_period_totals, posted_days
 from grants.models import Allocation, Indicator, Output, ReportingObligation
 from grants.selectors import (
-    donor_output_funding,
+    DonorOutputFunding,
     obligations_due,
     obligations_overdue,
     obligations_pending,
     output_funders,
     output_funding,
+    share_of,
     unallocated_balance,
 )
 
@@ -185,9 +186,8 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         )
     ]
 
-    funded = donor_output_funding(donor=donor, end=end)
+    funded, co_funders = _funding_and_co_funders(donor, end)
     output_ids = [f.output_id for f in funded]
-    co_funders = _co_funders(output_ids, end=end, exclude_donor=donor.pk)
     indicators = _indicators(output_ids)
     outputs = []
     by_programme: dict[str, Decimal] = defaultdict(lambda: D0)
@@ -251,45 +251,85 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     }
 
 
-def _co_funders(output_ids, *, end=None, exclude_donor=None) -> dict[int, list[dict]]:
-    """Other donors' received allocations to each output: named if acknowledged, else pooled."""
-    if not output_ids:
-        return {}
-    allocations = Allocation.objects.filter(output_id__in=output_ids, donation__isnull=False)
-    if end:
-        allocations = allocations.filter(allocated_on__lte=end)
-    if exclude_donor:
-        allocations = allocations.exclude(donation__donor_id=exclude_donor)
-    by_name = (
-        allocations.values("output_id", "donation__donor__name", "donation__donor__publicly_acknowledged")
-        .annotate(amount=Sum("amount"))
-        .filter(amount__gt=0)
-        .order_by()
+def _funding_and_co_funders(donor: Donor, end: dt.date) -> tuple[list[DonorOutputFunding], dict[int, list[dict]]]:
+    """What `grants.selectors.donor_output_funding(donor=donor, end=end)` gives, and the co-funders
+    of those outputs, from one query.
+
+    It reads the received allocations to `end` of every output the donor's money went to once,
+    and returns per output the output's total and the donor's part (part 0, in
+    `donor_output_funding`'s order) and, for the other donors grouped by name, the pooled rows
+    (part 1): one per acknowledged name (largest first) and one per output for all the others,
+    "Other funders (n)". The rows returned do not grow with the number of allocations or donors.
+    """
+    q = connection.ops.quote_name
+    allocation, donation, donor_table, output = (
+        q(model._meta.db_table) for model in (Allocation, Donation, Donor, Output)
     )
-    # One row per acknowledged donor and one per output for all the others, counted and summed in
-    # SQL: the rows read do not grow with the number of donors funding an output.
-    inner, params = by_name.query.sql_with_params()
+    programme = q(Output._meta.get_field("programme").related_model._meta.db_table)
     sql = f"""
-        SELECT output_id, ack, name, COUNT(*), SUM(amount) FROM (
-            SELECT output_id, donation__donor__publicly_acknowledged AS ack,
-                   CASE WHEN donation__donor__publicly_acknowledged THEN donation__donor__name END AS name, amount
-            FROM ({inner}) by_name
-        ) grouped
-        GROUP BY output_id, ack, name
-        ORDER BY output_id, SUM(amount) DESC, name
-    """  # noqa: S608 (only the ORM's own SQL is interpolated; values go as parameters)
-    base = settings.BASE_CURRENCY
-    named: dict[int, list[dict]] = defaultdict(list)
+        WITH scope AS (
+            SELECT a.output_id, d.donor_id, dn.name, dn.publicly_acknowledged AS ack, a.amount
+            FROM {allocation} a JOIN {donation} d ON d.id = a.donation_id JOIN {donor_table} dn ON dn.id = d.donor_id
+            WHERE a.allocated_on <= %(end)s AND a.output_id IN (
+                SELECT a2.output_id FROM {allocation} a2 JOIN {donation} d2 ON d2.id = a2.donation_id
+                WHERE d2.donor_id = %(donor)s AND a2.allocated_on <= %(end)s
+            )
+        ),
+        by_name AS (
+            SELECT output_id, ack, name, SUM(amount) AS amount
+            FROM scope
+            WHERE donor_id <> %(donor)s
+            GROUP BY output_id, name, ack
+            HAVING SUM(amount) > 0
+        ),
+        parts AS (
+            SELECT 0 AS part, s.output_id, o.title, p.name AS name, o.kind, o.status, o.start_date, o.end_date,
+                   SUM(CASE WHEN s.donor_id = %(donor)s THEN s.amount ELSE 0 END) AS mine,
+                   SUM(s.amount) AS amount, NULL AS ack, 0 AS n
+            FROM scope s JOIN {output} o ON o.id = s.output_id JOIN {programme} p ON p.id = o.programme_id
+            GROUP BY s.output_id, o.title, p.name, o.kind, o.status, o.start_date, o.end_date
+            HAVING SUM(CASE WHEN s.donor_id = %(donor)s THEN s.amount ELSE 0 END) <> 0
+            UNION ALL
+            SELECT 1, output_id, NULL, CASE WHEN ack THEN name END, NULL, NULL, NULL, NULL, NULL,
+                   SUM(amount), ack, COUNT(*)
+            FROM by_name
+            GROUP BY output_id, ack, CASE WHEN ack THEN name END
+        )
+        SELECT part, output_id, title, name, kind, status, start_date, end_date, mine, amount, ack, n FROM parts
+        ORDER BY part,
+            CASE WHEN part = 0 THEN name END, CASE WHEN part = 0 THEN start_date END,
+            CASE WHEN part = 0 THEN title END, output_id,
+            CASE WHEN part = 1 THEN amount END DESC, CASE WHEN part = 1 THEN name END
+    """  # noqa: S608 (table names from the models' _meta; values go as parameters)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, {"donor": donor.pk, "end": end})
         rows = cursor.fetchall()
-    for output_id, ack, name, _, amount in rows:
-        if ack:
-            named[output_id].append({"name": name, "amount": money(money_from_db(amount), base)})
-    for output_id, ack, _, n, amount in rows:  # after the named rows, as in `_acknowledged`
-        if not ack:
-            named[output_id].append({"name": f"{OTHER_FUNDERS} ({n})", "amount": money(money_from_db(amount), base)})
-    return dict(named)
+    to_date = connection.ops.convert_datefield_value if connection.vendor == "sqlite" else None
+    funded = []
+    for _, output_id, title, name, kind, status, start, finish, mine, amount, _, _ in (r for r in rows if r[0] == 0):
+        if to_date:
+            start, finish = to_date(start, None, connection), to_date(finish, None, connection)
+        mine, amount = money_from_db(mine), money_from_db(amount)
+        funded.append(
+            DonorOutputFunding(
+                output_id=output_id, output_title=title, programme_name=name, kind=kind, status=status,
+                start_date=start, end_date=finish, donor_amount=money_round(mine),
+                output_allocated=money_round(amount), share=share_of(mine, amount),
+            )
+        )  # fmt: skip
+    ids = {f.output_id for f in funded}
+    base = settings.BASE_CURRENCY
+    co_funders: dict[int, list[dict]] = defaultdict(list)
+    pooled = [r for r in rows if r[0] == 1 and r[1] in ids]
+    for row in pooled:  # the acknowledged names first, then the others
+        if row[10]:
+            co_funders[row[1]].append({"name": row[3], "amount": money(money_from_db(row[9]), base)})
+    for row in pooled:
+        if not row[10]:
+            co_funders[row[1]].append(
+                {"name": f"{OTHER_FUNDERS} ({row[11]})", "amount": money(money_from_db(row[9]), base)}
+            )
+    return funded, dict(co_funders)
 
 
 def _acknowledged(rows, *, external: bool) -> dict[int, list[dict]]:
