@@ -320,14 +320,15 @@ def _funding_and_co_funders(donor: Donor, end: dt.date) -> tuple[list[DonorOutpu
     ids = {f.output_id for f in funded}
     base = settings.BASE_CURRENCY
     co_funders: dict[int, list[dict]] = defaultdict(list)
-    pooled = [r for r in rows if r[0] == 1 and r[1] in ids]
-    for row in pooled:  # the acknowledged names first, then the others
-        if row[10]:
-            co_funders[row[1]].append({"name": row[3], "amount": money(money_from_db(row[9]), base)})
-    for row in pooled:
-        if not row[10]:
-            co_funders[row[1]].append(
-                {"name": f"{OTHER_FUNDERS} ({row[11]})", "amount": money(money_from_db(row[9]), base)}
+    # (output_id, name or None, amount, acknowledged, number of donors), largest first per output
+    pooled = [(r[1], r[3], r[9], r[10], r[11]) for r in rows if r[0] == 1 and r[1] in ids]
+    for output_id, name, amount, acknowledged, _ in pooled:  # the acknowledged names first
+        if acknowledged:
+            co_funders[output_id].append({"name": name, "amount": money(money_from_db(amount), base)})
+    for output_id, _, amount, acknowledged, n in pooled:  # then all the others, pooled
+        if not acknowledged:
+            co_funders[output_id].append(
+                {"name": f"{OTHER_FUNDERS} ({n})", "amount": money(money_from_db(amount), base)}
             )
     return funded, dict(co_funders)
 
