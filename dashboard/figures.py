@@ -22,11 +22,11 @@ from donors.models import Donation, Instalment, Pledge, WriteOff
 from donors.selectors import posted_days
 from grants.models import Allocation
 from grants.selectors import obligations_due, output_funding, unallocated_balance
+from reports import ledger_reads
 from reports.figures import (
     Converter,
     _by_currency,
     _pledge_row,
-    _pledges_at,
     _sum,
     portfolio_snapshot,
 )
@@ -69,7 +69,8 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
     if programme is not None:
         for_programme = Q(restricted_programme=programme) | Q(restricted_output__programme=programme)
         pledge_scope = pledge_scope.filter(for_programme)
-    pledges = [_pledge_row(p) for p in _pledges_at(pledge_scope, end)]
+    programme_id = programme.pk if programme is not None else None
+    pledges = [_pledge_row(p) for p in ledger_reads.pledges_at(end, programme_id=programme_id)]
     pledged_in_period = [p for p in pledges if p["start_date"] >= start.isoformat()]
     written_off_rows = WriteOff.objects.filter(written_off_on__gte=start, written_off_on__lte=end)
     if programme is not None:

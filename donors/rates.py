@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 
 from .models import ExchangeRate
 
@@ -29,6 +30,19 @@ class RateBook:
         for currency, date, rate, source in rows:
             self._dates.setdefault(currency, []).append(date)
             self._rates.setdefault(currency, []).append((rate, source))
+
+    @classmethod
+    def closing(cls, on: dt.date) -> "RateBook":
+        """A book of each currency's latest rate on or before `on` only: what `lookup(currency, on)`
+        answers, from one row per currency instead of the whole rate history."""
+        table = connection.ops.quote_name(ExchangeRate._meta.db_table)
+        rows = ExchangeRate.objects.raw(
+            f"SELECT r.id, r.currency, r.date, r.rate, r.source FROM {table} r JOIN ("  # noqa: S608 (the table from _meta)
+            f"SELECT currency, MAX(date) AS latest FROM {table} WHERE date <= %s GROUP BY currency"
+            ") m ON m.currency = r.currency AND m.latest = r.date ORDER BY r.currency",
+            [on],
+        )
+        return cls((r.currency, r.date, r.rate, r.source) for r in rows)
 
     def lookup(self, currency: str, on: dt.date) -> tuple[Decimal, dt.date, str]:
         if currency == settings.BASE_CURRENCY:

@@ -19,22 +19,22 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
 
 from backoffice.money import money_round
-from backoffice.sql import ZERO, money_from_db, sum_subquery
-from donors.models import Donation, Donor, Instalment, Pledge, WriteOff
+from backoffice.sql import ZERO, money_from_db, prepared_cursor
+from donors.models import Donation, Donor, WriteOff
 from donors.rates import RateBook
 from donors.selectors import donor_period_totals, posted_days
-from grants.models import Allocation, Indicator, Output, ReportingObligation
+from grants.models import Allocation, Output, ReportingObligation
 from grants.selectors import (
     DonorOutputFunding,
     obligations_due,
     obligations_overdue,
-    obligations_pending,
     output_funders,
     output_funding,
     share_of,
     unallocated_balance,
 )
 
+from . import ledger_reads
 from .snapshot import SNAPSHOT_VERSION, day, money, share
 
 D0 = Decimal("0.00")
@@ -50,11 +50,11 @@ def _sum(queryset, field: str) -> Decimal:
 
 
 class Converter:
-    """Closing-rate conversion between currencies via the base currency (rates loaded once)."""
+    """Closing-rate conversion between currencies via the base currency (the closing rates loaded once)."""
 
     def __init__(self, on: dt.date):
         self.on = on
-        self.book = RateBook()
+        self.book = RateBook.closing(on)
         self.used: dict[str, tuple[Decimal, dt.date]] = {}
 
     def rate(self, currency: str) -> Decimal:
@@ -78,36 +78,23 @@ class Converter:
         ]
 
 
-def _pledges_at(queryset, end: dt.date):
-    """Pledges made by `end` and not cancelled by then, with received/written off/fell due up to `end`."""
-    return (
-        queryset.filter(start_date__lte=end)
-        .filter(Q(cancelled_on__isnull=True) | Q(cancelled_on__gt=end))
-        .annotate(
-            received_to=sum_subquery(_posted().filter(received_on__lte=end), "pledge_amount", "pledge"),
-            written_off_to=sum_subquery(WriteOff.objects.filter(written_off_on__lte=end), "amount", "pledge"),
-            fell_due=sum_subquery(Instalment.objects.filter(due_date__lt=end), "amount", "pledge"),
-        )
-        .select_related("donor")
-        .order_by("start_date", "ref")
-    )
-
-
-def _pledge_row(p) -> dict:
-    balance = p.total - p.received_to - p.written_off_to
+def _pledge_row(row: tuple) -> dict:
+    """A pledge of `ledger_reads.pledges_at` with its balance: outstanding, overdue and overpaid at the period end."""
+    ref, title, donor_name, donor_ref, start_date, end_date, currency, total, received, written_off, fell_due = row
+    balance = total - received - written_off
     outstanding = max(balance, D0)
-    overdue = max(min(p.fell_due - p.received_to - p.written_off_to, balance), D0)
+    overdue = max(min(fell_due - received - written_off, balance), D0)
     return {
-        "ref": p.ref,
-        "title": p.title,
-        "donor_name": p.donor.name,
-        "donor_ref": p.donor.ref,
-        "start_date": day(p.start_date),
-        "end_date": day(p.end_date),
-        "currency": p.currency,
-        "total": p.total,
-        "received": p.received_to,
-        "written_off": p.written_off_to,
+        "ref": ref,
+        "title": title,
+        "donor_name": donor_name,
+        "donor_ref": donor_ref,
+        "start_date": day(start_date),
+        "end_date": day(end_date),
+        "currency": currency,
+        "total": total,
+        "received": received,
+        "written_off": written_off,
         "outstanding": outstanding,
         "overdue": overdue,
         "overpaid": max(-balance, D0),
@@ -143,23 +130,12 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         base_value = sum((fx.to_base(v, c) for c, v in totals.items()), start=D0)
         return money_round(value), money_round(base_value)
 
-    donations = _posted().filter(donor=donor)
-    in_period = donations.filter(received_on__gte=start, received_on__lte=end)
-    pledges = [_pledge_row(p) for p in _pledges_at(Pledge.objects.filter(donor=donor), end)]
-
-    in_period_q = Q(received_on__gte=start)
+    pledges = [_pledge_row(p) for p in ledger_reads.pledges_at(end, donor_id=donor.pk)]
     # Received to date and in the period, by currency, in one pass over the donor's donations.
-    groups = list(
-        donations.filter(received_on__lte=end)
-        .values("currency")
-        .annotate(
-            to_date_amount=Sum("amount"),
-            to_date_base=Sum("base_amount"),
-            period_amount=Sum("amount", filter=in_period_q),
-            period_base=Sum("base_amount", filter=in_period_q),
-        )
-        .order_by("currency")
-    )
+    groups = [
+        dict(zip(("currency", "to_date_amount", "to_date_base", "period_amount", "period_base"), g, strict=True))
+        for g in ledger_reads.donations_by_currency(donor.pk, start, end)
+    ]
     period_value, period_base = donations_figure(groups, "period_amount", "period_base")
     to_date = donations_figure(groups, "to_date_amount", "to_date_base")
     figures = []
@@ -174,15 +150,15 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
 
     donation_rows = [
         {
-            "received_on": day(d["received_on"]),
-            "reference": d["reference"],
-            "pledge": d["pledge__ref"] or "",
-            "amount": money(d["amount"], d["currency"]),
-            "base": money(d["base_amount"], base),
-            "reversal": d["reversal_of_id"] is not None,
+            "received_on": day(received_on),
+            "reference": reference,
+            "pledge": pledge_ref or "",
+            "amount": money(amount, donation_currency),
+            "base": money(base_amount, base),
+            "reversal": reversal_of_id is not None,
         }
-        for d in in_period.order_by("received_on", "id").values(
-            "received_on", "reference", "pledge__ref", "amount", "currency", "base_amount", "reversal_of_id"
+        for received_on, reference, pledge_ref, amount, donation_currency, base_amount, reversal_of_id in (
+            ledger_reads.donations_in_period(donor.pk, start, end)
         )
     ]
 
@@ -214,20 +190,11 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     horizon = end + dt.timedelta(days=365)
     instalments = [
         {"due_date": day(due_date), "pledge": ref, "amount": money(amount, pledge_currency)}
-        for due_date, ref, amount, pledge_currency in Instalment.objects.filter(
-            pledge__donor=donor, due_date__gt=end, due_date__lte=horizon
-        )
-        .order_by("due_date", "id")
-        .values_list("due_date", "pledge__ref", "amount", "pledge__currency")
+        for due_date, ref, amount, pledge_currency in ledger_reads.instalments_due(donor.pk, end, horizon)
         if ref in open_pledges
     ]
     # Overdue at the period end, then due within a year of it: one query, in due-date order.
-    obligations = (
-        obligations_pending()
-        .filter(pledge__donor=donor, due_date__lte=horizon)
-        .order_by("due_date", "pk")
-        .values("due_date", "kind", "pledge__ref", "pledge__donor__name", "status", "period_end")
-    )
+    obligations = ledger_reads.obligations_pending_until(donor.pk, horizon)
 
     return {
         "version": SNAPSHOT_VERSION,
@@ -246,7 +213,7 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         "outputs": outputs,
         "by_programme": [{"label": k, "amount": money(v, base)} for k, v in sorted(by_programme.items())],
         "instalments": instalments,
-        "obligations": [_obligation_values_row(o) for o in obligations],
+        "obligations": [_obligation_values_row(*o) for o in obligations],
         "rates": fx.rates_used(),
     }
 
@@ -301,7 +268,7 @@ def _funding_and_co_funders(donor: Donor, end: dt.date) -> tuple[list[DonorOutpu
             CASE WHEN part = 0 THEN title END, output_id,
             CASE WHEN part = 1 THEN amount END DESC, CASE WHEN part = 1 THEN name END
     """  # noqa: S608 (table names from the models' _meta; values go as parameters)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, {"donor": donor.pk, "end": end})
         rows = cursor.fetchall()
     to_date = connection.ops.convert_datefield_value if connection.vendor == "sqlite" else None
@@ -351,10 +318,7 @@ def _acknowledged(rows, *, external: bool) -> dict[int, list[dict]]:
 
 def _indicators(output_ids) -> dict[int, list[dict]]:
     rows: dict[int, list[dict]] = defaultdict(list)
-    indicators = Indicator.objects.filter(output_id__in=output_ids).order_by("output_id", "name")
-    for output_id, name, unit, baseline, target, actual, as_of in indicators.values_list(
-        "output_id", "name", "unit", "baseline", "target", "actual", "as_of"
-    ):
+    for output_id, name, unit, baseline, target, actual, as_of in ledger_reads.indicators_of(output_ids):
         rows[output_id].append(
             {
                 "name": name,
@@ -372,15 +336,15 @@ _OBLIGATION_KINDS = dict(ReportingObligation.Kind.choices)
 _OBLIGATION_STATUSES = dict(ReportingObligation.Status.choices)
 
 
-def _obligation_values_row(o: dict) -> dict:
-    """`_obligation_row` from a `.values()` row (the labels as get_FOO_display gives them)."""
+def _obligation_values_row(due_date, kind, pledge_ref, donor_name, status, period_end) -> dict:
+    """`_obligation_row` from a row of `ledger_reads.obligations_pending_until` (labels as get_FOO_display)."""
     return {
-        "due_date": day(o["due_date"]),
-        "kind": _OBLIGATION_KINDS.get(o["kind"], o["kind"]),
-        "pledge": o["pledge__ref"],
-        "donor_name": o["pledge__donor__name"],
-        "status": _OBLIGATION_STATUSES.get(o["status"], o["status"]),
-        "period_end": day(o["period_end"]),
+        "due_date": day(due_date),
+        "kind": _OBLIGATION_KINDS.get(kind, kind),
+        "pledge": pledge_ref,
+        "donor_name": donor_name,
+        "status": _OBLIGATION_STATUSES.get(status, status),
+        "period_end": day(period_end),
     }
 
 
@@ -402,7 +366,7 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
     base = settings.BASE_CURRENCY
     fx = Converter(end)
 
-    pledges = [_pledge_row(p) for p in _pledges_at(Pledge.objects.all(), end)]
+    pledges = [_pledge_row(p) for p in ledger_reads.pledges_at(end)]
     pledged_in_period = [p for p in pledges if p["start_date"] >= day(start)]
 
     def pledge_side(rows, field) -> Decimal:
