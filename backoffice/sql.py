@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -42,9 +43,10 @@ def prepared_cursor():
     over several joins plans in ~2 ms). Django turns psycopg's prepared statements off by default
     (they break with poolers in transaction mode); this asks for them for one statement only. The
     cursor is wrapped like any Django cursor, so it is counted, logged and its errors translated.
-    Elsewhere than PostgreSQL it is the connection's ordinary cursor.
+    Elsewhere than PostgreSQL, or with DATABASE_PREPARED_STATEMENTS off, it is the connection's
+    ordinary cursor.
     """
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
         return connection.cursor()
     import psycopg
 

@@ -178,12 +178,55 @@ def documents_describe(snapshots):
          sum(bool(s["pledges"] and s["outputs"] and s["donations"]) for s in snapshots), "documents")  # fmt: skip
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    pids, i = [pid], 0
+    while i < len(pids):
+        try:
+            with open(f"/proc/{pids[i]}/task/{pids[i]}/children") as f:
+                pids += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+        i += 1
+    return pids
+
+
+def cpu_by_role(worker_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the Celery worker (main process and pool), PostgreSQL (every
+    backend of the server: other databases' too), Redis, and this process (the SMTP sink's
+    thread, and the polling)."""
+    roles = {"workers": 0.0, "postgresql": 0.0, "redis": 0.0, "sink_and_bench": cpu_seconds(os.getpid())}
+    for pid in process_tree(worker_pid):
+        try:
+            roles["workers"] += cpu_seconds(pid)
+        except OSError:
+            pass
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                name = f.read().strip()
+            if name in ("postgres", "redis-server"):
+                roles["postgresql" if name == "postgres" else "redis"] += cpu_seconds(int(entry))
+        except OSError:
+            pass
+    return roles
+
+
 def render_many(snapshots):
     from reports.renderers import render
 
+    cpu = time.process_time()
     for snapshot in snapshots:
         render(snapshot)
-    return len(snapshots)
+    return len(snapshots), time.process_time() - cpu
 
 
 def main():
@@ -216,6 +259,7 @@ def main():
     )  # fmt: skip
     try:
         time.sleep(5)  # let both worker processes boot before the clock starts
+        cpu_before = cpu_by_role(worker.pid)
         t = time.perf_counter()
         run_ids = summaries_request(start=START, end=END)  # commits: enqueues one summary_prepare per donor
         emit("request_seconds", round(time.perf_counter() - t, 2), "s")
@@ -229,6 +273,7 @@ def main():
                 break
             time.sleep(0.5)
         elapsed = time.perf_counter() - t
+        cpu_after = cpu_by_role(worker.pid)
     finally:
         worker.terminate()
         worker.wait(60)
@@ -241,6 +286,9 @@ def main():
     emit("failed", Delivery.objects.filter(status="failed").count(), "emails")
     emit("runs_failed", ReportRun.objects.filter(status="failed").count(), "runs")
     delivered_rate = sent / elapsed
+    # Where the machine's CPU went, per delivered report: the budget the bare render is compared with.
+    for role, seconds in cpu_after.items():
+        emit(f"cpu_ms_per_report_{role}", round(1000 * (seconds - cpu_before[role]) / max(sent, 1), 1), "ms")
     emit("delivery_end_to_end_rate_2_workers", round(delivered_rate, 2), "reports/s")
 
     snapshots = list(ReportRun.objects.filter(status="done").order_by("pk").values_list("snapshot", flat=True))
@@ -253,8 +301,10 @@ def main():
     connections.close_all()
     t = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(2) as pool:
-        rendered = sum(pool.map(render_many, halves))
+        counts, cpu = zip(*pool.map(render_many, halves), strict=True)
+    rendered = sum(counts)
     render_rate = rendered / (time.perf_counter() - t)
+    emit("bare_render_cpu_ms_per_report", round(1000 * sum(cpu) / max(rendered, 1), 1), "ms")
     emit("bare_render_rate_2_processes", round(render_rate, 2), "reports/s")
     emit("delivery_to_render_ratio", round(delivered_rate / render_rate, 3), "ratio")
     # Where a worker's time goes: generation (figures, snapshot, render, storage) and sending, per report.

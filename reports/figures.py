@@ -41,10 +41,6 @@ D0 = Decimal("0.00")
 OTHER_FUNDERS = "Other funders"
 
 
-def _posted():
-    return Donation.objects.filter(status=Donation.Status.POSTED)
-
-
 def _sum(queryset, field: str) -> Decimal:
     return money_round(queryset.aggregate(total=Coalesce(Sum(field), ZERO))["total"])
 

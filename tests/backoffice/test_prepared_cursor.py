@@ -1,6 +1,7 @@
 """The prepared cursor: PostgreSQL plans its statement once per connection; Django's own queries stay unprepared."""
 
-from django.db import connection
+import pytest
+from django.db import connection, transaction
 
 from backoffice.sql import prepared_cursor
 from donors.models import Donor
@@ -41,3 +42,24 @@ def test_elsewhere_it_is_the_ordinary_cursor(db):
     with prepared_cursor() as cursor:
         cursor.execute(SQL, {"ref": "DON-PREP-3"})
         assert cursor.fetchall() == [("Plain Foundation",)]
+
+
+def test_turned_off_nothing_is_prepared(db, postgres_only, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    DonorFactory(ref="DON-PREP-4", name="Pooled Trust")
+    with prepared_cursor() as cursor:
+        cursor.execute("SELECT name FROM donors_donor WHERE ref = %(ref)s AND name <> ''", {"ref": "DON-PREP-4"})
+        assert cursor.fetchall() == [("Pooled Trust",)]
+    assert not [s for s in prepared_statements() if "name <> ''" in s]
+
+
+def test_a_statement_prepared_in_a_rolled_back_block_still_runs(db, postgres_only):
+    DonorFactory(ref="DON-PREP-5", name="Rolled Back Trust")
+    sql = "SELECT name FROM donors_donor WHERE ref = %(ref)s AND name <> 'x'"
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, {"ref": "DON-PREP-5"})
+        raise RuntimeError("the report failed after its reads")
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, {"ref": "DON-PREP-5"})
+        assert cursor.fetchall() == [("Rolled Back Trust",)]
