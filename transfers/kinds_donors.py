@@ -376,7 +376,7 @@ class DonationImporter(Importer):
         finally:
             try:
                 if self.copy is not None:
-                    self.copy.wait()
+                    self.copy.close()
             finally:
                 if self.immediate is not None:
                     self.immediate.close()
