@@ -282,9 +282,20 @@ def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):
         importer.write(new)
 
 
+# Parsed cells kept per column, so a value that repeats (a date, a donor, a currency) is parsed
+# once: the parsers (transfers.fields) are pure functions of the cell's text and return values
+# that cannot change (str, Decimal, date, bool). Bounded, so a column of unique values (a
+# reference) costs no memory beyond it.
+PARSED_KEPT = 2048
+
+
 def _parse_plan(importer, positions) -> list[tuple]:
-    """Per file, once: each column's cell position, parser, and what a blank cell means."""
-    return [(c.name, positions.get(c.name), c.parse, c.required, c.default) for c in importer.columns]
+    """Per file, once: each column's cell position, parser, what a blank cell means, and the
+    column's parsed values kept so far."""
+    return [(c.name, positions.get(c.name), c.parse, c.required, c.default, {}) for c in importer.columns]
+
+
+_NOT_KEPT = object()
 
 
 def _parse_row(plan, line, cells, width, outcome) -> Row | None:
@@ -297,7 +308,7 @@ def _parse_row(plan, line, cells, width, outcome) -> Row | None:
             return None
         cells = [*cells[:width], *[""] * (width - len(cells))]  # a short row: its missing cells are blank
     values, given = {}, set()
-    for name, index, parse, required, default in plan:
+    for name, index, parse, required, default, kept in plan:
         raw = cells[index] if index is not None else ""
         if not raw:
             if required:
@@ -305,12 +316,18 @@ def _parse_row(plan, line, cells, width, outcome) -> Row | None:
                 errors = True
             values[name] = default
             continue
-        try:
-            values[name] = parse(raw)
-            given.add(name)
-        except CellError as error:
-            outcome.add_error(RowError(line, name, str(error)[:1].upper() + str(error)[1:] + "."))
-            errors = True
+        value = kept.get(raw, _NOT_KEPT)
+        if value is _NOT_KEPT:
+            try:
+                value = parse(raw)
+            except CellError as error:
+                outcome.add_error(RowError(line, name, str(error)[:1].upper() + str(error)[1:] + "."))
+                errors = True
+                continue
+            if len(kept) < PARSED_KEPT:
+                kept[raw] = value
+        values[name] = value
+        given.add(name)
     return None if errors else Row(line, values, given)
 
 
