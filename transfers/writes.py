@@ -100,13 +100,24 @@ def copy_text(value) -> str:
     return str(value)
 
 
+# Between the texts of `any_of`'s one parameter: the ASCII unit separator, which no reference
+# has (a text that has it, or an empty text, goes in an array instead).
+ANY_OF_SEPARATOR = "\x1f"
+
+
 def any_of(field: str, values) -> dict:
-    """Filter keywords for `field` equal to one of `values`. On PostgreSQL the values go as one
-    array parameter: a 10,000-value IN list cost more to build and send than to look up."""
+    """Filter keywords for `field` (a text column) equal to one of `values`. On PostgreSQL the
+    values go as one parameter: a 10,000-value IN list cost more to build and send than to look
+    up. That parameter is the texts joined by ANY_OF_SEPARATOR, split by the server, because
+    Django's cursor writes an array parameter into the statement value by value, in Python
+    (7 ms for 10,000 references, against 1 ms for the joined text)."""
     values = list(values)
-    if connection.vendor == "postgresql":
-        return {f"{field}__in": RawSQL("SELECT unnest(%s::text[])", (values,))}
-    return {f"{field}__in": values}
+    if connection.vendor != "postgresql":
+        return {f"{field}__in": values}
+    if all(value and ANY_OF_SEPARATOR not in value for value in values):
+        joined = ANY_OF_SEPARATOR.join(values)
+        return {f"{field}__in": RawSQL("SELECT unnest(string_to_array(%s, chr(31)))", (joined,))}
+    return {f"{field}__in": RawSQL("SELECT unnest(%s::text[])", (values,))}
 
 
 class CopyWithHistory:

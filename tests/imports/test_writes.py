@@ -238,3 +238,21 @@ def test_chunks_start_with_the_first_size_then_go_on_with_the_size():
     assert [len(c) for c in _chunks(range(25), 10)] == [10, 10, 5]
     assert [len(c) for c in _chunks(range(5), 2, 10)] == [2, 2, 1]  # never above the size
     assert list(_chunks([], 10, 3)) == []
+
+
+def test_any_of_finds_texts_with_the_separator_and_blank_texts_too(db):
+    from donors.models import Donor
+    from tests.factories import DonorFactory
+    from transfers.writes import ANY_OF_SEPARATOR, any_of
+
+    odd = DonorFactory(ref=f"A{ANY_OF_SEPARATOR}B")
+    plain = DonorFactory(ref="DON-0009")
+    blank = DonorFactory(ref="")
+
+    def found(values):
+        return set(Donor.objects.filter(**any_of("ref", values)).values_list("pk", flat=True))
+
+    assert found(["DON-0009", "A", "B"]) == {plain.pk}  # joined by the separator, split by the server
+    assert found([f"A{ANY_OF_SEPARATOR}B", "DON-0009"]) == {odd.pk, plain.pk}  # an array instead
+    assert found(["", "DON-0009"]) == {blank.pk, plain.pk}
+    assert found([]) == set()
