@@ -99,6 +99,7 @@ class PostedSums:
     def __init__(self):
         self.days: dict[tuple[dt.date, str], list] = {}  # -> [count, amount, base_amount]
         self.months: dict[tuple[int, dt.date], list] = {}  # (donor_id, 1st of month) -> [count, base_amount]
+        self.statements: list[tuple[str, list]] | None = None
 
     def add(self, donor_id: int, received_on: dt.date, currency: str, amount: Decimal, base_amount: Decimal) -> None:
         """One posted donation."""
@@ -117,22 +118,37 @@ class PostedSums:
             month[0] += 1
             month[1] += base_amount
 
-    @transaction.atomic
-    def save(self) -> None:
+    def prepare(self) -> None:
+        """Make the statements `save()` runs (Python work only, no query: the caller may do this
+        while its connection is busy). After it, `add()` must not be called."""
         years: dict[tuple[int, dt.date], list] = {}
         for (donor_id, month), (count, base) in self.months.items():
             year = years.setdefault((donor_id, month.replace(month=1)), [0, Decimal("0.00")])
             year[0] += count
             year[1] += base
-        _upsert_groups(PostedDayTotal, ["received_on", "currency"], ["count", "amount", "base_amount"], self.days)
-        _upsert_groups(PostedDonorMonthTotal, ["donor_id", "month"], ["count", "base_amount"], self.months)
-        _upsert_groups(PostedDonorYearTotal, ["donor_id", "year"], ["count", "base_amount"], years)
+        self.statements = [
+            _upsert_groups(PostedDayTotal, ["received_on", "currency"], ["count", "amount", "base_amount"], self.days),
+            _upsert_groups(PostedDonorMonthTotal, ["donor_id", "month"], ["count", "base_amount"], self.months),
+            _upsert_groups(PostedDonorYearTotal, ["donor_id", "year"], ["count", "base_amount"], years),
+        ]
+
+    @transaction.atomic
+    def save(self) -> None:
+        """Add the sums to the kept totals."""
+        if self.statements is None:
+            self.prepare()
+        connection.ensure_connection()
+        # psycopg's own cursor binds the arrays as parameters (in binary) instead of Django's, which
+        # would write every value into the statement's text.
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            for sql, params in self.statements:
+                if params[0]:
+                    cursor.execute(sql, params)
 
 
-def _upsert_groups(model, keys: list[str], sums: list[str], groups: dict[tuple, list]) -> None:
-    """Like `_upsert`, with the groups given as {key tuple: [sums]}, sent as one array per column."""
-    if not groups:
-        return
+def _upsert_groups(model, keys: list[str], sums: list[str], groups: dict[tuple, list]) -> tuple[str, list]:
+    """Like `_upsert`, with the groups given as {key tuple: [sums]}: the statement, and its
+    parameters (one array per column)."""
     q = connection.ops.quote_name
     table = q(model._meta.db_table)
     fields = [model._meta.get_field(name) for name in [*keys, *sums]]
@@ -147,9 +163,4 @@ def _upsert_groups(model, keys: list[str], sums: list[str], groups: dict[tuple, 
         f"ON CONFLICT ({', '.join(columns[: len(keys)])}) DO UPDATE SET {added}"
     )
     values = [(*key, *group) for key, group in groups.items()]
-    params = [list(column) for column in zip(*values, strict=True)]
-    connection.ensure_connection()
-    # psycopg's own cursor binds the arrays as parameters (in binary) instead of Django's, which
-    # would write every value into the statement's text.
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
+    return sql, [list(column) for column in zip(*values, strict=True)] if values else [[] for _ in fields]

@@ -551,6 +551,8 @@ class DonationImporter(Importer):
         outcome.notes.append(f"Batch {reference}: {self.count} donation(s), control total {total}, {state}.")
         if dry_run or self.batch is None:
             return
+        if self.sums is not None:
+            self.sums.prepare()  # while the last chunks are written
         if self.copy is not None:
             self.copy.wait()
         if self.sums is not None:  # the dashboard's and reports' totals of posted donations, in this transaction
