@@ -220,11 +220,14 @@ def _check_header(importer: Importer, header: list[str], outcome: Outcome) -> di
 
 
 def _chunks(rows: Iterable, size: int, first: int | None = None):
+    """Lists of `size` rows. With `first`, the first list has `first` rows and each next one
+    twice as many as the one before, up to `size`: a write on a thread starts soon, and is not
+    left waiting for a whole chunk when it has written the small ones."""
     iterator = iter(rows)
-    if first and (chunk := list(itertools.islice(iterator, min(first, size)))):
+    count = min(first, size) if first else size
+    while chunk := list(itertools.islice(iterator, count)):
         yield chunk
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
+        count = min(count * 2, size)
 
 
 def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):

@@ -325,7 +325,7 @@ class DonationImporter(Importer):
     model = Donation
     key = ("reference",)
     chunk_size = 10_000
-    first_chunk_size = 2_000  # the database writes nothing until the first chunk is checked
+    first_chunk_size = 1_000  # the database writes nothing until the first chunk is checked
     columns = [
         Column("reference", _text(100), help="The bank or source reference. Unique; the row's key."),
         Column("donor_ref", _text(20), help="The donor's reference, such as DON-0001."),

@@ -234,7 +234,7 @@ def test_a_dry_run_writes_nothing_and_opens_no_second_connection(
 def test_chunks_start_with_the_first_size_then_go_on_with_the_size():
     from transfers.engine import _chunks
 
-    assert [len(c) for c in _chunks(range(25), 10, 3)] == [3, 10, 10, 2]
+    assert [len(c) for c in _chunks(range(25), 10, 3)] == [3, 6, 10, 6]  # twice as many each time, up to 10
     assert [len(c) for c in _chunks(range(25), 10)] == [10, 10, 5]
     assert [len(c) for c in _chunks(range(5), 2, 10)] == [2, 2, 1]  # never above the size
     assert list(_chunks([], 10, 3)) == []
