@@ -139,11 +139,13 @@ class PostedSums:
             self.prepare()
         connection.ensure_connection()
         # psycopg's own cursor binds the arrays as parameters (in binary) instead of Django's, which
-        # would write every value into the statement's text.
+        # would write every value into the statement's text. Never as a named prepared statement
+        # (psycopg prepares a query run 5 times on a connection): not every connection pooler
+        # keeps them.
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
             for sql, params in self.statements:
                 if params[0]:
-                    cursor.execute(sql, params)
+                    cursor.execute(sql, params, prepare=False)
 
 
 def _upsert_groups(model, keys: list[str], sums: list[str], groups: dict[tuple, list]) -> tuple[str, list]:

@@ -332,3 +332,26 @@ def test_any_of_finds_texts_with_the_separator_and_blank_texts_too(db):
     assert found([f"A{ANY_OF_SEPARATOR}B", "DON-0009"]) == {odd.pk, plain.pk}  # an array instead
     assert found(["", "DON-0009"]) == {blank.pk, plain.pk}
     assert found([]) == set()
+
+
+def test_the_sums_are_added_without_named_prepared_statements(postgres_only, ledger, monkeypatch):
+    """Even on a connection set to prepare statements (psycopg's prepare_threshold, which Django
+    takes from the database OPTIONS), the sums' upserts are never named prepared statements: a
+    connection pooler in transaction mode may not keep them."""
+    import datetime as dt
+
+    from django.db import connection
+
+    from donors.models import PostedDayTotal
+    from donors.totals import PostedSums
+
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", 0)  # prepare every statement
+    for _ in range(3):
+        sums = PostedSums()
+        sums.add(ledger["first"].pk, dt.date(2025, 3, 2), "GBP", Decimal("1.25"), Decimal("1.25"))
+        sums.save()
+    assert PostedDayTotal.objects.get().count == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%unnest%%'")
+        assert cursor.fetchone()[0] == 0
