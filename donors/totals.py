@@ -5,11 +5,16 @@
 posted donations, reversals included, exactly as the ledger rows add up. Every path that posts
 donations calls `posted_totals_add` with the donations it has just posted, inside its own
 transaction: `donation_post`, `donation_reverse`, the donation import (which writes posted rows
-with COPY) and `seed_demo` (through `posted_totals_rebuild`). A path that posts donations
+with COPY, and on PostgreSQL sums them as it writes them, with `PostedSums`) and `seed_demo`
+(through `posted_totals_rebuild`). A path that posts donations
 without calling it makes the dashboard and the portfolio disagree with the ledger; the tests
 compare the two.
 """
 
+import datetime as dt
+from decimal import Decimal
+
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncYear
@@ -82,3 +87,82 @@ def _upsert(model, groups: QuerySet, *, keys: dict[str, str], sums: dict[str, st
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+class PostedSums:
+    """The sums `posted_totals_add` makes, made instead by the caller as it writes posted donations,
+    then added to the totals with `save()` in the same transaction (PostgreSQL: the groups go as
+    arrays). For the donation import, which writes its rows with COPY: summing them as they go
+    saves reading every row back at the end. Exact (Decimal); the years are the sums of the months.
+    """
+
+    def __init__(self):
+        self.days: dict[tuple[dt.date, str], list] = {}  # -> [count, amount, base_amount]
+        self.months: dict[tuple[int, dt.date], list] = {}  # (donor_id, 1st of month) -> [count, base_amount]
+        self.statements: list[tuple[str, list]] | None = None
+
+    def add(self, donor_id: int, received_on: dt.date, currency: str, amount: Decimal, base_amount: Decimal) -> None:
+        """One posted donation."""
+        day = self.days.get((received_on, currency))
+        if day is None:
+            self.days[(received_on, currency)] = [1, amount, base_amount]
+        else:
+            day[0] += 1
+            day[1] += amount
+            day[2] += base_amount
+        key = (donor_id, received_on.replace(day=1))
+        month = self.months.get(key)
+        if month is None:
+            self.months[key] = [1, base_amount]
+        else:
+            month[0] += 1
+            month[1] += base_amount
+
+    def prepare(self) -> None:
+        """Make the statements `save()` runs (Python work only, no query: the caller may do this
+        while its connection is busy). After it, `add()` must not be called."""
+        years: dict[tuple[int, dt.date], list] = {}
+        for (donor_id, month), (count, base) in self.months.items():
+            year = years.setdefault((donor_id, month.replace(month=1)), [0, Decimal("0.00")])
+            year[0] += count
+            year[1] += base
+        self.statements = [
+            _upsert_groups(PostedDayTotal, ["received_on", "currency"], ["count", "amount", "base_amount"], self.days),
+            _upsert_groups(PostedDonorMonthTotal, ["donor_id", "month"], ["count", "base_amount"], self.months),
+            _upsert_groups(PostedDonorYearTotal, ["donor_id", "year"], ["count", "base_amount"], years),
+        ]
+
+    @transaction.atomic
+    def save(self) -> None:
+        """Add the sums to the kept totals."""
+        if self.statements is None:
+            self.prepare()
+        connection.ensure_connection()
+        # psycopg's own cursor binds the arrays as parameters (in binary) instead of Django's, which
+        # would write every value into the statement's text. Never as a named prepared statement
+        # (psycopg prepares a query run 5 times on a connection): not every connection pooler
+        # keeps them.
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            for sql, params in self.statements:
+                if params[0]:
+                    cursor.execute(sql, params, prepare=False)
+
+
+def _upsert_groups(model, keys: list[str], sums: list[str], groups: dict[tuple, list]) -> tuple[str, list]:
+    """Like `_upsert`, with the groups given as {key tuple: [sums]}: the statement, and its
+    parameters (one array per column)."""
+    q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    fields = [model._meta.get_field(name) for name in [*keys, *sums]]
+    columns = [q(f.column) for f in fields]
+    arrays = [f"%s::{f.db_type(connection).split('(')[0]}[]" for f in fields]  # date[], numeric[], ...
+    order = ", ".join(str(i + 1) for i in range(len(keys)))
+    added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns[len(keys) :])
+    # Column names and types come from the models' _meta; values are parameters.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT * FROM unnest({', '.join(arrays)}) ORDER BY {order} "
+        f"ON CONFLICT ({', '.join(columns[: len(keys)])}) DO UPDATE SET {added}"
+    )
+    values = [(*key, *group) for key, group in groups.items()]
+    return sql, [list(column) for column in zip(*values, strict=True)] if values else [[] for _ in fields]

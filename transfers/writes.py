@@ -7,6 +7,7 @@ the model, and for the history `history_type '+'`, `history_date` now and the im
 """
 
 import datetime as dt
+import queue
 import threading
 from decimal import Decimal
 
@@ -99,28 +100,43 @@ def copy_text(value) -> str:
     return str(value)
 
 
+# Between the texts of `any_of`'s one parameter: the ASCII unit separator, which no reference
+# has (a text that has it, or an empty text, goes in an array instead).
+ANY_OF_SEPARATOR = "\x1f"
+
+
 def any_of(field: str, values) -> dict:
-    """Filter keywords for `field` equal to one of `values`. On PostgreSQL the values go as one
-    array parameter: a 10,000-value IN list cost more to build and send than to look up."""
+    """Filter keywords for `field` (a text column) equal to one of `values`. On PostgreSQL the
+    values go as one parameter: a 10,000-value IN list cost more to build and send than to look
+    up. That parameter is the texts joined by ANY_OF_SEPARATOR, split by the server, because
+    Django's cursor writes an array parameter into the statement value by value, in Python
+    (7 ms for 10,000 references, against 1 ms for the joined text)."""
     values = list(values)
-    if connection.vendor == "postgresql":
-        return {f"{field}__in": RawSQL("SELECT unnest(%s::text[])", (values,))}
-    return {f"{field}__in": values}
+    if connection.vendor != "postgresql":
+        return {f"{field}__in": values}
+    if all(value and ANY_OF_SEPARATOR not in value for value in values):
+        joined = ANY_OF_SEPARATOR.join(values)
+        return {f"{field}__in": RawSQL("SELECT unnest(string_to_array(%s, chr(31)))", (joined,))}
+    return {f"{field}__in": RawSQL("SELECT unnest(%s::text[])", (values,))}
 
 
 class CopyWithHistory:
     """New rows of one table and their '+' history rows, written chunk by chunk (PostgreSQL).
 
-    Each chunk (rows in COPY text format) goes in on a thread of its own: the COPY, then one
+    Each chunk (rows in COPY text format) goes in on a writer thread: the COPY, then one
     INSERT ... SELECT of the same rows into the history table (the columns that
     `bulk_create_with_history` records, with history_date and the importing user), so the
     server inserts, indexes and checks one chunk while the caller reads and validates the next.
+    Up to QUEUED chunks wait behind the one being written, so neither side idles when one chunk
+    takes the other longer than the one before.
     The connection and its transaction are the caller's: `wait()` must be called before the
-    caller runs any other query, and re-raises what went wrong as Django's database error.
-    Ids come from the table's identity column; a chunk's rows are found for their history by
-    `marker` (a column whose value only this import's rows have, such as their batch) and by
-    id above the previous chunk's.
+    caller runs any other query, and re-raises what went wrong as Django's database error;
+    `close()` ends the thread. Ids come from the table's identity column; a chunk's rows are
+    found for their history by `marker` (a column whose value only this import's rows have,
+    such as their batch) and by id above the previous chunk's.
     """
+
+    QUEUED = 1
 
     def __init__(self, model, attnames: list[str], *, marker: str, user=None):
         q = connection.ops.quote_name
@@ -140,32 +156,59 @@ class CopyWithHistory:
         self.user_id = getattr(user, "pk", None)
         self.history_date = timezone.now()
         self.last_id = 0
+        self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._failed = False  # once a chunk has failed, the ones queued behind it are not written
 
     def send_text(self, text: str, marker_value) -> None:
-        """Rows already in COPY's text format, each ending in a newline."""
-        self.wait()
-        connection.ensure_connection()
-        raw = connection.connection  # the psycopg connection under Django's wrapper
-        self._thread = threading.Thread(target=self._write, args=(raw, text, marker_value), daemon=True)
-        self._thread.start()
+        """Rows already in COPY's text format, each ending in a newline. Returns at once unless
+        QUEUED chunks already wait; raises what went wrong with a chunk sent before."""
+        self._raise()
+        if self._thread is None:
+            connection.ensure_connection()
+            self._queue = queue.Queue(maxsize=self.QUEUED)
+            raw = connection.connection  # the psycopg connection under Django's wrapper
+            self._thread = threading.Thread(target=self._run, args=(raw, self._queue), daemon=True)
+            self._thread.start()
+        self._queue.put((text, marker_value))
+
+    def _run(self, raw, chunks: queue.Queue) -> None:
+        while (item := chunks.get()) is not None:
+            try:
+                if not self._failed:
+                    self._write(raw, *item)
+            except BaseException as error:  # handed to the caller's thread by wait()
+                self._error, self._failed = error, True
+            finally:
+                chunks.task_done()
+        chunks.task_done()
 
     def _write(self, raw, text: str, marker_value) -> None:
-        try:
-            with raw.cursor() as cursor:
-                with cursor.copy(self.copy_sql) as copy:
-                    copy.write(text)
-                cursor.execute(self.history_sql, [self.history_date, self.user_id, marker_value, self.last_id])
-                (last,) = cursor.fetchone()
-                self.last_id = last or self.last_id
-        except BaseException as error:  # handed to the caller's thread by wait()
-            self._error = error
+        with raw.cursor() as cursor:
+            with cursor.copy(self.copy_sql) as copy:
+                copy.write(text)
+            cursor.execute(self.history_sql, [self.history_date, self.user_id, marker_value, self.last_id])
+            (last,) = cursor.fetchone()
+            self.last_id = last or self.last_id
 
     def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        """Until every chunk sent is written (or refused)."""
+        if self._queue is not None:
+            self._queue.join()
+        self._raise()
+
+    def close(self) -> None:
+        """Wait, and end the writer thread."""
+        try:
+            self.wait()
+        finally:
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join()
+                self._thread = self._queue = None
+
+    def _raise(self) -> None:
         if self._error is not None:
             error, self._error = self._error, None
             with connection.wrap_database_errors:

@@ -81,3 +81,49 @@ def test_text_with_tabs_newlines_and_backslashes_is_stored_as_given(ledger, tmp_
     donation = Donation.objects.get()
     assert donation.note == note.strip()
     assert donation.history.get().note == donation.note
+
+
+def test_repeated_cells_parse_alike_and_bad_ones_are_reported_on_every_line(ledger, tmp_path, monkeypatch):
+    """A column's parsed cells are kept (transfers.engine.PARSED_KEPT of them) so that a value
+    that repeats is parsed once: the values are the same, and a bad cell is an error each time,
+    before and after the column has kept all it may."""
+    from transfers import engine
+
+    monkeypatch.setattr(engine, "PARSED_KEPT", 2)
+    good = [f"KEPT-{i},DON-0001,2025-03-0{1 + i % 4},1{i}.50,GBP,,,,\n" for i in range(8)]
+    bad = ["KEPT-8,DON-0001,2025-02-30,5.00,GBP,,,,\n", "KEPT-9,DON-0001,2025-02-30,5.00,GBP,,,,\n"]
+    err = StringIO()
+    with pytest.raises(CommandError, match="2 error"):
+        call_command(
+            "import_data", "donations", write_file(tmp_path, "b.csv", HEADER + "".join(good + bad)), stderr=err
+        )
+    assert err.getvalue().count("'2025-02-30' is not a real date") == 2
+    assert "Line 10" in err.getvalue() and "Line 11" in err.getvalue()
+    call_command("import_data", "donations", write_file(tmp_path, "g.csv", HEADER + "".join(good)), stdout=StringIO())
+    recorded = dict(Donation.objects.values_list("reference", "received_on"))
+    assert recorded == {f"KEPT-{i}": dt.date(2025, 3, 1 + i % 4) for i in range(8)}
+    assert sorted(Donation.objects.values_list("amount", flat=True)) == sorted(Decimal(f"1{i}.50") for i in range(8))
+
+
+def test_objects_older_than_the_import_are_set_aside_from_the_collector_until_it_ends(ledger, tmp_path, monkeypatch):
+    import gc
+
+    seen = []
+    load = DonationImporter.load
+    monkeypatch.setattr(
+        DonationImporter, "load", lambda self, rows: seen.append(gc.get_freeze_count()) or load(self, rows)
+    )
+    content = HEADER + "GC-1,DON-0001,2025-03-02,10.00,GBP,,,,\n"
+    assert gc.get_freeze_count() == 0
+    call_command("import_data", "donations", write_file(tmp_path, "gc.csv", content), stdout=StringIO())
+    assert seen[0] > 0 and gc.get_freeze_count() == 0
+    assert Donation.objects.filter(reference="GC-1").exists()
+    # Objects someone else froze (a pre-forking server) stay frozen: the import leaves them be.
+    gc.freeze()
+    try:
+        seen.clear()
+        content = HEADER + "GC-2,DON-0001,2025-03-02,10.00,GBP,,,,\n"
+        call_command("import_data", "donations", write_file(tmp_path, "gc2.csv", content), stdout=StringIO())
+        assert seen and gc.get_freeze_count() > 0  # not unfrozen
+    finally:
+        gc.unfreeze()

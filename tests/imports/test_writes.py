@@ -234,7 +234,124 @@ def test_a_dry_run_writes_nothing_and_opens_no_second_connection(
 def test_chunks_start_with_the_first_size_then_go_on_with_the_size():
     from transfers.engine import _chunks
 
-    assert [len(c) for c in _chunks(range(25), 10, 3)] == [3, 10, 10, 2]
+    assert [len(c) for c in _chunks(range(25), 10, 3)] == [3, 6, 10, 6]  # twice as many each time, up to 10
     assert [len(c) for c in _chunks(range(25), 10)] == [10, 10, 5]
     assert [len(c) for c in _chunks(range(5), 2, 10)] == [2, 2, 1]  # never above the size
     assert list(_chunks([], 10, 3)) == []
+
+
+def test_a_posted_file_on_postgresql_adds_the_sums_it_made_as_it_wrote_the_rows(
+    transactional_db, postgres_only, ledger, tmp_path, monkeypatch
+):
+    """The kept totals of a posted import are summed as its rows are built (donors.totals.PostedSums)
+    and added at the end, onto totals that already hold the same days, months and years; they
+    equal the ledger's sums. No row is read back for them."""
+    import datetime as dt
+
+    from donors import services, totals
+    from tests.donors.test_totals import assert_totals_match_ledger
+    from tests.factories import DonationFactory, RateFactory
+    from transfers import kinds_donors
+    from transfers.kinds_donors import DonationImporter
+
+    RateFactory(currency="USD", date=dt.date(2024, 12, 1), rate=Decimal("0.81000000"))
+    for donor, day, currency, amount, rate in [
+        ("first", dt.date(2025, 3, 2), "GBP", "10.00", "1"),  # the file's day, month and year
+        ("second", dt.date(2024, 12, 31), "USD", "7.77", "0.8"),  # a month and year the file has too
+    ]:
+        donation = DonationFactory(
+            donor=ledger[donor], received_on=day, currency=currency, amount=Decimal(amount), rate=Decimal(rate)
+        )
+        services.donation_post(donation=donation, by=None)
+    monkeypatch.setattr(DonationImporter, "chunk_size", 7)
+    read_back = []
+    monkeypatch.setattr(kinds_donors, "posted_totals_add", lambda **kwargs: read_back.append(kwargs))
+    saved = []
+    save = totals.PostedSums.save
+    monkeypatch.setattr(totals.PostedSums, "save", lambda self: saved.append(self) or save(self))
+    days = ["2024-12-31", "2025-01-01", "2025-03-02", "2025-03-31"]
+    rows = [
+        f"SUM-{i},DON-000{1 + i % 2},{days[i % 4]},{i}.{i % 100:02d},{('GBP', 'USD', 'USD')[i % 3]},,,,\n"
+        for i in range(1, 40)
+    ]
+    rows.append("SUM-40,DON-0002,2025-03-02,40.40,USD,,,0.81234567,a rate given\n")
+    rows.append('SUM-41,DON-0001,2025-03-02,41.41,USD,,PLG-0001,,"a GBP pledge, paid in USD"\n')
+    path = write_file(tmp_path, "sums.csv", HEADER + "".join(rows))
+    call_command("import_data", "donations", path, "--post", stdout=StringIO())
+    assert Donation.objects.posted().count() == 43
+    assert len(saved) == 1 and read_back == []
+    assert Donation.objects.get(reference="SUM-41").pledge_amount is not None
+    assert_totals_match_ledger()
+
+
+def test_after_a_refused_chunk_the_chunks_queued_behind_it_are_not_written(transactional_db, postgres_only, ledger):
+    """CopyWithHistory: the first error is the one raised, and nothing is sent after it."""
+    from django.db import IntegrityError, transaction
+
+    from tests.factories import DonationFactory
+    from transfers.kinds_donors import _COPY_COLUMNS
+    from transfers.writes import CopyWithHistory
+
+    DonationFactory(donor=ledger["first"], reference="TAKEN")
+    batch = DonationBatch.objects.create(reference="B", expected_count=0, expected_total=Decimal("0"))
+    donor = ledger["first"].pk
+
+    def line(reference):
+        values = [reference, donor, None, "2025-03-02", "1.00", "GBP", "bank_transfer", None, "", None, "", None, None]
+        values += ["2025-03-02T00:00:00+00:00", "draft", None, None, batch.pk]
+        return "\t".join("\\N" if v is None else str(v) for v in values) + "\n"
+
+    written = []
+    write = CopyWithHistory._write
+    with pytest.raises(IntegrityError, match="donation_reference_unique"), transaction.atomic():
+        copy = CopyWithHistory(Donation, _COPY_COLUMNS, marker="batch")
+        copy._write = lambda raw, text, marker: written.append(text) or write(copy, raw, text, marker)
+        try:
+            copy.send_text(line("TAKEN"), batch.pk)
+            copy.send_text(line("FREE-1"), batch.pk)
+            copy.send_text(line("FREE-2"), batch.pk)
+        finally:
+            copy.close()
+    assert written == [line("TAKEN")]
+    assert list(Donation.objects.values_list("reference", flat=True)) == ["TAKEN"]
+
+
+def test_any_of_finds_texts_with_the_separator_and_blank_texts_too(db):
+    from donors.models import Donor
+    from tests.factories import DonorFactory
+    from transfers.writes import ANY_OF_SEPARATOR, any_of
+
+    odd = DonorFactory(ref=f"A{ANY_OF_SEPARATOR}B")
+    plain = DonorFactory(ref="DON-0009")
+    blank = DonorFactory(ref="")
+
+    def found(values):
+        return set(Donor.objects.filter(**any_of("ref", values)).values_list("pk", flat=True))
+
+    assert found(["DON-0009", "A", "B"]) == {plain.pk}  # joined by the separator, split by the server
+    assert found([f"A{ANY_OF_SEPARATOR}B", "DON-0009"]) == {odd.pk, plain.pk}  # an array instead
+    assert found(["", "DON-0009"]) == {blank.pk, plain.pk}
+    assert found([]) == set()
+
+
+def test_the_sums_are_added_without_named_prepared_statements(postgres_only, ledger, monkeypatch):
+    """Even on a connection set to prepare statements (psycopg's prepare_threshold, which Django
+    takes from the database OPTIONS), the sums' upserts are never named prepared statements: a
+    connection pooler in transaction mode may not keep them."""
+    import datetime as dt
+
+    from django.db import connection
+
+    from donors.models import PostedDayTotal
+    from donors.totals import PostedSums
+
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", 0)  # prepare every statement
+    for _ in range(3):
+        sums = PostedSums()
+        sums.add(ledger["first"].pk, dt.date(2025, 3, 2), "GBP", Decimal("1.25"), Decimal("1.25"))
+        sums.save()
+    assert PostedDayTotal.objects.get().count == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%unnest%%'")
+        assert cursor.fetchone()[0] == 0
