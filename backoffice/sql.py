@@ -1,7 +1,8 @@
-"""Expressions that every figure selector needs: the money output field, a zero and a summed subquery."""
+"""What every figure selector needs: the money output field, a zero, a summed subquery, and a prepared cursor."""
 
 from decimal import Decimal
 
+import psycopg
 from django.conf import settings
 from django.db import connection
 from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
@@ -36,28 +37,29 @@ def money_from_db(value) -> Decimal | None:
     return value
 
 
+class _PreparingCursor(psycopg.Cursor):
+    """psycopg's server-binding cursor, asking PostgreSQL to prepare every statement it runs."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
 def prepared_cursor():
     """A cursor for raw SQL that PostgreSQL plans once per connection, then reuses the plan.
 
-    For the few large report queries whose planning costs as much as their execution (a CTE
-    over several joins plans in ~2 ms). Django turns psycopg's prepared statements off by default
-    (they break with poolers in transaction mode); this asks for them for one statement only. The
-    cursor is wrapped like any Django cursor, so it is counted, logged and its errors translated.
-    Elsewhere than PostgreSQL, or with DATABASE_PREPARED_STATEMENTS off, it is the connection's
-    ordinary cursor.
+    For reads run once per report, thousands of times in a period's mailing, whose planning costs
+    about as much as their execution (the co-funding CTE plans in ~2 ms). Django turns psycopg's
+    prepared statements off by default (they break with poolers in transaction mode); this asks
+    for them for this cursor's statements only. The cursor is wrapped like any Django cursor, so
+    it is counted, logged and its errors translated. Elsewhere than PostgreSQL, or with
+    DATABASE_PREPARED_STATEMENTS off, it is the connection's ordinary cursor.
     """
     if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
         return connection.cursor()
-    import psycopg
-
-    class PreparingCursor(psycopg.Cursor):
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True, binary=binary)
-
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     if connection.connection.prepare_threshold is None:
         # None turns preparing off altogether; a threshold never reached lets only this cursor's
         # explicit prepare=True through (Django's own cursors bind client-side and never prepare).
         connection.connection.prepare_threshold = 2**31 - 1
-    return connection._prepare_cursor(PreparingCursor(connection.connection))  # noqa: SLF001 (Django's own wrapping)
+    return connection._prepare_cursor(_PreparingCursor(connection.connection))  # noqa: SLF001 (Django's own wrapping)
