@@ -178,11 +178,13 @@ def documents_describe(snapshots):
          sum(bool(s["pledges"] and s["outputs"] and s["donations"]) for s in snapshots), "documents")  # fmt: skip
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used (Linux /proc)."""
+def cpu_seconds(pid: int, *, reaped_children: bool = True) -> float:
+    """User + system CPU seconds a process has used (Linux /proc), with by default those of its
+    children that have exited and been waited for: PostgreSQL backends whose connection closed,
+    pool processes that were replaced. Live children are not included; count them on their own."""
     with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        fields = [int(v) for v in f.read().rsplit(")", 1)[1].split()[11:15]]  # utime stime cutime cstime
+    return sum(fields if reaped_children else fields[:2]) / os.sysconf("SC_CLK_TCK")
 
 
 def process_tree(pid: int) -> list[int]:
@@ -199,9 +201,15 @@ def process_tree(pid: int) -> list[int]:
 
 def cpu_by_role(worker_pid: int) -> dict[str, float]:
     """CPU seconds used so far by the Celery worker (main process and pool), PostgreSQL (every
-    backend of the server: other databases' too), Redis, and this process (the SMTP sink's
-    thread, and the polling)."""
-    roles = {"workers": 0.0, "postgresql": 0.0, "redis": 0.0, "sink_and_bench": cpu_seconds(os.getpid())}
+    backend of the server, other databases' too, and those that have exited since the server
+    started), Redis, and this process (the SMTP sink's thread, and the polling)."""
+    # This process's own CPU only: the worker is its child, counted under "workers".
+    roles = {
+        "workers": 0.0,
+        "postgresql": 0.0,
+        "redis": 0.0,
+        "sink_and_bench": cpu_seconds(os.getpid(), reaped_children=False),
+    }
     for pid in process_tree(worker_pid):
         try:
             roles["workers"] += cpu_seconds(pid)

@@ -9,6 +9,8 @@ from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from celery.signals import task_postrun
+from django.db import connections as django_connections
 
 from backoffice.celery import app as celery_app
 from donors.services import donation_post
@@ -81,10 +83,25 @@ def celery_worker(transactional_db):
         celery_app.conf.broker_url = "memory://"
     _connections_reset()
     celery_app.control.purge()  # nothing left over from an earlier run on the same Redis database
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"):
-        yield celery_app
-    celery_app.conf.update(saved)
-    _connections_reset()
+    # The worker keeps its database connection between tasks (backoffice.celery), and a thread's
+    # connection is not closed when the thread ends: note it after each task, close it at the end,
+    # or the test database could not be dropped.
+    worker_connections = set()
+
+    def note_connection(**kwargs):
+        worker_connections.add(django_connections["default"])
+
+    task_postrun.connect(note_connection, weak=False)
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"):
+            yield celery_app
+    finally:
+        task_postrun.disconnect(note_connection)
+        for wrapper in worker_connections:
+            if wrapper.connection is not None:  # the worker thread has ended: nobody else uses it
+                wrapper.connection.close()
+        celery_app.conf.update(saved)
+        _connections_reset()
 
 
 def _connections_reset():
