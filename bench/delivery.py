@@ -7,6 +7,8 @@ PDF generated on a worker → emailed to a local aiosmtpd sink), the bare render
 processes rendering the same snapshots (the floor), their ratio, and what the delivered
 documents hold on average (donations, outputs, co-funder rows, indicators...): every donor has
 a pledge with instalments, payments in 2025 and allocations to co-funded outputs (`ledger_seed`).
+First the same on a ledger of a quarter as many donors (BENCH_DONORS_SMALL), for the time per
+report as the number of donors grows.
 Needs PostgreSQL (BENCH_DATABASE_URL; the database is dropped and created) and Redis (BENCH_BROKER_URL).
 """
 
@@ -69,7 +71,7 @@ class Sink:
         return "250 OK"
 
 
-def ledger_seed():
+def ledger_seed(donors: int):
     """A ledger in which every donor's 2025 summary is a real one, as finance would send it.
 
     `seed_demo` makes the donors (each with a grants officer who receives reports), the named
@@ -96,7 +98,7 @@ def ledger_seed():
     from grants.models import Allocation, Output
     from grants.services import obligations_generate
 
-    call_command("seed_demo", donors=DONORS, donations=2 * DONORS, verbosity=0)
+    call_command("seed_demo", donors=donors, donations=2 * donors, verbosity=0)
     rng = random.Random(2026)
     seed = SeedDemo()
     seed.book, seed.now = RateBook(), timezone.now()
@@ -237,24 +239,24 @@ def render_many(snapshots):
     return len(snapshots), time.process_time() - cpu
 
 
-def main():
-    WORK.mkdir(parents=True, exist_ok=True)
-    database_recreate()
-    import django
-
-    django.setup()
+def deliver(donors: int) -> dict:
+    """On a new ledger of `donors` donors (`ledger_seed`), request every 2025 summary and wait until
+    each delivery is sent or failed, on 2 worker processes. Returns what was measured."""
     from aiosmtpd.controller import Controller
     from django.core.management import call_command
+    from django.db import connections
 
     from backoffice.celery import app
     from delivery.models import Delivery
     from delivery.services import summaries_request
     from reports.models import ReportRun
 
+    connections.close_all()
+    database_recreate()
     call_command("migrate", verbosity=0)
     t = time.perf_counter()
-    ledger_seed()
-    emit("seed_seconds", round(time.perf_counter() - t, 1), "s")
+    ledger_seed(donors)
+    seed_seconds = time.perf_counter() - t
 
     sink = Sink()
     smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
@@ -270,7 +272,7 @@ def main():
         cpu_before = cpu_by_role(worker.pid)
         t = time.perf_counter()
         run_ids = summaries_request(start=START, end=END)  # commits: enqueues one summary_prepare per donor
-        emit("request_seconds", round(time.perf_counter() - t, 2), "s")
+        request_seconds = time.perf_counter() - t
         expected = Delivery.objects.count()
         deadline = t + 3600
         while time.perf_counter() < deadline:
@@ -286,17 +288,59 @@ def main():
         worker.terminate()
         worker.wait(60)
         smtp.stop()
-    sent = Delivery.objects.filter(status="sent").count()
+    return {
+        "seed_seconds": seed_seconds,
+        "request_seconds": request_seconds,
+        "runs": len(run_ids),
+        "sent": Delivery.objects.filter(status="sent").count(),
+        "failed": Delivery.objects.filter(status="failed").count(),
+        "runs_failed": ReportRun.objects.filter(status="failed").count(),
+        "sink_received": sink.count,
+        "elapsed": elapsed,
+        "cpu": {role: seconds - cpu_before[role] for role, seconds in cpu_after.items()},
+    }
+
+
+def main():
+    WORK.mkdir(parents=True, exist_ok=True)
+    import django
+
+    django.setup()
+    from delivery.models import Delivery
+    from reports.models import ReportRun
+
+    # Time per report as the number of donors grows: first a ledger of a quarter the size
+    # (BENCH_DONORS_SMALL; 0 skips it), each run on a ledger of its own.
+    small = int(os.environ.get("BENCH_DONORS_SMALL", DONORS // 4))
+    per_report_small = None
+    if 0 < small < DONORS:
+        measured = deliver(small)
+        per_report_small = 1000 * measured["elapsed"] / max(measured["sent"], 1)
+        emit(f"delivered_{small}_donors", measured["sent"], "emails")
+        emit(f"delivery_ms_per_report_{small}_donors", round(per_report_small, 2), "ms")
+
+    measured = deliver(DONORS)
+    emit("seed_seconds", round(measured["seed_seconds"], 1), "s")
+    emit("request_seconds", round(measured["request_seconds"], 2), "s")
+    sent, elapsed, run_ids = measured["sent"], measured["elapsed"], range(measured["runs"])
     emit("donors", DONORS, "donors")
     emit("donors_with_a_gift_in_2025", len(run_ids), "runs")
     emit("delivered", sent, "emails")
-    emit("smtp_sink_received", sink.count, "emails")
-    emit("failed", Delivery.objects.filter(status="failed").count(), "emails")
-    emit("runs_failed", ReportRun.objects.filter(status="failed").count(), "runs")
+    emit("smtp_sink_received", measured["sink_received"], "emails")
+    emit("failed", measured["failed"], "emails")
+    emit("runs_failed", measured["runs_failed"], "runs")
+    per_report = 1000 * elapsed / max(sent, 1)
+    emit(f"delivery_ms_per_report_{DONORS}_donors", round(per_report, 2), "ms")
+    if per_report_small:
+        emit(
+            f"delivery_ms_per_report_growth_{small}_to_{DONORS}_donors",
+            round(per_report / per_report_small, 3),
+            "ratio",
+        )
     delivered_rate = sent / elapsed
     # Where the machine's CPU went, per delivered report: the budget the bare render is compared with.
-    for role, seconds in cpu_after.items():
-        emit(f"cpu_ms_per_report_{role}", round(1000 * (seconds - cpu_before[role]) / max(sent, 1), 1), "ms")
+    for role, seconds in measured["cpu"].items():
+        emit(f"cpu_ms_per_report_{role}", round(1000 * seconds / max(sent, 1), 1), "ms")
     emit("delivery_end_to_end_rate_2_workers", round(delivered_rate, 2), "reports/s")
 
     snapshots = list(ReportRun.objects.filter(status="done").order_by("pk").values_list("snapshot", flat=True))
