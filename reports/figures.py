@@ -14,13 +14,12 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
 
 from backoffice.money import money_round
-from backoffice.sql import ZERO, money_from_db, prepared_cursor
-from donors.models import Donation, Donor, WriteOff
+from backoffice.sql import ZERO
+from donors.models import Donor, WriteOff
 from donors.rates import RateBook
 from donors.selectors import donor_period_totals, posted_days
 from grants.models import Allocation, Output, ReportingObligation
@@ -30,11 +29,10 @@ from grants.selectors import (
     obligations_overdue,
     output_funders,
     output_funding,
-    share_of,
     unallocated_balance,
 )
 
-from . import ledger_reads
+from . import co_funding, ledger_reads
 from .snapshot import SNAPSHOT_VERSION, day, money, share
 
 D0 = Decimal("0.00")
@@ -216,84 +214,18 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
 
 def _funding_and_co_funders(donor: Donor, end: dt.date) -> tuple[list[DonorOutputFunding], dict[int, list[dict]]]:
     """What `grants.selectors.donor_output_funding(donor=donor, end=end)` gives, and the co-funders
-    of those outputs, from one query.
-
-    It reads the received allocations to `end` of every output the donor's money went to once,
-    and returns per output the output's total and the donor's part (part 0, in
-    `donor_output_funding`'s order) and, for the other donors grouped by name, the pooled rows
-    (part 1): one per acknowledged name (largest first) and one per output for all the others,
-    "Other funders (n)". The rows returned do not grow with the number of allocations or donors.
-    """
-    q = connection.ops.quote_name
-    allocation, donation, donor_table, output = (
-        q(model._meta.db_table) for model in (Allocation, Donation, Donor, Output)
-    )
-    programme = q(Output._meta.get_field("programme").related_model._meta.db_table)
-    sql = f"""
-        WITH scope AS (
-            SELECT a.output_id, d.donor_id, dn.name, dn.publicly_acknowledged AS ack, a.amount
-            FROM {allocation} a JOIN {donation} d ON d.id = a.donation_id JOIN {donor_table} dn ON dn.id = d.donor_id
-            WHERE a.allocated_on <= %(end)s AND a.output_id IN (
-                SELECT a2.output_id FROM {allocation} a2 JOIN {donation} d2 ON d2.id = a2.donation_id
-                WHERE d2.donor_id = %(donor)s AND a2.allocated_on <= %(end)s
-            )
-        ),
-        by_name AS (
-            SELECT output_id, ack, name, SUM(amount) AS amount
-            FROM scope
-            WHERE donor_id <> %(donor)s
-            GROUP BY output_id, name, ack
-            HAVING SUM(amount) > 0
-        ),
-        parts AS (
-            SELECT 0 AS part, s.output_id, o.title, p.name AS name, o.kind, o.status, o.start_date, o.end_date,
-                   SUM(CASE WHEN s.donor_id = %(donor)s THEN s.amount ELSE 0 END) AS mine,
-                   SUM(s.amount) AS amount, NULL AS ack, 0 AS n
-            FROM scope s JOIN {output} o ON o.id = s.output_id JOIN {programme} p ON p.id = o.programme_id
-            GROUP BY s.output_id, o.title, p.name, o.kind, o.status, o.start_date, o.end_date
-            HAVING SUM(CASE WHEN s.donor_id = %(donor)s THEN s.amount ELSE 0 END) <> 0
-            UNION ALL
-            SELECT 1, output_id, NULL, CASE WHEN ack THEN name END, NULL, NULL, NULL, NULL, NULL,
-                   SUM(amount), ack, COUNT(*)
-            FROM by_name
-            GROUP BY output_id, ack, CASE WHEN ack THEN name END
-        )
-        SELECT part, output_id, title, name, kind, status, start_date, end_date, mine, amount, ack, n FROM parts
-        ORDER BY part,
-            CASE WHEN part = 0 THEN name END, CASE WHEN part = 0 THEN start_date END,
-            CASE WHEN part = 0 THEN title END, output_id,
-            CASE WHEN part = 1 THEN amount END DESC, CASE WHEN part = 1 THEN name END
-    """  # noqa: S608 (table names from the models' _meta; values go as parameters)
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, {"donor": donor.pk, "end": end})
-        rows = cursor.fetchall()
-    to_date = connection.ops.convert_datefield_value if connection.vendor == "sqlite" else None
-    funded = []
-    for _, output_id, title, name, kind, status, start, finish, mine, amount, _, _ in (r for r in rows if r[0] == 0):
-        if to_date:
-            start, finish = to_date(start, None, connection), to_date(finish, None, connection)
-        mine, amount = money_from_db(mine), money_from_db(amount)
-        funded.append(
-            DonorOutputFunding(
-                output_id=output_id, output_title=title, programme_name=name, kind=kind, status=status,
-                start_date=start, end_date=finish, donor_amount=money_round(mine),
-                output_allocated=money_round(amount), share=share_of(mine, amount),
-            )
-        )  # fmt: skip
-    ids = {f.output_id for f in funded}
+    of those outputs: the other donors grouped by name, one row per acknowledged name (largest
+    first) and one per output for all the others, "Other funders (n)" (`reports.co_funding`)."""
+    funded, groups = co_funding.donor_co_funding(donor, end)
     base = settings.BASE_CURRENCY
-    co_funders: dict[int, list[dict]] = defaultdict(list)
-    # (output_id, name or None, amount, acknowledged, number of donors), largest first per output
-    pooled = [(r[1], r[3], r[9], r[10], r[11]) for r in rows if r[0] == 1 and r[1] in ids]
-    for output_id, name, amount, acknowledged, _ in pooled:  # the acknowledged names first
-        if acknowledged:
-            co_funders[output_id].append({"name": name, "amount": money(money_from_db(amount), base)})
-    for output_id, _, amount, acknowledged, n in pooled:  # then all the others, pooled
-        if not acknowledged:
-            co_funders[output_id].append(
-                {"name": f"{OTHER_FUNDERS} ({n})", "amount": money(money_from_db(amount), base)}
-            )
-    return funded, dict(co_funders)
+    co_funders: dict[int, list[dict]] = {}
+    for output_id, (shown, (count, pooled)) in groups.items():
+        rows = [{"name": name, "amount": money(amount, base)} for name, amount in shown]
+        if count:
+            rows.append({"name": f"{OTHER_FUNDERS} ({count})", "amount": money(pooled, base)})
+        if rows:
+            co_funders[output_id] = rows
+    return funded, co_funders
 
 
 def _acknowledged(rows, *, external: bool) -> dict[int, list[dict]]:
