@@ -29,7 +29,8 @@ def money_from_db(value) -> Decimal | None:
     """A summed money column read with a raw cursor, converted as the ORM converts a decimal result.
 
     PostgreSQL hands back a Decimal; SQLite, which keeps decimals as REAL, needs the backend's
-    own conversion (quantized to the field's places), exactly as a queryset would apply it.
+    own conversion, exactly as a queryset would apply it to a sum: a Decimal of the float's 15
+    significant digits, not rounded to cents (a sum that nets to zero can keep a tiny residue).
     """
     expression = Value(None, output_field=TOTAL)
     for convert in connection.ops.get_db_converters(expression) + expression.get_db_converters(connection):

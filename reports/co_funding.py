@@ -8,11 +8,16 @@ the output has co-funders; a period's mailing reads the same groups once per don
 
 Here the groups of an output up to a date, over all donors, are read once and kept in this
 process (`_kept`) with the `FundingRevision` they were read at. A summary reads its own
-outputs and parts with the revision in one statement (`_OWN_SQL`), takes the groups kept at that
+outputs and parts with the revision in one statement (`_own_read`), takes the groups kept at that
 same revision, and subtracts its own part from its own group; outputs with none kept at that
 revision are read anew (`_groups_read`, in one statement with the donor's own part of each group,
 so each output's figures come from one snapshot). A revision equal to the one kept means nothing
 that changes these groups has committed since they were read (FundingRevision's triggers).
+
+Outputs taken as kept reflect the first statement's snapshot, outputs read anew the second's: if
+a change to funding commits between the two, outputs of one summary can reflect moments a few
+milliseconds apart (each output's figures are consistent in themselves), as the summary's other
+sections, read in statements of their own at READ COMMITTED, already can.
 """
 
 import datetime as dt
@@ -29,7 +34,7 @@ from grants.models import Allocation, FundingRevision, Output
 from grants.selectors import DonorOutputFunding, share_of
 
 ZERO = Decimal("0.00")
-KEPT_GROUPS_MAX = 200_000  # groups kept at most over all (output, date) pairs; all are dropped when it is reached
+KEPT_GROUPS_MAX = 50_000  # groups kept at most over all (output, date) pairs; all are dropped when it is reached
 
 
 @dataclass(frozen=True)
@@ -42,20 +47,24 @@ class OutputGroups:
     others_positive_total: Decimal  # over the `others` with an amount above zero
     others_positive_count: int
     acknowledged_shown: tuple[tuple[str, Decimal], ...]  # above zero, largest first, then by name
+    name_order: dict[str, int]  # each acknowledged name's place in the database's order of names
 
     @classmethod
     def of(cls, rows) -> "OutputGroups":
-        """From (name, acknowledged, amount) rows, one per group."""
+        """From (name, acknowledged, amount) rows, one per group, in the database's order of names
+        (its collation, which the earlier single query sorted equal amounts by)."""
         acknowledged = {name: amount for name, ack, amount in rows if ack}
         others = {name: amount for name, ack, amount in rows if not ack}
         positive = [amount for amount in others.values() if amount > 0]
+        name_order = {name: place for place, name in enumerate(acknowledged)}
         return cls(
             total=sum((amount for _, _, amount in rows), start=ZERO),
             acknowledged=acknowledged,
             others=others,
             others_positive_total=sum(positive, start=ZERO),
             others_positive_count=len(positive),
-            acknowledged_shown=_largest_first((n, a) for n, a in acknowledged.items() if a > 0),
+            acknowledged_shown=_largest_first(((n, a) for n, a in acknowledged.items() if a > 0), name_order),
+            name_order=name_order,
         )
 
     def without(
@@ -70,7 +79,7 @@ class OutputGroups:
             rest = self.acknowledged.get(name, ZERO) - own
             shown = [(n, a) for n, a in shown if n != name]
             if rest > 0:
-                shown = list(_largest_first([*shown, (name, rest)]))
+                shown = list(_largest_first([*shown, (name, rest)], self.name_order))
         else:
             group = self.others.get(name, ZERO)
             rest = group - own
@@ -81,8 +90,8 @@ class OutputGroups:
         return shown, (count, pooled)
 
 
-def _largest_first(pairs) -> tuple[tuple[str, Decimal], ...]:
-    return tuple(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))
+def _largest_first(pairs, name_order: dict[str, int]) -> tuple[tuple[str, Decimal], ...]:
+    return tuple(sorted(pairs, key=lambda pair: (-pair[1], name_order[pair[0]])))
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,8 @@ class OwnOutput:
     own: Decimal
 
 
-_kept: dict[tuple[int, dt.date], tuple[int, OutputGroups]] = {}
+_kept: dict[tuple[int, dt.date], OutputGroups] = {}
+_kept_revision: int | None = None  # the revision every entry of _kept was read at
 _kept_groups = 0  # the number of groups in _kept, to bound its memory
 _kept_lock = threading.Lock()
 
@@ -109,9 +119,9 @@ def donor_co_funding(donor: Donor, end: dt.date) -> tuple[list[DonorOutputFundin
     own_rows, revision, name, acknowledged = _own_read(donor.pk, end)
     groups, missing = {}, []
     for row in own_rows:
-        kept = _kept.get((row.output_id, end))
-        if revision is not None and kept is not None and kept[0] == revision:
-            groups[row.output_id] = (kept[1], name, acknowledged, row.own)
+        kept = _kept.get((row.output_id, end)) if revision is not None and revision == _kept_revision else None
+        if kept is not None:
+            groups[row.output_id] = (kept, name, acknowledged, row.own)
         else:
             missing.append(row.output_id)
     if missing:
@@ -134,10 +144,10 @@ def donor_co_funding(donor: Donor, end: dt.date) -> tuple[list[DonorOutputFundin
 
 
 def kept_clear() -> None:
-    global _kept_groups
+    global _kept_groups, _kept_revision
     with _kept_lock:
         _kept.clear()
-        _kept_groups = 0
+        _kept_groups, _kept_revision = 0, None
 
 
 def _tables():
@@ -148,8 +158,19 @@ def _tables():
         "donor": q(Donor._meta.db_table),
         "output": q(Output._meta.db_table),
         "programme": q(Output._meta.get_field("programme").related_model._meta.db_table),
-        "revision": q(FundingRevision._meta.db_table),
+        "revision": _revision_sql(q(FundingRevision._meta.db_table)),
     }
+
+
+def _revision_sql(table: str) -> str:
+    """The revision now, as a scalar subquery; NULL (keep nothing) on PostgreSQL while this
+    transaction has changed funding that it has not committed yet (the revision changes at COMMIT)."""
+    if connection.vendor == "postgresql":
+        return (
+            f"(SELECT r.revision FROM {table} r WHERE r.id = 1 "  # noqa: S608 (the model's table name)
+            "AND current_setting('fundtrace.funding_changed', true) IS DISTINCT FROM 'on')"
+        )
+    return f"(SELECT r.revision FROM {table} r WHERE r.id = 1)"  # noqa: S608 (as above)
 
 
 def _own_read(donor_id: int, end: dt.date) -> tuple[list[OwnOutput], int | None, str, bool]:
@@ -158,7 +179,7 @@ def _own_read(donor_id: int, end: dt.date) -> tuple[list[OwnOutput], int | None,
     all in one statement."""
     sql = """
         SELECT a.output_id, o.title, p.name, o.kind, o.status, o.start_date, o.end_date, SUM(a.amount),
-               (SELECT r.revision FROM {revision} r WHERE r.id = 1), dn.name, dn.publicly_acknowledged
+               {revision}, dn.name, dn.publicly_acknowledged
         FROM {allocation} a JOIN {donation} d ON d.id = a.donation_id JOIN {donor} dn ON dn.id = d.donor_id
              JOIN {output} o ON o.id = a.output_id JOIN {programme} p ON p.id = o.programme_id
         WHERE d.donor_id = %(donor)s AND a.allocated_on <= %(end)s
@@ -177,7 +198,7 @@ def _own_read(donor_id: int, end: dt.date) -> tuple[list[OwnOutput], int | None,
     for output_id, title, programme, kind, status, start, finish, amount, _, _, _ in rows:
         if to_date:
             start, finish = to_date(start, None, connection), to_date(finish, None, connection)
-        own.append(OwnOutput(output_id, title, programme, kind, status, start, finish, money_from_db(amount)))
+        own.append(OwnOutput(output_id, title, programme, kind, status, start, finish, _money(amount)))
     _, _, _, _, _, _, _, _, revision, name, acknowledged = rows[0]
     return own, revision, name, bool(acknowledged)
 
@@ -195,10 +216,11 @@ def _groups_read(donor_id: int, output_ids: list[int], end: dt.date) -> dict[int
         SELECT a.output_id, dn.name, dn.publicly_acknowledged, SUM(a.amount),
                SUM(CASE WHEN d.donor_id = %(donor)s THEN a.amount ELSE 0 END),
                MAX(CASE WHEN d.donor_id = %(donor)s THEN 1 ELSE 0 END),
-               (SELECT r.revision FROM {revision} r WHERE r.id = 1)
+               {revision}
         FROM {allocation} a JOIN {donation} d ON d.id = a.donation_id JOIN {donor} dn ON dn.id = d.donor_id
         WHERE a.allocated_on <= %(end)s AND a.output_id {among}
         GROUP BY a.output_id, dn.name, dn.publicly_acknowledged
+        ORDER BY a.output_id, dn.name
     """.format(among=among, **_tables())  # noqa: S608 (as above)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -207,9 +229,9 @@ def _groups_read(donor_id: int, output_ids: list[int], end: dt.date) -> dict[int
     own_group: dict[int, tuple[str, bool, Decimal]] = {}
     revision = rows[0][6] if rows else None
     for output_id, name, ack, amount, own, is_own, _ in rows:
-        by_output[output_id].append((name, bool(ack), money_from_db(amount)))
+        by_output[output_id].append((name, bool(ack), _money(amount)))
         if is_own:
-            own_group[output_id] = (name, bool(ack), money_from_db(own))
+            own_group[output_id] = (name, bool(ack), _money(own))
     found = {}
     for output_id, group_rows in by_output.items():
         groups = OutputGroups.of(group_rows)
@@ -220,13 +242,21 @@ def _groups_read(donor_id: int, output_ids: list[int], end: dt.date) -> dict[int
     return found
 
 
+def _money(value) -> Decimal:
+    """A summed amount in cents. On SQLite a sum of decimals comes back as a float, which a
+    co-funder netted to zero can leave a residue in (2.8e-17, say): rounded off here."""
+    return money_round(money_from_db(value))
+
+
 def _keep(key: tuple[int, dt.date], revision: int, groups: OutputGroups, size: int) -> None:
-    global _kept_groups
+    global _kept_groups, _kept_revision
+    if size > KEPT_GROUPS_MAX:
+        return  # read anew each time, rather than pushing everything else out
     with _kept_lock:
-        if _kept_groups + size > KEPT_GROUPS_MAX or any(kept[0] != revision for kept in _kept.values()):
-            # Full, or kept at another revision (of no use from now on, as revisions do not come back).
+        if revision != _kept_revision or _kept_groups + size > KEPT_GROUPS_MAX:
+            # Kept at another revision (of no use from now on: revisions do not come back), or full.
             _kept.clear()
-            _kept_groups = 0
-        if size <= KEPT_GROUPS_MAX:
-            _kept[key] = (revision, groups)
+            _kept_groups, _kept_revision = 0, revision
+        if key not in _kept:
+            _kept[key] = groups
             _kept_groups += size

@@ -1,66 +1,104 @@
-"""FundingRevision, and the triggers that change it with whatever changes who funded which output.
+"""FundingRevision, and the triggers that change it with whatever changes who funded which output:
+allocations written, a donor's name or acknowledgement changed, a donation moved to another donor.
 
-On PostgreSQL one statement-level trigger per table and change; on SQLite (row-level triggers
-only) one per table and change too. Each sets the one row's revision to a new random value,
-inserting the row if it is missing.
+PostgreSQL: the triggers only note the change, once per transaction (a transaction-local setting,
+`fundtrace.funding_changed`, and one row of its own in grants_fundingchange); a deferred constraint trigger
+on that row sets the revision when the transaction commits, and removes the row. So the one
+revision row is locked only while a transaction commits, after every other lock it takes: a
+transaction that writes many allocations neither holds it (which made allocation writers wait
+for each other, and could deadlock with the donation row locks) nor updates it once per
+statement. Until it commits, the transaction's own reads see the setting on
+(reports.co_funding then keeps nothing).
+
+SQLite has neither deferred triggers nor concurrent writers: row triggers set the revision at once.
+Each sets the one row's revision to a new random value, inserting the row if it is missing.
 """
 
 from django.db import migrations, models
 
-TABLE = "grants_fundingrevision"
-# (trigger name, table, PostgreSQL event, SQLite events): what changes co-funding figures.
-WATCHED = [
-    ("grants_allocation_funding_revision", "grants_allocation", "INSERT OR UPDATE OR DELETE OR TRUNCATE",
-     ["INSERT", "UPDATE", "DELETE"]),
-    ("donors_donor_funding_revision", "donors_donor", "UPDATE OF name, publicly_acknowledged",
-     ["UPDATE OF name, publicly_acknowledged"]),
-    ("donors_donation_funding_revision", "donors_donation", "UPDATE OF donor_id", ["UPDATE OF donor_id"]),
-]  # fmt: skip
-POSTGRES_BUMP = f"""
-CREATE OR REPLACE FUNCTION grants_funding_revision_bump() RETURNS trigger AS $$
+REVISION = "grants_fundingrevision"
+CHANGE = "grants_fundingchange"
+POSTGRES = f"""
+-- One row per transaction that changed funding, until it commits: no two transactions share a
+-- row, so none waits for another here.
+CREATE TABLE {CHANGE} (txid bigint NOT NULL);
+
+CREATE FUNCTION grants_funding_changed() RETURNS trigger AS $$
 BEGIN
-    INSERT INTO {TABLE} (id, revision) VALUES (1, floor(random() * 9.2e18)::bigint)
+    IF current_setting('fundtrace.funding_changed', true) IS DISTINCT FROM 'on' THEN
+        PERFORM set_config('fundtrace.funding_changed', 'on', true);
+        INSERT INTO {CHANGE} (txid) VALUES (txid_current());
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE FUNCTION grants_funding_revision_set() RETURNS trigger AS $$
+BEGIN
+    DELETE FROM {CHANGE} WHERE txid = NEW.txid;
+    -- Fired early (SET CONSTRAINTS ALL IMMEDIATE), later changes in this transaction must note
+    -- themselves again.
+    PERFORM set_config('fundtrace.funding_changed', '', true);
+    INSERT INTO {REVISION} (id, revision) VALUES (1, floor(random() * 9.2e18)::bigint)
     ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision;
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
+
+CREATE CONSTRAINT TRIGGER grants_funding_revision_at_commit AFTER INSERT ON {CHANGE}
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION grants_funding_revision_set();
+
+CREATE TRIGGER grants_allocation_funding_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON grants_allocation FOR EACH STATEMENT EXECUTE FUNCTION grants_funding_changed();
+CREATE TRIGGER donors_donor_funding_changed AFTER UPDATE ON donors_donor FOR EACH ROW
+    WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.publicly_acknowledged IS DISTINCT FROM NEW.publicly_acknowledged)
+    EXECUTE FUNCTION grants_funding_changed();
+CREATE TRIGGER donors_donation_funding_changed AFTER UPDATE ON donors_donation FOR EACH ROW
+    WHEN (OLD.donor_id IS DISTINCT FROM NEW.donor_id)
+    EXECUTE FUNCTION grants_funding_changed();
+
+INSERT INTO {REVISION} (id, revision) VALUES (1, floor(random() * 9.2e18)::bigint);
 """
-SQLITE_BUMP = f"INSERT INTO {TABLE} (id, revision) VALUES (1, random()) ON CONFLICT (id) DO UPDATE SET revision = excluded.revision;"  # noqa: E501
-
-
-def _sqlite_name(name: str, event: str) -> str:
-    return f"{name}_{event.split()[0].lower()}"
+POSTGRES_DROP = f"""
+DROP TRIGGER IF EXISTS grants_allocation_funding_changed ON grants_allocation;
+DROP TRIGGER IF EXISTS donors_donor_funding_changed ON donors_donor;
+DROP TRIGGER IF EXISTS donors_donation_funding_changed ON donors_donation;
+DROP TABLE IF EXISTS {CHANGE};
+DROP FUNCTION IF EXISTS grants_funding_revision_set();
+DROP FUNCTION IF EXISTS grants_funding_changed();
+"""
+SQLITE_SET = (
+    f"INSERT INTO {REVISION} (id, revision) VALUES (1, random()) "
+    "ON CONFLICT (id) DO UPDATE SET revision = excluded.revision;"
+)
+# (trigger, event and table, condition): SQLite fires row triggers only.
+SQLITE = [
+    ("grants_allocation_funding_insert", "INSERT ON grants_allocation", ""),
+    ("grants_allocation_funding_update", "UPDATE ON grants_allocation", ""),
+    ("grants_allocation_funding_delete", "DELETE ON grants_allocation", ""),
+    ("donors_donor_funding_update", "UPDATE ON donors_donor",
+     "WHEN OLD.name IS NOT NEW.name OR OLD.publicly_acknowledged IS NOT NEW.publicly_acknowledged"),
+    ("donors_donation_funding_update", "UPDATE ON donors_donation", "WHEN OLD.donor_id IS NOT NEW.donor_id"),
+]  # fmt: skip
 
 
 def triggers_create(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_BUMP)
-        for name, table, event, _ in WATCHED:
-            schema_editor.execute(
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION grants_funding_revision_bump()"
-            )
-        schema_editor.execute(f"INSERT INTO {TABLE} (id, revision) VALUES (1, floor(random() * 9.2e18)::bigint)")
+        schema_editor.execute(POSTGRES, params=None)  # several statements
     elif vendor == "sqlite":
-        for name, table, _, events in WATCHED:
-            for event in events:
-                schema_editor.execute(
-                    f"CREATE TRIGGER {_sqlite_name(name, event)} AFTER {event} ON {table} BEGIN {SQLITE_BUMP} END"
-                )
-        schema_editor.execute(f"INSERT INTO {TABLE} (id, revision) VALUES (1, random())")
+        for name, event, condition in SQLITE:
+            schema_editor.execute(f"CREATE TRIGGER {name} AFTER {event} {condition} BEGIN {SQLITE_SET} END")
+        schema_editor.execute(f"INSERT INTO {REVISION} (id, revision) VALUES (1, random())")
 
 
 def triggers_drop(apps, schema_editor):
     vendor = schema_editor.connection.vendor
-    for name, table, _, events in WATCHED:
-        if vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-        elif vendor == "sqlite":
-            for event in events:
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {_sqlite_name(name, event)}")
     if vendor == "postgresql":
-        schema_editor.execute("DROP FUNCTION IF EXISTS grants_funding_revision_bump()")
+        schema_editor.execute(POSTGRES_DROP, params=None)
+    elif vendor == "sqlite":
+        for name, _, _ in SQLITE:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,8 @@
 """A worker keeps its database connection between tasks (DB_CONN_MAX_AGE), as a web process does,
 and drops it after a task that did not succeed or when the server has closed it (PostgreSQL)."""
 
+import time
+
 import pytest
 from django.db import connection, transaction
 
@@ -19,6 +21,15 @@ def backend_probe(fail: bool = False) -> None:
         seen_backends.append(cursor.fetchone()[0])
     if fail:
         raise RuntimeError("the probe fails on purpose")
+
+
+@celery_app.task(bind=True, name="tests.delivery.backend_probe_retried", max_retries=1)
+def backend_probe_retried(self) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        seen_backends.append(cursor.fetchone()[0])
+    if not self.request.retries:
+        raise self.retry(countdown=0)
 
 
 def probe(fail: bool = False) -> int:
@@ -55,6 +66,25 @@ def test_a_connection_the_server_closed_is_replaced_before_the_next_task(celery_
     second = probe()  # the health check finds the connection gone, and the task runs on a new one
     assert second != first
     assert probe() == second
+
+
+def test_a_task_that_is_retried_closes_its_connection(celery_worker):
+    backend_probe_retried.delay()
+    wait_for(lambda: len(seen_backends) == 2, timeout=30, what="the task and its retry")
+    first, retried = seen_backends
+    assert retried != first
+
+
+def test_a_connection_past_its_age_is_closed_before_the_next_task(celery_worker):
+    saved = connection.settings_dict["CONN_MAX_AGE"]
+    connection.settings_dict["CONN_MAX_AGE"] = 2  # read by the worker thread's connection when it opens
+    try:
+        first = probe()
+        assert probe() == first  # within its age
+        time.sleep(2.5)  # the worker idles past it
+        assert probe() != first
+    finally:
+        connection.settings_dict["CONN_MAX_AGE"] = saved
 
 
 def test_a_worker_with_max_age_zero_connects_for_every_task(celery_worker):

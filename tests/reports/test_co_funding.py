@@ -1,18 +1,23 @@
 """Co-funding groups kept between summaries (reports.co_funding): the same figures as reading them
-anew, read once while nothing changes them, and read again as soon as anything does."""
+anew, read once while nothing changes them, and read again as soon as anything does.
+
+The tests commit (transactional): on PostgreSQL the revision changes when a transaction commits."""
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.django import TestCase as HypothesisTestCase
+from hypothesis.extra.django import TransactionTestCase as HypothesisTransactionTestCase
 
-from donors.models import Donor
+from donors.models import Donation, Donor
+from donors.services import donation_post
 from grants.models import Allocation, FundingRevision
+from grants.services import allocation_create
 from reports import co_funding
 from reports.figures import donor_summary_snapshot
 from reports.snapshot import canonical_json
@@ -37,8 +42,11 @@ def gift(donor, output, amount, on=dt.date(2025, 3, 1)):
     )
 
 
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
 @pytest.fixture
-def shared(db):
+def shared(transactional_db):
     """Three donors co-funding one output: an acknowledged one, and two that are not."""
     co_funding.kept_clear()
     output = OutputFactory()
@@ -127,8 +135,77 @@ def test_every_change_of_who_funded_what_changes_the_revision(shared):
     Donor.objects.filter(pk=nordic.pk).update(publicly_acknowledged=False)
     assert revision() != before
     before = revision()
-    Donor.objects.filter(pk=nordic.pk).update(country="NO")  # not a co-funding change
+    nordic.refresh_from_db()
+    nordic.country = "NO"
+    nordic.save()  # saves every column, name and acknowledgement unchanged: not a co-funding change
+    Donor.objects.filter(pk=nordic.pk).update(name="Nordic Fund")  # the same name again
     assert revision() == before
+
+
+def test_a_donation_moved_to_another_donor_changes_the_revision_and_the_summary(shared):
+    output, (nordic, quiet, small) = shared
+    assert co_funders(nordic, output) == [("Other funders (2)", "250.00")]
+    before = FundingRevision.objects.get(pk=1).revision
+    moved = Donation.objects.get(allocations__output=output, donor=small)  # a draft: it may still change donor
+    Donation.objects.filter(pk=moved.pk).update(donor=quiet)
+    assert FundingRevision.objects.get(pk=1).revision != before
+    assert co_funders(nordic, output) == [("Other funders (1)", "250.00")]
+
+
+def test_funding_changed_in_an_open_transaction_is_shown_to_it_and_kept_from_everyone_else(shared):
+    output, (nordic, _, _) = shared
+    assert co_funders(nordic, output) == [("Other funders (2)", "250.00")]  # now kept
+    with transaction.atomic():
+        gift(DonorFactory(name="Undecided", publicly_acknowledged=False), output, "5.00")
+        assert co_funders(nordic, output) == [("Other funders (3)", "255.00")]
+        transaction.set_rollback(True)
+    assert co_funders(nordic, output) == [("Other funders (2)", "250.00")]
+
+
+def test_allocation_writers_do_not_wait_for_each_other(postgres_only, shared):
+    """A transaction that writes allocations from two donations, and another that allocates from
+    the second in between: the second must not wait for the first to commit (it would, if the
+    revision row were locked from the first allocation to the commit: a deadlock then)."""
+    output, _ = shared
+    first, second = (donation_post(donation=DonationFactory(), by=None) for _ in range(2))
+    first_allocated, other_committed = threading.Event(), threading.Event()
+    errors = []
+
+    def long_writer():
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '20s'")
+                allocation_create(donation=first, output=output, amount=Decimal("10.00"), by=None)
+                first_allocated.set()
+                if not other_committed.wait(15):
+                    raise AssertionError("the other allocation waited for this transaction")
+                allocation_create(donation=second, output=output, amount=Decimal("10.00"), by=None)
+        except Exception as error:  # handed to the test
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def other_writer():
+        try:
+            assert first_allocated.wait(15)
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '5s'")
+                allocation_create(donation=second, output=output, amount=Decimal("20.00"), by=None)
+            other_committed.set()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=long_writer), threading.Thread(target=other_writer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert Allocation.objects.filter(donation__in=[first, second]).count() == 3
 
 
 names = st.sampled_from(["Alpha", "Beta", "Gamma"])
@@ -140,7 +217,7 @@ allocation = st.tuples(
 )
 
 
-class TestKeptGroupsMatchTheEarlierCode(HypothesisTestCase):
+class TestKeptGroupsMatchTheEarlierCode(HypothesisTransactionTestCase):
     """Whatever the ledger, each donor's summary, built with groups kept from the other donors'
     summaries or read anew, is the one the earlier code built, character for character."""
 
