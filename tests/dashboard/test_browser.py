@@ -48,11 +48,10 @@ def celery_worker_if_brokered(transactional_db):
     if not settings.CELERY_BROKER_URL:
         yield
         return
-    from celery.contrib.testing.worker import start_worker
-
     from backoffice.celery import app
+    from tests.worker_thread import worker_thread
 
-    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+    with worker_thread(app):
         yield
 
 

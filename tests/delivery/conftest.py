@@ -9,12 +9,11 @@ from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from celery.signals import task_postrun
-from django.db import connections as django_connections
 
 from backoffice.celery import app as celery_app
 from donors.services import donation_post
 from tests.factories import ContactFactory, DonationFactory, DonorFactory
+from tests.worker_thread import worker_thread
 
 START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
 
@@ -74,8 +73,6 @@ def eager_celery():
 @pytest.fixture
 def celery_worker(transactional_db):
     """A real worker thread: Redis when CELERY_BROKER_URL is a Redis URL (CI), else the in-memory broker."""
-    from celery.contrib.testing.worker import start_worker
-
     broker = os.environ.get("CELERY_BROKER_URL", "")
     saved = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager")}
     celery_app.conf.task_always_eager = False
@@ -83,23 +80,10 @@ def celery_worker(transactional_db):
         celery_app.conf.broker_url = "memory://"
     _connections_reset()
     celery_app.control.purge()  # nothing left over from an earlier run on the same Redis database
-    # The worker keeps its database connection between tasks (backoffice.celery), and a thread's
-    # connection is not closed when the thread ends: note it after each task, close it at the end,
-    # or the test database could not be dropped.
-    worker_connections = set()
-
-    def note_connection(**kwargs):
-        worker_connections.add(django_connections["default"])
-
-    task_postrun.connect(note_connection, weak=False)
     try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"):
+        with worker_thread(celery_app, shutdown_timeout=30):
             yield celery_app
     finally:
-        task_postrun.disconnect(note_connection)
-        for wrapper in worker_connections:
-            if wrapper.connection is not None:  # the worker thread has ended: nobody else uses it
-                wrapper.connection.close()
         celery_app.conf.update(saved)
         _connections_reset()
 
