@@ -106,8 +106,10 @@ class OwnOutput:
     own: Decimal
 
 
-_kept: dict[tuple[int, dt.date], OutputGroups] = {}
-_kept_revision: int | None = None  # the revision every entry of _kept was read at
+# (output, date) -> (revision, groups); each entry carries its revision, so that a thread reading
+# without the lock never takes groups of one revision for another's.
+_kept: dict[tuple[int, dt.date], tuple[int, OutputGroups]] = {}
+_kept_revision: int | None = None  # the revision of the latest entries: others are dropped when it changes
 _kept_groups = 0  # the number of groups in _kept, to bound its memory
 _kept_lock = threading.Lock()
 
@@ -119,9 +121,9 @@ def donor_co_funding(donor: Donor, end: dt.date) -> tuple[list[DonorOutputFundin
     own_rows, revision, name, acknowledged = _own_read(donor.pk, end)
     groups, missing = {}, []
     for row in own_rows:
-        kept = _kept.get((row.output_id, end)) if revision is not None and revision == _kept_revision else None
-        if kept is not None:
-            groups[row.output_id] = (kept, name, acknowledged, row.own)
+        kept = _kept.get((row.output_id, end)) if revision is not None else None
+        if kept is not None and kept[0] == revision:
+            groups[row.output_id] = (kept[1], name, acknowledged, row.own)
         else:
             missing.append(row.output_id)
     if missing:
@@ -258,5 +260,5 @@ def _keep(key: tuple[int, dt.date], revision: int, groups: OutputGroups, size: i
             _kept.clear()
             _kept_groups, _kept_revision = 0, revision
         if key not in _kept:
-            _kept[key] = groups
+            _kept[key] = (revision, groups)
             _kept_groups += size

@@ -114,6 +114,16 @@ def test_allocations_after_the_period_end_are_not_counted_and_do_not_break_the_k
     assert row["co_funders"] == [{"name": "Other funders (2)", "amount": {"amount": "1250.00", "currency": "GBP"}}]
 
 
+def test_groups_kept_at_another_revision_are_never_taken(shared, monkeypatch):
+    """What a thread could find if another refilled the kept groups between two of its reads."""
+    output, (nordic, _, _) = shared
+    current = FundingRevision.objects.get(pk=1).revision
+    wrong = co_funding.OutputGroups.of([("Nobody", True, Decimal("999.00"))])
+    monkeypatch.setattr(co_funding, "_kept", {(output.pk, END): (current + 1, wrong)})
+    monkeypatch.setattr(co_funding, "_kept_revision", current)
+    assert co_funders(nordic, output) == [("Other funders (2)", "250.00")]
+
+
 def test_without_a_revision_row_nothing_is_kept_and_the_figures_are_right(shared):
     output, (nordic, quiet, small) = shared
     FundingRevision.objects.all().delete()
