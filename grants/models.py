@@ -160,12 +160,13 @@ class Allocation(models.Model):
 
 
 class FundingRevision(models.Model):
-    """One row whose `revision` changes, in the same transaction, with anything that changes who
-    funded which output: allocations written, donors renamed or (un)acknowledged, donations moved
-    to another donor. Database triggers change it (grants migration 0003), so no path can forget.
+    """One row whose `revision` changes with anything that changes who funded which output:
+    allocations written, donors renamed or (un)acknowledged, donations moved to another donor.
+    Database triggers change it (grants migration 0003: on PostgreSQL when the transaction that
+    made the change commits, on SQLite at once), so no path can forget.
 
     A process may keep per-output co-funding totals computed at one revision and reuse them while
-    the revision read with a report's own figures is the same (`reports.figures`). The value is
+    the revision read with a report's own figures is the same (`reports.co_funding`). The value is
     random rather than counted, so that it never comes back to an earlier value, even after the
     table is emptied; with no row, nothing is reused.
     """

@@ -91,7 +91,7 @@ class OutputGroups:
 
 
 def _largest_first(pairs, name_order: dict[str, int]) -> tuple[tuple[str, Decimal], ...]:
-    return tuple(sorted(pairs, key=lambda pair: (-pair[1], name_order[pair[0]])))
+    return tuple(sorted(pairs, key=lambda pair: (-pair[1], name_order.get(pair[0], len(name_order)))))
 
 
 @dataclass(frozen=True)
