@@ -1,9 +1,10 @@
-"""Shared pieces for admin classes: money display and service errors shown as messages."""
+"""Shared pieces for admin classes: money display, service errors shown as messages, history."""
 
 from decimal import Decimal
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.money import format_money, money_round
 
@@ -32,3 +33,19 @@ def run_each(modeladmin, request, queryset, action, done: str):
             ok += 1
     if ok:
         modeladmin.message_user(request, f"{done}: {ok}.", messages.SUCCESS)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """History pages that show past versions and never save one.
+
+    simple-history's version page is also a revert form, and it saves a POST after checking
+    only the view permission, outside the change path's rules (posted records are immutable,
+    money moves through services). Reverting is off for everyone: a past value is typed back
+    in on the change page, where every rule applies (SIMPLE_HISTORY_REVERT_DISABLED hides the
+    button; this refuses the POST).
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)

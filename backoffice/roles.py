@@ -14,6 +14,7 @@ ROLES = (FINANCE, PROGRAMME, LEADERSHIP, AUDITOR)
 
 _DONOR_MODELS = ("donor", "contact", "pledge", "instalment", "donation", "donationbatch", "exchangerate", "writeoff")
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
+_DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent")
 
 
 _TRANSFER_LEDGER = ("donor", "contact", "pledge", "instalment", "donation", "exchangerate")
@@ -46,8 +47,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _edit("grants", ("allocation", "reportingobligation"))
         | {"grants.reverse_allocation"}
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
-        | _view("delivery", ("delivery", "deliveryattempt", "downloadlog", "remindersent"))
+        | _view("delivery", _DELIVERY_MODELS)
         | {"delivery.send_donor_summaries", "delivery.revoke_delivery"}
+        | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _transfer("import", (*_TRANSFER_LEDGER, "allocation"))
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
@@ -63,12 +65,17 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         _view("donors", _DONOR_MODELS)
         | _view("grants", _GRANT_MODELS)
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
+        | _view("delivery", _DELIVERY_MODELS)
+        | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),
     AUDITOR: (
         _view("donors", _DONOR_MODELS)
         | _view("grants", _GRANT_MODELS)
+        | {"reports.view_reportrun", "reports.download_report"}
+        | _view("delivery", _DELIVERY_MODELS)
+        | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),

@@ -6,9 +6,8 @@ from django.db.models import Count, Sum
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
-from backoffice.admin_tools import error_text, money, run_each
+from backoffice.admin_tools import HistoryAdmin, error_text, money, run_each
 from grants import services as grant_services
 from grants.models import Allocation
 from reports.admin_actions import ReportActionsMixin, generate_donor_summary
@@ -41,7 +40,7 @@ class PledgeInline(admin.TabularInline):
 
 
 @admin.register(Donor)
-class DonorAdmin(ReportActionsMixin, TransferAdminMixin, SimpleHistoryAdmin):
+class DonorAdmin(ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.DonorResource]
     list_display = ("ref", "name", "kind", "country", "status", "lifetime", "this_year", "largest", "last_gift_on")
     list_filter = ("kind", "status", "country", "publicly_acknowledged")
@@ -79,7 +78,7 @@ class DonorAdmin(ReportActionsMixin, TransferAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+class ContactAdmin(TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.ContactResource]
     list_display = ("name", "email", "donor", "role", "receives_reports")
     list_filter = ("receives_reports",)
@@ -134,7 +133,7 @@ class PledgeForm(forms.ModelForm):
 
 
 @admin.register(Pledge)
-class PledgeAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+class PledgeAdmin(TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.PledgeResource]
     form = PledgeForm
     list_display = (
@@ -284,7 +283,7 @@ class DonationAllocationInline(admin.TabularInline):
 
 
 @admin.register(Donation)
-class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, SimpleHistoryAdmin):
+class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
     resource_classes = [resources.DonationResource]
     form = DonationForm
     inlines = [DonationAllocationInline]
@@ -400,7 +399,7 @@ class BatchDonationInline(admin.TabularInline):
 
 
 @admin.register(DonationBatch)
-class DonationBatchAdmin(SimpleHistoryAdmin):
+class DonationBatchAdmin(HistoryAdmin):
     list_display = (
         "reference",
         "status",
@@ -449,7 +448,7 @@ class DonationBatchAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+class ExchangeRateAdmin(TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.ExchangeRateResource]
     list_display = ("currency", "date", "rate", "source")
     list_filter = ("currency", "source")
@@ -490,7 +489,7 @@ class WriteOffForm(forms.ModelForm):
 
 
 @admin.register(WriteOff)
-class WriteOffAdmin(PostedReadOnlyMixin, SimpleHistoryAdmin):
+class WriteOffAdmin(PostedReadOnlyMixin, HistoryAdmin):
     form = WriteOffForm
     list_display = ("pledge", "amount", "written_off_on", "by", "reason", "reversal_of")
     list_select_related = ("pledge", "by", "reversal_of")

@@ -5,9 +5,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from simple_history.admin import SimpleHistoryAdmin
 
-from backoffice.admin_tools import money, run_each
+from backoffice.admin_tools import HistoryAdmin, money, run_each
 from donors.admin import PostedReadOnlyMixin
 from reports.admin_actions import ReportActionsMixin, generate_output_statement
 from transfers.admin import TransferAdminMixin
@@ -37,7 +36,7 @@ class OutputInline(admin.TabularInline):
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(SimpleHistoryAdmin):
+class ProgrammeAdmin(HistoryAdmin):
     list_display = ("code", "name")
     search_fields = ("code", "name")
     inlines = [OutputInline]
@@ -71,7 +70,7 @@ class OutputAllocationInline(admin.TabularInline):
 
 
 @admin.register(Output)
-class OutputAdmin(ReportActionsMixin, TransferAdminMixin, SimpleHistoryAdmin):
+class OutputAdmin(ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.OutputResource]
     list_display = (
         "title",
@@ -121,7 +120,7 @@ class OutputAdmin(ReportActionsMixin, TransferAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(TransferAdminMixin, SimpleHistoryAdmin):
+class IndicatorAdmin(TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.IndicatorResource]
     list_display = ("name", "output", "unit", "baseline", "target", "actual", "as_of")
     list_select_related = ("output",)
@@ -163,7 +162,7 @@ class AllocationForm(forms.ModelForm):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(PostedReadOnlyMixin, TransferAdminMixin, SimpleHistoryAdmin):
+class AllocationAdmin(PostedReadOnlyMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.AllocationResource]
     form = AllocationForm
     list_display = (
@@ -268,7 +267,7 @@ class ObligationForm(forms.ModelForm):
 
 
 @admin.register(ReportingObligation)
-class ReportingObligationAdmin(SimpleHistoryAdmin):
+class ReportingObligationAdmin(HistoryAdmin):
     form = ObligationForm
     list_display = ("due_date", "kind", "pledge", "donor", "period_end", "status", "submitted_on", "is_overdue")
     list_filter = (ObligationDueFilter, "status", "kind")

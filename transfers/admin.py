@@ -119,16 +119,23 @@ class ImportJobAdmin(admin.ModelAdmin):
     @admin.action(description="Mark stuck jobs failed (working or waiting longer than the task time limit)")
     def fail_stuck(self, request, queryset):
         limit = dt.timedelta(seconds=LIMITS["time_limit"])
-        count = import_jobs_fail_stuck(older_than=limit, jobs=queryset)
+        jobs = queryset.filter(kind__in=_importable_kinds(request.user))
+        count = import_jobs_fail_stuck(older_than=limit, jobs=jobs)
         self.message_user(request, f"{count} stuck job(s) marked failed; nothing of them was imported.")
 
     def get_actions(self, request):
         return super().get_actions(request) if _importable_kinds(request.user) else {}
 
+    @staticmethod
+    def _reads_all(request) -> bool:
+        return request.user.has_perm("transfers.view_importjob")
+
     def has_module_permission(self, request):
-        return bool(_importable_kinds(request.user))
+        return self._reads_all(request) or bool(_importable_kinds(request.user))
 
     def has_view_permission(self, request, obj=None):
+        if self._reads_all(request):
+            return True
         kinds = _importable_kinds(request.user)
         return bool(kinds) and (obj is None or obj.kind in kinds)
 
@@ -142,7 +149,8 @@ class ImportJobAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(kind__in=_importable_kinds(request.user))
+        jobs = super().get_queryset(request)
+        return jobs if self._reads_all(request) else jobs.filter(kind__in=_importable_kinds(request.user))
 
     def get_urls(self):
         return [
@@ -180,6 +188,8 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def confirm_view(self, request, object_id):
         job = self._job(request, object_id)
+        if job.kind not in _importable_kinds(request.user):
+            raise PermissionDenied
         if request.method != "POST":
             return redirect("admin:transfers_importjob_change", job.pk)
         try:

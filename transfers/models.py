@@ -64,7 +64,7 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        default_permissions = ()  # seen by whoever may import its kind (transfers.admin)
+        default_permissions = ("view",)  # view: every job; an importer also sees its own kinds' (transfers.admin)
 
     def __str__(self):
         return f"{self.file_name} ({self.kind}, {self.get_status_display().lower()})"
