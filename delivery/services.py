@@ -9,6 +9,7 @@ import logging
 import random
 import smtplib
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 
@@ -170,6 +171,14 @@ def message_id_new() -> str:
     return make_msgid(domain=settings.DELIVERY_MESSAGE_ID_DOMAIN)
 
 
+def header_text(text: str) -> str:
+    """`text` as one line for an email header: control characters and line breaks become spaces,
+    runs of spaces one. Headers are built from names (a donor's), and Django refuses CR or LF in a
+    header (BadHeaderError): one such name would fail every delivery for its donor."""
+    spaced = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return " ".join(spaced.split())
+
+
 def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
     run = delivery.run
     context = {
@@ -181,7 +190,7 @@ def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
     }
     subject = f"{run.donor.name}: your impact summary, {run.period_start:%-d %b %Y} to {run.period_end:%-d %b %Y}"
     message = EmailMultiAlternatives(
-        subject=subject,
+        subject=header_text(subject),
         body=render_to_string("delivery/email/summary.txt", context),
         to=[delivery.email],
         headers={"Message-ID": delivery.message_id},

@@ -168,3 +168,22 @@ def test_a_kept_connection_the_server_dropped_is_replaced_without_a_failed_attem
     send(django_capture_on_commit_callbacks, refs=[second.ref])
     assert len(smtp.messages) == 2
     assert list(DeliveryAttempt.objects.values_list("outcome", flat=True)) == ["sent", "sent"]
+
+
+def test_a_name_stored_with_a_line_break_still_gets_its_summary_with_a_one_line_subject(
+    smtp, eager_celery, django_capture_on_commit_callbacks
+):
+    from donors.models import Donor
+
+    donor = donor_with_gift(reporting=1, silent=0)
+    Donor.objects.filter(pk=donor.pk).update(name="Fondation\r\nBcc: someone@example.net\x01 Éthique")
+    send(django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.SENT, delivery.last_error
+    [received] = smtp.messages
+    assert received["to"] == [donor.contacts.get().email]
+    subject = str(received["message"]["Subject"])
+    assert "\r" not in subject and "\n" not in subject
+    name = "Fondation Bcc: someone@example.net Éthique"
+    assert subject.strip() == f"{name}: your impact summary, 1 Jan 2025 to 31 Dec 2025"
+    assert received["message"]["Bcc"] is None
