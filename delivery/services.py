@@ -26,7 +26,7 @@ from reports.models import ReportRun
 
 from .links import delivery_link
 from .models import Delivery, DeliveryAttempt
-from .smtp_errors import is_retryable, smtp_code
+from .smtp_errors import is_in_doubt, is_retryable, smtp_code
 
 logger = logging.getLogger(__name__)
 
@@ -144,11 +144,10 @@ def summaries_progress(*, run_ids=None, start: dt.date | None = None, end: dt.da
     run_counts = dict(runs.order_by().values_list("status").annotate(n=Count("pk")))
     deliveries = Delivery.objects.filter(run__in=runs)
     delivery_counts = dict(deliveries.order_by().values_list("status").annotate(n=Count("pk")))
-    stuck_before = timezone.now() - dt.timedelta(minutes=settings.DELIVERY_STUCK_MINUTES)
     return {
         "runs": {s: run_counts.get(s, 0) for s in ReportRun.Status.values},
         "deliveries": {s: delivery_counts.get(s, 0) for s in Delivery.Status.values},
-        "stuck": deliveries.filter(status=Delivery.Status.SENDING, sending_since__lt=stuck_before).count(),
+        "stuck": deliveries.filter(Delivery.stuck()).count(),
     }
 
 
@@ -157,7 +156,8 @@ def summaries_progress(*, run_ids=None, start: dt.date | None = None, end: dt.da
 
 @dataclass(frozen=True)
 class SendOutcome:
-    status: str  # sent, retry, failed, skipped (someone else holds it or it is finished), waiting (no PDF yet)
+    # sent, retry, failed, unanswered, skipped (someone else holds it or it is finished), waiting (no PDF yet)
+    status: str
     retry_in: float | None = None
 
 
@@ -260,6 +260,13 @@ def delivery_send(*, delivery_id: int, run: ReportRun | None = None) -> SendOutc
         message_send(delivery_message(delivery))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
+        if is_in_doubt(exc):
+            # Sending again could deliver a second copy: at most once, so a human decides (docs/delivery.md).
+            logger.warning("Delivery %s: no answer after the message was sent; for a human: %s", delivery.pk, error)
+            error = f"{error} Check the mail server's log for {delivery.message_id} before resending."
+            logged = attempt(DeliveryAttempt.Outcome.UNANSWERED, error=error)
+            _finish(delivery, Delivery.Status.UNANSWERED, error, attempt=logged)
+            return SendOutcome("unanswered")
         retryable = is_retryable(exc)
         last = delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS
         outcome = DeliveryAttempt.Outcome.RETRY if retryable and not last else DeliveryAttempt.Outcome.FAILED
@@ -279,6 +286,7 @@ def delivery_send(*, delivery_id: int, run: ReportRun | None = None) -> SendOutc
 
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+DELIVERY_SMTP_BACKEND = "delivery.smtp_backend.EmailBackend"
 _held = threading.local()  # smtplib connections are not thread-safe: one per thread
 
 
@@ -294,6 +302,7 @@ def message_send(message) -> None:
         with get_connection(fail_silently=False) as connection:
             connection.send_messages([message])
         return
+    # Django's SMTP backend, telling an unanswered DATA from a lost connection (delivery.smtp_backend).
     key = (settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD,
            settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL, settings.EMAIL_TIMEOUT)  # fmt: skip
     held = getattr(_held, "smtp", None)
@@ -301,7 +310,7 @@ def message_send(message) -> None:
         _smtp_drop()
         held = None
     if held is None:
-        connection = get_connection(fail_silently=False)
+        connection = get_connection(DELIVERY_SMTP_BACKEND, fail_silently=False)
         connection.open()
         held = _held.smtp = (key, connection)
     try:
@@ -354,8 +363,7 @@ def deliveries_revoke(*, deliveries, by) -> int:
 
 def deliveries_resend(*, deliveries) -> list[int]:
     """Failed or stuck deliveries back to pending, after a human checked the mail log (see docs/delivery.md)."""
-    stuck_before = timezone.now() - dt.timedelta(minutes=settings.DELIVERY_STUCK_MINUTES)
-    resendable = Q(status=Delivery.Status.FAILED) | Q(status=Delivery.Status.SENDING, sending_since__lt=stuck_before)
+    resendable = Q(status=Delivery.Status.FAILED) | Delivery.stuck()
     ids = list(deliveries.filter(resendable, revoked_at__isnull=True).values_list("pk", flat=True))
     Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.PENDING, attempts=0)
     from .tasks import delivery_send as task
