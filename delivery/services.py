@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from donors.models import Contact, Donation, Donor
 from reports.models import ReportRun
+from reports.services import report_runs_fail_stuck
+from reports.tasks import STUCK_AFTER
 
 from .links import delivery_link
 from .models import Delivery, DeliveryAttempt
@@ -124,6 +126,8 @@ def summaries_request(*, start: dt.date, end: dt.date, refs: list[str] | None = 
         ignore_conflicts=True,  # an existing delivery for (run, contact) stays as it is
     )
     run_ids = [runs[donor.pk].pk for donor in donors]
+    # A run whose worker died mid-generation is failed here too (not only by the beat task), so this mailing makes it.
+    report_runs_fail_stuck(older_than=STUCK_AFTER, runs=ReportRun.objects.filter(pk__in=run_ids))
     Delivery.objects.filter(run__in=run_ids, status=Delivery.Status.FAILED, revoked_at__isnull=True).update(
         status=Delivery.Status.PENDING, attempts=0
     )

@@ -8,13 +8,14 @@ from django.conf import settings
 
 from reports.models import ReportRun
 from reports.services import report_run_generate
+from reports.tasks import LIMITS as GENERATION_LIMITS
 
 from . import reminders, services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=60)
+@shared_task(bind=True, acks_late=True, max_retries=60, **GENERATION_LIMITS)
 def summary_prepare(self, run_id: int) -> str:
     """Generate a donor summary run (if not done yet), then send its pending deliveries.
 
