@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from donors.models import Contact, Donation, Donor
 from reports.models import ReportRun
-from reports.services import report_runs_fail_stuck
+from reports.services import report_run_supersede, report_runs_fail_stuck
+from reports.stale import runs_stale
 from reports.tasks import STUCK_AFTER
 
 from .links import delivery_link
@@ -62,30 +63,42 @@ def donors_active(*, start: dt.date, end: dt.date, refs: list[str] | None = None
     return donors
 
 
-def _run_for(donor: Donor, start: dt.date, end: dt.date):
-    return (
-        ReportRun.objects.filter(
-            kind=ReportRun.Kind.DONOR_SUMMARY,
-            donor=donor,
-            period_start=start,
-            period_end=end,
-            currency="",
-            external=True,
-        )
-        .order_by("pk")
-        .first()
-    )
+STALE = (
+    "Not sent: the report names a donor who has since been renamed or withdrawn acknowledgement. "
+    "The next mailing for the period makes a new report and sends that."
+)
+DONE_OR_IN_DOUBT = (Delivery.Status.SENT, Delivery.Status.SENDING, Delivery.Status.UNANSWERED)
+
+
+def _runs_current(donors, start: dt.date, end: dt.date):
+    """The mailing's runs of `donors` for the period that no later run replaced."""
+    return ReportRun.objects.filter(
+        kind=ReportRun.Kind.DONOR_SUMMARY, donor__in=donors, period_start=start, period_end=end, currency="",
+        external=True, superseded_by__isnull=True,
+    ).defer("snapshot")  # fmt: skip
+
+
+def _contacts_served_before(donors, start: dt.date, end: dt.date) -> set[int]:
+    """Contacts who were sent (or may have been sent) a replaced run of the period: its link now
+    serves the new run, and a mailing sends nothing already sent."""
+    earlier = Delivery.objects.filter(
+        run__kind=ReportRun.Kind.DONOR_SUMMARY, run__donor__in=donors, run__period_start=start, run__period_end=end,
+        run__currency="", run__external=True, run__superseded_by__isnull=False, status__in=DONE_OR_IN_DOUBT,
+    )  # fmt: skip
+    return set(earlier.values_list("contact_id", flat=True))
 
 
 def summaries_plan(*, start: dt.date, end: dt.date, refs: list[str] | None = None) -> list[SummaryPlan]:
-    """Who would receive what; writes nothing (the --dry-run)."""
+    """Who would receive what; writes nothing (the --dry-run). A stale run shows as a new run."""
     plans = []
     for donor in donors_active(start=start, end=end, refs=refs):
-        run = _run_for(donor, start, end)
+        run = _runs_current([donor], start, end).order_by("pk").first()
+        if run is not None and run.pk in runs_stale([run]):
+            run = None
         contacts = list(donor.contacts.filter(receives_reports=True).order_by("email"))
-        sent = set()
+        sent = _contacts_served_before([donor], start, end)
         if run is not None:
-            sent = set(run.deliveries.filter(status=Delivery.Status.SENT).values_list("contact_id", flat=True))
+            sent |= set(run.deliveries.filter(status=Delivery.Status.SENT).values_list("contact_id", flat=True))
         plans.append(SummaryPlan(donor=donor, run=run, contacts=contacts, already_sent=sent))
     return plans
 
@@ -96,21 +109,21 @@ def summaries_request(*, start: dt.date, end: dt.date, refs: list[str] | None = 
 
     Idempotent per donor and period: a second call reuses the run and the deliveries, sends
     nothing already sent, gives failed deliveries a fresh round of attempts and leaves
-    deliveries stuck in sending to a human. Generation and sending start once this commits.
-    The queries do not grow with the number of donors.
+    deliveries stuck in sending to a human. A run that has become stale (reports/stale.py) is
+    not reused: a new run replaces it, for the contacts it had not reached. Generation and
+    sending start once this commits. The queries do not grow with the number of donors.
     """
     donors = list(donors_active(start=start, end=end, refs=refs))
     # One request per donor at a time: all of them locked in one statement, always in the same order.
     list(Donor.objects.select_for_update().filter(pk__in=[d.pk for d in donors]).order_by("pk").values_list("pk"))
     runs = {}
-    existing = ReportRun.objects.filter(
-        kind=ReportRun.Kind.DONOR_SUMMARY, donor__in=donors, period_start=start, period_end=end, currency="",
-        external=True,
-    ).order_by("-pk")  # fmt: skip
-    for run in existing:  # the oldest run per donor wins, as in _run_for
+    for run in _runs_current(donors, start, end).order_by("-pk"):  # the oldest run per donor wins
         runs[run.donor_id] = run
-    new = []
+    stale = runs_stale([run for run in runs.values() if run.status == ReportRun.Status.DONE])
+    new, replaced = [], {}
     for donor in donors:
+        if donor.pk in runs and runs[donor.pk].pk in stale:
+            replaced[donor.pk] = runs.pop(donor.pk)
         if donor.pk not in runs:
             run = ReportRun(
                 kind=ReportRun.Kind.DONOR_SUMMARY, donor=donor, period_start=start, period_end=end, requested_by=by
@@ -120,9 +133,20 @@ def summaries_request(*, start: dt.date, end: dt.date, refs: list[str] | None = 
             new.append(run)
             runs[donor.pk] = run
     ReportRun.objects.bulk_create(new)
+    for donor_pk, old in replaced.items():  # rare: a name or an acknowledgement changed
+        report_run_supersede(old=old, new=runs[donor_pk])
+    if replaced:
+        Delivery.objects.filter(
+            run__in=list(replaced.values()), status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED]
+        ).update(status=Delivery.Status.FAILED, last_error=STALE)
+    served = _contacts_served_before(donors, start, end)
     contacts = Contact.objects.filter(donor__in=donors, receives_reports=True).order_by("pk")
     Delivery.objects.bulk_create(
-        [Delivery(run=runs[c.donor_id], contact=c, email=c.email, message_id=message_id_new()) for c in contacts],
+        [
+            Delivery(run=runs[c.donor_id], contact=c, email=c.email, message_id=message_id_new())
+            for c in contacts
+            if c.pk not in served
+        ],
         ignore_conflicts=True,  # an existing delivery for (run, contact) stays as it is
     )
     run_ids = [runs[donor.pk].pk for donor in donors]
@@ -140,7 +164,7 @@ def summaries_request(*, start: dt.date, end: dt.date, refs: list[str] | None = 
 
 def summaries_progress(*, run_ids=None, start: dt.date | None = None, end: dt.date | None = None) -> dict:
     """Counts of runs and deliveries per status, for the page and the command's progress line."""
-    runs = ReportRun.objects.filter(kind=ReportRun.Kind.DONOR_SUMMARY)
+    runs = ReportRun.objects.filter(kind=ReportRun.Kind.DONOR_SUMMARY, superseded_by__isnull=True)
     if run_ids is not None:
         runs = runs.filter(pk__in=run_ids)
     if start and end:
@@ -256,6 +280,12 @@ def delivery_send(*, delivery_id: int, run: ReportRun | None = None) -> SendOutc
             attempt=attempt(DeliveryAttempt.Outcome.FAILED, error="Contact no longer receives reports."),
         )  # fmt: skip
         return SendOutcome("failed")
+    if not run_done and (delivery.run.superseded_by_id or runs_stale([delivery.run])):
+        _finish(
+            delivery, Delivery.Status.FAILED, STALE,
+            attempt=attempt(DeliveryAttempt.Outcome.FAILED, error="The report had become stale; nothing was sent."),
+        )  # fmt: skip
+        return SendOutcome("failed")
     if not delivery.message_id:
         # Fixed before the first attempt, so the mail server's log can be searched for it if a send is in doubt.
         delivery.message_id = message_id_new()
@@ -348,6 +378,13 @@ def _finish(delivery: Delivery, status: str, error: str, *, attempt: DeliveryAtt
         status=status, last_error=error, **fields
     )
     attempt.save(force_insert=True)
+
+
+def deliveries_stale_hold(run_id: int) -> int:
+    """The pending deliveries of a stale run are not sent; the next mailing sends a new run instead."""
+    return Delivery.objects.filter(run_id=run_id, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.FAILED, last_error=STALE
+    )
 
 
 def deliveries_pending(run_id: int) -> list[int]:

@@ -16,6 +16,7 @@ from . import figures
 from .models import ReportRun
 from .renderers import RENDERER_VERSION, render
 from .snapshot import snapshot_sha256
+from .stale import names_shown
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def report_run_generate(*, run_id: int) -> ReportRun:
             snapshot = snapshot_build(run)
         sha = snapshot_sha256(snapshot)
         pdf = render(snapshot)
-        run.snapshot, run.snapshot_sha256 = snapshot, sha
+        run.snapshot, run.snapshot_sha256, run.names_shown = snapshot, sha, names_shown(snapshot)
         run.pdf_sha256, run.renderer_version = hashlib.sha256(pdf).hexdigest(), RENDERER_VERSION
         run.pdf.save(f"{sha[:12]}.pdf", ContentFile(pdf), save=False)
         run.status, run.finished_at = ReportRun.Status.DONE, timezone.now()
@@ -99,6 +100,11 @@ def report_run_generate(*, run_id: int) -> ReportRun:
         )
         run.refresh_from_db()
     return run
+
+
+def report_run_supersede(*, old: ReportRun, new: ReportRun) -> None:
+    """`new` replaces the stale `old`, and every run `old` had replaced: links to any of them serve `new`."""
+    ReportRun.objects.filter(Q(pk=old.pk) | Q(superseded_by=old.pk)).update(superseded_by=new)
 
 
 # Runs whose worker died --------------------------------------------------------------------------
