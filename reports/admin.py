@@ -24,6 +24,8 @@ class ReportRunAdmin(admin.ModelAdmin):
     def state(self, obj):
         if obj.stuck:
             return f"Stuck: running since {obj.started_at:%Y-%m-%d %H:%M}, past the {STUCK_AFTER} limit"
+        if obj.superseded_by_id:
+            return f"{obj.get_status_display()}, stale: replaced by #{obj.superseded_by_id}"
         if obj.status == ReportRun.Status.FAILED:
             return f"Failed: {obj.error[:200]}"
         return obj.get_status_display()

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from delivery import tasks
 from delivery.models import Delivery
@@ -13,7 +14,7 @@ from grants.models import Allocation
 from reports.models import ReportRun
 from reports.services import report_run_generate
 from tests.delivery.conftest import END, START, attachment, body_link, donor_with_gift
-from tests.factories import AllocationFactory, ContactFactory, OutputFactory
+from tests.factories import AllocationFactory, ContactFactory, OutputFactory, role_user
 from tests.reports.helpers import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +73,10 @@ def test_the_next_mailing_makes_a_new_run_without_the_name_and_old_links_serve_i
     # The new contact gets the new run; the one who had the old run is not mailed again.
     assert [m["to"] for m in smtp.messages] == [first["to"], [newcomer.email]]
     assert attachment(smtp.messages[1]["message"]) == new_pdf
+    client.force_login(role_user("Finance"))
+    for page in ("admin:reports_reportrun_changelist", "reports:run_list"):
+        assert f"stale: replaced by #{new_run}" in client.get(reverse(page)).content.decode()
+    client.logout()
     response = client.get(old_link)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == new_pdf
