@@ -180,6 +180,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "transfers.tasks.import_jobs_fail_stuck",
         "schedule": crontab(minute="*/15"),
     },
+    # Report runs whose worker died while generating them: failed, so they are made again.
+    "report-runs-fail-stuck": {
+        "task": "reports.tasks.report_runs_fail_stuck",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # Delivery of donor summaries (delivery/).

@@ -37,7 +37,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     inlines = [AttemptInline, DownloadInline]
     actions = ["revoke_links", "resend"]
 
-    @admin.display(boolean=True, description="Stuck in sending")
+    @admin.display(boolean=True, description="Stuck: check the mail log")
     def is_stuck(self, obj):
         return obj.is_stuck
 

@@ -7,6 +7,7 @@ SMTP answer and our write) is never sent again automatically: see docs/delivery.
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -16,6 +17,9 @@ class Delivery(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # The message was sent and the server never answered: it may have been stored. Never resent
+        # automatically; a human checks the mail log, as for a delivery stuck in sending.
+        UNANSWERED = "unanswered", "No answer after sending"
 
     run = models.ForeignKey("reports.ReportRun", on_delete=models.PROTECT, related_name="deliveries")
     contact = models.ForeignKey("donors.Contact", on_delete=models.PROTECT, related_name="deliveries")
@@ -46,10 +50,19 @@ class Delivery(models.Model):
 
     @property
     def is_stuck(self) -> bool:
-        """In sending for longer than a send can take: a human must check the mail log before resending."""
+        """A human must check the mail log before resending: see `stuck`."""
+        if self.status == self.Status.UNANSWERED:
+            return True
         if self.status != self.Status.SENDING or self.sending_since is None:
             return False
         return timezone.now() - self.sending_since > timezone.timedelta(minutes=settings.DELIVERY_STUCK_MINUTES)
+
+    @classmethod
+    def stuck(cls) -> Q:
+        """Sent or maybe sent, and not known to be: in sending for longer than a send can take (a
+        worker died mid-send), or sent without an answer from the server."""
+        before = timezone.now() - timezone.timedelta(minutes=settings.DELIVERY_STUCK_MINUTES)
+        return Q(status=cls.Status.UNANSWERED) | Q(status=cls.Status.SENDING, sending_since__lt=before)
 
 
 class DeliveryAttempt(models.Model):
@@ -57,6 +70,7 @@ class DeliveryAttempt(models.Model):
         SENT = "sent", "Sent"
         RETRY = "retry", "Failed, will retry"
         FAILED = "failed", "Failed"
+        UNANSWERED = "unanswered", "Sent, no answer: check the mail log"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
     number = models.PositiveIntegerField()

@@ -9,6 +9,7 @@ import logging
 import random
 import smtplib
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 
@@ -22,10 +23,13 @@ from django.utils import timezone
 
 from donors.models import Contact, Donation, Donor
 from reports.models import ReportRun
+from reports.services import report_run_supersede, report_runs_fail_stuck
+from reports.stale import runs_stale
+from reports.tasks import STUCK_AFTER
 
 from .links import delivery_link
 from .models import Delivery, DeliveryAttempt
-from .smtp_errors import is_retryable, smtp_code
+from .smtp_errors import is_in_doubt, is_retryable, smtp_code
 
 logger = logging.getLogger(__name__)
 
@@ -59,30 +63,42 @@ def donors_active(*, start: dt.date, end: dt.date, refs: list[str] | None = None
     return donors
 
 
-def _run_for(donor: Donor, start: dt.date, end: dt.date):
-    return (
-        ReportRun.objects.filter(
-            kind=ReportRun.Kind.DONOR_SUMMARY,
-            donor=donor,
-            period_start=start,
-            period_end=end,
-            currency="",
-            external=True,
-        )
-        .order_by("pk")
-        .first()
-    )
+STALE = (
+    "Not sent: the report names a donor who has since been renamed or withdrawn acknowledgement. "
+    "The next mailing for the period makes a new report and sends that."
+)
+DONE_OR_IN_DOUBT = (Delivery.Status.SENT, Delivery.Status.SENDING, Delivery.Status.UNANSWERED)
+
+
+def _runs_current(donors, start: dt.date, end: dt.date):
+    """The mailing's runs of `donors` for the period that no later run replaced."""
+    return ReportRun.objects.filter(
+        kind=ReportRun.Kind.DONOR_SUMMARY, donor__in=donors, period_start=start, period_end=end, currency="",
+        external=True, superseded_by__isnull=True,
+    ).defer("snapshot")  # fmt: skip
+
+
+def _contacts_served_before(donors, start: dt.date, end: dt.date) -> set[int]:
+    """Contacts who were sent (or may have been sent) a replaced run of the period: its link now
+    serves the new run, and a mailing sends nothing already sent."""
+    earlier = Delivery.objects.filter(
+        run__kind=ReportRun.Kind.DONOR_SUMMARY, run__donor__in=donors, run__period_start=start, run__period_end=end,
+        run__currency="", run__external=True, run__superseded_by__isnull=False, status__in=DONE_OR_IN_DOUBT,
+    )  # fmt: skip
+    return set(earlier.values_list("contact_id", flat=True))
 
 
 def summaries_plan(*, start: dt.date, end: dt.date, refs: list[str] | None = None) -> list[SummaryPlan]:
-    """Who would receive what; writes nothing (the --dry-run)."""
+    """Who would receive what; writes nothing (the --dry-run). A stale run shows as a new run."""
     plans = []
     for donor in donors_active(start=start, end=end, refs=refs):
-        run = _run_for(donor, start, end)
+        run = _runs_current([donor], start, end).order_by("pk").first()
+        if run is not None and run.pk in runs_stale([run]):
+            run = None
         contacts = list(donor.contacts.filter(receives_reports=True).order_by("email"))
-        sent = set()
+        sent = _contacts_served_before([donor], start, end)
         if run is not None:
-            sent = set(run.deliveries.filter(status=Delivery.Status.SENT).values_list("contact_id", flat=True))
+            sent |= set(run.deliveries.filter(status=Delivery.Status.SENT).values_list("contact_id", flat=True))
         plans.append(SummaryPlan(donor=donor, run=run, contacts=contacts, already_sent=sent))
     return plans
 
@@ -93,21 +109,21 @@ def summaries_request(*, start: dt.date, end: dt.date, refs: list[str] | None = 
 
     Idempotent per donor and period: a second call reuses the run and the deliveries, sends
     nothing already sent, gives failed deliveries a fresh round of attempts and leaves
-    deliveries stuck in sending to a human. Generation and sending start once this commits.
-    The queries do not grow with the number of donors.
+    deliveries stuck in sending to a human. A run that has become stale (reports/stale.py) is
+    not reused: a new run replaces it, for the contacts it had not reached. Generation and
+    sending start once this commits. The queries do not grow with the number of donors.
     """
     donors = list(donors_active(start=start, end=end, refs=refs))
     # One request per donor at a time: all of them locked in one statement, always in the same order.
     list(Donor.objects.select_for_update().filter(pk__in=[d.pk for d in donors]).order_by("pk").values_list("pk"))
     runs = {}
-    existing = ReportRun.objects.filter(
-        kind=ReportRun.Kind.DONOR_SUMMARY, donor__in=donors, period_start=start, period_end=end, currency="",
-        external=True,
-    ).order_by("-pk")  # fmt: skip
-    for run in existing:  # the oldest run per donor wins, as in _run_for
+    for run in _runs_current(donors, start, end).order_by("-pk"):  # the oldest run per donor wins
         runs[run.donor_id] = run
-    new = []
+    stale = runs_stale([run for run in runs.values() if run.status == ReportRun.Status.DONE])
+    new, replaced = [], {}
     for donor in donors:
+        if donor.pk in runs and runs[donor.pk].pk in stale:
+            replaced[donor.pk] = runs.pop(donor.pk)
         if donor.pk not in runs:
             run = ReportRun(
                 kind=ReportRun.Kind.DONOR_SUMMARY, donor=donor, period_start=start, period_end=end, requested_by=by
@@ -117,12 +133,25 @@ def summaries_request(*, start: dt.date, end: dt.date, refs: list[str] | None = 
             new.append(run)
             runs[donor.pk] = run
     ReportRun.objects.bulk_create(new)
+    for donor_pk, old in replaced.items():  # rare: a name or an acknowledgement changed
+        report_run_supersede(old=old, new=runs[donor_pk])
+    if replaced:
+        Delivery.objects.filter(
+            run__in=list(replaced.values()), status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED]
+        ).update(status=Delivery.Status.FAILED, last_error=STALE)
+    served = _contacts_served_before(donors, start, end)
     contacts = Contact.objects.filter(donor__in=donors, receives_reports=True).order_by("pk")
     Delivery.objects.bulk_create(
-        [Delivery(run=runs[c.donor_id], contact=c, email=c.email, message_id=message_id_new()) for c in contacts],
+        [
+            Delivery(run=runs[c.donor_id], contact=c, email=c.email, message_id=message_id_new())
+            for c in contacts
+            if c.pk not in served
+        ],
         ignore_conflicts=True,  # an existing delivery for (run, contact) stays as it is
     )
     run_ids = [runs[donor.pk].pk for donor in donors]
+    # A run whose worker died mid-generation is failed here too (not only by the beat task), so this mailing makes it.
+    report_runs_fail_stuck(older_than=STUCK_AFTER, runs=ReportRun.objects.filter(pk__in=run_ids))
     Delivery.objects.filter(run__in=run_ids, status=Delivery.Status.FAILED, revoked_at__isnull=True).update(
         status=Delivery.Status.PENDING, attempts=0
     )
@@ -135,7 +164,7 @@ def summaries_request(*, start: dt.date, end: dt.date, refs: list[str] | None = 
 
 def summaries_progress(*, run_ids=None, start: dt.date | None = None, end: dt.date | None = None) -> dict:
     """Counts of runs and deliveries per status, for the page and the command's progress line."""
-    runs = ReportRun.objects.filter(kind=ReportRun.Kind.DONOR_SUMMARY)
+    runs = ReportRun.objects.filter(kind=ReportRun.Kind.DONOR_SUMMARY, superseded_by__isnull=True)
     if run_ids is not None:
         runs = runs.filter(pk__in=run_ids)
     if start and end:
@@ -143,11 +172,10 @@ def summaries_progress(*, run_ids=None, start: dt.date | None = None, end: dt.da
     run_counts = dict(runs.order_by().values_list("status").annotate(n=Count("pk")))
     deliveries = Delivery.objects.filter(run__in=runs)
     delivery_counts = dict(deliveries.order_by().values_list("status").annotate(n=Count("pk")))
-    stuck_before = timezone.now() - dt.timedelta(minutes=settings.DELIVERY_STUCK_MINUTES)
     return {
         "runs": {s: run_counts.get(s, 0) for s in ReportRun.Status.values},
         "deliveries": {s: delivery_counts.get(s, 0) for s in Delivery.Status.values},
-        "stuck": deliveries.filter(status=Delivery.Status.SENDING, sending_since__lt=stuck_before).count(),
+        "stuck": deliveries.filter(Delivery.stuck()).count(),
     }
 
 
@@ -156,7 +184,8 @@ def summaries_progress(*, run_ids=None, start: dt.date | None = None, end: dt.da
 
 @dataclass(frozen=True)
 class SendOutcome:
-    status: str  # sent, retry, failed, skipped (someone else holds it or it is finished), waiting (no PDF yet)
+    # sent, retry, failed, unanswered, skipped (someone else holds it or it is finished), waiting (no PDF yet)
+    status: str
     retry_in: float | None = None
 
 
@@ -170,6 +199,14 @@ def message_id_new() -> str:
     return make_msgid(domain=settings.DELIVERY_MESSAGE_ID_DOMAIN)
 
 
+def header_text(text: str) -> str:
+    """`text` as one line for an email header: control characters and line breaks become spaces,
+    runs of spaces one. Headers are built from names (a donor's), and Django refuses CR or LF in a
+    header (BadHeaderError): one such name would fail every delivery for its donor."""
+    spaced = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return " ".join(spaced.split())
+
+
 def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
     run = delivery.run
     context = {
@@ -181,7 +218,7 @@ def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
     }
     subject = f"{run.donor.name}: your impact summary, {run.period_start:%-d %b %Y} to {run.period_end:%-d %b %Y}"
     message = EmailMultiAlternatives(
-        subject=subject,
+        subject=header_text(subject),
         body=render_to_string("delivery/email/summary.txt", context),
         to=[delivery.email],
         headers={"Message-ID": delivery.message_id},
@@ -243,6 +280,12 @@ def delivery_send(*, delivery_id: int, run: ReportRun | None = None) -> SendOutc
             attempt=attempt(DeliveryAttempt.Outcome.FAILED, error="Contact no longer receives reports."),
         )  # fmt: skip
         return SendOutcome("failed")
+    if not run_done and (delivery.run.superseded_by_id or runs_stale([delivery.run])):
+        _finish(
+            delivery, Delivery.Status.FAILED, STALE,
+            attempt=attempt(DeliveryAttempt.Outcome.FAILED, error="The report had become stale; nothing was sent."),
+        )  # fmt: skip
+        return SendOutcome("failed")
     if not delivery.message_id:
         # Fixed before the first attempt, so the mail server's log can be searched for it if a send is in doubt.
         delivery.message_id = message_id_new()
@@ -251,6 +294,13 @@ def delivery_send(*, delivery_id: int, run: ReportRun | None = None) -> SendOutc
         message_send(delivery_message(delivery))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
+        if is_in_doubt(exc):
+            # Sending again could deliver a second copy: at most once, so a human decides (docs/delivery.md).
+            logger.warning("Delivery %s: no answer after the message was sent; for a human: %s", delivery.pk, error)
+            error = f"{error} Check the mail server's log for {delivery.message_id} before resending."
+            logged = attempt(DeliveryAttempt.Outcome.UNANSWERED, error=error)
+            _finish(delivery, Delivery.Status.UNANSWERED, error, attempt=logged)
+            return SendOutcome("unanswered")
         retryable = is_retryable(exc)
         last = delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS
         outcome = DeliveryAttempt.Outcome.RETRY if retryable and not last else DeliveryAttempt.Outcome.FAILED
@@ -270,6 +320,7 @@ def delivery_send(*, delivery_id: int, run: ReportRun | None = None) -> SendOutc
 
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+DELIVERY_SMTP_BACKEND = "delivery.smtp_backend.EmailBackend"
 _held = threading.local()  # smtplib connections are not thread-safe: one per thread
 
 
@@ -285,6 +336,7 @@ def message_send(message) -> None:
         with get_connection(fail_silently=False) as connection:
             connection.send_messages([message])
         return
+    # Django's SMTP backend, telling an unanswered DATA from a lost connection (delivery.smtp_backend).
     key = (settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD,
            settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL, settings.EMAIL_TIMEOUT)  # fmt: skip
     held = getattr(_held, "smtp", None)
@@ -292,7 +344,7 @@ def message_send(message) -> None:
         _smtp_drop()
         held = None
     if held is None:
-        connection = get_connection(fail_silently=False)
+        connection = get_connection(DELIVERY_SMTP_BACKEND, fail_silently=False)
         connection.open()
         held = _held.smtp = (key, connection)
     try:
@@ -328,6 +380,13 @@ def _finish(delivery: Delivery, status: str, error: str, *, attempt: DeliveryAtt
     attempt.save(force_insert=True)
 
 
+def deliveries_stale_hold(run_id: int) -> int:
+    """The pending deliveries of a stale run are not sent; the next mailing sends a new run instead."""
+    return Delivery.objects.filter(run_id=run_id, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.FAILED, last_error=STALE
+    )
+
+
 def deliveries_pending(run_id: int) -> list[int]:
     return list(
         Delivery.objects.filter(run_id=run_id, status=Delivery.Status.PENDING, revoked_at__isnull=True)
@@ -345,8 +404,7 @@ def deliveries_revoke(*, deliveries, by) -> int:
 
 def deliveries_resend(*, deliveries) -> list[int]:
     """Failed or stuck deliveries back to pending, after a human checked the mail log (see docs/delivery.md)."""
-    stuck_before = timezone.now() - dt.timedelta(minutes=settings.DELIVERY_STUCK_MINUTES)
-    resendable = Q(status=Delivery.Status.FAILED) | Q(status=Delivery.Status.SENDING, sending_since__lt=stuck_before)
+    resendable = Q(status=Delivery.Status.FAILED) | Delivery.stuck()
     ids = list(deliveries.filter(resendable, revoked_at__isnull=True).values_list("pk", flat=True))
     Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.PENDING, attempts=0)
     from .tasks import delivery_send as task

@@ -1,9 +1,17 @@
-"""Which SMTP failures a later attempt can fix: connection trouble, timeouts and 4xx answers."""
+"""Which SMTP failures a later attempt can fix: connection trouble, timeouts and 4xx answers.
+
+Not a connection lost (or a timeout) after the whole message was sent and before the server
+answered: the server may have stored it, and sending again could give the donor a second copy.
+"""
 
 import smtplib
 import socket
 
 TRANSIENT = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout, TimeoutError, ConnectionError)
+
+
+class SMTPDataUnanswered(smtplib.SMTPException):
+    """The message and its final "." were sent, and no answer came: it may or may not have been stored."""
 
 
 def smtp_code(exc: BaseException) -> int | None:
@@ -15,7 +23,13 @@ def smtp_code(exc: BaseException) -> int | None:
     return None
 
 
+def is_in_doubt(exc: BaseException) -> bool:
+    return isinstance(exc, SMTPDataUnanswered)
+
+
 def is_retryable(exc: BaseException) -> bool:
+    if is_in_doubt(exc):
+        return False
     if isinstance(exc, smtplib.SMTPConnectError):
         return True
     code = smtp_code(exc)

@@ -8,13 +8,15 @@ from django.conf import settings
 
 from reports.models import ReportRun
 from reports.services import report_run_generate
+from reports.stale import runs_stale
+from reports.tasks import LIMITS as GENERATION_LIMITS
 
 from . import reminders, services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=60)
+@shared_task(bind=True, acks_late=True, max_retries=60, **GENERATION_LIMITS)
 def summary_prepare(self, run_id: int) -> str:
     """Generate a donor summary run (if not done yet), then send its pending deliveries.
 
@@ -34,6 +36,9 @@ def summary_prepare(self, run_id: int) -> str:
         raise self.retry(countdown=settings.DELIVERY_GENERATION_POLL_SECONDS)
     if run.status != ReportRun.Status.DONE:
         return run.status
+    if runs_stale([run]):  # made before a name it shows changed (a redelivered task, a late retry)
+        services.deliveries_stale_hold(run_id)
+        return "stale"
     for delivery_id in services.deliveries_pending(run_id):
         if time.monotonic() - started > settings.DELIVERY_INLINE_SEND_SECONDS:
             delivery_send.delay(delivery_id)

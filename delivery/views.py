@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from reports.models import ReportRun
+from reports.stale import runs_stale
 
 from . import services
 from .links import delivery_token_read
@@ -21,19 +22,29 @@ SEND = "delivery.send_donor_summaries"
 
 @require_GET
 def download(request, token: str):
-    """The PDF for a valid token; one bare 404 for every other case, so a token reveals nothing."""
+    """The PDF for a valid token; one bare 404 for every other case, so a token reveals nothing.
+
+    A link to a run that a later one replaced serves the later run; a link to a stale run
+    (reports/stale.py) serves nothing until a mailing has replaced it."""
     delivery_id = delivery_token_read(token)
     delivery = (
-        Delivery.objects.select_related("run", "contact")
-        .filter(pk=delivery_id, revoked_at__isnull=True, run__status=ReportRun.Status.DONE)
+        Delivery.objects.select_related("run__superseded_by", "contact")
+        .defer("run__snapshot", "run__superseded_by__snapshot")
+        .filter(pk=delivery_id, revoked_at__isnull=True)
         .first()
         if delivery_id is not None
         else None
     )
-    if delivery is None or not delivery.run.pdf or delivery.run.donor_id != delivery.contact.donor_id:
+    run = delivery and (delivery.run.superseded_by or delivery.run)
+    if (
+        run is None
+        or run.status != ReportRun.Status.DONE
+        or not run.pdf
+        or run.donor_id != delivery.contact.donor_id
+        or runs_stale([run])
+    ):
         raise Http404
     DownloadLog.objects.create(delivery=delivery, ip=request.META.get("REMOTE_ADDR") or None)
-    run = delivery.run
     response = FileResponse(
         run.pdf.open("rb"), as_attachment=True, filename=run.filename, content_type="application/pdf"
     )

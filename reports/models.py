@@ -44,6 +44,14 @@ class ReportRun(models.Model):
     snapshot_sha256 = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     pdf = models.FileField(upload_to=report_upload_to, blank=True, editable=False)
     pdf_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    names_shown = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="The donor names the PDF shows (its donor's, the acknowledged co-funders'): see reports/stale.py.",
+    )  # fmt: skip
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False,
+        help_text="The run made because this one had become stale; its download links serve that run.",
+    )  # fmt: skip
     renderer_version = models.PositiveSmallIntegerField(
         default=1, editable=False, help_text="The version of the renderer that drew the PDF (1: before versions)."
     )

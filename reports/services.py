@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from . import figures
 from .models import ReportRun
 from .renderers import RENDERER_VERSION, render
 from .snapshot import snapshot_sha256
+from .stale import names_shown
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +88,7 @@ def report_run_generate(*, run_id: int) -> ReportRun:
             snapshot = snapshot_build(run)
         sha = snapshot_sha256(snapshot)
         pdf = render(snapshot)
-        run.snapshot, run.snapshot_sha256 = snapshot, sha
+        run.snapshot, run.snapshot_sha256, run.names_shown = snapshot, sha, names_shown(snapshot)
         run.pdf_sha256, run.renderer_version = hashlib.sha256(pdf).hexdigest(), RENDERER_VERSION
         run.pdf.save(f"{sha[:12]}.pdf", ContentFile(pdf), save=False)
         run.status, run.finished_at = ReportRun.Status.DONE, timezone.now()
@@ -98,6 +100,47 @@ def report_run_generate(*, run_id: int) -> ReportRun:
         )
         run.refresh_from_db()
     return run
+
+
+def report_run_supersede(*, old: ReportRun, new: ReportRun) -> None:
+    """`new` replaces the stale `old`, and every run `old` had replaced: links to any of them serve `new`."""
+    ReportRun.objects.filter(Q(pk=old.pk) | Q(superseded_by=old.pk)).update(superseded_by=new)
+
+
+# Runs whose worker died --------------------------------------------------------------------------
+
+
+def runs_stuck(*, older_than: dt.timedelta) -> Q:
+    """Running for longer than a generation task may run (reports.tasks.STUCK_AFTER): its worker
+    was killed or died, and nobody will finish it."""
+    return Q(status=ReportRun.Status.RUNNING, started_at__lt=timezone.now() - older_than)
+
+
+def runs_with_stuck(runs, *, older_than: dt.timedelta):
+    """`runs` with `stuck` (True or False) on each, for the pages that list them."""
+    return runs.annotate(stuck=ExpressionWrapper(runs_stuck(older_than=older_than), output_field=BooleanField()))
+
+
+def report_runs_fail_stuck(*, older_than: dt.timedelta, runs=None) -> int:
+    """Fail the stuck runs (of `runs`, or all), saying why; a failed run can be made again."""
+    runs = ReportRun.objects.all() if runs is None else runs
+    return runs.filter(runs_stuck(older_than=older_than)).update(
+        status=ReportRun.Status.FAILED,
+        error=f"No worker finished this run within {older_than} (it stopped or was killed). "
+        "Send the summaries again, or use “Make again” on the report runs admin.",
+        finished_at=timezone.now(),
+    )
+
+
+def report_runs_remake(*, runs, older_than: dt.timedelta) -> list[int]:
+    """Failed runs of `runs` (stuck ones failed first) back to queued; the caller enqueues them.
+    A done run is never made again: its PDF is the record of what was sent."""
+    report_runs_fail_stuck(older_than=older_than, runs=runs)
+    ids = list(runs.filter(status=ReportRun.Status.FAILED).values_list("pk", flat=True))
+    ReportRun.objects.filter(pk__in=ids, status=ReportRun.Status.FAILED).update(
+        status=ReportRun.Status.QUEUED, started_at=None, finished_at=None
+    )
+    return ids
 
 
 # Verification ----------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from .forms import ReportRequestForm
 from .models import ReportRun
-from .services import ReportError, report_run_request
+from .services import ReportError, report_run_request, runs_with_stuck
+from .tasks import STUCK_AFTER
 
 GENERATE, DOWNLOAD = "reports.generate_report", "reports.download_report"
 
@@ -32,7 +33,8 @@ def run_list(request):
                     request, f"Report #{run.pk} requested: {run.subject}. This page shows when it is done."
                 )
                 return redirect("reports:run_list")
-    runs = list(ReportRun.objects.select_related("donor", "output", "requested_by")[:200])
+    runs = ReportRun.objects.select_related("donor", "output", "requested_by")
+    runs = list(runs_with_stuck(runs, older_than=STUCK_AFTER)[:200])
     context = {
         **admin.site.each_context(request),  # the back office's header, user links and theme
         "title": "Reports",
@@ -41,7 +43,8 @@ def run_list(request):
         "can_download": request.user.has_perm(DOWNLOAD),
         # Refresh while runs are generated, but never over a form being corrected.
         "working": not (form and form.is_bound)
-        and any(r.status in (ReportRun.Status.QUEUED, ReportRun.Status.RUNNING) for r in runs),
+        and any(r.status in (ReportRun.Status.QUEUED, ReportRun.Status.RUNNING) and not r.stuck for r in runs),
+        "stuck_after": STUCK_AFTER,
     }
     return render(request, "reports/run_list.html", context)
 

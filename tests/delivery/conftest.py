@@ -26,16 +26,33 @@ class Sink:
         self.data_attempts = 0
         self.reply = None
         self.replies = []  # answers for the next messages, one each, before `reply`
+        self.hang_ups = []  # "RCPT" or "DATA": close the connection there, unanswered, for the next messages
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.hang_ups and self.hang_ups[0] == "RCPT":
+            self.hang_ups.pop(0)
+            server.transport.close()
+            return "250 never seen"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.data_attempts += 1
+        if self.hang_ups and self.hang_ups[0] == "DATA":  # stored, then gone before the answer
+            self.hang_ups.pop(0)
+            self._store(envelope)
+            server.transport.close()
+            return "250 never seen"
         if self.replies:
             return self.replies.pop(0)
         if self.reply:
             return self.reply
+        self._store(envelope)
+        return "250 Message accepted for delivery"
+
+    def _store(self, envelope):
         parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": parsed})
-        return "250 Message accepted for delivery"
 
 
 def free_port() -> int:

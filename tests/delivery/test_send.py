@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from delivery.models import Delivery, DeliveryAttempt, DownloadLog
-from delivery.services import summaries_request
+from delivery.services import deliveries_resend, summaries_progress, summaries_request
 from tests.delivery.conftest import END, START, attachment, body_link, donor_with_gift
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +168,54 @@ def test_a_kept_connection_the_server_dropped_is_replaced_without_a_failed_attem
     send(django_capture_on_commit_callbacks, refs=[second.ref])
     assert len(smtp.messages) == 2
     assert list(DeliveryAttempt.objects.values_list("outcome", flat=True)) == ["sent", "sent"]
+
+
+def test_a_name_stored_with_a_line_break_still_gets_its_summary_with_a_one_line_subject(
+    smtp, eager_celery, django_capture_on_commit_callbacks
+):
+    from donors.models import Donor
+
+    donor = donor_with_gift(reporting=1, silent=0)
+    Donor.objects.filter(pk=donor.pk).update(name="Fondation\r\nBcc: someone@example.net\x01 Éthique")
+    send(django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.SENT, delivery.last_error
+    [received] = smtp.messages
+    assert received["to"] == [donor.contacts.get().email]
+    subject = str(received["message"]["Subject"])
+    assert "\r" not in subject and "\n" not in subject
+    name = "Fondation Bcc: someone@example.net Éthique"
+    assert subject.strip() == f"{name}: your impact summary, 1 Jan 2025 to 31 Dec 2025"
+    assert received["message"]["Bcc"] is None
+
+
+def test_a_message_stored_without_an_answer_is_not_sent_again_and_waits_for_a_human(
+    smtp, eager_celery, django_capture_on_commit_callbacks
+):
+    smtp.hang_ups = ["DATA"]
+    donor_with_gift(reporting=1, silent=0)
+    send(django_capture_on_commit_callbacks)
+    send(django_capture_on_commit_callbacks)  # a rerun of the mailing sends nothing either
+    assert len(smtp.messages) == 1 and smtp.data_attempts == 1
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.UNANSWERED and delivery.is_stuck and delivery.attempts == 1
+    [(outcome, error)] = delivery.attempt_log.values_list("outcome", "error")
+    assert outcome == "unanswered"
+    assert "SMTPDataUnanswered" in error and "never answered" in error and delivery.message_id in error
+    assert summaries_progress(start=START, end=END)["stuck"] == 1
+    with django_capture_on_commit_callbacks(execute=True):  # a human found it missing from the mail log
+        assert deliveries_resend(deliveries=Delivery.objects.all()) == [delivery.pk]
+    assert len(smtp.messages) == 2 and Delivery.objects.get().status == Delivery.Status.SENT
+
+
+def test_a_connection_lost_before_the_message_was_sent_is_retried_and_delivered_once(
+    smtp, eager_celery, django_capture_on_commit_callbacks
+):
+    smtp.hang_ups = ["RCPT"]
+    donor_with_gift(reporting=1, silent=0)
+    send(django_capture_on_commit_callbacks)
+    assert len(smtp.messages) == 1
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.SENT
+    assert list(delivery.attempt_log.values_list("outcome", flat=True)) == ["retry", "sent"]
+    assert "SMTPServerDisconnected" in delivery.attempt_log.first().error

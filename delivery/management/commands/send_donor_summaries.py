@@ -37,7 +37,9 @@ class Command(BaseCommand):
             progress = services.summaries_progress(run_ids=run_ids)
             self.stdout.write(self._line(progress))
             busy = progress["runs"]["queued"] + progress["runs"]["running"]
-            busy += progress["deliveries"]["pending"] + progress["deliveries"]["sending"] - progress["stuck"]
+            deliveries = progress["deliveries"]
+            stuck_sending = progress["stuck"] - deliveries["unanswered"]  # the rest of the stuck are not sending
+            busy += deliveries["pending"] + deliveries["sending"] - stuck_sending
             if no_wait or not busy or time.monotonic() > deadline:
                 break
             time.sleep(2)
@@ -49,7 +51,7 @@ class Command(BaseCommand):
     def _line(self, progress) -> str:
         runs = ", ".join(f"{n} {s}" for s, n in progress["runs"].items())
         deliveries = ", ".join(f"{n} {s}" for s, n in progress["deliveries"].items())
-        stuck = f"; {progress['stuck']} stuck in sending" if progress["stuck"] else ""
+        stuck = f"; {progress['stuck']} stuck (sending, or no answer after sending)" if progress["stuck"] else ""
         return f"reports: {runs} | deliveries: {deliveries}{stuck}"
 
     def _dry_run(self, start, end, donors):
