@@ -64,7 +64,7 @@ def ledger_ready(donors: int, donations: int) -> None:
     )
     if not seeded:
         t = time.perf_counter()
-        call_command("seed_demo", donors=donors, donations=donations, verbosity=0)
+        call_command("seed_demo", "--demo-users", donors=donors, donations=donations, verbosity=0)
         emit("seed_seconds", round(time.perf_counter() - t, 2), "s")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

@@ -98,7 +98,7 @@ def ledger_seed(donors: int):
     from grants.models import Allocation, Output
     from grants.services import obligations_generate
 
-    call_command("seed_demo", donors=donors, donations=2 * donors, verbosity=0)
+    call_command("seed_demo", "--demo-users", donors=donors, donations=2 * donors, verbosity=0)
     rng = random.Random(2026)
     seed = SeedDemo()
     seed.book, seed.now = RateBook(), timezone.now()

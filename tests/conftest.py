@@ -73,5 +73,5 @@ def _kept_for_module(django_db_blocker):
 def demo_data(django_db_setup, django_db_blocker):
     """`seed_demo` once per test module (it takes seconds); each test rolls back its own changes."""
     with _kept_for_module(django_db_blocker):
-        call_command("seed_demo", verbosity=0)
+        call_command("seed_demo", "--demo-users", verbosity=0)
         yield

@@ -11,7 +11,7 @@ from tests.admin_helpers import admin_post
 
 
 def test_finance_records_posts_and_reverses_in_the_admin(client, db):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--demo-users", verbosity=0)
     response = client.post("/admin/login/?next=/admin/", {"username": "finance", "password": "fundtrace-demo"})
     assert response.status_code == 302 and response["Location"] == "/admin/"
 

@@ -11,7 +11,7 @@ __all__ = ["END", "START", "dashboard_demo"]
 @pytest.fixture
 def dashboard_demo(db):
     """seed_demo plus the report tests' outputs, allocations and obligations."""
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--demo-users", verbosity=0)
     return funding_add()
 
 

@@ -79,7 +79,7 @@ def page_for(browser, live_server):
 
 @pytest.fixture
 def seeded(transactional_db):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--demo-users", verbosity=0)
     funding_add()
 
 

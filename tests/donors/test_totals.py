@@ -165,7 +165,7 @@ def test_an_import_of_drafts_adds_nothing(db, tmp_path):
 
 
 def test_rebuild_gives_the_totals_the_services_kept(db):
-    call_command("seed_demo", verbosity=0)  # bulk-written gifts; seed_demo rebuilds the totals
+    call_command("seed_demo", "--demo-users", verbosity=0)  # bulk-written gifts; seed_demo rebuilds the totals
     assert_totals_match_ledger()
     before = (kept_days(), kept_donor_months(), kept_donor_years())
     posted_totals_rebuild()

@@ -22,7 +22,7 @@ GRANT_COUNTS = (
 
 def seed() -> dict[str, int]:
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--demo-users", stdout=out)
     return {what: int(n) for n, what in re.findall(r"(\d+) ([a-z -]+?)(?:,|\.)", out.getvalue().splitlines()[0])}
 
 

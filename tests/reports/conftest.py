@@ -87,7 +87,7 @@ def funding_add() -> list[Output]:
 def reports_demo_data(django_db_setup, django_db_blocker):
     """The demo plus the report tests' own funding, made once per module (see tests/conftest.py)."""
     with _kept_for_module(django_db_blocker):
-        call_command("seed_demo", verbosity=0)
+        call_command("seed_demo", "--demo-users", verbosity=0)
         funding_add()
         yield
 

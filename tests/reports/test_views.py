@@ -177,7 +177,7 @@ def test_who_may_only_download_sees_no_form_and_cannot_post(client, db):
 
 
 def test_impact_report_command_writes_pdf(tmp_path, db):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--demo-users", verbosity=0)
     out = tmp_path / "donor.pdf"
     call_command("impact_report", "donor", "DON-0002", "--from", "2025-01-01", "--to", "2025-12-31", "--out", str(out))
     assert out.read_bytes().startswith(b"%PDF")

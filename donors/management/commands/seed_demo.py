@@ -1,5 +1,9 @@
 """Deterministic demo data. Running it again inserts nothing new.
 
+It also makes the demo logins (superuser `admin` and one user per role, all with the password
+DEMO_PASSWORD, past the password validators), so it refuses to run with DEBUG off unless told
+`--demo-users`: a production database must never get them by accident.
+
 Every row is planned from a seeded random generator with fixed calendar dates, then only
 rows whose natural key (ref, reference, currency+date) is missing are inserted, in bulk.
 """
@@ -9,9 +13,10 @@ import random
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -85,8 +90,20 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--donors", type=int, default=len(DONORS), help="At least the named demo donors.")
         parser.add_argument("--donations", type=int, default=0, help="Extra one-off gifts spread over the donors.")
+        parser.add_argument(
+            "--demo-users",
+            action="store_true",
+            help=f"Run with DEBUG off too, making the demo logins (password '{DEMO_PASSWORD}'). "
+            "Only for a throwaway database nobody else can reach.",
+        )
 
-    def handle(self, *, seed, donors, donations, verbosity, **options):
+    def handle(self, *, seed, donors, donations, demo_users, verbosity, **options):
+        if not (settings.DEBUG or demo_users):
+            raise CommandError(
+                f"seed_demo makes the superuser 'admin' and the role logins, all with the password "
+                f"'{DEMO_PASSWORD}', so it runs only with DEBUG=1. Nothing was created. On a throwaway "
+                "database nobody else can reach, pass --demo-users to make them with DEBUG off."
+            )
         self.rng = random.Random(seed)
         self.seed = seed
         self.now = timezone.now()
