@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from reportlab.lib.units import mm
 
+from backoffice.text import xml_safe
 from grants.models import Programme
 from reports import charts
 from reports.models import ReportRun
@@ -67,20 +68,26 @@ def _period(request) -> tuple[FilterForm, dt.date, dt.date, Programme | None]:
     return form, dt.date(end.year, 1, 1), end, None
 
 
+def _labels(values) -> list[str]:
+    """Chart labels are drawn into SVG: a stored name with a character XML cannot hold (written
+    before the text rule, or by raw SQL) is shown with U+FFFD rather than breaking the page."""
+    return [xml_safe(str(value)) for value in values]
+
+
 def _charts(f: dict) -> list[dict]:
     base = f["base_currency"]
     found = []
     if f["by_kind"]:
         found.append({
             "key": "chart-kind", "title": "Received by kind of donor", "unit": base,
-            "svg": charts.pie_chart([r["label"] for r in f["by_kind"]], [str(r["amount"]) for r in f["by_kind"]],
+            "svg": charts.pie_chart(_labels(r["label"] for r in f["by_kind"]), [str(r["amount"]) for r in f["by_kind"]],
                                     width=110 * mm, height=50 * mm),
             "columns": ["Kind of donor", f"Received ({base})"],
             "rows": [[r["label"], r["amount"]] for r in f["by_kind"]],
         })  # fmt: skip
     found.append({
         "key": "chart-years", "title": f"Pledged and received, last {len(f['by_year'])} years", "unit": base,
-        "svg": charts.bar_chart([r["label"] for r in f["by_year"]],
+        "svg": charts.bar_chart(_labels(r["label"] for r in f["by_year"]),
                                 [[str(r["pledged"]) for r in f["by_year"]], [str(r["received"]) for r in f["by_year"]]],
                                 names=["Pledged", "Received"], width=130 * mm, height=58 * mm),
         "columns": ["Year", f"Pledged ({base})", f"Received ({base})"],
@@ -89,7 +96,7 @@ def _charts(f: dict) -> list[dict]:
     if f["by_programme"]:
         found.append({
             "key": "chart-programmes", "title": "Funding against budget, by programme", "unit": base,
-            "svg": charts.bar_chart([r["label"] for r in f["by_programme"]],
+            "svg": charts.bar_chart(_labels(r["label"] for r in f["by_programme"]),
                                     [[str(r["budget"]) for r in f["by_programme"]],
                                      [str(r["funded"]) for r in f["by_programme"]]],
                                     names=["Budget", "Funded"], horizontal=True, width=130 * mm,
@@ -100,14 +107,14 @@ def _charts(f: dict) -> list[dict]:
     if f["gaps"]:
         found.append({
             "key": "chart-gaps", "title": "Largest funding gaps, by output", "unit": base,
-            "svg": charts.bar_chart([o.title for o in f["gaps"]], [[str(o.gap) for o in f["gaps"]]],
+            "svg": charts.bar_chart(_labels(o.title for o in f["gaps"]), [[str(o.gap) for o in f["gaps"]]],
                                     horizontal=True, width=130 * mm,
                                     height=max(40 * mm, 9 * mm * len(f["gaps"]) + 20 * mm)),
             "columns": ["Output", f"Budget ({base})", f"Funded ({base})", f"Gap ({base})"],
             "rows": [[o.title, o.budget, o.allocated, o.gap] for o in f["gaps"]],
         })  # fmt: skip
     for chart in found:
-        chart["svg"] = charts.svg(chart["svg"], key=chart["key"], title=chart["title"])
+        chart["svg"] = charts.svg(chart["svg"], key=chart["key"], title=xml_safe(chart["title"]))
     return found
 
 

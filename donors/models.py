@@ -16,6 +16,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from backoffice.money import CURRENCY_CHOICES, validate_cents, validate_currency
+from backoffice.text import validate_notes_text, validate_plain_text
 
 COUNTRY_CHOICES = sorted((c.alpha_2, c.name) for c in pycountry.countries)
 
@@ -29,7 +30,9 @@ def money_field(validators=(), **kwargs):
 
 
 def currency_field(**kwargs):
-    return models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency], **kwargs)
+    return models.CharField(
+        max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency, validate_plain_text], **kwargs
+    )
 
 
 def rate_field(**kwargs):
@@ -53,18 +56,22 @@ class Donor(models.Model):
         PROSPECT = "prospect", "Prospect"
         CLOSED = "closed", "Closed"
 
-    ref = models.CharField("reference", max_length=20, unique=True, help_text="For example DON-0001.")
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    country = models.CharField(max_length=2, choices=COUNTRY_CHOICES)
+    ref = models.CharField(
+        "reference", max_length=20, unique=True, help_text="For example DON-0001.", validators=[validate_plain_text]
+    )
+    name = models.CharField(max_length=200, validators=[validate_plain_text])
+    kind = models.CharField(max_length=20, choices=Kind.choices, validators=[validate_plain_text])
+    country = models.CharField(max_length=2, choices=COUNTRY_CHOICES, validators=[validate_plain_text])
     preferred_currency = currency_field()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    external_ref = models.CharField("external reference", max_length=100, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE, validators=[validate_plain_text]
+    )
+    external_ref = models.CharField("external reference", max_length=100, blank=True, validators=[validate_plain_text])
     publicly_acknowledged = models.BooleanField(
         default=False,
         help_text="If set, other donors' reports may show this donor's name and amounts.",
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, validators=[validate_notes_text])
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -78,9 +85,9 @@ class Donor(models.Model):
 
 class Contact(models.Model):
     donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(max_length=200)
-    email = models.EmailField()
-    role = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=200, validators=[validate_plain_text])
+    email = models.EmailField(validators=[validate_plain_text])
+    role = models.CharField(max_length=100, blank=True, validators=[validate_plain_text])
     receives_reports = models.BooleanField(default=False)
 
     history = HistoricalRecords()
@@ -105,9 +112,11 @@ class Pledge(models.Model):
         WRITTEN_OFF = "written_off", "Written off"
         CANCELLED = "cancelled", "Cancelled"
 
-    ref = models.CharField("reference", max_length=20, unique=True, help_text="For example PLG-0001.")
+    ref = models.CharField(
+        "reference", max_length=20, unique=True, help_text="For example PLG-0001.", validators=[validate_plain_text]
+    )
     donor = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="pledges")
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[validate_plain_text])
     total = money_field(validators=[MinValueValidator(Decimal("0.01"))])
     currency = currency_field()
     start_date = models.DateField()
@@ -118,7 +127,9 @@ class Pledge(models.Model):
     restricted_output = models.ForeignKey(
         "grants.Output", null=True, blank=True, on_delete=models.PROTECT, related_name="restricted_pledges"
     )
-    agreement_ref = models.CharField("agreement reference", max_length=100, blank=True)
+    agreement_ref = models.CharField(
+        "agreement reference", max_length=100, blank=True, validators=[validate_plain_text]
+    )
     cancelled_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -179,7 +190,7 @@ class ExchangeRate(models.Model):
     currency = currency_field()
     date = models.DateField()
     rate = rate_field()
-    source = models.CharField(max_length=100, default="manual")
+    source = models.CharField(max_length=100, default="manual", validators=[validate_plain_text])
 
     history = HistoricalRecords()
 
@@ -206,11 +217,13 @@ class DonationBatch(models.Model):
         OPEN = "open", "Open"
         POSTED = "posted", "Posted"
 
-    reference = models.CharField(max_length=100, unique=True)
+    reference = models.CharField(max_length=100, unique=True, validators=[validate_plain_text])
     expected_count = models.PositiveIntegerField()
     expected_total = money_field(help_text="Control total: the sum of the amounts as entered.")
     currency = currency_field(blank=True, help_text="If set, every donation in the batch must be in this currency.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, validators=[validate_plain_text]
+    )
     posted_at = models.DateTimeField(null=True, blank=True)
     posted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -263,7 +276,9 @@ class Donation(models.Model):
 
     # Unique by a constraint (Meta), not unique=True, which on PostgreSQL adds a second,
     # LIKE-pattern index that nothing here reads and every imported row pays for.
-    reference = models.CharField(max_length=100, help_text="Bank or source reference.")
+    reference = models.CharField(
+        max_length=100, help_text="Bank or source reference.", validators=[validate_plain_text]
+    )
     # No single-column indexes on donor and pledge: the (donor, status, received_on) and
     # (pledge, status) indexes below serve those lookups, and every index costs each import.
     donor = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="donations", db_index=False)
@@ -279,19 +294,23 @@ class Donation(models.Model):
     received_on = models.DateField()
     amount = money_field()
     currency = currency_field()
-    method = models.CharField(max_length=20, choices=Method.choices, default=Method.BANK_TRANSFER)
-    note = models.TextField(blank=True)
+    method = models.CharField(
+        max_length=20, choices=Method.choices, default=Method.BANK_TRANSFER, validators=[validate_plain_text]
+    )
+    note = models.TextField(blank=True, validators=[validate_notes_text])
 
     # Set on posting; frozen afterwards. A rate typed on a draft is used as given.
     rate = rate_field(null=True, blank=True, help_text="Units of base currency per unit; blank to look up.")
     rate_date = models.DateField(null=True, blank=True)
-    rate_source = models.CharField(max_length=100, blank=True)
+    rate_source = models.CharField(max_length=100, blank=True, validators=[validate_plain_text])
     base_amount = money_field(null=True, blank=True, editable=False)
     pledge_amount = money_field(
         null=True, blank=True, editable=False, help_text="What this donation counts for in the pledge's currency."
     )
 
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, validators=[validate_plain_text]
+    )
     posted_at = models.DateTimeField(null=True, blank=True, editable=False)
     posted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -407,7 +426,7 @@ class WriteOff(models.Model):
 
     pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="write_offs")
     amount = money_field(help_text="In the pledge's currency. Negative only on a reversal.")
-    reason = models.TextField()
+    reason = models.TextField(validators=[validate_notes_text])
     written_off_on = models.DateField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reversal_of = models.OneToOneField(

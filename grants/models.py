@@ -13,13 +13,14 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from backoffice.text import validate_notes_text, validate_plain_text
 from donors.models import ImmutableQuerySet, ImmutableRecordError, money_field
 
 
 class Programme(models.Model):
-    code = models.CharField(max_length=20, unique=True)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    code = models.CharField(max_length=20, unique=True, validators=[validate_plain_text])
+    name = models.CharField(max_length=200, validators=[validate_plain_text])
+    description = models.TextField(blank=True, validators=[validate_notes_text])
 
     history = HistoricalRecords()
 
@@ -42,15 +43,17 @@ class Output(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="outputs")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    title = models.CharField(max_length=300)
-    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, validators=[validate_plain_text])
+    title = models.CharField(max_length=300, validators=[validate_plain_text])
+    description = models.TextField(blank=True, validators=[validate_notes_text])
     start_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
-    location = models.CharField(max_length=200, blank=True, help_text="For events.")
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PLANNED)
+    location = models.CharField(max_length=200, blank=True, help_text="For events.", validators=[validate_plain_text])
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PLANNED, validators=[validate_plain_text]
+    )
     budget = money_field(validators=[MinValueValidator(Decimal("0"))], help_text="In the base currency.")
-    public_url = models.URLField(blank=True)
+    public_url = models.URLField(blank=True, validators=[validate_plain_text])
 
     history = HistoricalRecords()
 
@@ -70,8 +73,8 @@ class Output(models.Model):
 
 class Indicator(models.Model):
     output = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="indicators")
-    name = models.CharField(max_length=200)
-    unit = models.CharField(max_length=50)
+    name = models.CharField(max_length=200, validators=[validate_plain_text])
+    unit = models.CharField(max_length=50, validators=[validate_plain_text])
     baseline = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     target = models.DecimalField(max_digits=14, decimal_places=2)
     actual = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -115,7 +118,7 @@ class Allocation(models.Model):
     output = models.ForeignKey(Output, on_delete=models.PROTECT, related_name="allocations")
     amount = money_field(help_text="In the base currency. Negative only on a reversal.")
     allocated_on = models.DateField()
-    note = models.CharField(max_length=300, blank=True)
+    note = models.CharField(max_length=300, blank=True, validators=[validate_plain_text])
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reversal_of = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
@@ -188,10 +191,12 @@ class ReportingObligation(models.Model):
         WAIVED = "waived", "Waived"
 
     pledge = models.ForeignKey("donors.Pledge", on_delete=models.CASCADE, related_name="obligations")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices, validators=[validate_plain_text])
     period_end = models.DateField(null=True, blank=True, help_text="The end of the period the report covers.")
     due_date = models.DateField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, validators=[validate_plain_text]
+    )
     submitted_on = models.DateField(null=True, blank=True)
 
     history = HistoricalRecords()

@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 
 from backoffice.money import CURRENCY_CODES
+from backoffice.text import control_character_problem
 
 
 class CellError(ValueError):
@@ -24,7 +25,10 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def text(value: str, *, max_length: int | None = None) -> str:
+def text(value: str, *, max_length: int | None = None, notes: bool = False) -> str:
+    """A text cell; `notes` for the multi-line fields, which may hold tabs and line breaks."""
+    if problem := control_character_problem(value, notes=notes):
+        raise CellError(problem)
     value = unescape(value)
     if max_length is not None and len(value) > max_length:
         raise CellError(f"is {len(value)} characters long; at most {max_length} are allowed")

@@ -8,6 +8,7 @@ line number in the file (the header is line 1), so the parsers never see a float
 import csv
 import datetime as dt
 import io
+import pyexpat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,13 @@ assert openpyxl.xml.DEFUSEDXML, "defusedxml must be installed so openpyxl parses
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls / .doc
 BLANK_RUN_LIMIT = 1000
+# Apache POI's zip bomb rule: a part that unpacks to more than 100 times its packed size (and
+# to over a megabyte) is refused from the zip directory alone, before anything is unpacked.
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_GRACE = 1024 * 1024
+# openpyxl builds a whole <row> in memory before it yields it. Excel rows hold at most 16,384
+# cells, each a few elements (<c><v>, <c><is><t>): more than this in one row is not a sheet.
+XLSX_MAX_ROW_ELEMENTS = 4 * 16_384
 
 
 def max_bytes() -> int:
@@ -28,6 +36,10 @@ def max_bytes() -> int:
 
 def max_xlsx_uncompressed() -> int:
     return getattr(settings, "IMPORT_MAX_XLSX_UNCOMPRESSED", 1024 * 1024 * 1024)
+
+
+def max_xlsx_cells() -> int:
+    return getattr(settings, "IMPORT_MAX_XLSX_CELLS", 50_000_000)
 
 
 def max_rows() -> int:
@@ -146,14 +158,15 @@ def _xlsx_table(stream) -> Table:
     try:
         archive = zipfile.ZipFile(stream)
         members = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as error:
+        # A zip bomb: small on disk, enormous once unpacked. Refuse it from the directory alone
+        # (zipfile never unpacks more than a member's declared size).
+        _check_unpacked_sizes(members)
+        # Every part, whatever its name: openpyxl follows the workbook's own links to its parts.
+        counter = _ElementCount()
+        for member in members:
+            counter.read(archive, member)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise FileRejected(f"The workbook is damaged and cannot be opened ({error}).")
-    # A zip bomb: small on disk, enormous once unpacked. Refuse it from the directory alone.
-    unpacked = sum(m.file_size for m in members)
-    if unpacked > max_xlsx_uncompressed():
-        raise FileRejected(
-            f"The workbook unpacks to {unpacked:,} bytes (limit {max_xlsx_uncompressed():,}); it is refused."
-        )
     stream.seek(0)
     try:
         book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
@@ -166,15 +179,85 @@ def _xlsx_table(stream) -> Table:
             f"The first sheet declares {declared:,} rows (limit {max_rows():,}). Delete the empty rows "
             "below your data (or split the file) and save it again."
         )
-    rows = sheet.iter_rows(values_only=True)
-    header_cells = next(rows, None)
+    # The declared size is the file's claim: openpyxl would stop at its last row and drop the
+    # rows below it. Read the rows that are there.
+    sheet.reset_dimensions()
+    header_cells = next(sheet.iter_rows(max_row=1, values_only=True), None)
     if header_cells is None or not any(_cell_text(c) for c in header_cells):
         book.close()
         raise FileRejected("The first sheet has no header row (its first row is blank).")
     header = [_cell_text(c) for c in header_cells]
     while header and header[-1] == "":
         header.pop()
+    # Rows are read up to the header's last column: the cells to its right are not read.
+    rows = sheet.iter_rows(min_row=2, max_col=len(header), values_only=True)
     return Table(header, _xlsx_rows(book, rows), "xlsx")
+
+
+def _check_unpacked_sizes(members) -> None:
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > max_xlsx_uncompressed():
+        raise FileRejected(
+            f"The workbook unpacks to {unpacked:,} bytes (limit {max_xlsx_uncompressed():,}); it is refused."
+        )
+    for m in members:
+        if m.file_size > XLSX_RATIO_GRACE and m.file_size > XLSX_MAX_RATIO * max(m.compress_size, 1):
+            raise FileRejected(
+                f"The workbook's part {m.filename} unpacks to {m.file_size:,} bytes from {m.compress_size:,}, "
+                f"more than {XLSX_MAX_RATIO} times its packed size, as a zip bomb does; it is refused. "
+                "If the file is genuine, save it as 'CSV UTF-8 (comma delimited)' and import that."
+            )
+
+
+class _ElementCount:
+    """Counts the workbook's XML elements as expat reads them, and stops at the first row too
+    large for a sheet, or once the workbook holds more cells than any import needs. It only
+    counts: openpyxl reads the values afterwards."""
+
+    def __init__(self):
+        self.total = 0
+        self.row_start = None  # the count when the current <row> began
+        self.line = 0
+
+    def read(self, archive, member) -> None:
+        self.row_start, self.line = None, 0
+        parser = pyexpat.ParserCreate(namespace_separator="}")
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.EntityDeclHandler = _refuse_entities  # as defusedxml does for openpyxl
+        with archive.open(member) as part:
+            try:
+                while chunk := part.read(64 * 1024):
+                    parser.Parse(chunk, False)
+            except pyexpat.ExpatError:
+                pass  # not XML (an image), or malformed: openpyxl says so if it reads this part
+
+    def start(self, name, attrs):
+        self.total += 1
+        if name.rpartition("}")[2] == "row":
+            self.row_start = self.total
+            self.line = _row_number(attrs.get("r"), self.line + 1)
+        elif self.row_start is not None and self.total - self.row_start > XLSX_MAX_ROW_ELEMENTS:
+            raise FileRejected(
+                f"Line {self.line} of the sheet holds more than {XLSX_MAX_ROW_ELEMENTS:,} cells and values; "
+                "an Excel row has at most 16,384 cells. Delete the cells right of your data and save it again."
+            )
+        if self.total > max_xlsx_cells():
+            raise FileRejected(
+                f"The workbook holds more than {max_xlsx_cells():,} cells and values. Split it into parts."
+            )
+
+    def end(self, name):
+        if name.rpartition("}")[2] == "row":
+            self.row_start = None
+
+
+def _row_number(text, default: int) -> int:
+    return int(text) if text and text.isdigit() else default
+
+
+def _refuse_entities(*args):
+    raise FileRejected("The workbook declares XML entities, which no spreadsheet needs; it is refused.")
 
 
 def _xlsx_rows(book, rows) -> Iterator[tuple[int, list[str]]]:

@@ -43,6 +43,10 @@ def _optional_text(name, max_length=None, help=""):
     return Column(name, _text(max_length), required=False, default="", help=help)
 
 
+def _notes(name):
+    return Column(name, partial(f.text, notes=True), required=False, default="")
+
+
 class DonorImporter(Importer):
     kind = "donor"
     model = Donor
@@ -56,7 +60,7 @@ class DonorImporter(Importer):
         Column("status", partial(f.choice, choices=Donor.Status.choices), required=False, default="active"),
         _optional_text("external_ref", 100, help="The donor's id in the CRM or bank."),
         Column("publicly_acknowledged", f.boolean, required=False, default=False, help="true or false."),
-        _optional_text("notes"),
+        _notes("notes"),
     ]
 
     def load(self, rows):
@@ -352,7 +356,7 @@ class DonationImporter(Importer):
             compare_blank=False,
             help="Optional: base-currency units per unit; blank = the latest rate on or before received_on.",
         ),
-        _optional_text("note"),
+        _notes("note"),
     ]
 
     def start(self):

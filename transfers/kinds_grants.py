@@ -49,7 +49,7 @@ class OutputImporter(Importer):
         Column("programme_code", partial(f.text, max_length=20), help="With title, the row's key."),
         Column("kind", partial(f.choice, choices=Output.Kind.choices)),
         Column("title", partial(f.text, max_length=300)),
-        Column("description", f.text, required=False, default=""),
+        Column("description", partial(f.text, notes=True), required=False, default=""),
         _optional("start_date", f.date),
         _optional("end_date", f.date, help="Not before start_date."),
         Column("location", partial(f.text, max_length=200), required=False, default="", help="For events."),

@@ -7,6 +7,8 @@ keep their own migrations; `backoffice.roles` hands them to the roles.
 from django.conf import settings
 from django.db import models
 
+from backoffice.text import validate_notes_text, validate_plain_text
+
 KINDS = ("donor", "contact", "pledge", "instalment", "donation", "exchangerate", "output", "indicator", "allocation")
 
 
@@ -38,11 +40,17 @@ class ImportJob(models.Model):
     KEPT_ERRORS = 100  # the first errors shown; the count covers them all
     KEPT_ROWS = 20  # the first rows' statuses shown: a taste of the file, not the file
 
-    kind = models.CharField(max_length=20, help_text="The kind of file, as for import_data: donations, donors, …")
+    kind = models.CharField(
+        max_length=20,
+        help_text="The kind of file, as for import_data: donations, donors, …",
+        validators=[validate_plain_text],
+    )
     file = models.FileField(upload_to="imports/%Y/%m/", max_length=255)
-    file_name = models.CharField(max_length=255)
+    file_name = models.CharField(max_length=255, validators=[validate_plain_text])
     file_size = models.BigIntegerField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, validators=[validate_plain_text]
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -56,7 +64,11 @@ class ImportJob(models.Model):
     errors = models.JSONField(default=list, blank=True, help_text="The first errors: line, column, message.")
     row_statuses = models.JSONField(default=list, blank=True, help_text="The first rows: line, key, new or unchanged.")
     notes = models.JSONField(default=list, blank=True)
-    failure = models.TextField(blank=True, help_text="What stopped the job, when it was not the file's content.")
+    failure = models.TextField(
+        blank=True,
+        help_text="What stopped the job, when it was not the file's content.",
+        validators=[validate_notes_text],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True, help_text="When the current step began or was queued.")
     checked_at = models.DateTimeField(null=True, blank=True)

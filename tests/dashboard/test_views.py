@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from backoffice.money import format_money, money_round
 from donors.models import Pledge
-from grants.models import Programme
+from grants.models import Output, Programme
 from grants.selectors import output_funding, unallocated_balance
 from reports.figures import portfolio_snapshot
 from reports.models import ReportRun
@@ -147,3 +147,16 @@ def test_generate_pdf_then_poll_its_status(client, dashboard_demo, django_captur
     status = client.get(response.json()["status_url"]).json()
     assert status["status"] == "done", status
     assert status["download_url"] == reverse("reports:run_download", args=[run.pk])
+
+
+@pytest.mark.parametrize("role", ["Leadership", "Finance", "Auditor"])
+def test_a_stored_control_character_in_a_name_does_not_break_the_page(client, dashboard_demo, role):
+    """Written past the validators (raw update): the charts show U+FFFD instead of answering 500."""
+    Programme.objects.filter(code="RPT-GTA").update(name="Global\x01Threat")
+    Output.objects.filter(title="Global Threat Assessment 2025").update(title="Threat\x01Assessment")
+    client.force_login(role_user(role, username=f"dash-{role.lower()}"))
+    response = client.get(URL, query())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count("<svg") == 4
+    assert "Global\ufffdThreat" in html and "Threat\ufffdAssessment" in html
