@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('transfers', '0003_import_job_started_at'),
+        ('transfers', '0004_text_without_control_characters'),
     ]
 
     operations = [
