@@ -91,6 +91,7 @@ ACTIONS = {
     ("grants.reportingobligation", "submit_today"): {F, P},
     ("donors.donor", "generate_donor_summary"): {F, L},
     ("grants.output", "generate_output_statement"): {F, L},
+    ("reports.reportrun", "make_again"): {F, L},
     ("delivery.delivery", "revoke_links"): {F},
     ("delivery.delivery", "resend"): {F},
     ("transfers.importjob", "fail_stuck"): {F, P},
