@@ -73,7 +73,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     AUDITOR: (
         _view("donors", _DONOR_MODELS)
         | _view("grants", _GRANT_MODELS)
-        | {"reports.view_reportrun", "reports.download_report"}
+        | {"reports.view_reportrun"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
