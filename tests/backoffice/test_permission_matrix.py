@@ -211,7 +211,7 @@ def _url(label, kind, obj) -> str:
     app, name = label.split(".")
     base = f"/admin/{app}/{name}/"
     if kind == "simple_history":
-        version = getattr(type(obj), type(obj)._meta.simple_history_manager_attribute).filter(pk=obj.pk).first()
+        version = getattr(obj, type(obj)._meta.simple_history_manager_attribute).first()  # this object's versions
         return f"{base}{obj.pk}/history/{version.history_id}/"
     return (
         base
