@@ -181,6 +181,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "transfers.tasks.import_jobs_fail_stuck",
         "schedule": crontab(minute="*/15"),
     },
+    # Import uploads nobody confirmed within a day, or that an ended job left: deleted.
+    "import-uploads-delete-abandoned": {
+        "task": "transfers.tasks.import_uploads_delete_abandoned",
+        "schedule": crontab(minute=45),
+    },
     # Report runs whose worker died while generating them: failed, so they are made again.
     "report-runs-fail-stuck": {
         "task": "reports.tasks.report_runs_fail_stuck",

@@ -6,15 +6,27 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
 from import_export.forms import ImportForm
 
+from .engine import ImportInterrupted
 from .files import FileRejected, max_bytes
-from .jobs import ImportJobError, import_job_confirm, import_job_create, import_jobs_fail_stuck, kind_of
+from .jobs import (
+    ImportJobError,
+    import_job_confirm,
+    import_job_create,
+    import_job_run,
+    import_job_take,
+    import_jobs_fail_stuck,
+    kind_of,
+)
 from .models import ImportJob
 from .registry import KINDS
 from .resources import FORMATS
@@ -32,11 +44,32 @@ class TransferImportForm(ImportForm):
         return upload
 
 
+class _UploadAsSent:
+    """What import-export's preview reads instead of a temporary file: the upload itself. Nothing
+    is written anywhere unless the preview passes; then the file is kept as the user's import job
+    (TransferAdminMixin.import_action), and the confirm form names that job's upload."""
+
+    name = None
+
+    def __init__(self, upload):
+        self.upload = upload
+
+    def read(self):
+        self.upload.seek(0)
+        return self.upload.read()
+
+
 class TransferAdminMixin(ImportExportMixin):
     """Add to a ModelAdmin with `resource_classes = [SomeResource]`.
 
     Import needs `transfers.import_<kind>`, export `transfers.export_<kind>` (see
     backoffice.roles); without it there is no button and the URL answers 403.
+
+    Import-export's temporary storage is not used: it keeps every upload, refused ones included,
+    and its go-ahead reads and then deletes whatever file the form names. Here an upload that
+    passes the preview is kept in private storage as an ImportJob of the user's, and the go-ahead
+    imports only that (jobs.import_job_take). The views are not one transaction: the import has
+    its own, and the job's state must be written even when the import's connection is lost.
     """
 
     skip_admin_log = True  # simple_history records every imported row
@@ -51,9 +84,17 @@ class TransferAdminMixin(ImportExportMixin):
     def _transfer_kind(self) -> str:
         return self.resource_classes[0].importer_class.kind
 
+    def _import_url(self) -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
+
+    def write_to_tmp_storage(self, import_file, input_format):
+        return _UploadAsSent(import_file)
+
+    @transaction.non_atomic_requests
     def import_action(self, request, **kwargs):
         """A file over IMPORT_BACKGROUND_BYTES is checked and imported on a worker (an ImportJob,
-        with a progress page); smaller files get import-export's preview and confirm here."""
+        with a progress page); smaller files get import-export's preview here, and are kept as a
+        checked ImportJob for the confirm."""
         upload = request.FILES.get("import_file") if request.method == "POST" else None
         if upload is not None and upload.size > settings.IMPORT_BACKGROUND_BYTES:
             if not self.has_import_permission(request):
@@ -69,7 +110,50 @@ class TransferAdminMixin(ImportExportMixin):
                     "this page shows its progress. Nothing is imported until you confirm.",
                 )
                 return redirect("admin:transfers_importjob_change", job.pk)
-        return super().import_action(request, **kwargs)
+        try:
+            response = super().import_action(request, **kwargs)
+        except ImportInterrupted as error:
+            messages.error(request, str(error))
+            return redirect(self._import_url())
+        context = getattr(response, "context_data", None) or {}
+        if "confirm_form" in context:
+            job = import_job_create(
+                kind=kind_of(self.resource_classes[0].importer_class),
+                upload=upload,
+                user=request.user,
+                checked=context["result"].transfer_outcome,
+            )
+            context["confirm_form"].initial["import_file_name"] = job.upload_name
+        return response
+
+    @method_decorator(require_POST)
+    @transaction.non_atomic_requests
+    def process_import(self, request, **kwargs):
+        """The go-ahead from the preview page, which names the upload kept for the preview: the
+        user's own checked upload of this kind is imported here, once; any other name is refused."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        confirm_form = self.create_confirm_form(request)
+        if not confirm_form.is_valid():
+            return super().process_import(request, **kwargs)  # the form again, with its errors
+        try:
+            job = import_job_take(
+                upload_name=confirm_form.cleaned_data["import_file_name"],
+                kind=kind_of(self.resource_classes[0].importer_class),
+                user=request.user,
+            )
+        except ImportJobError as error:
+            messages.error(request, str(error))
+            return redirect(self._import_url())
+        job = import_job_run(job.pk, check=False)
+        if job.status != ImportJob.Status.DONE:
+            # The database changed since the preview, or stopped the import: the job's page says how.
+            messages.error(request, job.failure or job.notes[0])
+            return redirect("admin:transfers_importjob_change", job.pk)
+        messages.success(request, job.notes[0])
+        for note in job.notes[1:]:
+            messages.info(request, note)
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
     def has_import_permission(self, request):
         return request.user.has_perm(f"transfers.import_{self._transfer_kind()}")
@@ -82,14 +166,6 @@ class TransferAdminMixin(ImportExportMixin):
             form.add_error("import_file", str(e))
         else:
             super().add_data_read_fail_error_to_form(form, e)
-
-    def add_success_message(self, result, request):
-        outcome = getattr(result, "transfer_outcome", None)
-        if outcome is None:
-            return super().add_success_message(result, request)
-        messages.success(request, outcome.summary())
-        for note in outcome.notes:
-            messages.info(request, note)
 
 
 def _importable_kinds(user) -> list[str]:

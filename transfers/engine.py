@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 
 from .fields import CellError
 from .files import FileRejected, Table
@@ -60,6 +60,12 @@ class Row:
     line: int
     values: dict[str, Any]
     given: set[str]  # the columns with a non-blank cell
+
+
+class ImportInterrupted(Exception):
+    """The database ended the import before it was done (the connection was lost, or the
+    statement cancelled): nothing was imported. The message is one line for the user. The
+    connection may be unusable until the caller's outermost transaction ends."""
 
 
 class RowProblem(Exception):
@@ -171,7 +177,8 @@ def import_run(
     importer.digest.update(repr(table.header).encode())
     importer.dry_run = dry_run
     seen: dict = {}
-    with _older_objects_set_aside(), transaction.atomic():
+    # Outermost, so that the transaction has ended (rolled back, or its connection dropped) first.
+    with _database_stop_explained(), _older_objects_set_aside(), transaction.atomic():
         try:
             try:
                 importer.start()
@@ -199,6 +206,23 @@ def import_run(
         if not outcome.ok or dry_run:
             transaction.set_rollback(True)
     return outcome
+
+
+@contextlib.contextmanager
+def _database_stop_explained():
+    """A lost connection or a cancelled statement becomes ImportInterrupted, whose message says
+    what the database said first: once a connection is cut, closing its cursors fails again
+    ("the connection is closed"), and the error that reaches here is that later one."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as error:
+        first, chain = error, error
+        while (chain := chain.__cause__ or chain.__context__) is not None:
+            if isinstance(chain, DatabaseError):
+                first = chain
+        said = str(first).strip().split("\n", 1)[0] or type(first).__name__
+        message = f"The database ended the import ({said}); nothing was imported. Run it again."
+        raise ImportInterrupted(message) from error
 
 
 @contextlib.contextmanager

@@ -1,15 +1,22 @@
-"""Large admin imports, on a Celery worker: check the file, wait for a user's go-ahead, import.
+"""Admin imports as jobs: check the file, wait for a user's go-ahead, import; large files on a
+Celery worker, small ones in the request.
 
 A job moves queued → checking → checked (or refused) → confirmed → importing → done (or
-refused, when the database changed since the check, or failed). Each move that starts work is
-a conditional update, so a task delivered twice, or a second click, does the work once. The
-import itself is `transfers.engine.import_run`, the same as the command line's: all or
-nothing, every rule. Progress is written on a connection of its own (PostgreSQL), so the page
-shows it while the import's transaction is still open.
+refused, when the database changed since the check, or failed); a checked job nobody confirms
+within a day expires. Each move that starts work is a conditional update, so a task delivered
+twice, or a second click, does the work once. The import itself is `transfers.engine.import_run`,
+the same as the command line's: all or nothing, every rule. Progress is written on a connection
+of its own (PostgreSQL), so the page shows it while the import's transaction is still open.
+
+The uploaded file is kept in private storage under a random name, as the job's, until the job
+ends; the admin's preview of a small file keeps it the same way (an ImportJob checked in the
+request), and its go-ahead names that upload, which must be the user's own. Uploads nobody
+imports are deleted after a day (`import_uploads_delete_abandoned`, a beat task).
 """
 
 import datetime as dt
 import logging
+import re
 import threading
 import time
 import uuid
@@ -19,7 +26,7 @@ from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .engine import Outcome, RowError, import_run
+from .engine import ImportInterrupted, Outcome, RowError, import_run
 from .files import FileRejected, open_table
 from .models import ImportJob
 from .registry import KINDS
@@ -27,6 +34,10 @@ from .registry import KINDS
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 1.0
+UPLOAD_KEPT = dt.timedelta(days=1)  # an upload nobody confirms is deleted after this
+UPLOAD_FOLDER = "imports"
+# The name import_job_create gives a kept upload: nothing else is ever looked up by name.
+UPLOAD_NAME = re.compile(r"[0-9a-f]{32}\.(csv|xlsx)")
 
 
 class ImportJobError(Exception):
@@ -39,13 +50,19 @@ def kind_of(importer_class) -> str:
 
 
 @transaction.atomic
-def import_job_create(*, kind: str, upload, user) -> ImportJob:
-    """Keep the uploaded file in private storage and queue its check."""
+def import_job_create(*, kind: str, upload, user, checked: Outcome | None = None) -> ImportJob:
+    """Keep the uploaded file in private storage, under a random name, as `user`'s job, and queue
+    its check. With `checked` (the admin's preview of a small file, checked in the request), record
+    that outcome instead: the job waits for the user's go-ahead."""
     if kind not in KINDS:
         raise ImportJobError(f"There is no kind of file {kind!r}.")
     name = PurePath(upload.name).name
     job = ImportJob(kind=kind, file_name=name, file_size=upload.size, requested_by=user)
-    job.file.save(f"{uuid.uuid4().hex}{PurePath(name).suffix.lower()}", upload, save=False)
+    suffix = ".xlsx" if name.lower().endswith(".xlsx") else ".csv"  # the file is read by its bytes, not this
+    job.file.save(f"{uuid.uuid4().hex}{suffix}", upload, save=False)
+    if checked is not None:
+        _record(job, checked, [], check=True)
+        return job
     job.save()
     from .tasks import import_job_check
 
@@ -54,8 +71,9 @@ def import_job_create(*, kind: str, upload, user) -> ImportJob:
 
 
 @transaction.atomic
-def import_job_confirm(*, job: ImportJob, user) -> ImportJob:
-    """The user's go-ahead for a checked file: queue the import, once."""
+def import_job_confirm(*, job: ImportJob, user, queue: bool = True) -> ImportJob:
+    """The user's go-ahead for a checked file: queue the import, once. With `queue` false the
+    caller runs it (`import_job_run`)."""
     confirmed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.CHECKED).update(
         status=ImportJob.Status.CONFIRMED,
         confirmed_by=user,
@@ -64,11 +82,26 @@ def import_job_confirm(*, job: ImportJob, user) -> ImportJob:
     if not confirmed:
         job.refresh_from_db()
         raise ImportJobError(f"This file is not waiting to be imported (it is {job.get_status_display().lower()}).")
-    from .tasks import import_job_import
+    if queue:
+        from .tasks import import_job_import
 
-    transaction.on_commit(lambda: import_job_import.delay(job.pk))
+        transaction.on_commit(lambda: import_job_import.delay(job.pk))
     job.refresh_from_db()
     return job
+
+
+def import_job_take(*, upload_name: str, kind: str, user) -> ImportJob:
+    """The go-ahead from the admin's preview page, which names the upload kept for the preview.
+    Only `user`'s own checked upload of this kind is taken; any other name is refused, so no
+    other file is ever read or deleted. The caller runs the import (`import_job_run`)."""
+    job = None
+    if UPLOAD_NAME.fullmatch(upload_name):
+        job = ImportJob.objects.filter(kind=kind, requested_by=user, file__endswith=f"/{upload_name}").first()
+    if job is None:
+        raise ImportJobError(
+            "This upload is not one of yours waiting to be imported; nothing was imported. Upload the file again."
+        )
+    return import_job_confirm(job=job, user=user, queue=False)
 
 
 def import_job_run(job_id: int, *, check: bool) -> ImportJob:
@@ -108,13 +141,22 @@ def import_job_run(job_id: int, *, check: bool) -> ImportJob:
                 outcome = Outcome(kind=importer.kind, dry_run=check)
                 outcome.add_error(RowError(0, "", str(error)))  # about the whole file
             _record(job, outcome, statuses, check=check)
+    except ImportInterrupted as error:  # the database's doing, said in one line
+        logger.warning("Import job %s stopped: %s", job_id, error)
+        return _fail(job, str(error))
     except Exception as error:  # a bug or an outage, not the file: keep the job, say what happened
         logger.exception("Import job %s failed", job_id)
-        job.status = ImportJob.Status.FAILED
-        job.failure = f"{error.__class__.__name__}: {error}"
-        job.finished_at = timezone.now()
-        job.save()
-        return job
+        return _fail(job, f"{error.__class__.__name__}: {error}")
+    return job
+
+
+def _fail(job: ImportJob, failure: str) -> ImportJob:
+    job.file = ImportJob.objects.values_list("file", flat=True).get(pk=job.pk)  # as the rollback left it
+    job.status = ImportJob.Status.FAILED
+    job.failure = failure
+    job.finished_at = timezone.now()
+    _upload_discard(job)
+    job.save()
     return job
 
 
@@ -132,6 +174,51 @@ def import_jobs_fail_stuck(*, older_than: dt.timedelta, jobs=None) -> int:
         failure=f"No worker finished this job within {older_than}; nothing was imported. Upload the file again.",
         finished_at=timezone.now(),
     )
+
+
+def import_uploads_delete_abandoned(*, older_than: dt.timedelta = UPLOAD_KEPT) -> int:
+    """Delete the uploads nobody will import, and return how many: those of jobs checked but not
+    confirmed within `older_than` (the jobs expire), of jobs that ended but still hold one, and
+    files older than `older_than` that no job names (a job whose transaction never committed).
+    Safe to run twice, and beside a go-ahead: a job expires only if it is still waiting."""
+    now = timezone.now()
+    ImportJob.objects.filter(status=ImportJob.Status.CHECKED, checked_at__lt=now - older_than).update(
+        status=ImportJob.Status.EXPIRED,
+        failure=f"Nobody confirmed the import within {older_than.total_seconds() / 3600:g} hours, so the file was "
+        "deleted; nothing was imported. Upload it again.",
+        finished_at=now,
+    )
+    storage = ImportJob._meta.get_field("file").storage
+    deleted = 0
+    ended = ImportJob.objects.exclude(status__in=(*ImportJob.RUNNING, ImportJob.Status.CHECKED)).exclude(file="")
+    for pk, name in ended.values_list("pk", "file"):
+        if ImportJob.objects.filter(pk=pk, file=name).update(file=""):
+            storage.delete(name)
+            deleted += 1
+    for name in _stored_uploads(storage, UPLOAD_FOLDER):
+        if storage.get_modified_time(name) < now - older_than and not ImportJob.objects.filter(file=name).exists():
+            storage.delete(name)
+            deleted += 1
+    return deleted
+
+
+def _stored_uploads(storage, folder: str):
+    if not storage.exists(folder):
+        return
+    folders, files = storage.listdir(folder)
+    for name in files:
+        yield f"{folder}/{name}"
+    for sub in folders:
+        yield from _stored_uploads(storage, f"{folder}/{sub}")
+
+
+def _upload_discard(job: ImportJob) -> None:
+    """The job has ended: its upload goes once that is committed (a rollback keeps both)."""
+    name = job.file.name
+    if name:
+        storage = job.file.storage
+        job.file = ""
+        transaction.on_commit(lambda: storage.delete(name))
 
 
 def _record(job: ImportJob, outcome: Outcome, statuses: list[dict], *, check: bool) -> None:
@@ -154,6 +241,7 @@ def _record(job: ImportJob, outcome: Outcome, statuses: list[dict], *, check: bo
         job.checked_at = now
     if job.status != ImportJob.Status.CHECKED:
         job.finished_at = now
+        _upload_discard(job)
     job.save()
 
 

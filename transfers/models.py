@@ -4,6 +4,8 @@ The permissions live on one unmanaged model (no table) so that the donors and gr
 keep their own migrations; `backoffice.roles` hands them to the roles.
 """
 
+from pathlib import PurePath
+
 from django.conf import settings
 from django.db import models
 
@@ -23,8 +25,10 @@ class Transfer(models.Model):
 
 class ImportJob(models.Model):
     """A large file imported from the admin on a Celery worker: checked first, then, once a
-    user confirms, imported. The file is kept in private storage; progress and the outcome
-    (a summary, the first errors and the first rows' statuses) are recorded here."""
+    user confirms, imported. The file is kept in private storage under a random name until the
+    job ends; progress and the outcome (a summary, the first errors and the first rows'
+    statuses) are recorded here. The admin's preview of a small file is a job too, checked in
+    the request."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting to be checked"
@@ -35,6 +39,7 @@ class ImportJob(models.Model):
         IMPORTING = "importing", "Importing"
         DONE = "done", "Imported"
         FAILED = "failed", "Failed: nothing was imported"
+        EXPIRED = "expired", "Expired: not confirmed within a day"
 
     RUNNING = (Status.QUEUED, Status.CHECKING, Status.CONFIRMED, Status.IMPORTING)
     KEPT_ERRORS = 100  # the first errors shown; the count covers them all
@@ -45,7 +50,9 @@ class ImportJob(models.Model):
         help_text="The kind of file, as for import_data: donations, donors, …",
         validators=[validate_plain_text],
     )
-    file = models.FileField(upload_to="imports/%Y/%m/", max_length=255)
+    file = models.FileField(
+        upload_to="imports/%Y/%m/", max_length=255, blank=True, help_text="The upload, until the job ends."
+    )
     file_name = models.CharField(max_length=255, validators=[validate_plain_text])
     file_size = models.BigIntegerField()
     status = models.CharField(
@@ -80,6 +87,11 @@ class ImportJob(models.Model):
 
     def __str__(self):
         return f"{self.file_name} ({self.kind}, {self.get_status_display().lower()})"
+
+    @property
+    def upload_name(self) -> str:
+        """The kept upload's random name, which the admin's confirm form carries."""
+        return PurePath(self.file.name).name if self.file else ""
 
     @property
     def running(self) -> bool:

@@ -28,3 +28,10 @@ def import_jobs_fail_stuck() -> int:
     """Every 15 minutes (beat): jobs working or waiting longer than the import task's hard time
     limit can no longer finish; mark them failed. Safe to run twice."""
     return jobs.import_jobs_fail_stuck(older_than=dt.timedelta(seconds=LIMITS["time_limit"]))
+
+
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+def import_uploads_delete_abandoned() -> int:
+    """Every hour (beat): uploads checked but not confirmed within a day, and any an ended or
+    uncommitted job left, are deleted. Safe to run twice."""
+    return jobs.import_uploads_delete_abandoned()

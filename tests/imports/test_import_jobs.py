@@ -168,7 +168,8 @@ def test_a_small_file_keeps_the_in_page_preview(ledger, client, background, sett
     client.force_login(role_user("Finance"))
     response = upload(client, donation_rows(3))
     assert response.status_code == 200 and "confirm_form" in response.context
-    assert ImportJob.objects.count() == 0
+    job = ImportJob.objects.get()  # checked in the request, kept for the confirm: no worker
+    assert (job.status, job.new, job.checked_at is not None) == ("checked", 3, True)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from transfers.engine import import_run
+from transfers.engine import ImportInterrupted, import_run
 from transfers.files import FileRejected, open_table
 from transfers.registry import KINDS
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
                 outcome = import_run(importer, table, dry_run=dry_run, report=report if verbosity else None)
         except FileNotFoundError:
             raise CommandError(f"There is no file {file!r}.")
-        except FileRejected as error:
+        except (FileRejected, ImportInterrupted) as error:
             raise CommandError(str(error))
         for error in outcome.errors:
             self.stderr.write(str(error))
