@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 1.0
 UPLOAD_KEPT = dt.timedelta(days=1)  # an upload nobody confirms is deleted after this
-UPLOAD_FOLDER = "imports"
 # The name import_job_create gives a kept upload: nothing else is ever looked up by name.
 UPLOAD_NAME = re.compile(r"[0-9a-f]{32}\.(csv|xlsx)")
 
@@ -195,7 +194,7 @@ def import_uploads_delete_abandoned(*, older_than: dt.timedelta = UPLOAD_KEPT) -
         if ImportJob.objects.filter(pk=pk, file=name).update(file=""):
             storage.delete(name)
             deleted += 1
-    for name in _stored_uploads(storage, UPLOAD_FOLDER):
+    for name in _stored_uploads(storage, ImportJob.UPLOAD_FOLDER):
         if storage.get_modified_time(name) < now - older_than and not ImportJob.objects.filter(file=name).exists():
             storage.delete(name)
             deleted += 1

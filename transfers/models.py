@@ -44,6 +44,7 @@ class ImportJob(models.Model):
     RUNNING = (Status.QUEUED, Status.CHECKING, Status.CONFIRMED, Status.IMPORTING)
     KEPT_ERRORS = 100  # the first errors shown; the count covers them all
     KEPT_ROWS = 20  # the first rows' statuses shown: a taste of the file, not the file
+    UPLOAD_FOLDER = "imports"  # in private storage; nothing else is kept there
 
     kind = models.CharField(
         max_length=20,
@@ -51,7 +52,7 @@ class ImportJob(models.Model):
         validators=[validate_plain_text],
     )
     file = models.FileField(
-        upload_to="imports/%Y/%m/", max_length=255, blank=True, help_text="The upload, until the job ends."
+        upload_to=UPLOAD_FOLDER + "/%Y/%m/", max_length=255, blank=True, help_text="The upload, until the job ends."
     )
     file_name = models.CharField(max_length=255, validators=[validate_plain_text])
     file_size = models.BigIntegerField()
