@@ -50,7 +50,8 @@ def test_the_change_page_runs_its_scripts_and_saves_with_no_violation(finance_pa
 def test_the_export_page_select_all_works_with_no_violation(finance_page, live_server):
     # django-import-export's template has an inline onchange handler and style attributes, allowed by hash.
     page, violations = finance_page
-    page.goto(f"{live_server.url}/admin/donors/donor/export/")
+    response = page.goto(f"{live_server.url}/admin/donors/donor/export/")
+    assert "script-src-attr 'unsafe-hashes' 'sha256-" in response.headers["content-security-policy"]
     fields = page.locator(".selectable-field-export-row input[type=checkbox]")
     assert fields.count() > 1 and all(fields.nth(i).is_checked() for i in range(fields.count()))
     page.locator("input.select-toggle").first.uncheck()
