@@ -255,6 +255,7 @@ CACHES = {
     "ratelimit": {
         "BACKEND": "backoffice.cache.DatabaseCache",
         "LOCATION": "backoffice_cache",
+        # A full table is culled, live counts included: room for far more addresses than a window sees.
         "OPTIONS": {"MAX_ENTRIES": 100_000},
     },
 }
