@@ -207,6 +207,72 @@ DELIVERY_GENERATION_POLL_SECONDS = env.int("DELIVERY_GENERATION_POLL_SECONDS", d
 DELIVERY_INLINE_SEND_SECONDS = env.int("DELIVERY_INLINE_SEND_SECONDS", default=60)
 DELIVERY_MESSAGE_ID_DOMAIN = env.str("DELIVERY_MESSAGE_ID_DOMAIN", default="fundtrace.invalid")
 
+# Headers and limits for every page.
+# One Content-Security-Policy for every response (django-csp): scripts, styles and images from our own
+# static files. An inline <script> or <style> needs nonce="{{ request.csp_nonce }}". Library templates
+# still carry a few inline attributes; each is allowed by the hash of its exact text and nothing else.
+import base64  # noqa: E402 (this block's imports stay with it)
+import hashlib  # noqa: E402
+import re  # noqa: E402
+
+from csp.constants import NONCE, NONE, SELF, UNSAFE_HASHES  # noqa: E402
+
+INSTALLED_APPS += ["csp", "django_ratelimit"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+
+
+def _csp_hashes(*sources: str) -> list[str]:
+    return [f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in sources]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        # django-import-export's export page: the "Select all" checkbox's handler and two label styles.
+        "script-src-attr": [UNSAFE_HASHES, *_csp_hashes("onSelectToggleChange(event)")],
+        "style-src-attr": [
+            UNSAFE_HASHES,
+            *_csp_hashes("padding: 0;", "font-weight: bold;"),
+            # django-simple-history's history list paginator.
+            *_csp_hashes("border-top: 0"),
+        ],
+    },
+}
+
+# The donors' download links (/d/) answer 429 past this many requests per client address, counted
+# by django-ratelimit in a cache every web process shares: a table in the database (migration
+# backoffice 0002), so a fresh machine needs no cache server.
+DELIVERY_LINK_RATE_LIMIT = env.str("DELIVERY_LINK_RATE_LIMIT", default="30/m")
+if not re.fullmatch(r"[1-9][0-9]*/[0-9]*[smhd]", DELIVERY_LINK_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"DELIVERY_LINK_RATE_LIMIT={DELIVERY_LINK_RATE_LIMIT!r} is not a rate: write requests/period, "
+        "where period is s, m, h or d, optionally with a count (for example 30/m, 100/h or 20/5m)."
+    )
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": {
+        "BACKEND": "backoffice.cache.DatabaseCache",
+        "LOCATION": "backoffice_cache",
+        # A full table is culled, live counts included: room for far more addresses than a window sees.
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+# Behind a reverse proxy every request comes from the proxy's address: name the request header the
+# proxy sets to the client's address, as Django's META key (e.g. HTTP_X_REAL_IP), and that the proxy
+# overwrites whatever the client sent.
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+# django-ratelimit warns about any cache backend it does not list; this one's increment is atomic
+# across processes (backoffice/cache.py, tests/backoffice/test_cache.py).
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+
 # Production hardening: `manage.py check --deploy` passes when DEBUG is off.
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -11,6 +11,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from reportlab.lib.units import mm
 
@@ -23,23 +24,18 @@ from reports.services import ReportError, report_run_request
 from .figures import dashboard_figures
 
 VIEW, GENERATE, DOWNLOAD = "reports.view_dashboard", "reports.generate_report", "reports.download_report"
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 
 
 def dashboard_view(view):
-    """Signed-in users with reports.view_dashboard only; every response carries the page's CSP."""
+    """Signed-in users with reports.view_dashboard only; no response is kept by a browser or proxy cache."""
 
+    @never_cache
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.has_perm(VIEW):
             raise PermissionDenied
-        response = view(request, *args, **kwargs)
-        response["Content-Security-Policy"] = CSP
-        return response
+        return view(request, *args, **kwargs)
 
     return wrapper
 

@@ -3,12 +3,17 @@
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import FileResponse, Http404
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit.core import get_usage
+from django_ratelimit.decorators import ratelimit
 
 from reports.models import ReportRun
 from reports.stale import runs_stale
@@ -20,12 +25,27 @@ from .models import Delivery, DownloadLog
 SEND = "delivery.send_donor_summaries"
 
 
+def _link_rate(group, request) -> str:
+    """django-ratelimit asks for the rate at each request, so the setting in force is the one applied."""
+    return settings.DELIVERY_LINK_RATE_LIMIT
+
+
+LINK_LIMIT = {"group": "delivery.download", "key": "ip", "rate": _link_rate}
+
+
+# Outside the request's transaction: a bad token ends in Http404, whose rollback would undo its count.
+@transaction.non_atomic_requests
 @require_GET
+@never_cache
+@ratelimit(**LINK_LIMIT, block=False)
 def download(request, token: str):
     """The PDF for a valid token; one bare 404 for every other case, so a token reveals nothing.
 
     A link to a run that a later one replaced serves the later run; a link to a stale run
-    (reports/stale.py) serves nothing until a mailing has replaced it."""
+    (reports/stale.py) serves nothing until a mailing has replaced it. Past
+    DELIVERY_LINK_RATE_LIMIT requests from one address, good tokens or bad, the answer is 429."""
+    if request.limited:
+        return too_many_requests(request)
     delivery_id = delivery_token_read(token)
     delivery = (
         Delivery.objects.select_related("run__superseded_by", "contact")
@@ -48,9 +68,16 @@ def download(request, token: str):
     response = FileResponse(
         run.pdf.open("rb"), as_attachment=True, filename=run.filename, content_type="application/pdf"
     )
-    response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def too_many_requests(request):
+    usage = get_usage(request, **LINK_LIMIT)
+    wait = max(usage["time_left"], 1) if usage else 60
+    response = render(request, "delivery/too_many_requests.html", {"wait": wait}, status=429)
+    response["Retry-After"] = str(wait)
     return response
 
 

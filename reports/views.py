@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 
 from .forms import ReportRequestForm
 from .models import ReportRun
@@ -14,6 +15,7 @@ from .tasks import STUCK_AFTER
 GENERATE, DOWNLOAD = "reports.generate_report", "reports.download_report"
 
 
+@never_cache
 @login_required
 def run_list(request):
     if not (request.user.has_perm(GENERATE) or request.user.has_perm(DOWNLOAD)):
@@ -49,6 +51,7 @@ def run_list(request):
     return render(request, "reports/run_list.html", context)
 
 
+@never_cache
 @login_required
 def run_download(request, pk: int):
     if not request.user.has_perm(DOWNLOAD):

@@ -1,8 +1,6 @@
 """The dashboard in a real browser: Debian's Chromium driven by Playwright against live_server."""
 
-import os
 import re
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,33 +9,18 @@ from django.core.management import call_command
 
 from backoffice.money import format_money
 from reports.figures import portfolio_snapshot
-from tests.conftest import REQUIRE_SERVICES
+from tests.browser import chromium
 from tests.factories import PASSWORD, role_user
 from tests.reports.conftest import funding_add
 
 from .conftest import END, START
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM must still be usable here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
 RESULTS = Path(__file__).resolve().parents[2] / "test-results" / "dashboard"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not shutil.which(CHROMIUM):
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if REQUIRE_SERVICES:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+    yield from chromium()
 
 
 @pytest.fixture
