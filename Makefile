@@ -1,5 +1,7 @@
-# Fundtrace. `make run` and `make test` work on a fresh clone.
+# Fundtrace. `make run` and `make test` work on a fresh clone: with DATABASE_URL unset they use a
+# PostgreSQL server of their own under var/postgres (backoffice/embedded_db.py), no system service.
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -17,8 +19,8 @@ install: $(STAMP)
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
-	@echo "Fundtrace back office: http://127.0.0.1:8000/admin/"
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Fundtrace back office: http://127.0.0.1:$(PORT)/admin/"
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(VENV)/bin/pytest
@@ -34,5 +36,7 @@ format: install
 bench: install
 	$(PY) bench/run.py
 
+# The embedded server stops before its data folder goes.
 clean:
-	rm -rf $(VENV) db.sqlite3 var
+	if [ -x $(PY) ]; then $(PY) -m backoffice.embedded_db stop; fi
+	rm -rf $(VENV) var

@@ -1,7 +1,7 @@
 """Fundtrace settings, driven by the environment (12-factor, django-environ).
 
-Defaults give a working back office on an embedded SQLite file with Celery tasks run in
-process and email printed to the console. Production sets DATABASE_URL, CELERY_BROKER_URL,
+Defaults give a working back office on an embedded PostgreSQL server (backoffice.embedded_db)
+with Celery tasks run in process and email printed to the console. Production sets DATABASE_URL, CELERY_BROKER_URL,
 EMAIL_URL, SECRET_KEY and ALLOWED_HOSTS.
 """
 
@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+
+from backoffice import embedded_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -85,9 +87,7 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "backoffice.wsgi.application"
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+DATABASES = {"default": env.db("DATABASE_URL") if env.str("DATABASE_URL", default="") else embedded_db.database()}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 # Workers and web processes keep their database connection between tasks and requests (checked
 # before reuse), rather than connecting for each one: a new PostgreSQL connection costs a few

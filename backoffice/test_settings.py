@@ -11,19 +11,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PRIVATE_STORAGE_ROOT = BASE_DIR / "var" / "test-private"  # noqa: F405
 STORAGES["default"]["OPTIONS"]["location"] = str(PRIVATE_STORAGE_ROOT)  # noqa: F405
 
-# Celery test workers run in another thread: on SQLite the test database must be a file that
-# thread can open, not a private :memory: database.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    # On tmpfs where there is one, so the file costs no fsyncs; one file per checkout.
-    import hashlib
-    from pathlib import Path
-
-    _shm = Path("/dev/shm")  # noqa: S108 (test database only, name tied to this checkout)
-    _dir = _shm if _shm.is_dir() else BASE_DIR / "var"  # noqa: F405
-    _dir.mkdir(exist_ok=True)
-    _tag = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]  # noqa: F405
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(_dir / f"fundtrace-test-{_tag}.sqlite3")  # noqa: F405
-
 # Tasks run in process unless a test starts a real worker (tests/delivery/conftest.py turns
 # this off for its worker and points it at CELERY_BROKER_URL: memory:// or Redis in CI).
 CELERY_TASK_ALWAYS_EAGER = True

@@ -1,7 +1,11 @@
 """What every benchmark script prints and how it times: JSON lines, medians and p95 in milliseconds."""
 
 import json
+import os
 import time
+
+# The local PostgreSQL server the benchmarks work on, in databases of their own.
+POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 
 
 def emit(name, value, unit):
@@ -23,13 +27,22 @@ def p95(samples):
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def database_ensure(url: str) -> None:
+    """Create the PostgreSQL database `url` names, when it is missing."""
+    import psycopg
+
+    server, name = url.split("?", 1)[0].rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 # The seeded ledger the report and dashboard benchmarks share ---------------------------------
 
 
 def ledger_configure() -> tuple[int, int]:
-    """Before django.setup(): point Django at the benchmark ledger (BENCH_DATABASE_URL, or a
-    SQLite file under BENCH_DIR named by its size) and return (donors, donations) to seed."""
-    import os
+    """Before django.setup(): point Django at the benchmark ledger (BENCH_DATABASE_URL, or a database
+    on the local PostgreSQL named by its size, created when missing) and return (donors, donations) to seed."""
     import tempfile
     from pathlib import Path
 
@@ -39,9 +52,9 @@ def ledger_configure() -> tuple[int, int]:
     donations = int(os.environ.get("BENCH_DONATIONS", "20000"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
     os.environ.setdefault("DEBUG", "1")
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_DATABASE_URL", f"sqlite:///{work / f'bench-{donors}-{donations}.sqlite3'}"
-    )
+    url = os.environ.get("BENCH_DATABASE_URL", f"{POSTGRES}/fundtrace_bench_{donors}_{donations}")
+    database_ensure(url)
+    os.environ["DATABASE_URL"] = url
     os.environ["PRIVATE_STORAGE_ROOT"] = str(work / "private")
     return donors, donations
 

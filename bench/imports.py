@@ -2,16 +2,15 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fundtrace .venv/bin/python bench/imports.py [--rows 100000]
 
-It never touches the configured database: it works in BENCH_DATABASE_URL if set, else, when
-DATABASE_URL is PostgreSQL, in a database of its own on the same server (the name plus
-`_bench_imports`, created if missing), else in a SQLite file under the system's temp folder.
+It never touches the configured database: it works in BENCH_DATABASE_URL if set, else in a
+database of its own on the local PostgreSQL (BENCH_POSTGRES; `fundtrace_bench_imports`, created if missing).
 There it creates the tables (migrate), a donor/rate set, a generated donation CSV under
 bench/data/, then measures, each on a clean donations table:
 - fundtrace import (full validation, all or nothing, posted, with history), rows/s: the median of
   BENCH_IMPORT_RUNS runs (3), with the slowest and the fastest (bulk_create and COPY likewise);
 - stock django-import-export ModelResource on a 5,000-row subset, rows/s;
 - plain bulk_create of prebuilt Donation objects, rows/s;
-- PostgreSQL COPY (psycopg 3 cursor.copy), rows/s, on PostgreSQL only;
+- PostgreSQL COPY (psycopg 3 cursor.copy), rows/s;
 - peak RSS of `manage.py import_data donations FILE --post` in a subprocess (ru_maxrss), for
   the 100k file and a 1M-row file (skip that one with --no-million).
 """
@@ -35,25 +34,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")  # DEBUG off: no query log
 
 
-def bench_database_url() -> str:
-    if os.environ.get("BENCH_DATABASE_URL"):
-        return os.environ["BENCH_DATABASE_URL"]
-    configured = os.environ.get("DATABASE_URL", "")
-    if configured.startswith(("postgres://", "postgresql://")):
-        import psycopg
+from bench._common import POSTGRES, database_ensure  # noqa: E402
 
-        server, name = configured.split("?", 1)[0].rsplit("/", 1)
-        name = f"{name}_bench_imports"
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                conn.execute(f'CREATE DATABASE "{name}"')
-        return f"{server}/{name}"
-    import tempfile
-
-    return f"sqlite:///{Path(tempfile.gettempdir()) / 'fundtrace-bench-imports.sqlite3'}"
-
-
-os.environ["DATABASE_URL"] = bench_database_url()
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"{POSTGRES}/fundtrace_bench_imports"
+database_ensure(os.environ["DATABASE_URL"])
 
 RUNS = int(os.environ.get("BENCH_IMPORT_RUNS", "3"))  # each throughput figure is the median of RUNS runs
 HEADER = "reference,donor_ref,received_on,amount,currency,method,pledge_ref,rate,note\n"
@@ -125,10 +109,7 @@ def clean():
             "donors_posteddonormonthtotal",
             "donors_posteddonoryeartotal",
         ):
-            if connection.vendor == "postgresql":
-                cursor.execute(f"TRUNCATE {table} CASCADE")  # the immutability trigger refuses DELETE
-            else:
-                cursor.execute(f"DELETE FROM {table}")
+            cursor.execute(f"TRUNCATE {table} CASCADE")
 
 
 def rates(name: str, rows: int, run) -> None:
@@ -232,8 +213,6 @@ def bench_copy(path: Path, rows: int):
 
     from donors.models import Donor
 
-    if connection.vendor != "postgresql":
-        return
     ids = dict(Donor.objects.values_list("ref", "id"))
     columns = "reference, donor_id, received_on, amount, currency, method, note, status, rate_source, created_at"
 
@@ -276,9 +255,6 @@ def main():
     parser.add_argument("--no-million", action="store_true", help="Skip the 1,000,000-row memory figure.")
     args = parser.parse_args()
     setup()
-    from django.db import connection
-
-    emit("database_" + connection.vendor, 1, "flag")
     emit("load_average_1m", round(os.getloadavg()[0], 2), "load")
     path = generate(args.rows)
     bench_fundtrace(path, args.rows)

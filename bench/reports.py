@@ -5,10 +5,11 @@
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/wt_reports_bench \
         BENCH_DONORS=10000 BENCH_DONATIONS=1000000 python bench/reports.py   # issue 5's figures
 
-Uses its own SQLite file (or BENCH_DATABASE_URL) seeded with `seed_demo --donors N --donations M`,
-(skipped when the database already holds that many donors and donations and the grants demo),
-then times: a donor summary from request to PDF bytes (figures + snapshot + render), the bare
-render from a ready snapshot (the floor), and a portfolio from request to PDF bytes.
+Uses its own PostgreSQL database (BENCH_DATABASE_URL, or one named by the size) seeded with
+`seed_demo --donors N --donations M` (skipped when the database already holds that many donors and
+donations and the grants demo), then times: a donor summary from request to PDF bytes (figures +
+snapshot + render), the bare render from a ready snapshot (the floor), and a portfolio from request
+to PDF bytes.
 """
 
 import datetime as dt

@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+sys.path.insert(0, str(HERE.parent))
+
+from bench._common import POSTGRES, database_ensure  # noqa: E402
+
 LEDGER_1M = {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_1m", "BENCH_DONORS": "10000",
              "BENCH_DONATIONS": "1000000"}  # fmt: skip
 DEFAULTS = {
@@ -27,17 +30,6 @@ DEFAULTS = {
     "dashboard.py": LEDGER_1M,
     "delivery.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_delivery", "BENCH_DONORS": "1000"},
 }
-
-
-def database_ensure(url: str) -> None:
-    if not url.startswith(("postgres://", "postgresql://")):
-        return
-    import psycopg
-
-    server, name = url.split("?", 1)[0].rsplit("/", 1)
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def main() -> int:

@@ -1,8 +1,8 @@
 """Reads of funding: what funds each output, who funded it, what is not yet allocated, what reports are owed.
 
 Every figure is in the base currency, net of reversals, computed in SQL in a constant number
-of queries, and returned as frozen dataclasses with money quantized to the cent (SQLite
-hands back unquantized decimals). The PDF reports and the dashboard read these.
+of queries, and returned as frozen dataclasses with money quantized to the cent. The PDF
+reports and the dashboard read these.
 """
 
 import datetime as dt

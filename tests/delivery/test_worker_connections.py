@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from backoffice.celery import app as celery_app
 from tests.delivery.conftest import wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 seen_backends: list[int] = []  # the backend each probe ran on, in order (the test worker is a thread of this process)
 

@@ -79,7 +79,7 @@ def test_allocation_refuses_save_and_delete(allocation):
 @pytest.mark.parametrize(
     "statement", ["UPDATE {table} SET amount = 1 WHERE id = %s", "DELETE FROM {table} WHERE id = %s"]
 )
-def test_postgres_trigger_refuses_raw_sql(postgres_only, request, table, fixture, statement):
+def test_trigger_refuses_raw_sql(request, table, fixture, statement):
     row = request.getfixturevalue(fixture)
     with (
         pytest.raises(DatabaseError, match="immutable: correct it with a reversal"),
@@ -92,7 +92,7 @@ def test_postgres_trigger_refuses_raw_sql(postgres_only, request, table, fixture
         assert cursor.fetchone()[0] == row.amount
 
 
-def test_postgres_trigger_lets_a_draft_be_posted_and_edited(postgres_only, finance_user):
+def test_trigger_lets_a_draft_be_posted_and_edited(finance_user):
     draft = DonationFactory()
     with connection.cursor() as cursor:
         cursor.execute("UPDATE donors_donation SET note = 'ok' WHERE id = %s", [draft.pk])

@@ -140,7 +140,7 @@ def test_posted_allocations_cannot_be_changed_or_deleted(user):
     assert Allocation.objects.get().amount == Decimal("10.00")
 
 
-def test_database_refuses_raw_updates_of_allocations(user, postgres_only):
+def test_database_refuses_raw_updates_of_allocations(user):
     allocation = services.allocation_create(
         donation=posted(user), output=OutputFactory(), amount=Decimal("10.00"), by=user
     )

@@ -173,7 +173,7 @@ def test_a_small_file_keeps_the_in_page_preview(ledger, client, background, sett
 
 
 @pytest.mark.django_db(transaction=True)
-def test_progress_is_visible_while_the_import_transaction_is_open(postgres_only, ledger_committed):
+def test_progress_is_visible_while_the_import_transaction_is_open(ledger_committed):
     """Progress goes on a connection of its own: another session sees it before the import
     commits, and it stays when the import's transaction is rolled back."""
     job = ImportJob.objects.create(

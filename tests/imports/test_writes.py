@@ -112,7 +112,7 @@ def apart_closed(monkeypatch):
 
 
 def test_with_nothing_uncommitted_the_lookups_run_apart_and_every_row_arrives(
-    transactional_db, postgres_only, ledger, tmp_path, monkeypatch, lookups_apart
+    transactional_db, ledger, tmp_path, monkeypatch, lookups_apart
 ):
     """The usual case (command line, import job): the lookups of each chunk run on a second
     connection while the first writes the chunk before; rows, history and totals are whole."""
@@ -143,7 +143,7 @@ def test_with_nothing_uncommitted_the_lookups_run_apart_and_every_row_arrives(
 
 
 def test_with_nothing_uncommitted_a_row_refused_mid_stream_still_leaves_nothing(
-    transactional_db, postgres_only, ledger, tmp_path, monkeypatch, lookups_apart, apart_closed
+    transactional_db, ledger, tmp_path, monkeypatch, lookups_apart, apart_closed
 ):
     from tests.factories import DonationFactory
     from transfers.kinds_donors import DonationImporter
@@ -163,7 +163,7 @@ def test_with_nothing_uncommitted_a_row_refused_mid_stream_still_leaves_nothing(
 
 
 def test_a_refused_chunk_then_a_bad_row_still_closes_the_second_connection(
-    transactional_db, postgres_only, ledger, tmp_path, monkeypatch, lookups_apart, apart_closed
+    transactional_db, ledger, tmp_path, monkeypatch, lookups_apart, apart_closed
 ):
     """The refusal surfaces only when the import closes (no chunk is written after the bad
     row): the second connection is closed all the same, and the file leaves nothing."""
@@ -185,7 +185,7 @@ def test_a_refused_chunk_then_a_bad_row_still_closes_the_second_connection(
 
 
 def test_lookups_apart_that_fail_go_back_to_the_imports_connection(
-    transactional_db, postgres_only, ledger, tmp_path, monkeypatch, lookups_apart, apart_closed
+    transactional_db, ledger, tmp_path, monkeypatch, lookups_apart, apart_closed
 ):
     """A lock not granted in time (or no connection to be had) on the second connection: the
     chunk's lookups are done again on the import's own connection, and so are the rest."""
@@ -213,7 +213,7 @@ def test_lookups_apart_that_fail_go_back_to_the_imports_connection(
     assert Donation.objects.count() == 50 and Donation.history.count() == 50
 
 
-def test_rows_this_transaction_wrote_are_seen_by_its_import(postgres_only, ledger, tmp_path, lookups_apart):
+def test_rows_this_transaction_wrote_are_seen_by_its_import(ledger, tmp_path, lookups_apart):
     """Inside a transaction that has written (the donors here are uncommitted), a second
     connection would not see them: the lookups stay on the import's own connection."""
     content = HEADER + "BANK-1,DON-0002,2025-03-02,10.25,GBP,,,,n\n"
@@ -222,9 +222,7 @@ def test_rows_this_transaction_wrote_are_seen_by_its_import(postgres_only, ledge
     assert Donation.objects.get(reference="BANK-1").donor == ledger["second"]
 
 
-def test_a_dry_run_writes_nothing_and_opens_no_second_connection(
-    transactional_db, postgres_only, ledger, tmp_path, lookups_apart
-):
+def test_a_dry_run_writes_nothing_and_opens_no_second_connection(transactional_db, ledger, tmp_path, lookups_apart):
     content = HEADER + "".join(f"BANK-{i},DON-0001,2025-03-02,{i}.25,GBP,,,,n{i}\n" for i in range(1, 6))
     before = counts()
     call_command("import_data", "donations", write_file(tmp_path, "dry.csv", content), "--dry-run", stdout=StringIO())
@@ -241,7 +239,7 @@ def test_chunks_start_with_the_first_size_then_go_on_with_the_size():
 
 
 def test_a_posted_file_on_postgresql_adds_the_sums_it_made_as_it_wrote_the_rows(
-    transactional_db, postgres_only, ledger, tmp_path, monkeypatch
+    transactional_db, ledger, tmp_path, monkeypatch
 ):
     """The kept totals of a posted import are summed as its rows are built (donors.totals.PostedSums)
     and added at the end, onto totals that already hold the same days, months and years; they
@@ -284,7 +282,7 @@ def test_a_posted_file_on_postgresql_adds_the_sums_it_made_as_it_wrote_the_rows(
     assert_totals_match_ledger()
 
 
-def test_after_a_refused_chunk_the_chunks_queued_behind_it_are_not_written(transactional_db, postgres_only, ledger):
+def test_after_a_refused_chunk_the_chunks_queued_behind_it_are_not_written(transactional_db, ledger):
     """CopyWithHistory: the first error is the one raised, and nothing is sent after it."""
     from django.db import IntegrityError, transaction
 
@@ -334,7 +332,7 @@ def test_any_of_finds_texts_with_the_separator_and_blank_texts_too(db):
     assert found([]) == set()
 
 
-def test_the_sums_are_added_without_named_prepared_statements(postgres_only, ledger, monkeypatch):
+def test_the_sums_are_added_without_named_prepared_statements(ledger, monkeypatch):
     """Even on a connection set to prepare statements (psycopg's prepare_threshold, which Django
     takes from the database OPTIONS), the sums' upserts are never named prepared statements: a
     connection pooler in transaction mode may not keep them."""
