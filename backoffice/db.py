@@ -1,40 +1,34 @@
-"""Database-level guards that hold even against raw SQL."""
+"""Database guards of the ledger tables, declared on the models (django-pgtrigger) so they hold against raw SQL too."""
 
-from django.db import migrations
+import pgtrigger
 
 
-def immutable_trigger(table: str, when: str = "TRUE") -> migrations.RunPython:
-    """A PostgreSQL trigger that refuses UPDATE and DELETE of rows where `when` holds (on OLD).
+def ledger_triggers(*, posted: pgtrigger.Condition | None = None) -> list[pgtrigger.Trigger]:
+    """Refuse UPDATE and DELETE of posted rows (all rows, or those where `posted` holds), and any TRUNCATE.
 
-    On other databases the model and queryset guards are the protection; this is a no-op.
+    TRUNCATE skips row triggers, and `TRUNCATE other_table CASCADE` empties every table that refers to
+    it; a statement trigger on each ledger table refuses both. The models refuse the same changes
+    first, with a message for the user; these are the guard of last resort.
     """
-    function = f"{table}_immutable"
-
-    def forwards(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        schema_editor.execute(
-            f"""
-            CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$
-            BEGIN
-                IF {when.replace("ROW.", "OLD.")} THEN
-                    RAISE EXCEPTION 'posted {table} row % is immutable: correct it with a reversal', OLD.id
-                        USING ERRCODE = 'integrity_constraint_violation';
-                END IF;
-                IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-                RETURN NEW;
-            END;
-            $$ LANGUAGE plpgsql;
-            DROP TRIGGER IF EXISTS {function} ON {table};
-            CREATE TRIGGER {function} BEFORE UPDATE OR DELETE ON {table}
-                FOR EACH ROW EXECUTE FUNCTION {function}();
-            """,
-            params=None,  # the body has a literal % placeholder for RAISE
-        )
-
-    def backwards(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {function} ON {table}; DROP FUNCTION IF EXISTS {function}();")
-
-    return migrations.RunPython(forwards, backwards)
+    return [
+        pgtrigger.Trigger(
+            name="posted_immutable",
+            when=pgtrigger.Before,
+            operation=pgtrigger.Update | pgtrigger.Delete,
+            condition=posted,
+            func=pgtrigger.Func(
+                "RAISE EXCEPTION 'posted {meta.db_table} row % is immutable: correct it with a reversal', OLD.id"
+                " USING ERRCODE = 'integrity_constraint_violation';"
+            ),
+        ),
+        pgtrigger.Trigger(
+            name="truncate_refused",
+            level=pgtrigger.Statement,
+            when=pgtrigger.Before,
+            operation=pgtrigger.Truncate,
+            func=pgtrigger.Func(
+                "RAISE EXCEPTION '{meta.db_table} is a ledger table: it cannot be truncated'"
+                " USING ERRCODE = 'integrity_constraint_violation';"
+            ),
+        ),
+    ]

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "import_export",
+    "pgtrigger",
     "backoffice",
     "donors",
     "grants",

@@ -1,12 +1,13 @@
 """The donors ledger: who gives, what they promised, and what arrived.
 
 Posted donations and write-offs are immutable: the model refuses updates and deletes, and
-on PostgreSQL a trigger refuses them too (migration 0002). Corrections are reversal entries
+a database trigger refuses them too, and any TRUNCATE (backoffice.db.ledger_triggers). Corrections are reversal entries
 that point at the original.
 """
 
 from decimal import Decimal
 
+import pgtrigger
 import pycountry
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from backoffice.db import ledger_triggers
 from backoffice.money import CURRENCY_CHOICES, validate_cents, validate_currency
 from backoffice.text import validate_notes_text, validate_plain_text
 
@@ -378,6 +380,7 @@ class Donation(models.Model):
             ("post_donation", "Can post donations"),
             ("reverse_donation", "Can reverse donations"),
         ]
+        triggers = ledger_triggers(posted=pgtrigger.Q(old__status="posted"))
 
     def __str__(self):
         return f"{self.reference}: {self.amount} {self.currency}"
@@ -447,6 +450,7 @@ class WriteOff(models.Model):
             ),
         ]
         permissions = [("reverse_writeoff", "Can reverse write-offs")]
+        triggers = ledger_triggers()
 
     def __str__(self):
         return f"Write-off of {self.amount} {self.pledge.currency} on {self.pledge.ref}"

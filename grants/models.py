@@ -1,7 +1,7 @@
 """Money applied: the alliance's outputs, the allocations that fund them, and their results.
 
 Allocations are posted when made and never edited or deleted; a correction is a reversal
-that points at the original (and, on PostgreSQL, a trigger refuses UPDATE and DELETE).
+that points at the original (and a database trigger refuses UPDATE, DELETE and TRUNCATE).
 """
 
 from decimal import Decimal
@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from backoffice.db import ledger_triggers
 from backoffice.text import validate_notes_text, validate_plain_text
 from donors.models import ImmutableQuerySet, ImmutableRecordError, money_field
 
@@ -144,6 +145,7 @@ class Allocation(models.Model):
             ),
         ]
         permissions = [("reverse_allocation", "Can reverse allocations")]
+        triggers = ledger_triggers()
 
     def __str__(self):
         source = self.donation.reference if self.donation_id else f"pledge {self.pledge.ref}"

@@ -1,12 +1,9 @@
 from django.db import migrations
 
-from backoffice.db import immutable_trigger
-
 
 class Migration(migrations.Migration):
+    """Once hand-written immutability triggers; they are now declared on the models (pgtrigger, migration 0010)."""
+
     dependencies = [("donors", "0002_pledge_restrictions")]
 
-    operations = [
-        immutable_trigger("donors_donation", when="ROW.status = 'posted'"),
-        immutable_trigger("donors_writeoff"),
-    ]
+    operations = []

@@ -1,9 +1,9 @@
 from django.db import migrations
 
-from backoffice.db import immutable_trigger
-
 
 class Migration(migrations.Migration):
+    """Once a hand-written immutability trigger; it is now declared on the model (pgtrigger, migration 0005)."""
+
     dependencies = [("grants", "0001_initial")]
 
-    operations = [immutable_trigger("grants_allocation")]
+    operations = []

@@ -98,3 +98,41 @@ def test_trigger_lets_a_draft_be_posted_and_edited(finance_user):
         cursor.execute("UPDATE donors_donation SET note = 'ok' WHERE id = %s", [draft.pk])
     services.donation_post(donation=draft, by=finance_user)
     assert Donation.objects.get(pk=draft.pk).is_posted
+
+
+def _count(table):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("statement", "table", "fixture"),
+    [
+        ("TRUNCATE donors_donation CASCADE", "donors_donation", "posted"),
+        ("TRUNCATE donors_writeoff", "donors_writeoff", "write_off"),
+        ("TRUNCATE grants_allocation", "grants_allocation", "allocation"),
+        # CASCADE empties every table that refers to the one named: the ledger tables refuse it too.
+        ("TRUNCATE donors_donor CASCADE", "donors_donation", "posted"),
+        ("TRUNCATE donors_pledge CASCADE", "donors_writeoff", "write_off"),
+        ("TRUNCATE grants_output CASCADE", "grants_allocation", "allocation"),
+    ],
+)
+def test_trigger_refuses_truncate(request, statement, table, fixture):
+    request.getfixturevalue(fixture)
+    with connection.cursor() as cursor:
+        # TRUNCATE will not start while deferred triggers of this transaction's writes are pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with (
+        pytest.raises(DatabaseError, match="is a ledger table: it cannot be truncated"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    assert _count(table) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transactional_test_can_still_end_with_posted_rows(posted):
+    """Django's flush after this test truncates every table; only it goes past the truncate guards."""
+    assert _count("donors_donation") == 1
