@@ -74,7 +74,7 @@ def test_output_funding_keeps_received_and_planned_apart_net_of_reversals(user):
         Decimal("400.00"),
         Decimal("200.00"),
     )
-    assert str(row.allocated) == "300.00"  # quantized, on SQLite too
+    assert str(row.allocated) == "300.00"  # quantized to the cent
     assert rows[other.pk].gap == Decimal("0.00")  # over-funded: no negative gap
 
 
