@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import TransactionTestCase
 
+from backoffice.db import truncate_guards
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
@@ -34,15 +36,10 @@ def _services_present():
 def _flush_past_the_truncate_guards():
     """A transactional test ends with Django's flush: one TRUNCATE of every table, which the ledger
     tables refuse (backoffice.db.ledger_triggers). The flush, and nothing else, skips those guards."""
-    guards = [
-        f"{model._meta.label}:{trigger.name}"
-        for model, trigger in pgtrigger.registered()
-        if trigger.operation == pgtrigger.Truncate
-    ]
     flush = TransactionTestCase._fixture_teardown
 
     def flush_past_guards(self):
-        with pgtrigger.ignore(*guards):
+        with pgtrigger.ignore(*truncate_guards()):
             flush(self)
 
     with mock.patch.object(TransactionTestCase, "_fixture_teardown", flush_past_guards):
