@@ -5,6 +5,7 @@ rollback. The tests act as the role with SET ROLE, in the test's own transaction
 """
 
 import contextlib
+import os
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from donors.models import Donation
 from tests.factories import DonationFactory
 
-ROLE = "fundtrace_app_test"
+ROLE = "fundtrace_app_test" + os.environ.get("PYTEST_XDIST_WORKER", "")  # one per xdist worker: roles are server-wide
 
 
 @contextlib.contextmanager
