@@ -5,26 +5,19 @@ Money enters a chart only as bar lengths; every printed figure is formatted from
 strings by the caller, never from these floats.
 """
 
-import weakref
 import xml.etree.ElementTree as ET  # noqa: N817
 from decimal import Decimal
 from pathlib import Path
 
-from reportlab import rl_config
 from reportlab.graphics import renderSVG
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.piecharts import Pie
-from reportlab.graphics.shapes import STATE_DEFAULTS, Drawing
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-
-# reportlab validates every attribute set on a chart's shapes and widgets against its attribute map:
-# a development aid (reportlab's rl_config says to turn it off for speed) that costs about a fifth of
-# drawing a chart. Our charts are built by the code below only; the values they get are the same.
-rl_config.shapeChecking = 0
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
@@ -38,35 +31,13 @@ SERIES = [ACCENT, colors.HexColor("#8fb3d9"), colors.HexColor("#c97b2f"), colors
           colors.HexColor("#a05d8c"), colors.HexColor("#9aa5b1"), colors.HexColor("#d4b35f")]  # fmt: skip
 
 
-class EmbeddedFont(TTFont):
-    """A TrueType font that remembers, per PDF, how each string it was asked to draw splits into its
-    subsets. A report draws the same strings again and again (column headings, co-funders' names in
-    every output), and reportlab works the split out character by character each time. A character
-    keeps the code it was first given in a PDF, so a string's split never changes once worked out."""
-
-    def __init__(self, name, filename):
-        super().__init__(name, filename)
-        self._splits = weakref.WeakKeyDictionary()  # PDF document -> {string: split}
-
-    def splitString(self, text, doc, encoding="utf-8"):  # noqa: N802 (reportlab's name)
-        splits = self._splits.get(doc)
-        if splits is None:
-            splits = self._splits[doc] = {}
-        split = splits.get(text)
-        if split is None:
-            split = splits[text] = super().splitString(text, doc, encoding)
-        return list(split)
-
-
 def fonts_register() -> None:
     """Embed DejaVu Sans (Latin Extended, Cyrillic, Greek), shipped in reports/fonts/."""
     if FONT in pdfmetrics.getRegisteredFontNames():
         return
-    pdfmetrics.registerFont(EmbeddedFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(EmbeddedFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
-    # Charts start each drawing in the graphics default font (Times-Roman, not embedded).
-    STATE_DEFAULTS["fontName"] = FONT
 
 
 def _length(value: dict | str) -> float:
@@ -81,14 +52,20 @@ def axis_label(value) -> str:
     return f"{value:,.0f}"
 
 
+def _drawing(width, height) -> Drawing:
+    """An empty drawing whose text starts in the embedded font: reportlab's default font would be
+    referenced by the PDF without being embedded."""
+    fonts_register()
+    return Drawing(width, height, initialFontName=FONT)
+
+
 def bar_chart(labels, series, *, names=None, horizontal=False, width=170 * mm, height=60 * mm) -> Drawing:
     """Bars per label, one colour per series; `series` holds money dicts or Decimal strings."""
-    fonts_register()
     if horizontal:  # reportlab draws the first category at the bottom; readers expect it on top
         labels, series = list(reversed(labels)), [list(reversed(s)) for s in series]
     else:
         width = min(width, 40 * mm + 22 * mm * len(labels))
-    drawing = Drawing(width, height)
+    drawing = _drawing(width, height)
     chart = HorizontalBarChart() if horizontal else VerticalBarChart()
     label_room = 55 * mm if horizontal else 0
     chart.x, chart.y = 12 * mm + label_room, 12 * mm
@@ -121,8 +98,7 @@ def bar_chart(labels, series, *, names=None, horizontal=False, width=170 * mm, h
 
 
 def pie_chart(labels, values, *, width=170 * mm, height=58 * mm) -> Drawing:
-    fonts_register()
-    drawing = Drawing(width, height)
+    drawing = _drawing(width, height)
     pie = Pie()
     pie.x, pie.y = 10 * mm, 4 * mm
     pie.width = pie.height = height - 10 * mm

@@ -1,8 +1,9 @@
 """The base renderer: page templates, fonts, styles, header and footer; charts come from reports.charts.
 
 A subclass only builds its story from a snapshot. Nothing here reads the database or the
-clock: the same snapshot gives the same bytes (reportlab's invariant mode fixes the creation
-date; the PDF's document ID is taken from the snapshot's SHA-256).
+clock: the same snapshot gives the same bytes. reportlab's invariant mode fixes the creation and
+modification dates, and with them the document ID, which reportlab derives from the dates and the
+document information (whose subject carries the snapshot's SHA-256).
 """
 
 import datetime as dt
@@ -10,7 +11,6 @@ import io
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
-from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -18,8 +18,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
-    Flowable,
     Frame,
+    KeepTogether,
     NextPageTemplate,
     PageTemplate,
     Paragraph,
@@ -27,23 +27,21 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
-from reportlab.platypus.tables import CellStyle
 
 from backoffice.money import format_money
 
 from .. import charts
 from ..charts import ACCENT, BAND, FONT, FONT_BOLD, INK, MUTED, RULE, fonts_register
 from ..snapshot import snapshot_sha256
-from .flowables import KeptTogether, Line, RuledTable
 
 # Bump whenever a change to any renderer changes the bytes of a PDF: each run records the version
 # that drew it, and verify_report re-renders only runs of the current version (older runs verify
 # by the SHA-256 of the PDF stored with them).
-RENDERER_VERSION = 3
+RENDERER_VERSION = 4
 # The reportlab release that version draws with. Another release may draw other bytes, and
 # genuine PDFs of the current version would then fail verify_report's re-render: a test pins
 # this, so that upgrading reportlab (requirements.txt) goes with a RENDERER_VERSION bump.
-RENDERED_WITH_REPORTLAB = "4.4.10"
+RENDERED_WITH_REPORTLAB = "5.1.0"
 
 # Formatting: the one place that turns snapshot strings into printed text --------------------
 
@@ -95,23 +93,7 @@ def _styles() -> dict:
 # Shared by every render: a ParagraphStyle is only read while rendering, never changed.
 CELL_SIZE, CELL_LEADING, CELL_PADDING = 8, 10, 6  # CELL_PADDING: reportlab's default left and right padding
 CELL_PADDING_Y = 2.5  # above and below a cell's text
-CELL_ROW_HEIGHT = CELL_PADDING_Y + CELL_LEADING + CELL_PADDING_Y  # a row of one-line cells
 STYLES = _styles()
-
-
-def _cell_style(font: str, alignment: str) -> CellStyle:
-    style = CellStyle(f"{font} {alignment}")
-    style.fontname, style.fontsize, style.leading, style.color = font, CELL_SIZE, CELL_LEADING, INK
-    style.alignment, style.valign, style.topPadding = alignment, "TOP", CELL_PADDING_Y
-    style.bottomPadding = CELL_PADDING_Y
-    return style
-
-
-# A table's cells share these styles instead of each cell getting its own CellStyle that every style
-# command then visits (reportlab's default): the same look, built in a fraction of the time. Only
-# read while rendering; `table()` gives reportlab no cell-level style commands that would change them.
-CELL_STYLES = {(font, alignment): _cell_style(font, alignment) for font in (FONT, FONT_BOLD)
-               for alignment in ("LEFT", "RIGHT")}  # fmt: skip
 
 
 class Text(str):
@@ -121,24 +103,28 @@ class Text(str):
 
 
 class NumberedCanvas(Canvas):
-    """Holds every page until the end so each footer can say "Page x of y"."""
+    """A canvas that can say "Page x of y" on every page. A page shows a form (a PDF XObject) by
+    name, and the forms are drawn when the file is saved and the number of pages is known:
+    reportlab lets a page use a form that is defined later."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._pages = []
+        self._page_counts = []  # (form name, right end of the text, baseline) of each numbered page
 
-    def showPage(self):  # noqa: N802 (reportlab's name)
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
+    def draw_page_count(self, x: float, y: float) -> None:
+        """Draw "Page x of y" in the footer's font, right-aligned to end at (x, y)."""
+        name = f"page-count-{self.getPageNumber()}"
+        self._page_counts.append((name, x, y))
+        self.doForm(name)
 
     def save(self):
-        total = len(self._pages)
-        for number, state in enumerate(self._pages, start=1):
-            self.__dict__.update(state)
+        total = len(self._page_counts)
+        for number, (name, x, y) in enumerate(self._page_counts, start=1):
+            self.beginForm(name)
             self.setFont(FONT, 7.5)
             self.setFillColor(MUTED)
-            self.drawRightString(A4[0] - 18 * mm, 10 * mm, f"Page {number} of {total}")
-            super().showPage()
+            self.drawRightString(x, y, f"Page {number} of {total}")
+            self.endForm()
         super().save()
 
 
@@ -194,8 +180,6 @@ class ReportRenderer:
         return buffer.getvalue()
 
     def _page(self, canvas, doc):
-        # The document ID is normally an MD5 of the content; derive it from the snapshot instead.
-        canvas._doc._ID = b"\n[<%s><%s>]\n" % (self.sha[:32].encode(), self.sha[32:].encode())
         width, height = self.pagesize
         canvas.saveState()
         canvas.setStrokeColor(RULE)
@@ -210,21 +194,20 @@ class ReportRenderer:
         canvas.drawRightString(width - self.margin, height - 12.5 * mm, self.subject()[:75])
         canvas.setFont(FONT, 7.5)
         canvas.drawString(self.margin, 10 * mm, f"Fingerprint {self.fingerprint} · check with manage.py verify_report")
+        canvas.draw_page_count(width - self.margin, 10 * mm)
         canvas.restoreState()
 
     # Styles and building blocks -----------------------------------------------------------------
 
-    def para(self, text: str, style: str = "body") -> Flowable:
+    def para(self, text: str, style: str = "body") -> Paragraph:
         """A paragraph of plain text: whatever a user typed prints as typed."""
-        if not (text or "").strip() or self.styles[style].alignment != TA_LEFT:
-            return Paragraph(escape(text or ""), self.styles[style])
-        return Line(text, self.styles[style])
+        return Paragraph(escape(text or ""), self.styles[style])
 
     def markup(self, markup: str, style: str = "body") -> Paragraph:
         """A paragraph of our own markup; every user value in it must already be escaped."""
         return Paragraph(markup, self.styles[style])
 
-    def heading(self, text: str) -> Flowable:
+    def heading(self, text: str) -> Paragraph:
         return self.para(text, "h2")
 
     def cell(self, text: str) -> Text:
@@ -236,24 +219,22 @@ class ReportRenderer:
         data = [self._cells(header, widths, FONT_BOLD), *(self._cells(row, widths, FONT) for row in rows)]
         if total:
             data.append(self._cells(total, widths, FONT_BOLD))
-        bold = [CELL_STYLES[FONT_BOLD, "RIGHT" if i in numeric else "LEFT"] for i in range(len(widths))]
-        plain = [CELL_STYLES[FONT, "RIGHT" if i in numeric else "LEFT"] for i in range(len(widths))]
-        cell_styles = [bold, *(plain for _ in rows), *([bold] if total else [])]
-        # A row of strings is one line high; reportlab measures only the rows that hold a Paragraph.
-        heights = [None if any(isinstance(c, Paragraph) for c in row) else CELL_ROW_HEIGHT for row in data]
-        table = RuledTable(
-            data, colWidths=widths, rowHeights=heights, repeatRows=1, splitByRow=1, hAlign="LEFT",
-            cellStyles=cell_styles, normalizedData=1,
-        )  # fmt: skip
         style = [
+            ("FONT", (0, 0), (-1, -1), FONT, CELL_SIZE, CELL_LEADING),
+            ("FONT", (0, 0), (-1, 0), FONT_BOLD, CELL_SIZE, CELL_LEADING),
+            ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 0), (-1, -1), CELL_PADDING_Y),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), CELL_PADDING_Y),
             ("BACKGROUND", (0, 0), (-1, 0), BAND),
             ("LINEBELOW", (0, 0), (-1, 0), 0.6, ACCENT),
             ("LINEBELOW", (0, 1), (-1, -1), 0.25, RULE),
         ]
+        style += [("ALIGN", (column, 0), (column, -1), "RIGHT") for column in numeric]
         if total:
-            style.append(("LINEABOVE", (0, -1), (-1, -1), 0.6, INK))
-        table.setStyle(TableStyle(style))
-        return table
+            style += [("FONT", (0, -1), (-1, -1), FONT_BOLD, CELL_SIZE, CELL_LEADING),
+                      ("LINEABOVE", (0, -1), (-1, -1), 0.6, INK)]  # fmt: skip
+        return Table(data, colWidths=widths, repeatRows=1, splitByRow=1, hAlign="LEFT", style=TableStyle(style))
 
     def _cells(self, row, widths, font) -> list:
         cells = ["" if value is None else value for value in row]
@@ -277,11 +258,11 @@ class ReportRenderer:
         widths = [80 * mm, 45 * mm, 45 * mm] if base_column else [110 * mm, 50 * mm]
         return self.table(header, rows, widths, numeric=range(1, len(header)))
 
-    def empty(self, text: str) -> Flowable:
+    def empty(self, text: str) -> Paragraph:
         return self.para(text, "small")
 
-    def keep(self, *flowables) -> KeptTogether:
-        return KeptTogether(list(flowables))
+    def keep(self, *flowables) -> KeepTogether:
+        return KeepTogether(list(flowables))
 
     def spacer(self, height=4 * mm) -> Spacer:
         return Spacer(1, height)

@@ -1,21 +1,20 @@
-"""The renderers' own flowables lay pages out as reportlab's would: a block that outgrows a page,
-table cells in reading order, one-line paragraphs."""
+"""How the renderers lay pages out: a block that outgrows a page, table cells in reading order,
+every font embedded."""
 
 import io
+import json
+from pathlib import Path
 
 from pypdf import PdfReader
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph
 
 from donors.models import Donor
-from reports.charts import fonts_register
 from reports.figures import donor_summary_snapshot
 from reports.renderers import render
-from reports.renderers.base import STYLES
-from reports.renderers.flowables import Line
 
 from .conftest import END, START
 from .helpers import shown
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def pages(pdf: bytes) -> list[str]:
@@ -54,20 +53,28 @@ def test_a_wrapped_cell_is_read_in_its_row_between_its_neighbours(demo):
     assert f"{pledge['ref']} {pledge['title']} {shown(pledge['total'])} {shown(pledge['received'])}" in text
 
 
-def canvas() -> Canvas:
-    fonts_register()
-    return Canvas(io.BytesIO())
+def fonts(pdf: bytes) -> dict[str, bool]:
+    """Every font the pages and their forms use, and whether the file embeds it."""
+    found = {}
+
+    def visit(resources):
+        for font in resources.get("/Font", {}).values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            found[str(font["/BaseFont"])] = descriptor is not None and "/FontFile2" in descriptor.get_object()
+        for xobject in resources.get("/XObject", {}).values():
+            xobject = xobject.get_object()
+            if "/Resources" in xobject:
+                visit(xobject["/Resources"].get_object())
+
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        visit(page["/Resources"].get_object())
+    return found
 
 
-def test_a_line_that_fits_is_one_leading_high():
-    line = Line("Your  funding by\nprogramme", STYLES["h2"])
-    assert line.wrapOn(canvas(), 400, 800) == (400, STYLES["h2"].leading)
-    assert line.text == "Your funding by programme"
-
-
-def test_a_line_too_long_for_its_width_wraps_as_its_paragraph_would():
-    text = "Donations count at the amount received & their base amount <as posted>. " * 4
-    line = Line(text, STYLES["body"])
-    paragraph = Paragraph(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), STYLES["body"])
-    assert line.wrapOn(canvas(), 300, 800) == paragraph.wrapOn(canvas(), 300, 800)
-    assert line.height > 3 * STYLES["body"].leading
+def test_every_font_is_embedded_charts_and_page_numbers_included():
+    snapshot = json.loads((DATA / "donor_summary_renderer_3.json").read_text(encoding="utf-8"))
+    assert snapshot["by_programme"]  # the summary draws its bar chart
+    found = fonts(render(snapshot))
+    assert {name.split("+")[-1] for name in found} == {"DejaVuSans", "DejaVuSans-Bold"}
+    assert all(found.values()), found

@@ -1,17 +1,25 @@
+import hashlib
 import io
+import json
+from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 from reportlab.pdfgen.canvas import Canvas
 
 from donors.models import Donor
 from reports.figures import donor_summary_snapshot
 from reports.models import ReportRun
-from reports.renderers import render
+from reports.renderers import RENDERER_VERSION, render
 from reports.services import report_run_generate, report_run_request
+from reports.snapshot import snapshot_sha256
 
 from .conftest import END, START
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture
@@ -34,6 +42,32 @@ def verify(path):
     return out.getvalue()
 
 
+def recorded(snapshot: dict, pdf: bytes, version: int) -> ReportRun:
+    """A done run of `snapshot` whose stored PDF is `pdf`, drawn by renderer `version`."""
+    run = ReportRun(
+        kind="donor_summary",
+        donor=Donor.objects.get(ref=snapshot["donor"]["ref"]),
+        period_start=START,
+        period_end=END,
+        status=ReportRun.Status.DONE,
+        snapshot=snapshot,
+        snapshot_sha256=snapshot_sha256(snapshot),
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        renderer_version=version,
+        finished_at=timezone.now(),
+    )
+    run.pdf.save(f"{run.snapshot_sha256[:12]}.pdf", ContentFile(pdf), save=False)
+    run.save()
+    return run
+
+
+def altered(pdf: bytes) -> bytes:
+    changed = bytearray(pdf)
+    position = changed.index(b"/Length") - 20  # inside the page content, not the metadata
+    changed[position] = (changed[position] + 1) % 256
+    return bytes(changed)
+
+
 def test_it_accepts_the_pdf_it_made(run, tmp_path):
     path = tmp_path / "report.pdf"
     path.write_bytes(stored(run))
@@ -42,11 +76,8 @@ def test_it_accepts_the_pdf_it_made(run, tmp_path):
 
 
 def test_it_rejects_a_copy_with_one_byte_changed(run, tmp_path):
-    pdf = bytearray(stored(run))
-    position = pdf.index(b"/Length") - 20  # inside the page content, not the metadata
-    pdf[position] = (pdf[position] + 1) % 256
     path = tmp_path / "altered.pdf"
-    path.write_bytes(bytes(pdf))
+    path.write_bytes(altered(stored(run)))
     with pytest.raises(CommandError, match="NOT VERIFIED: The file differs") as caught:
         verify(path)
     assert caught.value.returncode == 1
@@ -101,40 +132,26 @@ def test_snapshot_is_canonical_json_with_money_as_strings(run):
     assert isinstance(f["value"]["amount"], str) and f["value"]["currency"] == "GBP"
 
 
-def test_a_run_drawn_by_an_older_renderer_still_verifies(demo, django_capture_on_commit_callbacks, tmp_path):
-    """After a renderer change the stored snapshot no longer renders to an old PDF; its recorded SHA-256 vouches."""
-    import reports.services
-    from reports.renderers import RENDERER_VERSION
-    from reports.renderers.base import ReportRenderer
+def test_a_pdf_made_by_renderer_3_still_verifies_beside_one_made_today(demo, tmp_path):
+    """tests/reports/data holds a snapshot and the PDF renderer version 3 (reportlab 4.4.10) drew from it."""
+    snapshot = json.loads((DATA / "donor_summary_renderer_3.json").read_text(encoding="utf-8"))
+    old = (DATA / "donor_summary_renderer_3.pdf").read_bytes()
+    assert b"renderer 3, sha256:" + snapshot_sha256(snapshot).encode() in old
+    new = render(snapshot)
+    assert new != old  # today's renderer draws the same snapshot differently
+    old_run, new_run = recorded(snapshot, old, 3), recorded(snapshot, new, RENDERER_VERSION)
 
-    with pytest.MonkeyPatch.context() as older:  # the renderer as it was: other margins, an earlier version
-        older.setattr(ReportRenderer, "margin", ReportRenderer.margin + 7)
-        older.setattr(reports.services, "RENDERER_VERSION", RENDERER_VERSION - 1)
-        with django_capture_on_commit_callbacks(execute=True):
-            run = report_run_request(
-                kind="donor_summary", donor=Donor.objects.get(ref="DON-0002"), start=START, end=END
-            )
-    run.refresh_from_db()
-    assert run.status == ReportRun.Status.DONE, run.error
-    assert run.renderer_version == RENDERER_VERSION - 1
-    old = stored(run)
-    assert render(run.snapshot) != old  # today's renderer draws the same snapshot differently
-
-    path = tmp_path / "old.pdf"
-    path.write_bytes(old)
-    assert f"Matches run {run.pk}" in verify(path)
-
-    altered = bytearray(old)
-    position = altered.index(b"/Length") - 20
-    altered[position] = (altered[position] + 1) % 256
-    path.write_bytes(bytes(altered))
-    with pytest.raises(CommandError, match="NOT VERIFIED: The file differs"):
-        verify(path)
+    for pdf, run in ((old, old_run), (new, new_run)):
+        path = tmp_path / f"run-{run.pk}.pdf"
+        path.write_bytes(pdf)
+        assert f"VERIFIED: Matches run {run.pk}" in verify(path)
+        path.write_bytes(altered(pdf))
+        with pytest.raises(CommandError, match="NOT VERIFIED: The file differs from the PDF of run") as caught:
+            verify(path)
+        assert caught.value.returncode == 1
 
 
 def test_runs_record_the_renderer_version(run):
-    from reports.renderers import RENDERER_VERSION
-
     assert run.renderer_version == RENDERER_VERSION
     assert f"renderer {RENDERER_VERSION}" in stored(run).decode("latin-1")
 
