@@ -3,8 +3,9 @@
 A send that a later attempt can fix raises RetryableSendError, and Celery retries the task
 (`autoretry_for`) after an exponential backoff with full jitter: retry n waits a random whole
 number of seconds from 0 up to DELIVERY_RETRY_BASE_SECONDS·2^(n−1), at most
-DELIVERY_RETRY_MAX_SECONDS. In process (no broker) nothing would run a scheduled retry, so there
-the first failure is final; the next mailing, or the resend action, tries again.
+DELIVERY_RETRY_MAX_SECONDS. In process (no broker) there is no one to run a retry later, and
+Celery would raise it to the caller (a web request, a command), so there the first failure is
+final; the next mailing, or the resend action, tries again.
 """
 
 import logging

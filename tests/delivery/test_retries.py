@@ -16,7 +16,7 @@ from tests.delivery.conftest import backoff_ceiling, donor_with_gift, free_port,
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ARGS = ["send_donor_summaries", "--from", "2025-01-01", "--to", "2025-12-31", "--timeout", "90"]
-LATENCY = dt.timedelta(seconds=2)  # a worker's own delay in picking up a due retry, on a loaded machine
+LATENCY = dt.timedelta(seconds=3)  # a worker's own delay in picking up a due retry, on a loaded machine
 
 
 def attempts_of(delivery):
