@@ -89,15 +89,15 @@ def eager_celery():
 
 
 @pytest.fixture
-def celery_worker(transactional_db):
+def celery_worker(transactional_db, monkeypatch):
     """A real worker thread: Redis when CELERY_BROKER_URL is a Redis URL (CI), else the in-memory broker."""
     broker = os.environ.get("CELERY_BROKER_URL", "")
-    with _worker(broker if broker.startswith("redis://") else "memory://"):
+    with _worker(broker if broker.startswith("redis://") else "memory://", monkeypatch):
         yield celery_app
 
 
 @pytest.fixture
-def rabbitmq_worker(transactional_db):
+def rabbitmq_worker(transactional_db, monkeypatch):
     """A real worker thread on RabbitMQ (RABBITMQ_URL), on a queue of this test run's own.
 
     Skipped without RABBITMQ_URL, unless REQUIRE_SERVICES=1: there a missing or unreachable
@@ -119,16 +119,17 @@ def rabbitmq_worker(transactional_db):
         except Exception as exc:  # noqa: BLE001 (any way of being unreachable is reported the same)
             pytest.fail(f"RabbitMQ at RABBITMQ_URL ({url}) is unreachable: {exc}")
         try:
-            with _worker(url, queue=queue):
+            with _worker(url, monkeypatch, queue=queue):
                 yield celery_app
         finally:
             connection.default_channel.queue_delete(queue)
 
 
 @contextmanager
-def _worker(broker: str, *, queue: str | None = None):
+def _worker(broker: str, monkeypatch, *, queue: str | None = None):
     keys = ("broker_url", "task_always_eager", "task_default_queue", "worker_enable_remote_control")
     saved = {k: celery_app.conf[k] for k in keys}
+    monkeypatch.setenv("CELERY_BROKER_URL", broker)  # Celery reads it before its configuration's broker_url
     celery_app.conf.update(broker_url=broker, task_always_eager=False)
     if queue:  # nothing else on the broker takes these tasks, and no broadcast reaches this worker
         celery_app.conf.update(task_default_queue=queue, worker_enable_remote_control=False)
