@@ -14,3 +14,7 @@ STORAGES["default"]["OPTIONS"]["location"] = str(PRIVATE_STORAGE_ROOT)  # noqa: 
 # Tasks run in process unless a test starts a real worker (tests/delivery/conftest.py turns
 # this off for its worker and points it at CELERY_BROKER_URL: memory:// or Redis in CI).
 CELERY_TASK_ALWAYS_EAGER = True
+
+# Delivery retries wait whole seconds (Celery's retry_backoff): the shortest backoff, so tests on a worker stay quick.
+DELIVERY_RETRY_BASE_SECONDS = 1
+DELIVERY_RETRY_MAX_SECONDS = 2

@@ -6,9 +6,6 @@ and only the worker whose conditional UPDATE moves it from pending to sending ma
 
 import datetime as dt
 import logging
-import random
-import smtplib
-import threading
 import unicodedata
 from dataclasses import dataclass, field
 from email.utils import make_msgid
@@ -29,7 +26,7 @@ from reports.tasks import STUCK_AFTER
 
 from .links import delivery_link
 from .models import Delivery, DeliveryAttempt
-from .smtp_errors import is_in_doubt, is_retryable, smtp_code
+from .smtp_errors import RetryableSendError, is_in_doubt, is_retryable, smtp_code
 
 logger = logging.getLogger(__name__)
 
@@ -182,19 +179,6 @@ def summaries_progress(*, run_ids=None, start: dt.date | None = None, end: dt.da
 # Sending one delivery ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SendOutcome:
-    # sent, retry, failed, unanswered, skipped (someone else holds it or it is finished), waiting (no PDF yet)
-    status: str
-    retry_in: float | None = None
-
-
-def retry_delay(attempt: int) -> float:
-    """Exponential backoff with full jitter: a random delay up to base·2^(attempt−1), capped."""
-    ceiling = min(settings.DELIVERY_RETRY_MAX_SECONDS, settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)
-
-
 def message_id_new() -> str:
     return make_msgid(domain=settings.DELIVERY_MESSAGE_ID_DOMAIN)
 
@@ -248,9 +232,13 @@ def delivery_claim(delivery_id: int, *, done_run_id: int | None = None) -> bool:
     )
 
 
-def delivery_send(*, delivery_id: int, run: ReportRun | None = None) -> SendOutcome:
+def delivery_send(*, delivery_id: int, run: ReportRun | None = None, may_retry: bool = False) -> str:
     """Send one delivery if this caller wins the claim; log the attempt and its outcome.
 
+    Returns sent, failed, unanswered, skipped (someone else holds it, or it is finished) or waiting
+    (its run has no PDF yet). A failure that a later attempt can fix (smtp_errors.is_retryable)
+    puts the delivery back in pending and raises RetryableSendError when `may_retry`, for the
+    calling task to retry it; without `may_retry` it fails the delivery.
     `run`: the delivery's run, done, with its donor, when the caller has it in hand (it has just
     generated it), so that it is not read again.
     """
@@ -259,7 +247,7 @@ def delivery_send(*, delivery_id: int, run: ReportRun | None = None) -> SendOutc
         waiting = Delivery.objects.filter(
             pk=delivery_id, status=Delivery.Status.PENDING, revoked_at__isnull=True
         ).exclude(run__status=ReportRun.Status.DONE)
-        return SendOutcome("waiting" if waiting.exists() else "skipped")
+        return "waiting" if waiting.exists() else "skipped"
     logged = DeliveryAttempt.objects.filter(delivery=OuterRef("pk")).order_by().values("delivery")
     deliveries = Delivery.objects.annotate(logged=Subquery(logged.annotate(n=Count("pk")).values("n")))
     if run_done:
@@ -279,13 +267,13 @@ def delivery_send(*, delivery_id: int, run: ReportRun | None = None) -> SendOutc
             delivery, Delivery.Status.FAILED, "The contact no longer receives reports; nothing was sent.",
             attempt=attempt(DeliveryAttempt.Outcome.FAILED, error="Contact no longer receives reports."),
         )  # fmt: skip
-        return SendOutcome("failed")
+        return "failed"
     if not run_done and (delivery.run.superseded_by_id or runs_stale([delivery.run])):
         _finish(
             delivery, Delivery.Status.FAILED, STALE,
             attempt=attempt(DeliveryAttempt.Outcome.FAILED, error="The report had become stale; nothing was sent."),
         )  # fmt: skip
-        return SendOutcome("failed")
+        return "failed"
     if not delivery.message_id:
         # Fixed before the first attempt, so the mail server's log can be searched for it if a send is in doubt.
         delivery.message_id = message_id_new()
@@ -300,75 +288,34 @@ def delivery_send(*, delivery_id: int, run: ReportRun | None = None) -> SendOutc
             error = f"{error} Check the mail server's log for {delivery.message_id} before resending."
             logged = attempt(DeliveryAttempt.Outcome.UNANSWERED, error=error)
             _finish(delivery, Delivery.Status.UNANSWERED, error, attempt=logged)
-            return SendOutcome("unanswered")
+            return "unanswered"
         retryable = is_retryable(exc)
-        last = delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS
-        outcome = DeliveryAttempt.Outcome.RETRY if retryable and not last else DeliveryAttempt.Outcome.FAILED
-        logged = attempt(outcome, error=error, smtp_code=smtp_code(exc))
-        if outcome == DeliveryAttempt.Outcome.RETRY:
+        if retryable and may_retry:
+            logged = attempt(DeliveryAttempt.Outcome.RETRY, error=error, smtp_code=smtp_code(exc))
             _finish(delivery, Delivery.Status.PENDING, error, attempt=logged)
-            return SendOutcome("retry", retry_in=retry_delay(delivery.attempts))
+            raise RetryableSendError(error) from exc
         if not retryable:
             logger.warning("Delivery %s failed permanently: %s", delivery.pk, error)
+        logged = attempt(DeliveryAttempt.Outcome.FAILED, error=error, smtp_code=smtp_code(exc))
         _finish(delivery, Delivery.Status.FAILED, error, attempt=logged)
-        return SendOutcome("failed")
+        return "failed"
     _finish(
         delivery, Delivery.Status.SENT, "", sent_at=timezone.now(),
         attempt=attempt(DeliveryAttempt.Outcome.SENT),
     )  # fmt: skip
-    return SendOutcome("sent")
+    return "sent"
 
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 DELIVERY_SMTP_BACKEND = "delivery.smtp_backend.EmailBackend"
-_held = threading.local()  # smtplib connections are not thread-safe: one per thread
 
 
 def message_send(message) -> None:
-    """Send over this thread's SMTP connection, kept open between deliveries.
-
-    Connecting, EHLO and QUIT for every email cost more than the message itself when a worker
-    sends hundreds. A kept connection is checked with NOOP before reuse, so one the server closed
-    while idle is replaced before anything is sent, never counted as a failed attempt. After an
-    error the connection is dropped, because its state is unknown.
-    """
-    if settings.EMAIL_BACKEND != SMTP_BACKEND:
-        with get_connection(fail_silently=False) as connection:
-            connection.send_messages([message])
-        return
-    # Django's SMTP backend, telling an unanswered DATA from a lost connection (delivery.smtp_backend).
-    key = (settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD,
-           settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL, settings.EMAIL_TIMEOUT)  # fmt: skip
-    held = getattr(_held, "smtp", None)
-    if held is not None and (held[0] != key or not _smtp_alive(held[1])):
-        _smtp_drop()
-        held = None
-    if held is None:
-        connection = get_connection(DELIVERY_SMTP_BACKEND, fail_silently=False)
-        connection.open()
-        held = _held.smtp = (key, connection)
-    try:
-        held[1].send_messages([message])
-    except Exception:
-        _smtp_drop()
-        raise
-
-
-def _smtp_alive(connection) -> bool:
-    try:
-        return connection.connection is not None and connection.connection.noop()[0] == 250
-    except (smtplib.SMTPException, OSError):
-        return False
-
-
-def _smtp_drop() -> None:
-    held = getattr(_held, "smtp", None)
-    _held.smtp = None
-    if held is not None:
-        try:
-            held[1].close()
-        except Exception:  # noqa: BLE001, S110 (closing a broken connection may fail; it is gone either way)
-            pass
+    """Send over a connection of its own, opened and closed here: after an error nothing is left
+    whose state is unknown. Where email goes by SMTP, through delivery.smtp_backend, which tells a
+    message the server never answered from a connection lost before it was sent."""
+    backend = DELIVERY_SMTP_BACKEND if settings.EMAIL_BACKEND == SMTP_BACKEND else None
+    get_connection(backend, fail_silently=False).send_messages([message])
 
 
 @transaction.atomic  # the outcome and its attempt row in one commit

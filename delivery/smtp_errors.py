@@ -14,6 +14,11 @@ class SMTPDataUnanswered(smtplib.SMTPException):
     """The message and its final "." were sent, and no answer came: it may or may not have been stored."""
 
 
+class RetryableSendError(Exception):
+    """A send failed in a way a later attempt can fix, and the attempt is recorded: the task that
+    raises it retries (Celery's autoretry_for, with its backoff)."""
+
+
 def smtp_code(exc: BaseException) -> int | None:
     if isinstance(exc, smtplib.SMTPResponseException):
         return exc.smtp_code

@@ -5,6 +5,8 @@ import email
 import os
 import socket
 import time
+import uuid
+from contextlib import contextmanager
 from email import policy
 
 import pytest
@@ -12,6 +14,7 @@ from aiosmtpd.controller import Controller
 
 from backoffice.celery import app as celery_app
 from donors.services import donation_post
+from tests.conftest import REQUIRE_SERVICES
 from tests.factories import ContactFactory, DonationFactory, DonorFactory
 from tests.worker_thread import worker_thread
 
@@ -71,8 +74,6 @@ def smtp(settings):
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 5
-    settings.DELIVERY_RETRY_BASE_SECONDS = 0.05
-    settings.DELIVERY_RETRY_MAX_SECONDS = 0.2
     settings.DELIVERY_BASE_URL = "http://testserver"
     yield sink
     controller.stop()
@@ -88,13 +89,50 @@ def eager_celery():
 
 
 @pytest.fixture
-def celery_worker(transactional_db):
+def celery_worker(transactional_db, monkeypatch):
     """A real worker thread: Redis when CELERY_BROKER_URL is a Redis URL (CI), else the in-memory broker."""
     broker = os.environ.get("CELERY_BROKER_URL", "")
-    saved = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager")}
-    celery_app.conf.task_always_eager = False
-    if not broker.startswith("redis://"):
-        celery_app.conf.broker_url = "memory://"
+    with _worker(broker if broker.startswith("redis://") else "memory://", monkeypatch):
+        yield celery_app
+
+
+@pytest.fixture
+def rabbitmq_worker(transactional_db, monkeypatch):
+    """A real worker thread on RabbitMQ (RABBITMQ_URL), on a queue of this test run's own.
+
+    Skipped without RABBITMQ_URL, unless REQUIRE_SERVICES=1: there a missing or unreachable
+    RabbitMQ is a failure.
+    """
+    import kombu
+
+    url = os.environ.get("RABBITMQ_URL", "")
+    if not url:
+        if REQUIRE_SERVICES:
+            pytest.fail("REQUIRE_SERVICES=1 but RABBITMQ_URL is not set (e.g. amqp://guest:guest@127.0.0.1:5672//)")
+        pytest.skip("needs RabbitMQ: set RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672//")
+    if not url.startswith(("amqp://", "amqps://", "pyamqp://")):
+        pytest.fail(f"RABBITMQ_URL must be an amqp:// URL, not {url!r}")
+    queue = f"fundtrace-test-delivery-{uuid.uuid4().hex[:12]}"
+    with kombu.Connection(url, connect_timeout=3) as connection:
+        try:
+            connection.ensure_connection(max_retries=1)
+        except Exception as exc:  # noqa: BLE001 (any way of being unreachable is reported the same)
+            pytest.fail(f"RabbitMQ at RABBITMQ_URL ({url}) is unreachable: {exc}")
+        try:
+            with _worker(url, monkeypatch, queue=queue):
+                yield celery_app
+        finally:
+            connection.default_channel.queue_delete(queue)
+
+
+@contextmanager
+def _worker(broker: str, monkeypatch, *, queue: str | None = None):
+    keys = ("broker_url", "task_always_eager", "task_default_queue", "worker_enable_remote_control")
+    saved = {k: celery_app.conf[k] for k in keys}
+    monkeypatch.setenv("CELERY_BROKER_URL", broker)  # Celery reads it before its configuration's broker_url
+    celery_app.conf.update(broker_url=broker, task_always_eager=False)
+    if queue:  # nothing else on the broker takes these tasks, and no broadcast reaches this worker
+        celery_app.conf.update(task_default_queue=queue, worker_enable_remote_control=False)
     _connections_reset()
     celery_app.control.purge()  # nothing left over from an earlier run on the same Redis database
     try:
@@ -105,14 +143,34 @@ def celery_worker(transactional_db):
         _connections_reset()
 
 
+@pytest.fixture
+def max_attempts(monkeypatch):
+    """Set how many attempts a delivery gets (DELIVERY_MAX_ATTEMPTS, read when the task is defined)."""
+    from delivery.tasks import delivery_send
+
+    def set_to(attempts: int) -> None:
+        monkeypatch.setattr(delivery_send, "max_retries", attempts - 1)
+
+    return set_to
+
+
+def backoff_ceiling(retry: int) -> float:
+    """The longest wait before retry `retry` (1, 2, ...): DELIVERY_RETRY_BASE_SECONDS·2^(retry−1), capped."""
+    from django.conf import settings
+
+    return min(settings.DELIVERY_RETRY_MAX_SECONDS, settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** (retry - 1))
+
+
 def _connections_reset():
-    """Drop the app's cached connection and producer pools, made for whatever broker was configured before.
+    """Drop the app's cached connection and producer pools and its queues, made for whatever broker
+    and default queue were configured before.
 
     Eager calls acquire a producer too: without this, a pool made for the default broker URL
     (amqp://localhost) would carry the test's messages away from the test worker.
     """
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    celery_app.__dict__.pop("amqp", None)  # a cached property: made again from the configuration when next read
 
 
 def wait_for(condition, timeout=60.0, what="condition"):

@@ -1,4 +1,6 @@
-"""summary_prepare sends a run's emails itself after generating it; retries and leftovers go to delivery_send tasks."""
+"""summary_prepare sends a run's emails itself after generating it; leftovers go to delivery_send tasks.
+
+A retry of a first attempt made here: tests/delivery/test_retries.py."""
 
 import pytest
 
@@ -45,40 +47,6 @@ def test_running_the_task_again_sends_nothing(smtp, eager_celery, handed_over):
     assert DeliveryAttempt.objects.count() == 2
 
 
-def test_a_retryable_failure_is_retried_by_a_delivery_send_task_after_the_backoff(
-    smtp, eager_celery, handed_over, monkeypatch
-):
-    smtp.replies = ["451 4.3.0 Try again later"]
-    slept = []
-    monkeypatch.setattr(tasks.time, "sleep", slept.append)
-    _, run_id = requested(reporting=1)
-    tasks.summary_prepare.delay(run_id)
-    delivery = Delivery.objects.get()
-    assert handed_over == [delivery.pk] and len(slept) == 1 and 0 < slept[0] <= 0.2  # the smtp fixture's backoff
-    assert [m["to"] for m in smtp.messages] == [[delivery.email]]
-    assert list(delivery.attempt_log.values_list("number", "outcome", "smtp_code")) == [
-        (1, "retry", 451),
-        (2, "sent", None),
-    ]
-    delivery.refresh_from_db()
-    assert delivery.status == "sent" and delivery.attempts == 2
-
-
-def test_on_a_worker_the_retry_is_a_delivery_send_task_with_a_countdown(smtp, monkeypatch):
-    """With a broker the task does not wait: it schedules the retry and moves on."""
-    smtp.replies = ["421 4.7.0 Slow down"]
-    scheduled = []
-    monkeypatch.setattr(tasks.delivery_send, "apply_async", lambda args, countdown: scheduled.append((args, countdown)))
-    _, run_id = requested(reporting=1)
-    assert tasks.summary_prepare.run(run_id) == "done"  # called as a worker calls it (not eager)
-    delivery = Delivery.objects.get()
-    [((delivery_id,), countdown)] = scheduled
-    assert delivery_id == delivery.pk and 0 < countdown <= 0.2
-    assert delivery.status == "pending" and delivery.attempts == 1 and smtp.messages == []
-    assert services.delivery_send(delivery_id=delivery.pk).status == "sent"  # what the scheduled task does
-    assert list(delivery.attempt_log.values_list("number", "outcome")) == [(1, "retry"), (2, "sent")]
-
-
 def test_a_plain_failure_is_logged_and_not_retried(smtp, eager_celery, handed_over):
     smtp.replies = ["550 5.1.1 Mailbox unavailable"]
     _, run_id = requested(reporting=2)
@@ -98,10 +66,10 @@ def test_past_the_inline_time_the_rest_go_to_delivery_send_tasks(smtp, eager_cel
 def test_a_send_that_raises_is_handed_to_a_delivery_send_task(smtp, eager_celery, handed_over, monkeypatch):
     send = services.delivery_send
 
-    def broken_once(*, delivery_id, run=None):
+    def broken_once(*, delivery_id, run=None, may_retry=False):
         if run is not None:
             raise ConnectionError("the database went away before the claim")
-        return send(delivery_id=delivery_id)
+        return send(delivery_id=delivery_id, may_retry=may_retry)
 
     monkeypatch.setattr(services, "delivery_send", broken_once)
     _, run_id = requested(reporting=1)

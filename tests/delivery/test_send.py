@@ -1,4 +1,6 @@
-"""Sending summaries by real SMTP (aiosmtpd): content, attachment, link, retries and permanent failures."""
+"""Sending summaries by real SMTP (aiosmtpd), in process: content, attachment, link, failures.
+
+Retries need a worker: tests/delivery/test_retries.py."""
 
 import pytest
 from django.core.management import call_command
@@ -40,19 +42,20 @@ def test_summary_reaches_only_reporting_contacts_with_the_pdf_and_a_working_link
     assert delivery.status == Delivery.Status.SENT and delivery.attempts == 1 and delivery.sent_at
 
 
-def test_a_451_is_retried_with_backoff_then_failed_and_kept(
-    smtp, eager_celery, settings, django_capture_on_commit_callbacks
+def test_in_process_a_451_fails_the_delivery_and_the_next_mailing_sends_it(
+    smtp, eager_celery, django_capture_on_commit_callbacks
 ):
-    settings.DELIVERY_MAX_ATTEMPTS = 3
-    smtp.reply = "451 4.3.0 Try again later"
+    smtp.replies = ["451 4.3.0 Try again later"]
     donor_with_gift(reporting=1, silent=0)
-    send(django_capture_on_commit_callbacks)
+    send(django_capture_on_commit_callbacks)  # nothing in process would run a retry: it does not wait
     delivery = Delivery.objects.get()
-    assert smtp.data_attempts == 3 and smtp.messages == []
-    assert delivery.status == Delivery.Status.FAILED and delivery.attempts == 3
-    assert "451" in delivery.last_error
-    outcomes = list(delivery.attempt_log.values_list("number", "outcome", "smtp_code"))
-    assert outcomes == [(1, "retry", 451), (2, "retry", 451), (3, "failed", 451)]
+    assert delivery.status == Delivery.Status.FAILED and "451" in delivery.last_error and smtp.messages == []
+    send(django_capture_on_commit_callbacks)
+    assert len(smtp.messages) == 1 and Delivery.objects.get().status == Delivery.Status.SENT
+    assert list(delivery.attempt_log.values_list("number", "outcome", "smtp_code")) == [
+        (1, "failed", 451),
+        (2, "sent", None),
+    ]
 
 
 def test_a_550_fails_at_once(smtp, eager_celery, django_capture_on_commit_callbacks):
@@ -63,22 +66,6 @@ def test_a_550_fails_at_once(smtp, eager_celery, django_capture_on_commit_callba
     assert smtp.data_attempts == 1
     assert delivery.status == Delivery.Status.FAILED and delivery.attempts == 1
     assert list(delivery.attempt_log.values_list("outcome", "smtp_code")) == [("failed", 550)]
-
-
-def test_a_server_that_is_down_is_retried_as_a_connection_error(
-    settings, eager_celery, django_capture_on_commit_callbacks
-):
-    from tests.delivery.conftest import free_port
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
-    settings.DELIVERY_MAX_ATTEMPTS, settings.DELIVERY_RETRY_BASE_SECONDS = 2, 0.01
-    donor_with_gift(reporting=1, silent=0)
-    send(django_capture_on_commit_callbacks)
-    delivery = Delivery.objects.get()
-    assert delivery.status == Delivery.Status.FAILED
-    assert list(delivery.attempt_log.values_list("outcome", flat=True)) == ["retry", "failed"]
-    assert "ConnectionRefusedError" in delivery.last_error
 
 
 def test_rerun_sends_nothing_twice_and_finishes_what_failed(smtp, eager_celery, django_capture_on_commit_callbacks):
@@ -110,7 +97,7 @@ def test_a_contact_who_stops_receiving_reports_before_the_send_gets_nothing(smtp
     delivery = Delivery.objects.get()
     delivery.contact.receives_reports = False
     delivery.contact.save()
-    assert delivery_send(delivery_id=delivery.pk).status == "failed"
+    assert delivery_send(delivery_id=delivery.pk) == "failed"
     assert smtp.messages == []
 
 
@@ -137,37 +124,6 @@ def test_requesting_summaries_takes_as_many_queries_for_four_donors_as_for_two()
     four = queries([donor_with_gift(reporting=2, silent=1) for _ in range(4)])
     assert four == two
     assert Delivery.objects.count() == 12
-
-
-def test_one_smtp_connection_carries_a_workers_sends(
-    smtp, eager_celery, django_capture_on_commit_callbacks, monkeypatch
-):
-    import smtplib
-
-    connects = []
-    connect = smtplib.SMTP.connect
-    monkeypatch.setattr(smtplib.SMTP, "connect", lambda self, *a, **k: connects.append(a) or connect(self, *a, **k))
-    for _ in range(3):
-        donor_with_gift(reporting=1, silent=0)
-    send(django_capture_on_commit_callbacks)
-    assert len(smtp.messages) == 3
-    assert len(connects) == 1
-
-
-def test_a_kept_connection_the_server_dropped_is_replaced_without_a_failed_attempt(
-    smtp, eager_celery, django_capture_on_commit_callbacks
-):
-    import socket
-
-    from delivery import services
-
-    first, second = donor_with_gift(reporting=1, silent=0), donor_with_gift(reporting=1, silent=0)
-    send(django_capture_on_commit_callbacks, refs=[first.ref])
-    _, kept = services._held.smtp
-    kept.connection.sock.shutdown(socket.SHUT_RDWR)  # as when a server closes an idle connection
-    send(django_capture_on_commit_callbacks, refs=[second.ref])
-    assert len(smtp.messages) == 2
-    assert list(DeliveryAttempt.objects.values_list("outcome", flat=True)) == ["sent", "sent"]
 
 
 def test_a_name_stored_with_a_line_break_still_gets_its_summary_with_a_one_line_subject(
@@ -206,16 +162,3 @@ def test_a_message_stored_without_an_answer_is_not_sent_again_and_waits_for_a_hu
     with django_capture_on_commit_callbacks(execute=True):  # a human found it missing from the mail log
         assert deliveries_resend(deliveries=Delivery.objects.all()) == [delivery.pk]
     assert len(smtp.messages) == 2 and Delivery.objects.get().status == Delivery.Status.SENT
-
-
-def test_a_connection_lost_before_the_message_was_sent_is_retried_and_delivered_once(
-    smtp, eager_celery, django_capture_on_commit_callbacks
-):
-    smtp.hang_ups = ["RCPT"]
-    donor_with_gift(reporting=1, silent=0)
-    send(django_capture_on_commit_callbacks)
-    assert len(smtp.messages) == 1
-    delivery = Delivery.objects.get()
-    assert delivery.status == Delivery.Status.SENT
-    assert list(delivery.attempt_log.values_list("outcome", flat=True)) == ["retry", "sent"]
-    assert "SMTPServerDisconnected" in delivery.attempt_log.first().error

@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from delivery.models import Delivery
 from reports.models import ReportRun
-from tests.delivery.conftest import donor_with_gift, wait_for
+from tests.delivery.conftest import donor_with_gift
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,14 +25,3 @@ def test_the_command_generates_on_the_worker_and_delivers_once_even_when_rerun(c
     call_command(*ARGS)
     assert len(smtp.messages) == 4
     assert ReportRun.objects.count() == 2 and Delivery.objects.filter(status="sent").count() == 4
-
-
-def test_a_451_on_the_worker_is_retried_with_a_countdown_and_then_failed(celery_worker, smtp, settings):
-    settings.DELIVERY_MAX_ATTEMPTS = 2
-    smtp.reply = "451 4.4.1 Busy"
-    donor_with_gift(reporting=1, silent=0)
-    call_command(*ARGS, "--no-wait")
-    wait_for(lambda: Delivery.objects.filter(status="failed").exists(), what="the delivery to fail")
-    delivery = Delivery.objects.get()
-    assert list(delivery.attempt_log.values_list("outcome", flat=True)) == ["retry", "failed"]
-    assert smtp.data_attempts == 2
