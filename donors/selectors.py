@@ -73,12 +73,14 @@ def pledges_with_figures(
         balance=F("total") - F("received") - F("written_off"),
         unpaid_due=F("fell_due") - F("received") - F("written_off"),
     )
+    # GREATEST and LEAST name each sum once: Django writes the summed subqueries out wherever an
+    # annotation is used, and PostgreSQL runs each copy.
     return queryset.annotate(
-        outstanding=Case(When(balance__gt=0, then=F("balance")), default=ZERO, output_field=MONEY),
-        overpaid=Case(When(balance__lt=0, then=-F("balance")), default=ZERO, output_field=MONEY),
+        outstanding=Greatest(F("balance"), ZERO, output_field=MONEY),
+        overpaid=Greatest(-F("balance"), ZERO, output_field=MONEY),
         overdue_amount=Case(
-            When(~cancelled & Q(balance__gt=0) & Q(unpaid_due__gt=0), then=Least("unpaid_due", "balance")),
-            default=ZERO,
+            When(cancelled, then=ZERO),
+            default=Greatest(Least(F("unpaid_due"), F("balance")), ZERO),
             output_field=MONEY,
         ),
         status=Case(
@@ -162,36 +164,35 @@ def pledge_figures(pledge: Pledge, *, today: dt.date | None = None) -> PledgeFig
 # Instalments and what covers them --------------------------------------------------------
 
 
-def instalments_with_cover(queryset: QuerySet | None = None, *, today: dt.date | None = None) -> QuerySet:
-    """Instalments annotated with `covered` (the part of each paid by what was received and
-    written off on its pledge, applied to the pledge's instalments in due-date order), `owed`
-    (the rest) and `cover_status`: paid, overdue (due before today, on a pledge not cancelled),
-    part_paid or due.
-
-    The running total is a window over the pledge's instalments in the queryset: filter by
-    pledge, not by date after due dates that matter (an earlier filter on `due_date__lt`
-    leaves every running total before that date unchanged).
-    """
-    today = today or timezone.localdate()
-    queryset = Instalment.objects.all() if queryset is None else queryset
+def _instalment_covered():
+    """The part of an instalment paid by what was received and written off on its pledge, applied
+    to the pledge's instalments in due-date order: a running total over the pledge's instalments
+    in the queryset, so filter by pledge, or by a due date before every one that matters."""
     paid = sum_subquery(Donation.objects.posted(), "pledge_amount", "pledge", outer_ref="pledge") + sum_subquery(
         WriteOff.objects.all(), "amount", "pledge", outer_ref="pledge"
     )
-    running = Window(Sum("amount"), partition_by=[F("pledge_id")], order_by=[F("due_date"), F("id")])
-    return (
-        queryset.annotate(paid_before=paid - (running - F("amount")))
-        .annotate(
-            covered=Greatest(Least(F("paid_before"), F("amount")), ZERO, output_field=MONEY),
-        )
-        .annotate(
-            owed=ExpressionWrapper(F("amount") - F("covered"), output_field=MONEY),
-            cover_status=Case(
-                When(covered__gte=F("amount"), then=Value("paid")),
-                When(Q(due_date__lt=today) & Q(pledge__cancelled_on__isnull=True), then=Value("overdue")),
-                When(covered__gt=0, then=Value("part_paid")),
-                default=Value("due"),
-            ),
-        )
+    due_before = Window(Sum("amount"), partition_by=[F("pledge_id")], order_by=[F("due_date"), F("id")]) - F("amount")
+    return Greatest(Least(paid - due_before, F("amount")), ZERO, output_field=MONEY)
+
+
+def _instalment_late(today: dt.date) -> Q:
+    """Due before today on a pledge not cancelled: overdue unless covered."""
+    return Q(due_date__lt=today, pledge__cancelled_on__isnull=True)
+
+
+def instalments_with_cover(queryset: QuerySet | None = None, *, today: dt.date | None = None) -> QuerySet:
+    """Instalments annotated with `covered` (`_instalment_covered`), `owed` (the rest) and
+    `cover_status`: paid, overdue, part_paid or due."""
+    today = today or timezone.localdate()
+    queryset = Instalment.objects.all() if queryset is None else queryset
+    return queryset.annotate(covered=_instalment_covered()).annotate(
+        owed=ExpressionWrapper(F("amount") - F("covered"), output_field=MONEY),
+        cover_status=Case(
+            When(covered__gte=F("amount"), then=Value("paid")),
+            When(_instalment_late(today), then=Value("overdue")),
+            When(covered__gt=0, then=Value("part_paid")),
+            default=Value("due"),
+        ),
     )
 
 
@@ -212,10 +213,8 @@ def overdue_instalments(*, today: dt.date | None = None) -> QuerySet:
     """Instalments past due and not covered, oldest first, each with `owed` (in its pledge's
     currency) and its pledge and donor, in one query."""
     return (
-        instalments_with_cover(
-            Instalment.objects.filter(due_date__lt=today or timezone.localdate(), pledge__cancelled_on__isnull=True),
-            today=today,
-        )
+        Instalment.objects.filter(_instalment_late(today or timezone.localdate()))
+        .annotate(owed=ExpressionWrapper(F("amount") - _instalment_covered(), output_field=MONEY))
         .filter(owed__gt=0)
         .select_related("pledge__donor")
         .order_by("due_date", "id")
