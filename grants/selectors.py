@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from backoffice.money import money_round
 from backoffice.sql import MONEY, ZERO, sum_subquery
+from donors.models import Donation, Donor
+from donors.selectors import posted_total
 
 from .models import Allocation, Output, ReportingObligation
 
@@ -130,8 +132,6 @@ def donor_output_funding(
     The period applies to both the donor's amount and the output's total, so the donors'
     shares of an output add up to one. Outputs the donor funds nothing of, net, are left out.
     """
-    from donors.models import Donation
-
     allocations = _in_period(Allocation.objects.received(), start, end)
     donations = Donation.objects.filter(donor=donor).values("pk")  # a hashed subplan, read once
     fields = ["output", "output__title", "output__programme__name", "output__kind", "output__status"]
@@ -173,8 +173,6 @@ class OutputFunder:
 
 def output_funders(*, output, end: dt.date | None = None) -> list[OutputFunder]:
     """Each donor whose received money funds an output (net, allocated up to `end`), largest first, with their share."""
-    from donors.models import Donor
-
     received = Allocation.objects.received()
     if end is not None:
         received = received.filter(allocated_on__lte=end)
@@ -292,9 +290,6 @@ def unallocated_balance() -> UnallocatedBalance:
     donation's restriction. Unrestricted is all posted money less the restricted groups, less
     what is allocated from unrestricted money.
     """
-    from donors.models import Donation
-    from donors.selectors import posted_total
-
     restriction = ["restricted_programme", "restricted_programme__name"]
     restriction += ["restricted_output", "restricted_output__title"]
     posted = Donation.objects.posted()
