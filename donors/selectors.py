@@ -69,25 +69,24 @@ def pledges_with_figures(
         written_off=sum_subquery(write_offs, "amount", "pledge"),
         fell_due=sum_subquery(Instalment.objects.filter(due_date__lt=today), "amount", "pledge"),
         scheduled=sum_subquery(Instalment.objects.all(), "amount", "pledge"),
-    ).annotate(
-        balance=F("total") - F("received") - F("written_off"),
-        unpaid_due=F("fell_due") - F("received") - F("written_off"),
     )
-    # GREATEST and LEAST name each sum once: Django writes the summed subqueries out wherever an
-    # annotation is used, and PostgreSQL runs each copy.
+    # Each figure names each sum once (overdue: min(fell due, total) - paid is min(fell due - paid,
+    # balance)): Django writes a summed subquery out wherever a figure uses it, and PostgreSQL and
+    # the query compiler pay for every copy.
+    paid = F("received") + F("written_off")
     return queryset.annotate(
-        outstanding=Greatest(F("balance"), ZERO, output_field=MONEY),
-        overpaid=Greatest(-F("balance"), ZERO, output_field=MONEY),
+        outstanding=Greatest(F("total") - paid, ZERO, output_field=MONEY),
+        overpaid=Greatest(paid - F("total"), ZERO, output_field=MONEY),
         overdue_amount=Case(
             When(cancelled, then=ZERO),
-            default=Greatest(Least(F("unpaid_due"), F("balance")), ZERO),
+            default=Greatest(Least(F("fell_due"), F("total")) - paid, ZERO),
             output_field=MONEY,
         ),
         status=Case(
             When(cancelled, then=Value(Pledge.Status.CANCELLED)),
-            When(Q(balance__lte=0) & Q(written_off__gt=0), then=Value(Pledge.Status.WRITTEN_OFF)),
-            When(balance__lte=0, then=Value(Pledge.Status.FULFILLED)),
-            When(unpaid_due__gt=0, then=Value(Pledge.Status.OVERDUE)),
+            When(Q(total__lte=paid) & Q(written_off__gt=0), then=Value(Pledge.Status.WRITTEN_OFF)),
+            When(total__lte=paid, then=Value(Pledge.Status.FULFILLED)),
+            When(fell_due__gt=paid, then=Value(Pledge.Status.OVERDUE)),
             default=Value(Pledge.Status.OPEN),
         ),
     )
