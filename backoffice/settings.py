@@ -92,12 +92,9 @@ DATABASES = {"default": env.db("DATABASE_URL") if env.str("DATABASE_URL", defaul
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 # Workers and web processes keep their database connection between tasks and requests (checked
 # before reuse), rather than connecting for each one: a new PostgreSQL connection costs a few
-# milliseconds, and the report reads' prepared statements live as long as their connection.
+# milliseconds.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# The donor summary's reads are prepared statements (backoffice.sql.prepared_cursor). Set to
-# false behind a connection pooler in transaction mode that does not support them (PgBouncer < 1.21).
-DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -8,8 +8,9 @@ By default they measure what the issues ask for, on the local PostgreSQL server
 (BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432) in databases of their own, created
 when missing and never the configured DATABASE_URL: imports of 100,000 and 1,000,000 donation
 rows; reports and the dashboard on 10,000 donors and 1,000,000 donations (seeded once, then
-reused); delivery of 1,000 donors' summaries on 2 worker processes with Redis. Any variable
-already set in the environment wins, e.g. `BENCH_DONORS=200 make bench`.
+reused), the dashboard also on the same donors with 100,000 donations; delivery of 1,000
+donors' summaries on 2 worker processes with Redis. Any variable already set in the
+environment wins, e.g. `BENCH_DONORS=200 make bench`.
 """
 
 import os
@@ -27,7 +28,11 @@ LEDGER_1M = {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_1m", "BENCH_DONO
 DEFAULTS = {
     "imports.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_imports"},
     "reports.py": LEDGER_1M,
-    "dashboard.py": LEDGER_1M,
+    "dashboard.py": {
+        **LEDGER_1M,
+        "BENCH_SMALL_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_100k",
+        "BENCH_SMALL_DONATIONS": "100000",
+    },
     "delivery.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_delivery", "BENCH_DONORS": "1000"},
 }
 
@@ -38,8 +43,9 @@ def main() -> int:
         if script.name in {"run.py", "__init__.py"} or script.name.startswith("_"):
             continue
         env = {**DEFAULTS.get(script.name, {}), **os.environ}
-        if "BENCH_DATABASE_URL" in env:
-            database_ensure(env["BENCH_DATABASE_URL"])
+        for url in ("BENCH_DATABASE_URL", "BENCH_SMALL_DATABASE_URL"):
+            if url in env:
+                database_ensure(env[url])
         result = subprocess.run([sys.executable, str(script)], cwd=HERE.parent, env=env, check=False)  # noqa: S603
         failed += result.returncode != 0
     return 1 if failed else 0

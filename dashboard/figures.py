@@ -12,28 +12,22 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, Q, Sum, Window
-from django.db.models.functions import ExtractYear
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 
 from backoffice.money import money_round
-from backoffice.sql import sum_subquery
-from donors.models import Donation, Instalment, Pledge, WriteOff
-from donors.selectors import posted_days
+from backoffice.sql import ZERO
+from donors.models import Donation, Pledge, WriteOff
+from donors.selectors import overdue_instalments, pledge_totals_by_currency, posted_days
 from grants.models import Allocation
 from grants.selectors import obligations_due, output_funding, unallocated_balance
-from reports import ledger_reads
-from reports.figures import (
-    Converter,
-    _by_currency,
-    _pledge_row,
-    _sum,
-    portfolio_snapshot,
-)
+from reports.figures import Converter, portfolio_snapshot
 
 D0 = Decimal("0.00")
 YEARS = 5
 LARGEST_GAPS = 8
+OVERDUE_INSTALMENTS_SHOWN = 15
 PROGRAMME_FIGURES = [
     ("pledged", "Pledged for this programme (restricted pledges starting in the period)"),
     ("received", "Received on pledges restricted to this programme"),
@@ -69,9 +63,7 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
     if programme is not None:
         for_programme = Q(restricted_programme=programme) | Q(restricted_output__programme=programme)
         pledge_scope = pledge_scope.filter(for_programme)
-    programme_id = programme.pk if programme is not None else None
-    pledges = [_pledge_row(p) for p in ledger_reads.pledges_at(end, programme_id=programme_id)]
-    pledged_in_period = [p for p in pledges if p["start_date"] >= start.isoformat()]
+    pledge_totals = pledge_totals_by_currency(start=start, end=end, queryset=pledge_scope)
     written_off_rows = WriteOff.objects.filter(written_off_on__gte=start, written_off_on__lte=end)
     if programme is not None:
         written_off_rows = written_off_rows.filter(pledge__in=pledge_scope)
@@ -94,11 +86,9 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
             .order_by("currency")
         ]
     totals = {
-        "pledged": _by_currency(pledged_in_period, "total"),
-        "outstanding": _by_currency(pledges, "outstanding"),
-        "overdue": _by_currency(pledges, "overdue"),
-        "written_off": written_off,
+        key: {t.currency: getattr(t, key) for t in pledge_totals} for key in ("pledged", "outstanding", "overdue")
     }
+    totals["written_off"] = written_off
     by_currency = {key: _currency_rows(t, fx) for key, t in totals.items()}
     by_currency["received"] = received_by_currency
     if programme is None:
@@ -121,11 +111,10 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
     allocated, restricted, unrestricted = split
     if programme is not None:  # the balance is read again only to pick one programme's restrictions
         balance = unallocated_balance()
-        allocated = _sum(
-            Allocation.objects.filter(
-                donation__isnull=False, allocated_on__gte=start, allocated_on__lte=end, output__programme=programme
-            ),
-            "amount",
+        allocated = money_round(
+            Allocation.objects.received()
+            .filter(allocated_on__gte=start, allocated_on__lte=end, output__programme=programme)
+            .aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
         )
         outputs_in = set(programme.outputs.values_list("pk", flat=True))
         restricted = sum(
@@ -158,7 +147,7 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
         "by_programme": sorted(programmes.values(), key=lambda r: r["label"]),
         "gaps": gaps,
         "top_donors": [{**r, "amount": Decimal(r["amount"]["amount"])} for r in snapshot["top_donors"]],
-        "overdue_instalments": overdue_instalments(today=today),
+        "overdue_instalments": list(overdue_instalments(today=today)[:OVERDUE_INSTALMENTS_SHOWN]),
         "obligations": list(obligations_due(within_days=30, today=today)[:15]),
         "today": today,
     }
@@ -190,27 +179,3 @@ def _by_year(end: dt.date, fx: Converter) -> list[dict]:
     for row in years.values():
         row["pledged"] = money_round(row["pledged"])
     return list(years.values())
-
-
-def overdue_instalments(*, today: dt.date, limit: int = 15) -> list[Instalment]:
-    """Instalments past due and not covered, oldest first, each with `unpaid` (in the pledge's currency).
-
-    Same rule as `donors.selectors.pledge_instalment_states`: what was received and written
-    off covers a pledge's instalments in due-date order. One query: a running total per pledge.
-    """
-    rows = (
-        Instalment.objects.filter(pledge__cancelled_on__isnull=True)
-        .annotate(
-            running=Window(Sum("amount"), partition_by=[F("pledge_id")], order_by=[F("due_date"), F("id")]),
-            paid=sum_subquery(_posted(), "pledge_amount", "pledge", outer_ref="pledge")
-            + sum_subquery(WriteOff.objects.all(), "amount", "pledge", outer_ref="pledge"),
-        )
-        .filter(due_date__lt=today, running__gt=F("paid"))
-        .select_related("pledge__donor")
-        .order_by("due_date", "id")[:limit]
-    )
-    result = []
-    for i in rows:
-        i.unpaid = money_round(min(i.amount, i.running - i.paid))
-        result.append(i)
-    return result

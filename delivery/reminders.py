@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from backoffice.roles import FINANCE
-from donors.selectors import pledge_instalment_states, pledges_with_figures
+from donors.selectors import overdue_instalments
 from grants.selectors import obligations_due
 
 from .models import ReminderSent
@@ -27,16 +27,10 @@ def iso_week(day: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def overdue_instalments(*, today: dt.date) -> list:
-    pledges = pledges_with_figures(today=today).filter(overdue_amount__gt=0).select_related("donor").order_by("ref")
-    rows = []
-    for pledge in pledges:
-        for state in pledge_instalment_states(pledge, today=today):
-            if state.status == "overdue":
-                rows.append(
-                    {"pledge": pledge, "instalment": state.instalment, "owed": state.instalment.amount - state.covered}
-                )
-    return rows
+def overdue_rows(*, today: dt.date) -> list[dict]:
+    """The reminder's rows: each overdue instalment with what is owed on it, by pledge then due date."""
+    instalments = overdue_instalments(today=today).order_by("pledge__ref", "due_date", "id")
+    return [{"pledge": i.pledge, "instalment": i, "owed": i.owed} for i in instalments]
 
 
 def finance_reminder_send(*, today: dt.date | None = None) -> str:
@@ -56,7 +50,7 @@ def finance_reminder_send(*, today: dt.date | None = None) -> str:
         .values_list("email", flat=True)
         .distinct()
     )
-    instalments = overdue_instalments(today=today)
+    instalments = overdue_rows(today=today)
     obligations = list(obligations_due(within_days=30, today=today))
     context = {"week": week, "today": today, "instalments": instalments, "obligations": obligations}
     claimed = ReminderSent.objects.filter(week=week, status=ReminderSent.Status.SENDING)

@@ -20,12 +20,13 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from backoffice.money import money_round
-from backoffice.sql import MONEY, TOTAL, ZERO, money_from_db, sum_subquery
+from backoffice.sql import MONEY, TOTAL, ZERO, sum_subquery
 
 from .models import (
     Donation,
@@ -39,47 +40,96 @@ from .models import (
 )
 
 
-def pledges_with_figures(queryset: QuerySet | None = None, *, today: dt.date | None = None) -> QuerySet:
-    """Pledges annotated with received, written_off, outstanding, overpaid, overdue_amount and status.
+def pledges_with_figures(
+    queryset: QuerySet | None = None, *, today: dt.date | None = None, as_of: dt.date | None = None
+) -> QuerySet:
+    """Pledges annotated with received, written_off, fell_due, scheduled, outstanding, overpaid,
+    overdue_amount and status.
 
     Received counts posted donations (reversals included, so a reversal restores the
     outstanding amount) in the pledge's currency. Instalments are covered in due-date order,
     so a pledge is overdue when what fell due before today exceeds what was received and
-    written off.
+    written off; the overdue amount never exceeds the outstanding amount.
+
+    With `as_of`, the pledges as they stood at the end of that day, as a report for a period
+    ending then shows them: only donations received, write-offs made and cancellations made by
+    then count, and "today" is that day.
     """
-    today = today or timezone.localdate()
+    today = as_of or today or timezone.localdate()
     queryset = Pledge.objects.all() if queryset is None else queryset
-    received = sum_subquery(Donation.objects.filter(status=Donation.Status.POSTED), "pledge_amount", "pledge")
-    written_off = sum_subquery(WriteOff.objects.all(), "amount", "pledge")
-    fell_due = sum_subquery(Instalment.objects.filter(due_date__lt=today), "amount", "pledge")
-    scheduled = sum_subquery(Instalment.objects.all(), "amount", "pledge")
+    posted = Donation.objects.posted()
+    write_offs = WriteOff.objects.all()
+    cancelled = Q(cancelled_on__isnull=False)
+    if as_of is not None:
+        posted = posted.filter(received_on__lte=as_of)
+        write_offs = write_offs.filter(written_off_on__lte=as_of)
+        cancelled = Q(cancelled_on__lte=as_of)
     queryset = queryset.annotate(
-        received=received,
-        written_off=written_off,
-        fell_due=fell_due,
-        scheduled=scheduled,
-    ).annotate(
-        balance=F("total") - F("received") - F("written_off"),
+        received=sum_subquery(posted, "pledge_amount", "pledge"),
+        written_off=sum_subquery(write_offs, "amount", "pledge"),
+        fell_due=sum_subquery(Instalment.objects.filter(due_date__lt=today), "amount", "pledge"),
+        scheduled=sum_subquery(Instalment.objects.all(), "amount", "pledge"),
     )
+    # Each figure names each sum once (overdue: min(fell due, total) - paid is min(fell due - paid,
+    # balance)): Django writes a summed subquery out wherever a figure uses it, and PostgreSQL and
+    # the query compiler pay for every copy.
+    paid = F("received") + F("written_off")
     return queryset.annotate(
-        outstanding=Case(When(balance__gt=0, then=F("balance")), default=ZERO, output_field=MONEY),
-        overpaid=Case(When(balance__lt=0, then=-F("balance")), default=ZERO, output_field=MONEY),
+        outstanding=Greatest(F("total") - paid, ZERO, output_field=MONEY),
+        overpaid=Greatest(paid - F("total"), ZERO, output_field=MONEY),
         overdue_amount=Case(
-            When(
-                Q(cancelled_on__isnull=True) & Q(balance__gt=0) & Q(fell_due__gt=F("received") + F("written_off")),
-                then=F("fell_due") - F("received") - F("written_off"),
-            ),
-            default=ZERO,
+            When(cancelled, then=ZERO),
+            default=Greatest(Least(F("fell_due"), F("total")) - paid, ZERO),
             output_field=MONEY,
         ),
         status=Case(
-            When(cancelled_on__isnull=False, then=Value(Pledge.Status.CANCELLED)),
-            When(Q(balance__lte=0) & Q(written_off__gt=0), then=Value(Pledge.Status.WRITTEN_OFF)),
-            When(balance__lte=0, then=Value(Pledge.Status.FULFILLED)),
-            When(fell_due__gt=F("received") + F("written_off"), then=Value(Pledge.Status.OVERDUE)),
+            When(cancelled, then=Value(Pledge.Status.CANCELLED)),
+            When(Q(total__lte=paid) & Q(written_off__gt=0), then=Value(Pledge.Status.WRITTEN_OFF)),
+            When(total__lte=paid, then=Value(Pledge.Status.FULFILLED)),
+            When(fell_due__gt=paid, then=Value(Pledge.Status.OVERDUE)),
             default=Value(Pledge.Status.OPEN),
         ),
     )
+
+
+def pledges_at(*, end: dt.date, queryset: QuerySet | None = None) -> QuerySet:
+    """Pledges made by `end` and not cancelled by then, with their figures at the end of that day
+    (`pledges_with_figures(as_of=end)`), in start date then reference order."""
+    queryset = Pledge.objects.all() if queryset is None else queryset
+    return pledges_with_figures(
+        queryset.filter(Q(start_date__lte=end) & (Q(cancelled_on__isnull=True) | Q(cancelled_on__gt=end))),
+        as_of=end,
+    ).order_by("start_date", "ref")
+
+
+@dataclass(frozen=True)
+class PledgeCurrencyTotals:
+    currency: str
+    pledged: Decimal  # pledges starting in the period
+    outstanding: Decimal  # at the period end
+    overdue: Decimal  # at the period end
+
+
+def pledge_totals_by_currency(
+    *, start: dt.date, end: dt.date, queryset: QuerySet | None = None
+) -> list[PledgeCurrencyTotals]:
+    """Per currency of the pledges at `end` (`pledges_at`), in code order: the total of those
+    starting in [start, end], and the outstanding and overdue amounts at `end`. One query."""
+    rows = (
+        pledges_at(end=end, queryset=queryset)
+        .order_by()
+        .values("currency")
+        .annotate(
+            pledged_total=Coalesce(Sum("total", filter=Q(start_date__gte=start)), ZERO),
+            outstanding_total=Sum("outstanding"),
+            overdue_total=Sum("overdue_amount"),
+        )
+        .order_by("currency")
+    )
+    return [
+        PledgeCurrencyTotals(r["currency"], r["pledged_total"], r["outstanding_total"], r["overdue_total"])
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -110,6 +160,41 @@ def pledge_figures(pledge: Pledge, *, today: dt.date | None = None) -> PledgeFig
     )
 
 
+# Instalments and what covers them --------------------------------------------------------
+
+
+def _instalment_covered():
+    """The part of an instalment paid by what was received and written off on its pledge, applied
+    to the pledge's instalments in due-date order: a running total over the pledge's instalments
+    in the queryset, so filter by pledge, or by a due date before every one that matters."""
+    paid = sum_subquery(Donation.objects.posted(), "pledge_amount", "pledge", outer_ref="pledge") + sum_subquery(
+        WriteOff.objects.all(), "amount", "pledge", outer_ref="pledge"
+    )
+    due_before = Window(Sum("amount"), partition_by=[F("pledge_id")], order_by=[F("due_date"), F("id")]) - F("amount")
+    return Greatest(Least(paid - due_before, F("amount")), ZERO, output_field=MONEY)
+
+
+def _instalment_late(today: dt.date) -> Q:
+    """Due before today on a pledge not cancelled: overdue unless covered."""
+    return Q(due_date__lt=today, pledge__cancelled_on__isnull=True)
+
+
+def instalments_with_cover(queryset: QuerySet | None = None, *, today: dt.date | None = None) -> QuerySet:
+    """Instalments annotated with `covered` (`_instalment_covered`), `owed` (the rest) and
+    `cover_status`: paid, overdue, part_paid or due."""
+    today = today or timezone.localdate()
+    queryset = Instalment.objects.all() if queryset is None else queryset
+    return queryset.annotate(covered=_instalment_covered()).annotate(
+        owed=ExpressionWrapper(F("amount") - F("covered"), output_field=MONEY),
+        cover_status=Case(
+            When(covered__gte=F("amount"), then=Value("paid")),
+            When(_instalment_late(today), then=Value("overdue")),
+            When(covered__gt=0, then=Value("part_paid")),
+            default=Value("due"),
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class InstalmentState:
     instalment: Instalment
@@ -118,24 +203,21 @@ class InstalmentState:
 
 
 def pledge_instalment_states(pledge: Pledge, *, today: dt.date | None = None) -> list[InstalmentState]:
-    """Each instalment with how much of it is covered, received and written off applied in due-date order."""
-    today = today or timezone.localdate()
-    figures = pledge_figures(pledge, today=today)
-    available = figures.received + figures.written_off
-    states = []
-    for instalment in pledge.instalments.order_by("due_date", "id"):
-        covered = max(Decimal("0.00"), min(instalment.amount, available))
-        available -= covered
-        if covered == instalment.amount:
-            status = "paid"
-        elif instalment.due_date < today and figures.status != Pledge.Status.CANCELLED:
-            status = "overdue"
-        elif covered > 0:
-            status = "part_paid"
-        else:
-            status = "due"
-        states.append(InstalmentState(instalment=instalment, covered=covered, status=status))
-    return states
+    """Each instalment of the pledge, in due-date order, with how much of it is covered."""
+    instalments = instalments_with_cover(pledge.instalments.all(), today=today).order_by("due_date", "id")
+    return [InstalmentState(instalment=i, covered=money_round(i.covered), status=i.cover_status) for i in instalments]
+
+
+def overdue_instalments(*, today: dt.date | None = None) -> QuerySet:
+    """Instalments past due and not covered, oldest first, each with `owed` (in its pledge's
+    currency) and its pledge and donor, in one query."""
+    return (
+        Instalment.objects.filter(_instalment_late(today or timezone.localdate()))
+        .annotate(owed=ExpressionWrapper(F("amount") - _instalment_covered(), output_field=MONEY))
+        .filter(owed__gt=0)
+        .select_related("pledge__donor")
+        .order_by("due_date", "id")
+    )
 
 
 def donors_with_giving(queryset: QuerySet | None = None, *, year: int | None = None) -> QuerySet:
@@ -293,13 +375,13 @@ def donor_period_totals(*, start: dt.date, end: dt.date, top: int = 10) -> Donor
         f"SELECT * FROM (SELECT 1 AS part, t.id, t.ref, t.name, t.kind, t.base, t.n FROM t "
         f"ORDER BY t.base DESC, t.ref LIMIT %s) leaders "
         f"UNION ALL SELECT 2, NULL, NULL, NULL, t.kind, SUM(t.base), SUM(t.n) FROM t GROUP BY t.kind "
-        f"ORDER BY 1, 6 DESC, 3, 5"  # the leaders in the database's order of refs (as before), then the kinds
+        f"ORDER BY 1, 6 DESC, 3, 5"  # the leaders, equal totals in the database's order of refs; then the kinds
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, top])
         found = cursor.fetchall()
     kinds = sorted((r for r in found if r[0] == 2), key=lambda r: r[4])
     return DonorPeriodTotals(
-        top=[DonorTotal(r[1], r[2], r[3], r[4], money_round(money_from_db(r[5]))) for r in found if r[0] == 1],
-        by_kind=[KindTotal(r[4], money_round(money_from_db(r[5])), int(r[6])) for r in kinds],
+        top=[DonorTotal(r[1], r[2], r[3], r[4], money_round(r[5])) for r in found if r[0] == 1],
+        by_kind=[KindTotal(r[4], money_round(r[5]), int(r[6])) for r in kinds],
     )

@@ -164,24 +164,6 @@ class Allocation(models.Model):
         raise ImmutableRecordError("An allocation cannot be deleted; reverse it.")
 
 
-class FundingRevision(models.Model):
-    """One row whose `revision` changes with anything that changes who funded which output:
-    allocations written, donors renamed or (un)acknowledged, donations moved to another donor.
-    Database triggers change it (grants migration 0003: on PostgreSQL when the transaction that
-    made the change commits, on SQLite at once), so no path can forget.
-
-    A process may keep per-output co-funding totals computed at one revision and reuse them while
-    the revision read with a report's own figures is the same (`reports.co_funding`). The value is
-    random rather than counted, so that it never comes back to an earlier value, even after the
-    table is emptied; with no row, nothing is reused.
-    """
-
-    revision = models.BigIntegerField()
-
-    def __str__(self):
-        return f"funding revision {self.revision}"
-
-
 class ReportingObligation(models.Model):
     class Kind(models.TextChoices):
         NARRATIVE = "narrative", "Narrative"

@@ -6,6 +6,7 @@ reports and the dashboard read these.
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -15,10 +16,13 @@ from django.utils import timezone
 
 from backoffice.money import money_round
 from backoffice.sql import MONEY, ZERO, sum_subquery
+from donors.models import Donation, Donor
+from donors.selectors import posted_total
 
 from .models import Allocation, Output, ReportingObligation
 
 SHARE = Decimal("0.0001")
+ZERO_D = Decimal("0.00")
 
 
 def _in_period(queryset: QuerySet, start: dt.date | None, end: dt.date | None) -> QuerySet:
@@ -128,8 +132,6 @@ def donor_output_funding(
     The period applies to both the donor's amount and the output's total, so the donors'
     shares of an output add up to one. Outputs the donor funds nothing of, net, are left out.
     """
-    from donors.models import Donation
-
     allocations = _in_period(Allocation.objects.received(), start, end)
     donations = Donation.objects.filter(donor=donor).values("pk")  # a hashed subplan, read once
     fields = ["output", "output__title", "output__programme__name", "output__kind", "output__status"]
@@ -171,8 +173,6 @@ class OutputFunder:
 
 def output_funders(*, output, end: dt.date | None = None) -> list[OutputFunder]:
     """Each donor whose received money funds an output (net, allocated up to `end`), largest first, with their share."""
-    from donors.models import Donor
-
     received = Allocation.objects.received()
     if end is not None:
         received = received.filter(allocated_on__lte=end)
@@ -208,6 +208,56 @@ def output_funders(*, output, end: dt.date | None = None) -> list[OutputFunder]:
     ]
 
 
+# Co-funders as a donor may see them ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoFunders:
+    """The funders of an output as another donor may see them: publicly acknowledged funders by
+    name, largest first (then by name), and every other funder pooled, as a count and an amount."""
+
+    named: list[tuple[str, Decimal]]
+    others_count: int
+    others_amount: Decimal
+
+
+def co_funders_pooled(funders: Iterable[tuple[str, bool, Decimal]], *, name_all: bool = False) -> CoFunders:
+    """Pool funders given as (name, publicly acknowledged, amount), largest first: each
+    acknowledged one is named and the others are pooled, unless `name_all` (a reader inside
+    the alliance) names every one."""
+    named, others = [], []
+    for name, acknowledged, amount in funders:
+        if acknowledged or name_all:
+            named.append((name, money_round(amount)))
+        else:
+            others.append(amount)
+    return CoFunders(named=named, others_count=len(others), others_amount=money_round(sum(others, start=ZERO_D)))
+
+
+def output_co_funders(
+    *, outputs: list[int] | QuerySet, end: dt.date | None = None, excluding_donor=None
+) -> dict[int, CoFunders]:
+    """For each output, the other funders a donor's report shows: received allocations up to
+    `end`, less the donor's own, summed per funder name and acknowledgement (two donors of one
+    name are one funder), those above zero only. Outputs with no other funder are left out.
+    One query."""
+    allocations = _in_period(Allocation.objects.received().filter(output_id__in=outputs), None, end)
+    if excluding_donor is not None:
+        allocations = allocations.exclude(donation__donor_id=getattr(excluding_donor, "pk", excluding_donor))
+    rows = (
+        allocations.values("output_id", "donation__donor__name", "donation__donor__publicly_acknowledged")
+        .annotate(amount=Sum("amount"))
+        .filter(amount__gt=0)
+        .order_by("output_id", "-amount", "donation__donor__name")
+    )
+    by_output: dict[int, list[tuple[str, bool, Decimal]]] = {}
+    for r in rows:
+        by_output.setdefault(r["output_id"], []).append(
+            (r["donation__donor__name"], r["donation__donor__publicly_acknowledged"], r["amount"])
+        )
+    return {output_id: co_funders_pooled(funders) for output_id, funders in by_output.items()}
+
+
 # Unallocated money -----------------------------------------------------------------------
 
 
@@ -240,9 +290,6 @@ def unallocated_balance() -> UnallocatedBalance:
     donation's restriction. Unrestricted is all posted money less the restricted groups, less
     what is allocated from unrestricted money.
     """
-    from donors.models import Donation
-    from donors.selectors import posted_total
-
     restriction = ["restricted_programme", "restricted_programme__name"]
     restriction += ["restricted_output", "restricted_output__title"]
     posted = Donation.objects.posted()
@@ -279,7 +326,7 @@ def unallocated_balance() -> UnallocatedBalance:
         if amount:
             label = f"Output: {output_title}" if output_id else f"Programme: {programme_name}"
             by_restriction.append(RestrictionBalance(label, programme_id, output_id, amount))
-    by_restriction.sort(key=lambda b: (b.label, b.programme_id or 0, b.output_id or 0))  # same order on every database
+    by_restriction.sort(key=lambda b: (b.label, b.programme_id or 0, b.output_id or 0))
     return UnallocatedBalance(
         restricted=restricted, unrestricted=money_round(unrestricted), by_restriction=by_restriction
     )

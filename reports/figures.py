@@ -1,7 +1,7 @@
 """Figures for reports, built into snapshot dictionaries: every number, label and row a PDF shows.
 
-This is the only module that reads the grants selectors. Sums are done in SQL; Python adds up
-only rows that the report shows (a donor's pledges, a handful of currency groups), so the
+Every figure comes from the donors and grants selectors, which do the sums in SQL; Python adds
+up only rows that the report shows (a donor's pledges, a handful of currency groups), so the
 totals printed always equal the rows printed.
 
 Conversion rule, stated in every report that converts: a donation counts at its posted
@@ -19,20 +19,23 @@ from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
 
 from backoffice.money import money_round
 from backoffice.sql import ZERO
-from donors.models import Donor, WriteOff
+from donors.models import Donation, Donor, Instalment, WriteOff
 from donors.rates import RateBook
-from donors.selectors import donor_period_totals, posted_days
-from grants.models import Allocation, Output, ReportingObligation
+from donors.selectors import donor_period_totals, pledge_totals_by_currency, pledges_at, posted_days
+from grants.models import Allocation, Indicator, Output
 from grants.selectors import (
-    DonorOutputFunding,
+    CoFunders,
+    co_funders_pooled,
+    donor_output_funding,
     obligations_due,
     obligations_overdue,
+    obligations_pending,
+    output_co_funders,
     output_funders,
     output_funding,
     unallocated_balance,
 )
 
-from . import co_funding, ledger_reads
 from .snapshot import SNAPSHOT_VERSION, day, money, share
 
 D0 = Decimal("0.00")
@@ -72,27 +75,40 @@ class Converter:
         ]
 
 
-def _pledge_row(row: tuple) -> dict:
-    """A pledge of `ledger_reads.pledges_at` with its balance: outstanding, overdue and overpaid at the period end."""
-    ref, title, donor_name, donor_ref, start_date, end_date, currency, total, received, written_off, fell_due = row
-    balance = total - received - written_off
-    outstanding = max(balance, D0)
-    overdue = max(min(fell_due - received - written_off, balance), D0)
-    return {
-        "ref": ref,
-        "title": title,
-        "donor_name": donor_name,
-        "donor_ref": donor_ref,
-        "start_date": day(start_date),
-        "end_date": day(end_date),
-        "currency": currency,
-        "total": total,
-        "received": received,
-        "written_off": written_off,
-        "outstanding": outstanding,
-        "overdue": overdue,
-        "overpaid": max(-balance, D0),
-    }
+def pledge_rows(pledges) -> list[dict]:
+    """Report rows of pledges read with their figures at the period end (`donors.selectors.pledges_at`)."""
+    return [
+        {
+            "ref": p["ref"],
+            "title": p["title"],
+            "donor_name": p["donor__name"],
+            "donor_ref": p["donor__ref"],
+            "start_date": day(p["start_date"]),
+            "end_date": day(p["end_date"]),
+            "currency": p["currency"],
+            "total": p["total"],
+            "received": p["received"],
+            "written_off": p["written_off"],
+            "outstanding": p["outstanding"],
+            "overdue": p["overdue_amount"],
+            "overpaid": p["overpaid"],
+        }
+        for p in pledges.values(
+            "ref",
+            "title",
+            "donor__name",
+            "donor__ref",
+            "start_date",
+            "end_date",
+            "currency",
+            "total",
+            "received",
+            "written_off",
+            "outstanding",
+            "overdue_amount",
+            "overpaid",
+        )  # fmt: skip
+    ]
 
 
 def _money_row(row: dict, *fields) -> dict:
@@ -124,12 +140,21 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         base_value = sum((fx.to_base(v, c) for c, v in totals.items()), start=D0)
         return money_round(value), money_round(base_value)
 
-    pledges = [_pledge_row(p) for p in ledger_reads.pledges_at(end, donor_id=donor.pk)]
+    donations = Donation.objects.posted().filter(donor=donor)
+    pledges = pledge_rows(pledges_at(end=end, queryset=donor.pledges.all()))
+    in_period = Q(received_on__gte=start)
     # Received to date and in the period, by currency, in one pass over the donor's donations.
-    groups = [
-        dict(zip(("currency", "to_date_amount", "to_date_base", "period_amount", "period_base"), g, strict=True))
-        for g in ledger_reads.donations_by_currency(donor.pk, start, end)
-    ]
+    groups = list(
+        donations.filter(received_on__lte=end)
+        .values("currency")
+        .annotate(
+            to_date_amount=Sum("amount"),
+            to_date_base=Sum("base_amount"),
+            period_amount=Sum("amount", filter=in_period),
+            period_base=Sum("base_amount", filter=in_period),
+        )
+        .order_by("currency")
+    )
     period_value, period_base = donations_figure(groups, "period_amount", "period_base")
     to_date = donations_figure(groups, "to_date_amount", "to_date_base")
     figures = []
@@ -144,20 +169,24 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
 
     donation_rows = [
         {
-            "received_on": day(received_on),
-            "reference": reference,
-            "pledge": pledge_ref or "",
-            "amount": money(amount, donation_currency),
-            "base": money(base_amount, base),
-            "reversal": reversal_of_id is not None,
+            "received_on": day(d["received_on"]),
+            "reference": d["reference"],
+            "pledge": d["pledge__ref"] or "",
+            "amount": money(d["amount"], d["currency"]),
+            "base": money(d["base_amount"], base),
+            "reversal": d["reversal_of_id"] is not None,
         }
-        for received_on, reference, pledge_ref, amount, donation_currency, base_amount, reversal_of_id in (
-            ledger_reads.donations_in_period(donor.pk, start, end)
-        )
+        for d in donations.filter(received_on__gte=start, received_on__lte=end)
+        .order_by("received_on", "id")
+        .values("received_on", "reference", "pledge__ref", "amount", "currency", "base_amount", "reversal_of_id")
     ]
 
-    funded, co_funders = _funding_and_co_funders(donor, end)
+    funded = donor_output_funding(donor=donor, end=end)
     output_ids = [f.output_id for f in funded]
+    co_funders = {
+        output_id: _co_funder_rows(funders)
+        for output_id, funders in output_co_funders(outputs=output_ids, end=end, excluding_donor=donor).items()
+    }
     indicators = _indicators(output_ids)
     outputs = []
     by_programme: dict[str, Decimal] = defaultdict(lambda: D0)
@@ -183,12 +212,18 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     open_pledges = {p["ref"] for p in pledges if p["outstanding"] > 0}
     horizon = end + dt.timedelta(days=365)
     instalments = [
-        {"due_date": day(due_date), "pledge": ref, "amount": money(amount, pledge_currency)}
-        for due_date, ref, amount, pledge_currency in ledger_reads.instalments_due(donor.pk, end, horizon)
-        if ref in open_pledges
+        {
+            "due_date": day(i["due_date"]),
+            "pledge": i["pledge__ref"],
+            "amount": money(i["amount"], i["pledge__currency"]),
+        }
+        for i in Instalment.objects.filter(pledge__donor=donor, due_date__gt=end, due_date__lte=horizon)
+        .order_by("due_date", "id")
+        .values("due_date", "pledge__ref", "amount", "pledge__currency")
+        if i["pledge__ref"] in open_pledges
     ]
     # Overdue at the period end, then due within a year of it: one query, in due-date order.
-    obligations = ledger_reads.obligations_pending_until(donor.pk, horizon)
+    obligations = obligations_pending().filter(pledge__donor=donor, due_date__lte=horizon).order_by("due_date", "pk")
 
     return {
         "version": SNAPSHOT_VERSION,
@@ -207,46 +242,29 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         "outputs": outputs,
         "by_programme": [{"label": k, "amount": money(v, base)} for k, v in sorted(by_programme.items())],
         "instalments": instalments,
-        "obligations": [_obligation_values_row(*o) for o in obligations],
+        "obligations": [_obligation_row(o) for o in obligations],
         "rates": fx.rates_used(),
     }
 
 
-def _funding_and_co_funders(donor: Donor, end: dt.date) -> tuple[list[DonorOutputFunding], dict[int, list[dict]]]:
-    """What `grants.selectors.donor_output_funding(donor=donor, end=end)` gives, and the co-funders
-    of those outputs: the other donors grouped by name, one row per acknowledged name (largest
-    first) and one per output for all the others, "Other funders (n)" (`reports.co_funding`)."""
-    funded, groups = co_funding.donor_co_funding(donor, end)
+def _co_funder_rows(co_funders: CoFunders) -> list[dict]:
+    """Co-funders as report rows: each named one, then "Other funders (n)" for the pooled ones."""
     base = settings.BASE_CURRENCY
-    co_funders: dict[int, list[dict]] = {}
-    for output_id, (shown, (count, pooled)) in groups.items():
-        rows = [{"name": name, "amount": money(amount, base)} for name, amount in shown]
-        if count:
-            rows.append({"name": f"{OTHER_FUNDERS} ({count})", "amount": money(pooled, base)})
-        if rows:
-            co_funders[output_id] = rows
-    return funded, co_funders
-
-
-def _acknowledged(rows, *, external: bool) -> dict[int, list[dict]]:
-    base = settings.BASE_CURRENCY
-    named: dict[int, list[dict]] = defaultdict(list)
-    pooled: dict[int, list[Decimal]] = defaultdict(list)
-    for r in rows:
-        if r["donation__donor__publicly_acknowledged"] or not external:
-            named[r["output_id"]].append({"name": r["donation__donor__name"], "amount": money(r["amount"], base)})
-        else:
-            pooled[r["output_id"]].append(r["amount"])
-    for output_id, amounts in pooled.items():
-        named[output_id].append(
-            {"name": f"{OTHER_FUNDERS} ({len(amounts)})", "amount": money(sum(amounts, start=D0), base)}
+    rows = [{"name": name, "amount": money(amount, base)} for name, amount in co_funders.named]
+    if co_funders.others_count:
+        rows.append(
+            {"name": f"{OTHER_FUNDERS} ({co_funders.others_count})", "amount": money(co_funders.others_amount, base)}
         )
-    return dict(named)
+    return rows
 
 
 def _indicators(output_ids) -> dict[int, list[dict]]:
     rows: dict[int, list[dict]] = defaultdict(list)
-    for output_id, name, unit, baseline, target, actual, as_of in ledger_reads.indicators_of(output_ids):
+    for output_id, name, unit, baseline, target, actual, as_of in (
+        Indicator.objects.filter(output_id__in=output_ids)
+        .order_by("output_id", "name")
+        .values_list("output_id", "name", "unit", "baseline", "target", "actual", "as_of")
+    ):
         rows[output_id].append(
             {
                 "name": name,
@@ -258,22 +276,6 @@ def _indicators(output_ids) -> dict[int, list[dict]]:
             }
         )
     return dict(rows)
-
-
-_OBLIGATION_KINDS = dict(ReportingObligation.Kind.choices)
-_OBLIGATION_STATUSES = dict(ReportingObligation.Status.choices)
-
-
-def _obligation_values_row(due_date, kind, pledge_ref, donor_name, status, period_end) -> dict:
-    """`_obligation_row` from a row of `ledger_reads.obligations_pending_until` (labels as get_FOO_display)."""
-    return {
-        "due_date": day(due_date),
-        "kind": _OBLIGATION_KINDS.get(kind, kind),
-        "pledge": pledge_ref,
-        "donor_name": donor_name,
-        "status": _OBLIGATION_STATUSES.get(status, status),
-        "period_end": day(period_end),
-    }
 
 
 def _obligation_row(o) -> dict:
@@ -294,11 +296,10 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
     base = settings.BASE_CURRENCY
     fx = Converter(end)
 
-    pledges = [_pledge_row(p) for p in ledger_reads.pledges_at(end)]
-    pledged_in_period = [p for p in pledges if p["start_date"] >= day(start)]
+    pledge_totals = pledge_totals_by_currency(start=start, end=end)
 
-    def pledge_side(rows, field) -> Decimal:
-        return money_round(sum((fx.to_base(v, c) for c, v in _by_currency(rows, field).items()), start=D0))
+    def pledge_side(field) -> Decimal:
+        return money_round(sum((fx.to_base(getattr(t, field), t.currency) for t in pledge_totals), start=D0))
 
     written_off_groups = (
         WriteOff.objects.filter(written_off_on__gte=start, written_off_on__lte=end)
@@ -321,10 +322,10 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
     figures = [
         {"key": key, "label": label, "value": money(value, base)}
         for key, label, value in (
-            ("pledged", "Pledged (pledges starting in the period)", pledge_side(pledged_in_period, "total")),
+            ("pledged", "Pledged (pledges starting in the period)", pledge_side("pledged")),
             ("received", "Received in the period", received),
-            ("outstanding", "Outstanding on pledges at period end", pledge_side(pledges, "outstanding")),
-            ("overdue", "Overdue at period end", pledge_side(pledges, "overdue")),
+            ("outstanding", "Outstanding on pledges at period end", pledge_side("outstanding")),
+            ("overdue", "Overdue at period end", pledge_side("overdue")),
             ("written_off", "Written off in the period", written_off),
         )
     ]
@@ -379,8 +380,7 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
     ]
     overdue = [
         _money_row({k: p[k] for k in ("ref", "donor_name", "currency", "total", "overdue")}, "total", "overdue")
-        for p in pledges
-        if p["overdue"] > 0
+        for p in pledge_rows(pledges_at(end=end).filter(overdue_amount__gt=0))
     ]
     obligations = [
         *obligations_overdue(today=end),
@@ -417,17 +417,10 @@ def output_statement_snapshot(*, output: Output, as_of: dt.date, external: bool 
     output = Output.objects.select_related("programme").get(pk=output.pk)
     (funding,) = output_funding(outputs=[output.pk], end=as_of)
     funders = output_funders(output=output, end=as_of)
-    rows = [
-        {
-            "output_id": output.pk,
-            "donation__donor__name": f.donor_name,
-            "donation__donor__publicly_acknowledged": f.publicly_acknowledged,
-            "amount": f.amount,
-        }
-        for f in funders
-    ]
     shares = {f.donor_name: f.share for f in funders}
-    funder_rows = _acknowledged(rows, external=external).get(output.pk, [])
+    funder_rows = _co_funder_rows(
+        co_funders_pooled(((f.donor_name, f.publicly_acknowledged, f.amount) for f in funders), name_all=not external)
+    )
     for row in funder_rows:
         amount = Decimal(row["amount"]["amount"])
         row["share"] = share(shares.get(row["name"]) or (amount / funding.allocated if funding.allocated else 0))

@@ -119,7 +119,7 @@ def test_overdue_instalments_link_to_the_pledge_admin_page(client, dashboard_dem
 
     first = overdue[0]
     state = next(s for s in pledge_instalment_states(first.pledge) if s.instalment.pk == first.pk)
-    assert state.status == "overdue" and first.unpaid == first.amount - state.covered
+    assert state.status == "overdue" and first.owed == first.amount - state.covered
     assert reverse("admin:donors_pledge_change", args=[first.pledge_id]) in response.content.decode()
 
 

@@ -4,6 +4,8 @@ import datetime as dt
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from delivery import tasks
 from delivery.models import ReminderSent
@@ -52,3 +54,15 @@ def test_a_refused_reminder_is_not_marked_sent(smtp, ledger):
     smtp.reply = None
     assert run_on(TODAY) == "sent"
     assert len(smtp.messages) == 1
+
+
+def test_the_reminder_reads_as_many_queries_for_many_overdue_pledges_as_for_one(smtp, ledger):
+    with CaptureQueriesContext(connection) as one:
+        assert run_on(TODAY) == "sent"
+    for n in range(4):
+        pledge = PledgeFactory(ref=f"PLG-005{n}")
+        InstalmentFactory(pledge=pledge, due_date=dt.date(2025, 4, 1), amount=pledge.total)
+    with CaptureQueriesContext(connection) as five:
+        assert run_on(TODAY + dt.timedelta(days=7)) == "sent"
+    assert ReminderSent.objects.get(week="2025-W24").overdue_instalments == 5
+    assert len(five) == len(one)

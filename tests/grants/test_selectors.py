@@ -179,6 +179,87 @@ def test_obligations_due_soon_and_overdue(db):
     assert list(selectors.obligations_overdue(today=today)) == [overdue]
 
 
+# Co-funders as a donor sees them -----------------------------------------------------------
+
+END = dt.date(2025, 12, 31)
+
+
+@pytest.fixture
+def shared(user):
+    """Three donors co-funding one output: an acknowledged one, and two that are not."""
+    output = OutputFactory()
+    donors = [
+        DonorFactory(name="Nordic Fund", publicly_acknowledged=True),
+        DonorFactory(name="Quiet Trust", publicly_acknowledged=False),
+        DonorFactory(name="Small Giver", publicly_acknowledged=False),
+    ]
+    for donor, amount in zip(donors, ["300.00", "200.00", "50.00"], strict=True):
+        allocate(user, posted(user, donor=donor, amount=Decimal(amount)), output, amount)
+    return output, donors
+
+
+def co_funders(donor, output, end=END):
+    found = selectors.output_co_funders(outputs=[output.pk], end=end, excluding_donor=donor).get(output.pk)
+    if found is None:
+        return []
+    rows = [(name, str(amount)) for name, amount in found.named]
+    if found.others_count:
+        rows.append((f"others ({found.others_count})", str(found.others_amount)))
+    return rows
+
+
+def test_co_funders_name_the_acknowledged_and_pool_the_others(shared):
+    output, (nordic, quiet, small) = shared
+    assert co_funders(quiet, output) == [("Nordic Fund", "300.00"), ("others (1)", "50.00")]
+    assert co_funders(nordic, output) == [("others (2)", "250.00")]
+    assert co_funders(small, output) == [("Nordic Fund", "300.00"), ("others (1)", "200.00")]
+
+
+def test_a_new_allocation_or_a_reversal_is_in_the_next_read(user, shared):
+    output, (nordic, quiet, _) = shared
+    late = DonorFactory(name="Late Giver", publicly_acknowledged=False)
+    allocate(user, posted(user, donor=late, amount=Decimal("25.00")), output, "25.00")
+    assert co_funders(nordic, output) == [("others (3)", "275.00")]
+    standing = quiet.donations.get().allocations.get()
+    services.allocation_reverse(allocation=standing, by=user)  # a co-funder netted to zero drops out of the count
+    assert co_funders(nordic, output, end=None) == [("others (2)", "75.00")]
+
+
+def test_a_renamed_or_newly_acknowledged_donor_is_shown_as_it_is_now(shared):
+    output, (nordic, quiet, small) = shared
+    quiet.publicly_acknowledged = True
+    quiet.save()
+    assert co_funders(small, output) == [("Nordic Fund", "300.00"), ("Quiet Trust", "200.00")]
+    type(nordic).objects.filter(pk=nordic.pk).update(name="Nordic Fund for Children")
+    assert co_funders(small, output) == [("Nordic Fund for Children", "300.00"), ("Quiet Trust", "200.00")]
+
+
+def test_namesakes_are_one_funder_and_the_donor_is_left_out_by_identity(user, shared):
+    output, (nordic, _, _) = shared
+    namesake = DonorFactory(name="Nordic Fund", publicly_acknowledged=True)
+    allocate(user, posted(user, donor=namesake, amount=Decimal("40.00")), output, "40.00")
+    assert co_funders(nordic, output) == [("Nordic Fund", "40.00"), ("others (2)", "250.00")]
+    assert co_funders(namesake, output) == [("Nordic Fund", "300.00"), ("others (2)", "250.00")]
+    twins = [DonorFactory(name="Twin", publicly_acknowledged=False) for _ in range(2)]
+    for twin, amount in zip(twins, ["5.00", "7.50"], strict=True):
+        allocate(user, posted(user, donor=twin, amount=Decimal(amount)), output, amount)
+    assert co_funders(nordic, output) == [("Nordic Fund", "40.00"), ("others (3)", "262.50")]  # the twins pooled once
+
+
+def test_allocations_after_the_end_are_not_counted(user, shared):
+    output, (nordic, quiet, _) = shared
+    allocate(user, posted(user, donor=quiet, amount=Decimal("1000.00")), output, "1000.00", on=dt.date(2026, 2, 1))
+    assert co_funders(nordic, output) == [("others (2)", "250.00")]
+    assert co_funders(nordic, output, end=dt.date(2026, 12, 31)) == [("others (2)", "1250.00")]
+
+
+def test_an_output_only_the_donor_funded_has_no_co_funders(user):
+    output = OutputFactory()
+    donor = DonorFactory()
+    allocate(user, posted(user, donor=donor, amount=Decimal("10.00")), output, "10.00")
+    assert selectors.output_co_funders(outputs=[output.pk], end=END, excluding_donor=donor) == {}
+
+
 # Constant number of queries --------------------------------------------------------------
 
 
@@ -198,6 +279,11 @@ def test_each_selector_uses_a_constant_number_of_queries(user, size, django_asse
     with django_assert_num_queries(1):
         funders = selectors.output_funders(output=output)
     assert len(funders) == 2
+    with django_assert_num_queries(1):
+        groups = selectors.output_co_funders(
+            outputs=programme.outputs.values_list("pk", flat=True), excluding_donor=donors[0]
+        )
+    assert len(groups) == size and all(g.others_amount == Decimal("60.00") for g in groups.values())
     with django_assert_num_queries(3):  # all posted, restricted posted, allocated: no per-donation subquery
         balance = selectors.unallocated_balance()
     assert balance.restricted == Decimal("10.00") * size

@@ -9,7 +9,6 @@ from backoffice.money import money_round
 from donors import services as donor_services
 from donors.models import Donor, WriteOff
 from grants.models import Allocation
-from reports import co_funding
 from reports.figures import donor_summary_snapshot
 from reports.renderers import render
 from tests.factories import AllocationFactory, DonationFactory, DonorFactory, OutputFactory, role_user
@@ -117,7 +116,6 @@ def test_unicode_and_markup_print_as_typed(db):
 
 def test_query_count_does_not_grow_with_data(demo):
     donor = Donor.objects.get(ref="DON-0002")
-    co_funding.kept_clear()  # both reads of the co-funding groups, not one read and one kept
     with CaptureQueriesContext(connection) as small:
         donor_summary_snapshot(donor=donor, start=START, end=END)
     finance = role_user("Finance", username="report-finance")
@@ -129,7 +127,6 @@ def test_query_count_does_not_grow_with_data(demo):
         AllocationFactory(
             donation=d, output=OutputFactory(), amount=Decimal("200.00"), allocated_on=dt.date(2025, 3, 1)
         )
-    co_funding.kept_clear()
     with CaptureQueriesContext(connection) as large:
         snap = donor_summary_snapshot(donor=donor, start=START, end=END)
     assert len(snap["outputs"]) >= 6
