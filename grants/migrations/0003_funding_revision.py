@@ -9,9 +9,6 @@ transaction that writes many allocations neither holds it (which made allocation
 for each other, and could deadlock with the donation row locks) nor updates it once per
 statement. Until it commits, the transaction's own reads see the setting on
 (reports.co_funding then keeps nothing).
-
-SQLite has neither deferred triggers nor concurrent writers: row triggers set the revision at once.
-Each sets the one row's revision to a new random value, inserting the row if it is missing.
 """
 
 from django.db import migrations, models
@@ -67,40 +64,6 @@ DROP TABLE IF EXISTS {CHANGE};
 DROP FUNCTION IF EXISTS grants_funding_revision_set();
 DROP FUNCTION IF EXISTS grants_funding_changed();
 """
-SQLITE_SET = (
-    f"INSERT INTO {REVISION} (id, revision) VALUES (1, random()) "
-    "ON CONFLICT (id) DO UPDATE SET revision = excluded.revision;"
-)
-# (trigger, event and table, condition): SQLite fires row triggers only.
-SQLITE = [
-    ("grants_allocation_funding_insert", "INSERT ON grants_allocation", ""),
-    ("grants_allocation_funding_update", "UPDATE ON grants_allocation", ""),
-    ("grants_allocation_funding_delete", "DELETE ON grants_allocation", ""),
-    ("donors_donor_funding_update", "UPDATE ON donors_donor",
-     "WHEN OLD.name IS NOT NEW.name OR OLD.publicly_acknowledged IS NOT NEW.publicly_acknowledged"),
-    ("donors_donation_funding_update", "UPDATE ON donors_donation", "WHEN OLD.donor_id IS NOT NEW.donor_id"),
-]  # fmt: skip
-
-
-def triggers_create(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRES, params=None)  # several statements
-    elif vendor == "sqlite":
-        for name, event, condition in SQLITE:
-            schema_editor.execute(f"CREATE TRIGGER {name} AFTER {event} {condition} BEGIN {SQLITE_SET} END")
-        schema_editor.execute(f"INSERT INTO {REVISION} (id, revision) VALUES (1, random())")
-
-
-def triggers_drop(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DROP, params=None)
-    elif vendor == "sqlite":
-        for name, _, _ in SQLITE:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("donors", "0008_donation_leaner_indexes"),
@@ -115,5 +78,5 @@ class Migration(migrations.Migration):
                 ("revision", models.BigIntegerField()),
             ],
         ),
-        migrations.RunPython(triggers_create, triggers_drop),
+        migrations.RunSQL(POSTGRES, POSTGRES_DROP),
     ]

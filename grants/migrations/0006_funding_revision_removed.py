@@ -19,7 +19,7 @@ DROP FUNCTION IF EXISTS grants_funding_changed();
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("grants", "0004_text_without_control_characters"),
+        ("grants", "0005_ledger_triggers"),
     ]
 
     operations = [
