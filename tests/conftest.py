@@ -16,7 +16,7 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 def pytest_collection_modifyitems(items):
     """A test that runs a real Celery worker is marked `services`: CI runs these again on Redis."""
     for item in items:
-        if {"celery_worker", "celery_worker_if_brokered"} & set(getattr(item, "fixturenames", ())):
+        if {"celery_worker", "celery_worker_if_brokered", "rabbitmq_worker"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.services)
 
 
