@@ -4,8 +4,8 @@ A job moves queued → checking → checked (or refused) → confirmed → impor
 refused, when the database changed since the check, or failed). Each move that starts work is
 a conditional update, so a task delivered twice, or a second click, does the work once. The
 import itself is `transfers.engine.import_run`, the same as the command line's: all or
-nothing, every rule. Progress is written on a connection of its own (PostgreSQL), so the page
-shows it while the import's transaction is still open.
+nothing, every rule. Progress is written on a connection of its own, so the page shows it while
+the import's transaction is still open.
 """
 
 import datetime as dt
@@ -15,7 +15,7 @@ import time
 import uuid
 from pathlib import PurePath
 
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -160,10 +160,8 @@ def _record(job: ImportJob, outcome: Outcome, statuses: list[dict], *, check: bo
 class _Progress:
     """Writes rows read and the share of the file read, at most once a second.
 
-    The import runs in one transaction; an update made in it would show only at its end. So on
-    PostgreSQL the update is made on a connection of its own (a short-lived thread's), which
-    commits at once. SQLite would wait on the import's lock: there the page shows the outcome
-    when the job ends.
+    The import runs in one transaction; an update made in it would show only at its end. So the
+    update is made on a connection of its own (a short-lived thread's), which commits at once.
     """
 
     def __init__(self, job: ImportJob, stream):
@@ -171,11 +169,10 @@ class _Progress:
         self.stream = stream
         self.size = max(job.file_size, 1)
         self.last = 0.0
-        self.live = connection.vendor == "postgresql"
 
     def __call__(self, outcome: Outcome) -> None:
         now = time.monotonic()
-        if not self.live or now - self.last < PROGRESS_EVERY_SECONDS:
+        if now - self.last < PROGRESS_EVERY_SECONDS:
             return
         self.last = now
         try:
