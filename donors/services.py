@@ -19,12 +19,9 @@ from backoffice.money import money_round, split_largest_remainder
 from backoffice.reversals import reversal_create
 
 from .models import Donation, DonationBatch, Donor, Instalment, Pledge, WriteOff
-from .rates import RateBook, rate_lookup
+from .rates import RateBook
 from .signals import donation_reversed
 from .totals import PostedSums, posted_totals_add
-
-__all__ = ["LedgerError", "rate_lookup"]  # also imported from here by the apps above the ledger
-
 
 FREQUENCIES = {
     "monthly": relativedelta(months=1),
