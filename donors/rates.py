@@ -27,6 +27,7 @@ class MissingRate(LedgerError, LookupError):
 
 class RateBook:
     def __init__(self, rows=None):
+        self.base_currency = settings.BASE_CURRENCY  # read once: a setting costs microseconds a lookup
         self._dates: dict[str, list[dt.date]] = {}
         self._rates: dict[str, list[tuple[Decimal, str]]] = {}
         if rows is None:
@@ -50,7 +51,7 @@ class RateBook:
 
     def lookup(self, currency: str, on: dt.date) -> tuple[Decimal, dt.date, str]:
         """(rate, the rate's date, its source); MissingRate when there is none on or before `on`."""
-        if currency == settings.BASE_CURRENCY:
+        if currency == self.base_currency:
             return Decimal("1"), on, "base currency"
         dates = self._dates.get(currency, [])
         i = bisect.bisect_right(dates, on) - 1

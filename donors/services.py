@@ -430,8 +430,11 @@ class DonationsBulk:
         if not connection.in_atomic_block:
             raise transaction.TransactionManagementError("Bulk donations are written inside transaction.atomic().")
         status = Donation.Status.POSTED if self.post else Donation.Status.DRAFT
-        posted_at, posted_by_id = (self.now, self.by_id) if self.post else (None, None)
-        common = (status, posted_at, posted_by_id, self.now, batch.pk if batch else None)
+        # The times as text once, not a datetime per row: psycopg takes microseconds to write
+        # each, and in COPY's text format the server reads the text as the column's type.
+        now = self.now.isoformat()
+        posted_at, posted_by_id = (now, self.by_id) if self.post else (None, None)
+        common = (status, posted_at, posted_by_id, now, batch.pk if batch else None)
         with connection.cursor() as cursor:
             # The ids first, from the table's own sequence, so that the history rows can name them.
             cursor.execute(

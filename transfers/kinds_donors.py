@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from backoffice.errors import LedgerError
@@ -61,6 +62,12 @@ class DonorImporter(Importer):
         yield from queryset.values_list(*cls.column_names()).iterator(chunk_size=2000)
 
 
+def _one_of(texts) -> RawSQL:
+    """For `field__in=`: the texts as one array parameter. A chunk's 10,000 references as 10,000
+    placeholders cost more to build and send than the lookup itself."""
+    return RawSQL("SELECT unnest(%s::text[])", [list(texts)])
+
+
 class _PledgeRef(NamedTuple):
     id: int
     ref: str
@@ -78,7 +85,7 @@ class _DonorRefs:
     def fill(self, refs):
         missing = {r for r in refs if r not in self.ids}
         if missing:
-            self.ids.update(Donor.objects.filter(ref__in=missing).values_list("ref", "id"))
+            self.ids.update(Donor.objects.filter(ref__in=_one_of(missing)).values_list("ref", "id"))
 
     def get(self, ref: str, column: str = "donor_ref") -> int:
         try:
@@ -302,10 +309,11 @@ class DonationImporter(Importer):
         self.donors.fill(r.values["donor_ref"] for r in rows)
         wanted = {r.values["pledge_ref"] for r in rows if r.values["pledge_ref"]} - set(self.pledges)
         if wanted:
-            found = Pledge.objects.filter(ref__in=wanted).values_list("id", "ref", "currency", "donor_id", "donor__ref")
+            found = Pledge.objects.filter(ref__in=_one_of(wanted))
+            found = found.values_list("id", "ref", "currency", "donor_id", "donor__ref")
             for values in found:
                 self.pledges[values[1]] = _PledgeRef(*values)
-        recorded = Donation.objects.filter(reference__in=[r.values["reference"] for r in rows]).values_list(
+        recorded = Donation.objects.filter(reference__in=_one_of(r.values["reference"] for r in rows)).values_list(
             "reference", "donor__ref", "received_on", "amount", "currency", "method", "pledge__ref", "rate", "note"
         )
         names = self.column_names()
