@@ -4,6 +4,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from itertools import islice
+from operator import itemgetter
 from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
@@ -380,6 +381,7 @@ class DonationsBulk:
         "rate", "rate_date", "rate_source", "base_amount", "pledge_amount",
     ]  # fmt: skip
     COMMON = ["status", "posted_at", "posted_by_id", "created_at", "batch_id"]  # the same for every row
+    SUMMED = itemgetter(*map(COLUMNS.index, ["donor_id", "received_on", "currency", "amount", "base_amount"]))
 
     def __init__(self, *, by, post: bool, book: RateBook | None = None):
         self.post = post
@@ -446,9 +448,9 @@ class DonationsBulk:
                     copy.write_row((pk, *row, *common))
             cursor.execute(self.history_sql, [self.now, self.by_id, ids])
         if self.sums is not None:
-            add = self.sums.add
+            add, summed = self.sums.add, self.SUMMED
             for row in rows:
-                add(row[1], row[3], row[5], row[4], row[11])  # donor, day, currency, amount, base amount
+                add(*summed(row))
 
     def finish(self) -> None:
         """Add what was posted to the kept totals, in the same transaction."""
