@@ -371,7 +371,10 @@ class Command(BaseCommand):
         again = []
         for d in originals.order_by("reference"):
             donation_reverse(
-                donation=d, by=self.admin, reason="Bank recall: payment returned", on=d.received_on + dt.timedelta(3)
+                donation=d,
+                by=self.admin,
+                reason="Bank recall: payment returned",
+                on=d.received_on + dt.timedelta(days=3),
             )
             again.append(
                 NewDonation(
