@@ -119,7 +119,7 @@ def test_references_with_array_punctuation_are_found_again(ledger, tmp_path):
     """A chunk's references go to the database as one array: quotes, commas, braces and
     backslashes in them still match exactly."""
     references = ['A,"B"', "{C}", "D\\E", "NULL", "F G"]
-    content = HEADER + "".join('"' + r.replace('"', '""') + f'",DON-0001,2025-03-02,1.00,GBP,,,,\n' for r in references)
+    content = HEADER + "".join('"' + r.replace('"', '""') + '",DON-0001,2025-03-02,1.00,GBP,,,,\n' for r in references)
     path = write_file(tmp_path, "odd.csv", content)
     run(path)
     assert sorted(Donation.objects.values_list("reference", flat=True)) == sorted(references)
