@@ -398,7 +398,7 @@ class DonationsBulk:
         # Table and column names come from the models' _meta; values are parameters.
         self.history_sql = (
             f"INSERT INTO {q(history)} ({every}, history_date, history_change_reason, history_type, history_user_id) "  # noqa: S608
-            f"SELECT {every}, %s, NULL, '+', %s FROM {q(self.table)} WHERE id BETWEEN %s AND %s AND id = ANY(%s)"
+            f"SELECT {every}, %s, NULL, '+', %s FROM {q(self.table)} WHERE id = ANY(%s)"
         )
 
     def row(self, new: NewDonation) -> tuple:
@@ -446,9 +446,7 @@ class DonationsBulk:
             with connection.wrap_database_errors, cursor.cursor.copy(self.copy_sql) as copy:
                 for pk, row in zip(ids, rows, strict=True):
                     copy.write_row((pk, *row, *common))
-            # The range (the ids are drawn in order) keeps the planner on the primary key: the
-            # new rows have no statistics yet, and a scan of the whole table grows with every chunk.
-            cursor.execute(self.history_sql, [self.now, self.by_id, ids[0], ids[-1], ids])
+            cursor.execute(self.history_sql, [self.now, self.by_id, ids])
         if self.sums is not None:
             add, summed = self.sums.add, self.SUMMED
             for row in rows:
