@@ -99,11 +99,11 @@ class InstalmentFormSet(BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("amount")
         ]
-        if amounts and sum(amounts) != self.instance.total:
-            raise ValidationError(
-                f"The instalments add up to {sum(amounts)} {self.instance.currency}, "
-                f"but the pledge total is {self.instance.total} {self.instance.currency}."
-            )
+        if amounts:
+            try:
+                services.instalments_check_total(pledge=self.instance, amounts=amounts)
+            except ValidationError as error:
+                raise ValidationError(error.messages) from None
 
 
 class InstalmentInline(admin.TabularInline):

@@ -1,28 +1,33 @@
-"""An in-memory rate book for bulk work (imports, demo data).
+"""The rate a donation is converted at: the latest rate on or before its date (the base currency is 1).
 
-Same rule as `services.rate_lookup`: the latest rate on or before the date, and the base
-currency is always 1. Loaded once, in one query, so bulk paths do no query per row.
+`RateBook.lookup` is that rule, the only copy of it. A book holds rates loaded in one query:
+every rate (bulk work: imports, demo data), or each currency's latest on or before one day
+(`closing`: a report's closing rates, or `rate_lookup`'s one rate), which answers that day
+exactly as the whole history would.
 """
 
 import bisect
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+
+from backoffice.errors import LedgerError
 
 from .models import ExchangeRate
 
 
-class MissingRate(LookupError):
+class MissingRate(LedgerError, LookupError):
     def __init__(self, currency: str, on: dt.date):
-        super().__init__(f"No exchange rate for {currency} on or before {on.isoformat()}.")
+        super().__init__({"currency": f"No exchange rate for {currency} on or before {on.isoformat()}."})
         self.currency = currency
         self.on = on
 
 
 class RateBook:
     def __init__(self, rows=None):
+        self.base_currency = settings.BASE_CURRENCY  # read once: a setting costs microseconds a lookup
         self._dates: dict[str, list[dt.date]] = {}
         self._rates: dict[str, list[tuple[Decimal, str]]] = {}
         if rows is None:
@@ -32,20 +37,21 @@ class RateBook:
             self._rates.setdefault(currency, []).append((rate, source))
 
     @classmethod
-    def closing(cls, on: dt.date) -> "RateBook":
-        """A book of each currency's latest rate on or before `on` only: what `lookup(currency, on)`
-        answers, from one row per currency instead of the whole rate history."""
-        table = connection.ops.quote_name(ExchangeRate._meta.db_table)
-        rows = ExchangeRate.objects.raw(
-            f"SELECT r.id, r.currency, r.date, r.rate, r.source FROM {table} r JOIN ("  # noqa: S608 (the table from _meta)
-            f"SELECT currency, MAX(date) AS latest FROM {table} WHERE date <= %s GROUP BY currency"
-            ") m ON m.currency = r.currency AND m.latest = r.date ORDER BY r.currency",
-            [on],
-        )
-        return cls((r.currency, r.date, r.rate, r.source) for r in rows)
+    def closing(cls, on: dt.date, currencies: Iterable[str] | None = None) -> "RateBook":
+        """A book of each currency's latest rate on or before `on` (of `currencies` only, if
+        given): what `lookup(currency, on)` answers, from one row per currency."""
+        rows = ExchangeRate.objects.filter(date__lte=on)
+        if currencies is not None:
+            wanted = set(currencies) - {settings.BASE_CURRENCY}
+            if not wanted:
+                return cls([])
+            rows = rows.filter(currency__in=wanted)
+        latest = rows.order_by("currency", "-date").distinct("currency")
+        return cls(latest.values_list("currency", "date", "rate", "source"))
 
     def lookup(self, currency: str, on: dt.date) -> tuple[Decimal, dt.date, str]:
-        if currency == settings.BASE_CURRENCY:
+        """(rate, the rate's date, its source); MissingRate when there is none on or before `on`."""
+        if currency == self.base_currency:
             return Decimal("1"), on, "base currency"
         dates = self._dates.get(currency, [])
         i = bisect.bisect_right(dates, on) - 1
@@ -53,3 +59,8 @@ class RateBook:
             raise MissingRate(currency, on)
         rate, source = self._rates[currency][i]
         return rate, dates[i], source
+
+
+def rate_lookup(*, currency: str, on: dt.date) -> tuple[Decimal, dt.date, str]:
+    """The latest rate on or before `on`: (rate, the rate's date, its source). One query at most."""
+    return RateBook.closing(on, [currency]).lookup(currency, on)

@@ -1,25 +1,28 @@
 """Writes to the donors ledger. Every rule about money in lives here, once."""
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
+from itertools import islice
+from operator import itemgetter
+from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.db.models.functions import Length
 from django.utils import timezone
+from simple_history.utils import get_history_manager_for_model
 
+from backoffice.errors import LedgerError
 from backoffice.money import money_round, split_largest_remainder
+from backoffice.reversals import reversal_create
 
-from .models import Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
-from .totals import posted_totals_add
-
-
-class LedgerError(ValidationError):
-    """A ledger rule was broken. Carries field names where a field is to blame."""
-
+from .models import Donation, DonationBatch, Donor, Instalment, Pledge, WriteOff
+from .rates import RateBook
+from .signals import donation_reversed
+from .totals import PostedSums, posted_totals_add
 
 FREQUENCIES = {
     "monthly": relativedelta(months=1),
@@ -74,7 +77,8 @@ def schedule_split(*, total: Decimal, start: dt.date, frequency: str, count: int
     return [(start + step * i, amount) for i, amount in enumerate(amounts)]
 
 
-def _check_schedule_total(pledge: Pledge, amounts) -> None:
+def instalments_check_total(*, pledge: Pledge, amounts: Iterable[Decimal]) -> None:
+    """The schedule adds up to the pledge total, to the penny: `amounts` are all its instalments."""
     scheduled = sum(amounts, Decimal("0"))
     if scheduled != pledge.total:
         raise LedgerError(
@@ -90,7 +94,7 @@ def _check_schedule_total(pledge: Pledge, amounts) -> None:
 @transaction.atomic
 def instalments_replace(*, pledge: Pledge, rows: list[tuple[dt.date, Decimal]]) -> list[Instalment]:
     """Replace a pledge's schedule. The new instalments must add up to the pledge total."""
-    _check_schedule_total(pledge, [amount for _, amount in rows])
+    instalments_check_total(pledge=pledge, amounts=[amount for _, amount in rows])
     if Donation.objects.filter(instalment__pledge=pledge).exists():
         raise LedgerError(
             {"instalments": "Donations are linked to this schedule's instalments; edit instalments one by one."}
@@ -121,7 +125,7 @@ def instalment_update(*, instalment: Instalment, due_date: dt.date | None = None
     if amount is not None:
         instalment.amount = amount
     others = pledge.instalments.exclude(pk=instalment.pk).values_list("amount", flat=True)
-    _check_schedule_total(pledge, [*others, instalment.amount])
+    instalments_check_total(pledge=pledge, amounts=[*others, instalment.amount])
     instalment.full_clean()
     instalment.save()
     return instalment
@@ -210,35 +214,15 @@ def pledge_write_off(
 
 @transaction.atomic
 def writeoff_reverse(*, write_off: WriteOff, by, reason: str) -> WriteOff:
-    write_off = WriteOff.objects.select_for_update().get(pk=write_off.pk)
-    if write_off.reversal_of_id:
-        raise LedgerError("A reversal cannot itself be reversed.")
-    if WriteOff.objects.filter(reversal_of=write_off).exists():
-        raise LedgerError("This write-off has already been reversed.")
-    reversal = WriteOff(
-        pledge_id=write_off.pledge_id,
-        amount=-write_off.amount,
+    return reversal_create(
+        write_off,
+        label=f"Write-off {write_off.pk}",
+        copied=["pledge_id"],
+        negated=["amount"],
         reason=reason or f"Reversal of write-off {write_off.pk}",
         by=by,
         written_off_on=timezone.localdate(),
-        reversal_of=write_off,
     )
-    reversal.full_clean()
-    reversal.save()
-    return reversal
-
-
-# Exchange rates -------------------------------------------------------------------------
-
-
-def rate_lookup(*, currency: str, on: dt.date) -> tuple[Decimal, dt.date, str]:
-    """The latest rate on or before `on`: (rate, the rate's date, its source)."""
-    if currency == settings.BASE_CURRENCY:
-        return Decimal("1"), on, "base currency"
-    rate = ExchangeRate.objects.filter(currency=currency, date__lte=on).order_by("-date").first()
-    if rate is None:
-        raise LedgerError({"currency": f"No exchange rate for {currency} on or before {on.isoformat()}."})
-    return rate.rate, rate.date, rate.source
 
 
 # Donations ------------------------------------------------------------------------------
@@ -256,45 +240,45 @@ def donation_create(*, donor: Donor, reference: str, received_on: dt.date, amoun
     return donation
 
 
-def _rate_lookup_in(book):
-    """`rate_lookup` answered from a `donors.rates.RateBook` (same rule, no query)."""
-
-    def lookup(*, currency: str, on: dt.date):
-        try:
-            return book.lookup(currency, on)
-        except LookupError as error:
-            raise LedgerError({"currency": str(error)}) from None
-
-    return lookup
-
-
-def donation_amounts(donation: Donation, *, book=None) -> dict:
-    """The rate, base amount and pledge amount a donation would be posted with.
-
-    Bulk paths (imports) pass a `donors.rates.RateBook` as `book` so no rate costs a query.
-    """
-    lookup = rate_lookup if book is None else _rate_lookup_in(book)
-    if donation.rate is not None:
-        if donation.currency == settings.BASE_CURRENCY and donation.rate != 1:
-            raise LedgerError({"rate": f"A {settings.BASE_CURRENCY} donation has a rate of exactly 1."})
-        rate, rate_date, source = donation.rate, donation.received_on, donation.rate_source or "entered"
+def posting_amounts(
+    *,
+    amount: Decimal,
+    currency: str,
+    received_on: dt.date,
+    rate: Decimal | None = None,
+    rate_source: str = "",
+    pledge_currency: str | None = None,
+    book: RateBook | None = None,
+) -> dict:
+    """The rate (with its date and source), base amount and pledge amount a donation is posted
+    with: the rate typed on it, else the latest rate on or before the day it was received; the
+    base amount half up to the cent; against a pledge in another currency, the base amount at
+    the pledge currency's rate of that day. Bulk work passes a `book` of every rate, so that no
+    donation costs a query; without one, the rates are read in one query."""
+    if rate is not None and currency == settings.BASE_CURRENCY and rate != 1:
+        raise LedgerError({"rate": f"A {settings.BASE_CURRENCY} donation has a rate of exactly 1."})
+    other_currency = pledge_currency is not None and pledge_currency != currency
+    if book is None:
+        book = RateBook.closing(
+            received_on, [*([currency] if rate is None else []), *([pledge_currency] if other_currency else [])]
+        )
+    if rate is None:
+        rate, rate_date, rate_source = book.lookup(currency, received_on)
     else:
-        rate, rate_date, source = lookup(currency=donation.currency, on=donation.received_on)
-    base_amount = money_round(donation.amount * rate)
+        rate_date, rate_source = received_on, rate_source or "entered"
+    base_amount = money_round(amount * rate)
     pledge_amount = None
-    if donation.pledge_id:
-        pledge = donation.pledge
-        if pledge.currency == donation.currency:
-            pledge_amount = donation.amount
-        else:
+    if pledge_currency is not None:
+        pledge_amount = amount
+        if other_currency:
             try:
-                pledge_rate, _, _ = lookup(currency=pledge.currency, on=donation.received_on)
+                pledge_rate = book.lookup(pledge_currency, received_on)[0]
             except LedgerError:
                 raise LedgerError(
                     {
                         "pledge": (
-                            f"The pledge is in {pledge.currency} but the donation is in {donation.currency}, "
-                            f"and there is no {pledge.currency} rate on or before {donation.received_on}."
+                            f"The pledge is in {pledge_currency} but the donation is in {currency}, "
+                            f"and there is no {pledge_currency} rate on or before {received_on}."
                         )
                     }
                 ) from None
@@ -302,10 +286,22 @@ def donation_amounts(donation: Donation, *, book=None) -> dict:
     return {
         "rate": rate,
         "rate_date": rate_date,
-        "rate_source": source,
+        "rate_source": rate_source,
         "base_amount": base_amount,
         "pledge_amount": pledge_amount,
     }
+
+
+def donation_amounts(donation: Donation) -> dict:
+    """`posting_amounts` for a donation (a draft, or one being posted)."""
+    return posting_amounts(
+        amount=donation.amount,
+        currency=donation.currency,
+        received_on=donation.received_on,
+        rate=donation.rate,
+        rate_source=donation.rate_source,
+        pledge_currency=donation.pledge.currency if donation.pledge_id else None,
+    )
 
 
 @transaction.atomic
@@ -326,43 +322,162 @@ def donation_post(*, donation: Donation, by) -> Donation:
 
 
 @transaction.atomic
-def donation_reverse(*, donation: Donation, by, reason: str = "") -> Donation:
-    """Post the exact opposite of a posted donation, with the original rate, and reverse its allocations."""
-    donation = Donation.objects.select_for_update().get(pk=donation.pk)
-    if not donation.is_posted:
+def donation_reverse(*, donation: Donation, by, reason: str = "", on: dt.date | None = None) -> Donation:
+    """Post the exact opposite of a posted donation, with the original rate, received `on` (today
+    by default), and reverse its allocations."""
+    donation = Donation.objects.get(pk=donation.pk)
+    if not donation.is_posted:  # a posted donation never goes back to draft: no lock needed to say so
         raise LedgerError(f"Donation {donation.reference} is a draft; only posted donations are reversed.")
-    if donation.is_reversal:
-        raise LedgerError(f"Donation {donation.reference} is a reversal; a reversal cannot be reversed.")
-    if Donation.objects.filter(reversal_of=donation).exists():
-        raise LedgerError(f"Donation {donation.reference} has already been reversed.")
-    now = timezone.now()
-    reversal = Donation(
+    reversal = reversal_create(
+        donation,
+        label=f"Donation {donation.reference}",
+        copied=["donor_id", "pledge_id", "instalment_id", "currency", "method", "rate", "rate_date", "rate_source"],
+        negated=["amount", "base_amount", "pledge_amount"],
         reference=f"{donation.reference}-REV",
-        donor_id=donation.donor_id,
-        pledge_id=donation.pledge_id,
-        instalment_id=donation.instalment_id,
-        received_on=timezone.localdate(),
-        amount=-donation.amount,
-        currency=donation.currency,
-        method=donation.method,
+        received_on=on or timezone.localdate(),
         note=reason or f"Reversal of {donation.reference}",
-        rate=donation.rate,
-        rate_date=donation.rate_date,
-        rate_source=donation.rate_source,
-        base_amount=-donation.base_amount,
-        pledge_amount=-donation.pledge_amount if donation.pledge_amount is not None else None,
         status=Donation.Status.POSTED,
-        posted_at=now,
+        posted_at=timezone.now(),
         posted_by=by,
-        reversal_of=donation,
     )
-    reversal.full_clean()
-    reversal.save()
     posted_totals_add(donations=Donation.objects.filter(pk=reversal.pk))
-    from grants.services import allocations_reverse_for_donation
-
-    allocations_reverse_for_donation(donation=donation, by=by)
+    donation_reversed.send(sender=Donation, donation=donation, reversal=reversal, by=by)
     return reversal
+
+
+# Bulk -----------------------------------------------------------------------------------
+
+
+class NewDonation(NamedTuple):
+    """A donation to write in bulk (a file's row, a demo gift). `pledge_currency` goes with `pledge_id`."""
+
+    reference: str
+    donor_id: int
+    received_on: dt.date
+    amount: Decimal
+    currency: str
+    method: str = Donation.Method.BANK_TRANSFER
+    note: str = ""
+    rate: Decimal | None = None
+    rate_source: str = ""
+    pledge_id: int | None = None
+    pledge_currency: str | None = None
+
+
+class DonationsBulk:
+    """Many new donations, as drafts or posted, written with COPY in the caller's transaction.
+
+    `row(new)` applies the posting rule (`posting_amounts`, from a book of every rate: no query)
+    and gives the row to write, or raises LedgerError keyed by field, as `donation_create` and
+    `donation_post` would. `write(rows)` writes rows, each with its '+' history row; `finish()`
+    adds the posted ones to the kept totals (donors.totals), which the rows were summed into as
+    they were written. Apart, so that an import can check every row of a file and report every
+    bad one before it writes any. The checks that need the database (a unique reference, an
+    existing donor and pledge) are its constraints; an import looks them up first, to report them.
+    """
+
+    COLUMNS = [
+        "reference", "donor_id", "pledge_id", "received_on", "amount", "currency", "method", "note",
+        "rate", "rate_date", "rate_source", "base_amount", "pledge_amount",
+    ]  # fmt: skip
+    COMMON = ["status", "posted_at", "posted_by_id", "created_at", "batch_id"]  # the same for every row
+    SUMMED = itemgetter(*map(COLUMNS.index, ["donor_id", "received_on", "currency", "amount", "base_amount"]))
+
+    def __init__(self, *, by, post: bool, book: RateBook | None = None):
+        self.post = post
+        self.by_id = getattr(by, "pk", None)
+        self.book = RateBook() if book is None else book
+        self.now = timezone.now()
+        self.sums = PostedSums() if post else None
+        q = connection.ops.quote_name
+        columns = ", ".join(q(Donation._meta.get_field(a).column) for a in ["id", *self.COLUMNS, *self.COMMON])
+        self.table = Donation._meta.db_table
+        self.copy_sql = f"COPY {q(self.table)} ({columns}) FROM STDIN"
+        history = get_history_manager_for_model(Donation).model._meta.db_table
+        every = ", ".join(q(f.column) for f in Donation._meta.concrete_fields)
+        # Table and column names come from the models' _meta; values are parameters.
+        self.history_sql = (
+            f"INSERT INTO {q(history)} ({every}, history_date, history_change_reason, history_type, history_user_id) "  # noqa: S608
+            f"SELECT {every}, %s, NULL, '+', %s FROM {q(self.table)} WHERE id = ANY(%s)"
+        )
+
+    def row(self, new: NewDonation) -> tuple:
+        """The row to write for `new`, checked."""
+        amounts = posting_amounts(
+            amount=new.amount,
+            currency=new.currency,
+            received_on=new.received_on,
+            rate=new.rate,
+            rate_source=new.rate_source,
+            pledge_currency=new.pledge_currency,
+            book=self.book,
+        )
+        given = (new.reference, new.donor_id, new.pledge_id, new.received_on, new.amount, new.currency, new.method)
+        if not self.post:  # a draft keeps what it was given; a missing rate was still an error
+            return (*given, new.note, new.rate, None, new.rate_source, None, None)
+        return (
+            *given,
+            new.note,
+            amounts["rate"],
+            amounts["rate_date"],
+            amounts["rate_source"],
+            amounts["base_amount"],
+            amounts["pledge_amount"],
+        )
+
+    def write(self, rows: list[tuple], *, batch: DonationBatch | None = None) -> None:
+        """Write `rows` (from `row`), in `batch` if given."""
+        if not rows:
+            return
+        if not connection.in_atomic_block:
+            raise transaction.TransactionManagementError("Bulk donations are written inside transaction.atomic().")
+        status = Donation.Status.POSTED if self.post else Donation.Status.DRAFT
+        # The times as text once, not a datetime per row: psycopg takes microseconds to write
+        # each, and in COPY's text format the server reads the text as the column's type.
+        now = self.now.isoformat()
+        posted_at, posted_by_id = (now, self.by_id) if self.post else (None, None)
+        common = (status, posted_at, posted_by_id, now, batch.pk if batch else None)
+        with connection.cursor() as cursor:
+            # The ids first, from the table's own sequence, so that the history rows can name them.
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [self.table, len(rows)]
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
+            with connection.wrap_database_errors, cursor.cursor.copy(self.copy_sql) as copy:
+                for pk, row in zip(ids, rows, strict=True):
+                    copy.write_row((pk, *row, *common))
+            cursor.execute(self.history_sql, [self.now, self.by_id, ids])
+        if self.sums is not None:
+            add, summed = self.sums.add, self.SUMMED
+            for row in rows:
+                add(*summed(row))
+
+    def finish(self) -> None:
+        """Add what was posted to the kept totals, in the same transaction."""
+        if self.sums is not None:
+            self.sums.save()
+            self.sums = PostedSums()
+
+
+@transaction.atomic
+def donations_post_bulk(
+    *,
+    donations: Iterable[NewDonation],
+    by,
+    batch: DonationBatch | None = None,
+    book: RateBook | None = None,
+    chunk_size: int = 10_000,
+) -> int:
+    """Post many new donations at once (`DonationsBulk`), a chunk at a time so that memory stays
+    flat, and return how many. A bad one raises LedgerError, and none is posted."""
+    bulk = DonationsBulk(by=by, post=True, book=book)
+    count = 0
+    donations = iter(donations)
+    while chunk := list(islice(donations, chunk_size)):
+        bulk.write([bulk.row(new) for new in chunk], batch=batch)
+        count += len(chunk)
+    bulk.finish()
+    return count
 
 
 # Batches --------------------------------------------------------------------------------

@@ -3,12 +3,12 @@
 `PostedDayTotal` (per day received and currency), `PostedDonorMonthTotal` and
 `PostedDonorYearTotal` (per donor and month or year received, in base currency) hold sums of
 posted donations, reversals included, exactly as the ledger rows add up. Every path that posts
-donations calls `posted_totals_add` with the donations it has just posted, inside its own
-transaction: `donation_post`, `donation_reverse`, the donation import (which writes posted rows
-with COPY, and on PostgreSQL sums them as it writes them, with `PostedSums`) and `seed_demo`
-(through `posted_totals_rebuild`). A path that posts donations
-without calling it makes the dashboard and the portfolio disagree with the ledger; the tests
-compare the two.
+donations adds them, inside its own transaction: `donation_post` and `donation_reverse` call
+`posted_totals_add` with the donations they have just posted; bulk posting
+(`donors.services.DonationsBulk`: the donation import, `seed_demo`), which writes its rows with
+COPY, sums them as it writes them, with `PostedSums`. A path that posts donations without
+adding them makes the dashboard and the portfolio disagree with the ledger; the tests compare
+the two.
 """
 
 import datetime as dt
@@ -91,15 +91,15 @@ def _upsert(model, groups: QuerySet, *, keys: dict[str, str], sums: dict[str, st
 
 class PostedSums:
     """The sums `posted_totals_add` makes, made instead by the caller as it writes posted donations,
-    then added to the totals with `save()` in the same transaction (PostgreSQL: the groups go as
-    arrays). For the donation import, which writes its rows with COPY: summing them as they go
-    saves reading every row back at the end. Exact (Decimal); the years are the sums of the months.
+    then added to the totals with `save()` in the same transaction (the groups go as arrays). For
+    bulk posting (`donors.services.DonationsBulk`), which writes its rows with COPY: summing them
+    as they go saves reading every row back at the end. Exact (Decimal); the years are the sums
+    of the months.
     """
 
     def __init__(self):
         self.days: dict[tuple[dt.date, str], list] = {}  # -> [count, amount, base_amount]
         self.months: dict[tuple[int, dt.date], list] = {}  # (donor_id, 1st of month) -> [count, base_amount]
-        self.statements: list[tuple[str, list]] | None = None
 
     def add(self, donor_id: int, received_on: dt.date, currency: str, amount: Decimal, base_amount: Decimal) -> None:
         """One posted donation."""
@@ -118,32 +118,26 @@ class PostedSums:
             month[0] += 1
             month[1] += base_amount
 
-    def prepare(self) -> None:
-        """Make the statements `save()` runs (Python work only, no query: the caller may do this
-        while its connection is busy). After it, `add()` must not be called."""
+    @transaction.atomic
+    def save(self) -> None:
+        """Add the sums to the kept totals."""
         years: dict[tuple[int, dt.date], list] = {}
         for (donor_id, month), (count, base) in self.months.items():
             year = years.setdefault((donor_id, month.replace(month=1)), [0, Decimal("0.00")])
             year[0] += count
             year[1] += base
-        self.statements = [
+        statements = [
             _upsert_groups(PostedDayTotal, ["received_on", "currency"], ["count", "amount", "base_amount"], self.days),
             _upsert_groups(PostedDonorMonthTotal, ["donor_id", "month"], ["count", "base_amount"], self.months),
             _upsert_groups(PostedDonorYearTotal, ["donor_id", "year"], ["count", "base_amount"], years),
         ]
-
-    @transaction.atomic
-    def save(self) -> None:
-        """Add the sums to the kept totals."""
-        if self.statements is None:
-            self.prepare()
         connection.ensure_connection()
         # psycopg's own cursor binds the arrays as parameters (in binary) instead of Django's, which
         # would write every value into the statement's text. Never as a named prepared statement
         # (psycopg prepares a query run 5 times on a connection): not every connection pooler
         # keeps them.
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            for sql, params in self.statements:
+            for sql, params in statements:
                 if params[0]:
                     cursor.execute(sql, params, prepare=False)
 

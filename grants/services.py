@@ -15,17 +15,14 @@ from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from backoffice.errors import LedgerError
 from backoffice.money import CENT, money_round, split_largest_remainder
+from backoffice.reversals import reversal_create
+from donors.rates import rate_lookup
 
 from .models import Allocation, Output, ReportingObligation
 
 ZERO = Decimal("0.00")
-
-
-def _ledger_error(*args):
-    from donors.services import LedgerError
-
-    return LedgerError(*args)
 
 
 # Restrictions ---------------------------------------------------------------------------
@@ -49,24 +46,24 @@ def allowed_outputs(*, pledge=None) -> QuerySet:
 
 def _check_output(*, output: Output, pledge) -> None:
     if output.status == Output.Status.CANCELLED:
-        raise _ledger_error({"output": f"Output “{output}” is cancelled; nothing can be allocated to it."})
+        raise LedgerError({"output": f"Output “{output}” is cancelled; nothing can be allocated to it."})
     if pledge is None:
         return
     if pledge.restricted_output_id and output.pk != pledge.restricted_output_id:
-        raise _ledger_error(
+        raise LedgerError(
             {"output": f"Pledge {pledge.ref} is restricted to {pledge.restriction_label}; “{output}” is outside it."}
         )
     if pledge.restricted_programme_id and output.programme_id != pledge.restricted_programme_id:
-        raise _ledger_error(
+        raise LedgerError(
             {"output": f"Pledge {pledge.ref} is restricted to {pledge.restriction_label}; “{output}” is outside it."}
         )
 
 
 def _check_amount(amount: Decimal) -> None:
     if amount is None or amount <= 0:
-        raise _ledger_error({"amount": "The amount must be greater than zero."})
+        raise LedgerError({"amount": "The amount must be greater than zero."})
     if amount != amount.quantize(CENT):
-        raise _ledger_error({"amount": f"{amount} has more than 2 decimal places."})
+        raise LedgerError({"amount": f"{amount} has more than 2 decimal places."})
 
 
 # Received money -------------------------------------------------------------------------
@@ -86,11 +83,11 @@ def _check_donation(donation) -> None:
     from donors.models import Donation
 
     if donation.status != Donation.Status.POSTED:
-        raise _ledger_error({"donation": f"Donation {donation.reference} is a draft; post it before allocating."})
+        raise LedgerError({"donation": f"Donation {donation.reference} is a draft; post it before allocating."})
     if donation.reversal_of_id:
-        raise _ledger_error({"donation": f"Donation {donation.reference} is a reversal; it cannot be allocated."})
+        raise LedgerError({"donation": f"Donation {donation.reference} is a reversal; it cannot be allocated."})
     if Donation.objects.filter(reversal_of=donation).exists():
-        raise _ledger_error({"donation": f"Donation {donation.reference} has been reversed; it cannot be allocated."})
+        raise LedgerError({"donation": f"Donation {donation.reference} has been reversed; it cannot be allocated."})
 
 
 def allocation_check(*, donation, output: Output, amount: Decimal) -> None:
@@ -100,7 +97,7 @@ def allocation_check(*, donation, output: Output, amount: Decimal) -> None:
     _check_output(output=output, pledge=donation.pledge)
     unallocated = donation_unallocated(donation)
     if amount > unallocated:
-        raise _ledger_error(
+        raise LedgerError(
             {
                 "amount": (
                     f"{amount} {settings.BASE_CURRENCY} is more than the {unallocated} {settings.BASE_CURRENCY} "
@@ -181,8 +178,6 @@ def donation_auto_allocate(*, donation, by, on: dt.date | None = None) -> list[A
 
 def pledge_plan_cap(pledge) -> Decimal:
     """The most that may be planned from a pledge: its total in base at the rate on or before its start."""
-    from donors.services import rate_lookup
-
     rate, _, _ = rate_lookup(currency=pledge.currency, on=pledge.start_date)
     return money_round(pledge.total * rate)
 
@@ -195,12 +190,12 @@ def pledge_planned(pledge) -> Decimal:
 def plan_check(*, pledge, output: Output, amount: Decimal) -> None:
     """Every rule a planned allocation must meet. Raises LedgerError keyed by field."""
     if pledge.cancelled_on:
-        raise _ledger_error({"pledge": f"Pledge {pledge.ref} is cancelled; nothing can be planned from it."})
+        raise LedgerError({"pledge": f"Pledge {pledge.ref} is cancelled; nothing can be planned from it."})
     _check_amount(amount)
     _check_output(output=output, pledge=pledge)
     available = pledge_plan_cap(pledge) - pledge_planned(pledge)
     if amount > available:
-        raise _ledger_error(
+        raise LedgerError(
             {
                 "amount": (
                     f"{amount} {settings.BASE_CURRENCY} is more than the {available} {settings.BASE_CURRENCY} "
@@ -231,24 +226,15 @@ def allocation_plan(*, pledge, output: Output, amount: Decimal, by, note: str = 
 
 @transaction.atomic
 def allocation_reverse(*, allocation: Allocation, by, note: str = "") -> Allocation:
-    allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
-    if allocation.reversal_of_id:
-        raise _ledger_error("A reversal cannot itself be reversed.")
-    if Allocation.objects.filter(reversal_of=allocation).exists():
-        raise _ledger_error("This allocation has already been reversed.")
-    reversal = Allocation(
-        donation_id=allocation.donation_id,
-        pledge_id=allocation.pledge_id,
-        output_id=allocation.output_id,
-        amount=-allocation.amount,
+    return reversal_create(
+        allocation,
+        label=f"Allocation {allocation.pk}",
+        copied=["donation_id", "pledge_id", "output_id"],
+        negated=["amount"],
         allocated_on=timezone.localdate(),
         note=note or f"Reversal of allocation {allocation.pk}",
         by=by,
-        reversal_of=allocation,
     )
-    reversal.full_clean()
-    reversal.save()
-    return reversal
 
 
 @transaction.atomic
@@ -283,12 +269,12 @@ def obligations_generate(
     are; returns only the ones created now.
     """
     if pledge.cancelled_on:
-        raise _ledger_error({"pledge": f"Pledge {pledge.ref} is cancelled; it owes no reports."})
+        raise LedgerError({"pledge": f"Pledge {pledge.ref} is cancelled; it owes no reports."})
     if days_after < 0:
-        raise _ledger_error({"days_after": "Reports fall due after the period, not before it."})
+        raise LedgerError({"days_after": "Reports fall due after the period, not before it."})
     for kind in kinds:
         if kind not in ReportingObligation.Kind.values:
-            raise _ledger_error({"kinds": f"Unknown report kind {kind!r}."})
+            raise LedgerError({"kinds": f"Unknown report kind {kind!r}."})
     existing = set(ReportingObligation.objects.filter(pledge=pledge).values_list("kind", "due_date"))
     created = []
     for period_end in obligation_periods(pledge):
@@ -307,13 +293,13 @@ def obligations_generate(
 def obligation_submit(*, obligation: ReportingObligation, on: dt.date) -> ReportingObligation:
     obligation = ReportingObligation.objects.select_for_update().get(pk=obligation.pk)
     if obligation.status == ReportingObligation.Status.SUBMITTED:
-        raise _ledger_error({"status": f"This report was already submitted on {obligation.submitted_on}."})
+        raise LedgerError({"status": f"This report was already submitted on {obligation.submitted_on}."})
     if obligation.status == ReportingObligation.Status.WAIVED:
-        raise _ledger_error({"status": "This report was waived; it is not owed."})
+        raise LedgerError({"status": "This report was waived; it is not owed."})
     if on is None:
-        raise _ledger_error({"submitted_on": "A submitted report needs its submission date."})
+        raise LedgerError({"submitted_on": "A submitted report needs its submission date."})
     if on > timezone.localdate():
-        raise _ledger_error({"submitted_on": "The submission date is in the future."})
+        raise LedgerError({"submitted_on": "The submission date is in the future."})
     obligation.status = ReportingObligation.Status.SUBMITTED
     obligation.submitted_on = on
     obligation.full_clean()

@@ -12,8 +12,6 @@ Writing starts only while no error has been seen, and everything runs in one tra
 is rolled back at the end if any row was bad, so a bad file leaves the database as it was.
 """
 
-import contextlib
-import gc
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable
@@ -22,10 +20,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from simple_history.utils import bulk_create_with_history
 
 from .fields import CellError
 from .files import FileRejected, Table
-from .writes import rows_insert
 
 MAX_REPORTED_ERRORS = 10_000
 
@@ -113,7 +111,6 @@ class Importer:
     columns: list[Column] = []
     key: tuple[str, ...] = ()
     chunk_size = 5000
-    first_chunk_size: int | None = None  # smaller, so that a write on a thread starts sooner
     dry_run = False  # set by import_run before start(): a check only, nothing will be written
 
     def __init__(self, *, user=None, post: bool = False, file_name: str = ""):
@@ -136,7 +133,7 @@ class Importer:
         raise NotImplementedError
 
     def write(self, instances: list) -> None:
-        rows_insert(instances, self.model, user=self.user)
+        bulk_create_with_history(instances, self.model, batch_size=2000, default_user=self.user)
 
     def finish(self, outcome: Outcome, dry_run: bool) -> None:
         """After the last chunk, only when every row was valid."""
@@ -178,12 +175,12 @@ def import_run(
     importer.dry_run = dry_run
     seen: dict = {}
     # Outermost, so that the transaction has ended (rolled back, or its connection dropped) first.
-    with _database_stop_explained(), _older_objects_set_aside(), transaction.atomic():
+    with _database_stop_explained(), transaction.atomic():
         try:
             try:
                 importer.start()
                 plan = _parse_plan(importer, positions)
-                for chunk in _chunks(table.rows, importer.chunk_size, importer.first_chunk_size):
+                for chunk in _chunks(table.rows, importer.chunk_size):
                     _run_chunk(importer, chunk, plan, len(positions), seen, outcome, dry_run, report)
                     if progress:
                         progress(outcome)
@@ -225,26 +222,6 @@ def _database_stop_explained():
         raise ImportInterrupted(message) from error
 
 
-@contextlib.contextmanager
-def _older_objects_set_aside():
-    """Python's cyclic garbage collector leaves the objects that exist before the import alone
-    until it ends (gc.freeze, then gc.unfreeze). A chunk's rows live long enough to reach the
-    oldest generation, so a 100,000-row import ran about seven full collections, each going
-    through every object of the process (Django's included): 0.4 s of the import, holding the
-    GIL. Set aside, those collections go through the import's own objects only (0.05 s). Objects
-    made during the import are collected as usual; cycles among the older ones wait for the end.
-    Not done if something else has frozen objects (a pre-forking server does, to keep memory
-    pages shared): unfreezing would undo its freeze."""
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def _check_header(importer: Importer, header: list[str], outcome: Outcome) -> dict[str, int]:
     known = {c.name: c for c in importer.columns}
     positions: dict[str, int] = {}
@@ -265,15 +242,11 @@ def _check_header(importer: Importer, header: list[str], outcome: Outcome) -> di
     return positions
 
 
-def _chunks(rows: Iterable, size: int, first: int | None = None):
-    """Lists of `size` rows. With `first`, the first list has `first` rows and each next one
-    twice as many as the one before, up to `size`: a write on a thread starts soon, and is not
-    left waiting for a whole chunk when it has written the small ones."""
+def _chunks(rows: Iterable, size: int):
+    """Lists of `size` rows."""
     iterator = iter(rows)
-    count = min(first, size) if first else size
-    while chunk := list(itertools.islice(iterator, count)):
+    while chunk := list(itertools.islice(iterator, size)):
         yield chunk
-        count = min(count * 2, size)
 
 
 def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):

@@ -1,38 +1,21 @@
 """Import and export rules for the donors ledger files. One class per kind of file."""
 
-import logging
 from decimal import Decimal
 from functools import partial
-from types import SimpleNamespace
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.db import OperationalError, connection
+from django.core.exceptions import ValidationError
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from backoffice.errors import LedgerError
 from backoffice.money import money_round
 from donors.models import COUNTRY_CHOICES, Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge
-from donors.rates import RateBook
-from donors.services import donation_amounts
-from donors.totals import PostedSums, posted_totals_add
+from donors.services import DonationsBulk, NewDonation, instalments_check_total
 
 from . import fields as f
 from .engine import Column, Importer, Outcome, RowError, RowProblem
-from .writes import (
-    COPY_ESCAPES,
-    NULL,
-    ConnectionApart,
-    CopyWithHistory,
-    ForeignKeysImmediate,
-    InstanceMaker,
-    any_of,
-    copy_text,
-    rows_insert,
-    transaction_has_written,
-)
-
-logger = logging.getLogger(__name__)
 
 
 def _text(max_length=None):
@@ -79,6 +62,12 @@ class DonorImporter(Importer):
         yield from queryset.values_list(*cls.column_names()).iterator(chunk_size=2000)
 
 
+def _one_of(texts) -> RawSQL:
+    """For `field__in=`: the texts as one array parameter. A chunk's 10,000 references as 10,000
+    placeholders cost more to build and send than the lookup itself."""
+    return RawSQL("SELECT unnest(%s::text[])", [list(texts)])
+
+
 class _PledgeRef(NamedTuple):
     id: int
     ref: str
@@ -96,7 +85,7 @@ class _DonorRefs:
     def fill(self, refs):
         missing = {r for r in refs if r not in self.ids}
         if missing:
-            self.ids.update(Donor.objects.filter(**any_of("ref", missing)).values_list("ref", "id"))
+            self.ids.update(Donor.objects.filter(ref__in=_one_of(missing)).values_list("ref", "id"))
 
     def get(self, ref: str, column: str = "donor_ref") -> int:
         try:
@@ -195,7 +184,7 @@ class InstalmentImporter(Importer):
 
     def start(self):
         self.pledges: dict[str, Pledge] = {}
-        self.scheduled: dict[str, tuple[int, Decimal]] = {}  # pledge ref -> (first line, new total)
+        self.scheduled: dict[str, tuple[int, list[Decimal]]] = {}  # pledge ref -> (first line, amounts)
 
     def load(self, rows):
         refs = {r.values["pledge_ref"] for r in rows} - set(self.pledges)
@@ -220,22 +209,16 @@ class InstalmentImporter(Importer):
                 "pledge_ref",
                 f"Pledge {ref} already has a schedule with other instalments; change it in the admin.",
             )
-        line, total = self.scheduled.get(ref, (row.line, Decimal("0")))
-        self.scheduled[ref] = (line, total + row.values["amount"])
+        self.scheduled.setdefault(ref, (row.line, []))[1].append(row.values["amount"])
         return Instalment(pledge_id=pledge.pk, due_date=row.values["due_date"], amount=row.values["amount"])
 
     def finish(self, outcome: Outcome, dry_run: bool):
-        for ref, (line, total) in self.scheduled.items():
-            pledge = self.pledges[ref]
-            if total != pledge.total:
-                outcome.add_error(
-                    RowError(
-                        line,
-                        "amount",
-                        f"The instalments for pledge {ref} add up to {total} {pledge.currency}, "
-                        f"but the pledge total is {pledge.total} {pledge.currency}.",
-                    )
-                )
+        for ref, (line, amounts) in self.scheduled.items():
+            try:
+                instalments_check_total(pledge=self.pledges[ref], amounts=amounts)
+            except LedgerError as error:
+                for message in error.messages:
+                    outcome.add_error(RowError(line, "amount", f"Pledge {ref}: {message}"))
 
     @classmethod
     def export_rows(cls, queryset=None):
@@ -273,63 +256,18 @@ class ExchangeRateImporter(Importer):
         yield from queryset.values_list("currency", "date", "rate", "source").iterator(chunk_size=2000)
 
 
-# A donation row as one line of COPY text (PostgreSQL). Writing the line directly, column by
-# column, cost a third of what formatting each of the 20 values generically did; the columns
-# that are the same for the whole file (_COPY_FILE_COLUMNS) are appended by the writer.
-_COPY_ROW_COLUMNS = [
-    "reference", "donor_id", "pledge_id", "received_on", "amount", "currency", "method", "rate", "note",
-    "rate_date", "rate_source", "base_amount", "pledge_amount",
-]  # fmt: skip
-_COPY_FILE_COLUMNS = ["created_at", "status", "posted_at", "posted_by_id", "batch_id"]
-_COPY_COLUMNS = _COPY_ROW_COLUMNS + _COPY_FILE_COLUMNS
-# Left to the database: the id, and the links an import never sets.
-_COPY_UNSET = {"id", "instalment_id", "reversal_of_id"}
-if {f.attname for f in Donation._meta.concrete_fields} != set(_COPY_COLUMNS) | _COPY_UNSET:
-    raise ImproperlyConfigured("Donation's fields changed: update the donation import's COPY columns.")
-
-
-def _copy_line(v: dict, donor_id: int, pledge_id: int | None, posted: dict | None) -> str:
-    """The row's values (`v`, as parsed) with its donor and pledge ids and, when it is posted,
-    its amounts (`DonationImporter.amounts`)."""
-    if posted is None:
-        rate, rate_date, source, base, pledge_amount = v["rate"], None, "", None, None
-    else:
-        rate, rate_date, source = posted["rate"], posted["rate_date"], posted["rate_source"]
-        base, pledge_amount = posted["base_amount"], posted["pledge_amount"]
-    return "\t".join(
-        (
-            _escaped(v["reference"]),
-            str(donor_id),
-            NULL if pledge_id is None else str(pledge_id),
-            v["received_on"].isoformat(),
-            format(v["amount"], "f"),
-            v["currency"],
-            v["method"],
-            NULL if rate is None else format(rate, "f"),
-            _escaped(v["note"]),
-            NULL if rate_date is None else rate_date.isoformat(),
-            _escaped(source),
-            NULL if base is None else format(base, "f"),
-            NULL if pledge_amount is None else format(pledge_amount, "f"),
-        )
-    )
-
-
-def _escaped(text: str) -> str:
-    """COPY's escapes, looked for before they are applied: most texts have none."""
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        return text.translate(COPY_ESCAPES)
-    return text
+# The donation columns a ledger field's error is shown in.
+_DONATION_COLUMNS = {"pledge": "pledge_ref"}
 
 
 class DonationImporter(Importer):
-    """A donation file becomes one DonationBatch; with `post`, its donations are posted."""
+    """A donation file becomes one DonationBatch; with `post`, its donations are posted.
+    The rows are checked, written and posted by `donors.services.DonationsBulk`."""
 
     kind = "donation"
     model = Donation
     key = ("reference",)
     chunk_size = 10_000
-    first_chunk_size = 1_000  # the database writes nothing until the first chunk is checked
     columns = [
         Column("reference", _text(100), help="The bank or source reference. Unique; the row's key."),
         Column("donor_ref", _text(20), help="The donor's reference, such as DON-0001."),
@@ -360,79 +298,29 @@ class DonationImporter(Importer):
     ]
 
     def start(self):
-        self.book = RateBook()
-        self.rates: dict[tuple, tuple] = {}  # (currency, date) -> the book's answer
+        self.bulk = DonationsBulk(by=self.user, post=self.post)
         self.donors = _DonorRefs()
         self.pledges: dict[str, _PledgeRef] = {}
         self.batch: DonationBatch | None = None
         self.count = 0
         self.total = Decimal("0.00")
-        self.now = timezone.now()
-        self.make = InstanceMaker(Donation)
-        self.copy = self.immediate = self.apart = None
-        if connection.vendor == "postgresql" and not self.dry_run:
-            # Each chunk's rows (as COPY text) are written on a thread of their own while the
-            # next chunk is read and checked, so the database's work overlaps Python's.
-            self.copy = CopyWithHistory(Donation, _COPY_COLUMNS, marker="batch", user=self.user)
-            # The lookups run on a connection of their own, so they need not wait for the
-            # write in progress, when they can: when this transaction has written nothing
-            # yet, the other connection sees everything this one does.
-            if not transaction_has_written():
-                self.apart = ConnectionApart()
-            # Check the donations' foreign keys as each chunk's COPY ends, while Python works,
-            # instead of all of them at COMMIT (0.8 s for 100,000 rows, with nothing else to do
-            # meanwhile). The same checks, done earlier.
-            self.immediate = ForeignKeysImmediate(Donation)
-        # The kept totals of the posted rows, summed as the rows are sent to COPY, so that they
-        # need not be read back from the table at the end (where nothing else overlaps).
-        self.sums = PostedSums() if self.copy is not None and self.post else None
-
-    def close(self):
-        try:
-            if self.apart is not None:
-                self.apart, apart = None, self.apart
-                apart.close()
-        finally:
-            try:
-                if self.copy is not None:
-                    self.copy.close()
-            finally:
-                if self.immediate is not None:
-                    self.immediate.close()
 
     def load(self, rows):
-        if self.apart is not None:
-            try:
-                return self.apart.run(self._lookups, rows)
-            except OperationalError:
-                # No connection to be had, or a lock not granted in time (ConnectionApart):
-                # from now on the lookups wait for the write and use the import's connection,
-                # whose transaction holds what they need.
-                logger.warning("Donation import: lookups apart failed; using the import's connection", exc_info=True)
-                self.apart, apart = None, self.apart
-                apart.close()
-        if self.copy is not None:  # the write in progress has the connection until it is done
-            self.copy.wait()
-        return self._lookups(rows)
-
-    def _lookups(self, rows):
         self.donors.fill(r.values["donor_ref"] for r in rows)
         wanted = {r.values["pledge_ref"] for r in rows if r.values["pledge_ref"]} - set(self.pledges)
         if wanted:
-            found = Pledge.objects.filter(**any_of("ref", wanted)).values_list(
-                "id", "ref", "currency", "donor_id", "donor__ref"
-            )
+            found = Pledge.objects.filter(ref__in=_one_of(wanted))
+            found = found.values_list("id", "ref", "currency", "donor_id", "donor__ref")
             for values in found:
                 self.pledges[values[1]] = _PledgeRef(*values)
-        recorded = Donation.objects.filter(**any_of("reference", [r.values["reference"] for r in rows])).values_list(
+        recorded = Donation.objects.filter(reference__in=_one_of(r.values["reference"] for r in rows)).values_list(
             "reference", "donor__ref", "received_on", "amount", "currency", "method", "pledge__ref", "rate", "note"
         )
         names = self.column_names()
         return {(v[0],): dict(zip(names, v, strict=True)) for v in recorded}
 
     def build(self, row):
-        """The new donation's column values (by attname), not a model instance: building
-        100,000 instances cost more than validating the rows."""
+        """The new donation's row, as `DonationsBulk` writes it."""
         v = row.values
         amount = v["amount"]
         if amount <= 0:
@@ -448,93 +336,36 @@ class DonationImporter(Importer):
                     "pledge_ref",
                     f"Pledge {pledge.ref} belongs to donor {pledge.donor_ref}, not to {v['donor_ref']}.",
                 )
-        amounts = self.amounts(v, pledge)  # no rate: an error now, not at posting
+        new = NewDonation(
+            reference=v["reference"],
+            donor_id=donor_id,
+            received_on=v["received_on"],
+            amount=amount,
+            currency=v["currency"],
+            method=v["method"],
+            note=v["note"],
+            rate=v["rate"],
+            pledge_id=pledge.id if pledge else None,
+            pledge_currency=pledge.currency if pledge else None,
+        )
+        try:
+            built = self.bulk.row(new)
+        except LedgerError as error:
+            raise ValidationError(
+                {_DONATION_COLUMNS.get(field, field): errors for field, errors in error.message_dict.items()}
+            ) from None
         self.count += 1
         self.total += amount
-        pledge_id = pledge.id if pledge else None
-        if self.copy is not None:
-            # PostgreSQL: the row as a line of COPY text (write() adds the columns that are the
-            # same for the whole file), and its share of the kept totals. Every row built here is
-            # written, or none is (the file is refused, and the sums are not used).
-            if self.sums is not None:
-                self.sums.add(donor_id, v["received_on"], v["currency"], amount, amounts["base_amount"])
-            return _copy_line(v, donor_id, pledge_id, amounts if self.post else None)
-        values = {
-            "reference": v["reference"],
-            "donor_id": donor_id,
-            "pledge_id": pledge_id,
-            "received_on": v["received_on"],
-            "amount": amount,
-            "currency": v["currency"],
-            "method": v["method"],
-            "rate": v["rate"],
-            "note": v["note"],
-            "created_at": self.now,
-        }
-        if self.post:
-            values.update(amounts)
-            values["status"] = Donation.Status.POSTED
-            values["posted_at"] = self.now
-            values["posted_by_id"] = getattr(self.user, "pk", None)
-        return values
-
-    def amounts(self, v, pledge) -> dict:
-        """`donors.services.donation_amounts` for this row. The common case (no rate given,
-        no pledge or a pledge in the same currency, a rate in the book) is answered here with
-        the same rule; every other case goes to `donation_amounts` itself."""
-        currency, on = v["currency"], v["received_on"]
-        if v["rate"] is None and (pledge is None or pledge.currency == currency):
-            found = self.rates.get((currency, on))
-            if found is None:
-                try:
-                    found = self.rates[(currency, on)] = self.book.lookup(currency, on)
-                except LookupError:
-                    found = None
-            if found is not None:
-                rate, rate_date, source = found
-                return {
-                    "rate": rate,
-                    "rate_date": rate_date,
-                    "rate_source": source,
-                    "base_amount": money_round(v["amount"] * rate),
-                    "pledge_amount": v["amount"] if pledge else None,
-                }
-        donation = SimpleNamespace(
-            amount=v["amount"],
-            currency=currency,
-            received_on=on,
-            rate=v["rate"],
-            rate_source="",
-            pledge_id=pledge.id if pledge else None,
-            pledge=pledge,
-        )
-        return donation_amounts(donation, book=self.book)
+        return built
 
     def write(self, rows):
         if self.batch is None:
             # The final reference needs the whole file's digest; it is set in finish().
             self.batch = DonationBatch(
-                reference=f"IMPORTING-{self.now.timestamp()}", expected_count=0, expected_total=Decimal("0")
+                reference=f"IMPORTING-{timezone.now().timestamp()}", expected_count=0, expected_total=Decimal("0")
             )
             self.batch.save()
-        if self.copy is not None:
-            # Written while the next chunk is read and checked. The columns that are the same
-            # for every row of the file end each line.
-            tail = "\t".join(
-                copy_text(value)
-                for value in (
-                    self.now,
-                    Donation.Status.POSTED if self.post else Donation.Status.DRAFT,
-                    self.now if self.post else None,
-                    getattr(self.user, "pk", None) if self.post else None,
-                    self.batch.pk,
-                )
-            )
-            self.copy.send_text("".join([f"{line}\t{tail}\n" for line in rows]), self.batch.pk)
-        else:
-            for values in rows:
-                values["batch_id"] = self.batch.pk
-            rows_insert([self.make(**values) for values in rows], Donation, user=self.user)
+        self.bulk.write(rows, batch=self.batch)
 
     def batch_reference(self) -> str:
         stem = (self.file_name or "file").replace("\\", "/").rsplit("/", 1)[-1]
@@ -555,20 +386,13 @@ class DonationImporter(Importer):
         outcome.notes.append(f"Batch {reference}: {self.count} donation(s), control total {total}, {state}.")
         if dry_run or self.batch is None:
             return
-        if self.sums is not None:
-            self.sums.prepare()  # while the last chunks are written
-        if self.copy is not None:
-            self.copy.wait()
-        if self.sums is not None:  # the dashboard's and reports' totals of posted donations, in this transaction
-            self.sums.save()
-        elif self.post:
-            posted_totals_add(donations=Donation.objects.filter(batch=self.batch))
+        self.bulk.finish()
         self.batch.reference = reference
         self.batch.expected_count = self.count
         self.batch.expected_total = total
         if self.post:
             self.batch.status = DonationBatch.Status.POSTED
-            self.batch.posted_at = self.now
+            self.batch.posted_at = self.bulk.now
             self.batch.posted_by = self.user
         self.batch.save()
 

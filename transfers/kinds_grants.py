@@ -8,6 +8,7 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 
+from backoffice.errors import LedgerError
 from grants.models import Allocation, Indicator, Output, Programme
 
 from . import fields as f
@@ -206,7 +207,6 @@ class AllocationImporter(Importer):
         return recorded
 
     def build(self, row):
-        from donors.services import LedgerError
         from grants.services import allocation_create
 
         v = row.values

@@ -44,3 +44,22 @@ def test_closing_book_holds_one_rate_per_currency(rates, django_assert_num_queri
 def test_closing_book_has_no_rate_for_a_currency_quoted_only_later(rates):
     with pytest.raises(MissingRate, match="No exchange rate for JPY on or before 2025-12-31"):
         RateBook.closing(dt.date(2025, 12, 31)).lookup("JPY", dt.date(2025, 12, 31))
+
+
+@pytest.mark.parametrize("on", [dt.date(2024, 12, 31), dt.date(2025, 1, 1), dt.date(2025, 7, 15), dt.date(2026, 3, 1)])
+def test_one_rate_is_looked_up_with_the_books_rule_in_one_query(rates, on, django_assert_num_queries):
+    from donors.rates import rate_lookup
+
+    full = RateBook()
+    for currency in ("USD", "EUR", "JPY"):
+        try:
+            expected = full.lookup(currency, on)
+        except MissingRate as missing:
+            with django_assert_num_queries(1), pytest.raises(MissingRate) as error:
+                rate_lookup(currency=currency, on=on)
+            assert error.value.messages == missing.messages
+        else:
+            with django_assert_num_queries(1):
+                assert rate_lookup(currency=currency, on=on) == expected
+    with django_assert_num_queries(0):
+        assert rate_lookup(currency="GBP", on=on) == (Decimal("1"), on, "base currency")

@@ -80,3 +80,15 @@ def test_seed_demo_with_debug_on_needs_no_flag(db, settings):
     settings.DEBUG = True
     call_command("seed_demo", verbosity=0)
     assert get_user_model().objects.filter(username="finance", groups__name="Finance").exists()
+
+
+def test_seeded_donations_are_posted_by_the_ledgers_own_services(db):
+    """Each seeded donation has its creation in its history and counts in the kept totals, as a
+    donation posted by hand does; a recalled gift is reversed with its original rate."""
+    from tests.donors.test_totals import assert_totals_match_ledger
+
+    call_command("seed_demo", "--demo-users", "--donations", "300", verbosity=0)
+    assert Donation.history.filter(history_type="+").count() == Donation.objects.count()
+    reversals = Donation.objects.filter(reversal_of__isnull=False).select_related("reversal_of")
+    assert reversals and all(r.base_amount == -r.reversal_of.base_amount for r in reversals)
+    assert_totals_match_ledger()

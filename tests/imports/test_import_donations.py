@@ -1,5 +1,6 @@
 import datetime as dt
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -79,3 +80,48 @@ def test_dry_run_writes_nothing(ledger, tmp_path):
     out, _ = run(write_file(tmp_path, "march.csv", GOOD), "--dry-run")
     assert counts() == before
     assert "Dry run: 3 row(s): 3 new would be imported" in out
+
+
+def test_a_pledge_without_a_rate_in_its_currency_is_reported_in_the_pledge_ref_column(ledger, tmp_path):
+    """The file has no column named pledge: the error names the column the pledge came from."""
+    from tests.factories import PledgeFactory
+
+    PledgeFactory(ref="PLG-EUR", donor=ledger["first"], currency="EUR")
+    content = HEADER + "BANK-1,DON-0001,2025-03-02,100.50,GBP,,PLG-EUR,,\n"
+    before = counts()
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 error"):
+        call_command("import_data", "donations", write_file(tmp_path, "eur.csv", content), "--post", stderr=err)
+    assert err.getvalue().strip() == (
+        "Line 2, column pledge_ref: The pledge is in EUR but the donation is in GBP, "
+        "and there is no EUR rate on or before 2025-03-02."
+    )
+    assert counts() == before
+
+
+def test_an_instalment_file_whose_schedule_does_not_add_up_to_the_pledge_is_refused(ledger, tmp_path):
+    from donors.models import Instalment
+
+    content = "pledge_ref,due_date,amount\n" + "".join(
+        f"PLG-0001,2025-0{month}-01,100.00\n" for month in (1, 4, 7)
+    )  # the factory's pledge is for 1000.00
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 error"):
+        call_command("import_data", "instalments", write_file(tmp_path, "schedule.csv", content), stderr=err)
+    assert err.getvalue().strip() == (
+        "Line 2, column amount: Pledge PLG-0001: The instalments add up to 300.00 GBP, "
+        "but the pledge total is 1000.00 GBP."
+    )
+    assert not Instalment.objects.exists()
+
+
+def test_references_with_array_punctuation_are_found_again(ledger, tmp_path):
+    """A chunk's references go to the database as one array: quotes, commas, braces and
+    backslashes in them still match exactly."""
+    references = ['A,"B"', "{C}", "D\\E", "NULL", "F G"]
+    content = HEADER + "".join('"' + r.replace('"', '""') + '",DON-0001,2025-03-02,1.00,GBP,,,,\n' for r in references)
+    path = write_file(tmp_path, "odd.csv", content)
+    run(path)
+    assert sorted(Donation.objects.values_list("reference", flat=True)) == sorted(references)
+    out, _ = run(path)
+    assert f"{len(references)} row(s): 0 new imported, {len(references)} unchanged" in out

@@ -5,7 +5,8 @@ DEMO_PASSWORD, past the password validators), so it refuses to run with DEBUG of
 `--demo-users`: a production database must never get them by accident.
 
 Every row is planned from a seeded random generator with fixed calendar dates, then only
-rows whose natural key (ref, reference, currency+date) is missing are inserted, in bulk.
+rows whose natural key (ref, reference, currency+date) is missing are inserted, in bulk;
+donations are posted by the ledger's own services (`donations_post_bulk`, `donation_reverse`).
 """
 
 import datetime as dt
@@ -21,10 +22,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice import roles
-from backoffice.money import money_round, split_largest_remainder
+from backoffice.money import money_round
 from donors.models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
 from donors.rates import RateBook
-from donors.totals import posted_totals_rebuild
+from donors.services import NewDonation, donation_reverse, donations_post_bulk, schedule_split
 
 DEMO_PASSWORD = "fundtrace-demo"
 DEMO_USERS = [
@@ -123,7 +124,6 @@ class Command(BaseCommand):
             self.rng = random.Random(f"{seed}-gifts")
             created["one-off gifts"] = self.gifts(donations)
             self.extend(created)
-            posted_totals_rebuild()  # the gifts above went in with bulk_create, past donation_post
         if verbosity:
             summary = ", ".join(f"{n} {what}" for what, n in created.items())
             self.stdout.write(f"Demo data: created {summary}.")
@@ -266,10 +266,7 @@ class Command(BaseCommand):
                         created_at=self.now,
                     )
                 )
-                count = years * per_year
-                step = relativedelta(months=12 // per_year)
-                amounts = split_largest_remainder(total, [Decimal(1)] * count)
-                schedules[ref] = [(start + step * k, amount) for k, amount in enumerate(amounts)]
+                schedules[ref] = schedule_split(total=total, start=start, frequency=frequency, count=years * per_year)
                 behaviour = self.rng.choices(("prompt", "late", "stopped"), weights=(6, 2, 1))[0]
                 for k, (due, amount) in enumerate(schedules[ref]):
                     if due > LAST_GIFT:
@@ -320,114 +317,81 @@ class Command(BaseCommand):
         WriteOff.objects.bulk_create(rows)
 
     def post_gifts(self, gifts, pledge_ids, batches=False):
-        """Insert gifts as posted donations with the rate rule of `donation_post`, in bulk."""
-        batch_ids = {}
+        """Post the gifts not there yet with `donations_post_bulk`; with `batches`, in a posted
+        batch per month received."""
+        gifts = _new(Donation, gifts, key=lambda g: g[0])
+        if not gifts:
+            return 0
+        groups: dict[str | None, list] = {}
+        for gift in gifts:
+            groups.setdefault(f"BATCH-{gift[3]:%Y-%m}" if batches else None, []).append(gift)
+        batch_of = {}
         if batches:
-            by_month = {}
-            for _reference, _, _, received_on, amount, _ in gifts:
-                key = f"BATCH-{received_on:%Y-%m}"
-                count, total = by_month.get(key, (0, Decimal("0")))
-                by_month[key] = (count + 1, total + amount)
             _insert(
                 DonationBatch,
                 [
                     DonationBatch(
                         reference=key,
-                        expected_count=c,
-                        expected_total=t,
+                        expected_count=len(group),
+                        expected_total=sum((g[4] for g in group), Decimal("0")),
                         status=DonationBatch.Status.POSTED,
                         posted_at=self.now,
                         posted_by=self.admin,
                         created_at=self.now,
                     )
-                    for key, (c, t) in sorted(by_month.items())
+                    for key, group in sorted(groups.items())
                 ],
                 key=lambda b: b.reference,
             )
-            batch_ids = dict(DonationBatch.objects.values_list("reference", "id"))
-        pledge_currency = dict(Pledge.objects.values_list("ref", "currency"))
-        rows = []
-        for reference, donor_ref, pledge_ref, received_on, amount, currency in gifts:
-            rate, rate_date, source = self.book.lookup(currency, received_on)
-            base = money_round(amount * rate)
-            pledge_amount = None
-            if pledge_ref:
-                if pledge_currency[pledge_ref] == currency:
-                    pledge_amount = amount
-                else:
-                    pledge_amount = money_round(base / self.book.lookup(pledge_currency[pledge_ref], received_on)[0])
-            rows.append(
-                Donation(
-                    reference=reference,
-                    donor_id=self.donor_ids[donor_ref],
-                    pledge_id=pledge_ids.get(pledge_ref),
-                    received_on=received_on,
-                    amount=amount,
-                    currency=currency,
-                    method=Donation.Method.BANK_TRANSFER,
-                    rate=rate,
-                    rate_date=rate_date,
-                    rate_source=source,
-                    base_amount=base,
-                    pledge_amount=pledge_amount,
-                    status=Donation.Status.POSTED,
-                    posted_at=self.now,
-                    posted_by=self.admin,
-                    created_at=self.now,
-                    batch_id=batch_ids.get(f"BATCH-{received_on:%Y-%m}"),
-                )
+            batch_of = DonationBatch.objects.in_bulk(list(groups), field_name="reference")
+        pledge_currency = dict(Pledge.objects.filter(pk__in=pledge_ids.values()).values_list("ref", "currency"))
+        for key, group in groups.items():
+            donations_post_bulk(
+                donations=(
+                    NewDonation(
+                        reference=reference,
+                        donor_id=self.donor_ids[donor_ref],
+                        received_on=received_on,
+                        amount=amount,
+                        currency=currency,
+                        pledge_id=pledge_ids.get(pledge_ref),
+                        pledge_currency=pledge_currency.get(pledge_ref),
+                    )
+                    for reference, donor_ref, pledge_ref, received_on, amount, currency in group
+                ),
+                by=self.admin,
+                batch=batch_of.get(key),
+                book=self.book,
             )
-        return len(_insert(Donation, rows, key=lambda d: d.reference))
+        return len(gifts)
 
     def reversals(self, references):
         """Reverse a few gifts (a bank recall), each followed by the gift received again."""
-        originals = Donation.objects.filter(reference__in=references, reversed_by__isnull=True)
-        rows, again = [], []
-        for d in originals:
-            rows.append(
-                Donation(
-                    reference=f"{d.reference}-REV",
-                    donor_id=d.donor_id,
-                    pledge_id=d.pledge_id,
-                    received_on=d.received_on + dt.timedelta(days=3),
-                    amount=-d.amount,
-                    currency=d.currency,
-                    method=d.method,
-                    rate=d.rate,
-                    rate_date=d.rate_date,
-                    rate_source=d.rate_source,
-                    base_amount=-d.base_amount,
-                    pledge_amount=-d.pledge_amount if d.pledge_amount is not None else None,
-                    note="Bank recall: payment returned",
-                    status=Donation.Status.POSTED,
-                    posted_at=self.now,
-                    posted_by=self.admin,
-                    reversal_of_id=d.pk,
-                    created_at=self.now,
-                )
+        originals = Donation.objects.filter(reference__in=references, reversed_by__isnull=True).select_related("pledge")
+        again = []
+        for d in originals.order_by("reference"):
+            donation_reverse(
+                donation=d,
+                by=self.admin,
+                reason="Bank recall: payment returned",
+                on=d.received_on + dt.timedelta(days=3),
             )
             again.append(
-                Donation(
+                NewDonation(
                     reference=f"{d.reference}-R2",
                     donor_id=d.donor_id,
-                    pledge_id=d.pledge_id,
                     received_on=d.received_on + dt.timedelta(days=10),
                     amount=d.amount,
                     currency=d.currency,
                     method=d.method,
-                    rate=d.rate,
-                    rate_date=d.rate_date,
-                    rate_source=d.rate_source,
-                    base_amount=d.base_amount,
-                    pledge_amount=d.pledge_amount,
                     note="Re-sent after bank recall",
-                    status=Donation.Status.POSTED,
-                    posted_at=self.now,
-                    posted_by=self.admin,
-                    created_at=self.now,
+                    rate=d.rate,  # the bank converted it again at the first rate
+                    rate_source=d.rate_source,
+                    pledge_id=d.pledge_id,
+                    pledge_currency=d.pledge.currency if d.pledge_id else None,
                 )
             )
-        return len(_insert(Donation, rows + again, key=lambda d: d.reference))
+        return len(again) + donations_post_bulk(donations=again, by=self.admin, book=self.book)
 
     # One-off gifts ----------------------------------------------------------------------
 
@@ -453,13 +417,11 @@ class Command(BaseCommand):
         return made
 
 
-def _insert(model, rows, *, key, batch_size=5000) -> list:
-    """Insert the rows whose natural key is not there yet; return those rows."""
-    if not rows:
-        return []
+def _new(model, rows, *, key) -> list:
+    """The rows whose natural key is not there yet."""
     field_names = _key_fields(model)
-    existing = set()
     keys = [key(r) for r in rows]
+    existing = set()
     if len(field_names) == 1:
         name = field_names[0]
         for start in range(0, len(keys), 5000):
@@ -468,7 +430,12 @@ def _insert(model, rows, *, key, batch_size=5000) -> list:
             )
     else:
         existing.update(model.objects.values_list(*field_names))
-    new = [r for r, k in zip(rows, keys, strict=True) if k not in existing]
+    return [r for r, k in zip(rows, keys, strict=True) if k not in existing]
+
+
+def _insert(model, rows, *, key, batch_size=5000) -> list:
+    """Insert the rows whose natural key is not there yet; return those rows."""
+    new = _new(model, rows, key=key)
     model.objects.bulk_create(new, batch_size=batch_size)
     return new
 
