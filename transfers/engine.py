@@ -12,6 +12,7 @@ Writing starts only while no error has been seen, and everything runs in one tra
 is rolled back at the end if any row was bad, so a bad file leaves the database as it was.
 """
 
+import contextlib
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable
