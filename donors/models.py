@@ -31,10 +31,45 @@ def money_field(validators=(), **kwargs):
     return models.DecimalField(max_digits=14, decimal_places=2, validators=[validate_cents, *validators], **kwargs)
 
 
+class _CodeField(models.CharField):
+    """A code from a standard list that pycountry keeps. Forms offer the list and validation
+    checks against it, but the list stays out of the migrations (deconstruct leaves it out), so a
+    new pycountry release changes no schema."""
+
+    code_choices: list[tuple[str, str]] = []
+    code_length = 0
+
+    def __init__(self, *args, **kwargs):
+        kwargs["max_length"] = self.code_length
+        kwargs["choices"] = self.code_choices
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        del kwargs["max_length"], kwargs["choices"]
+        return name, path, args, kwargs
+
+
+class CurrencyField(_CodeField):
+    """An ISO 4217 currency code of money a donor can give."""
+
+    code_choices = CURRENCY_CHOICES
+    code_length = 3
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", [validate_currency, validate_plain_text])
+        super().__init__(*args, **kwargs)
+
+
+class CountryField(_CodeField):
+    """An ISO 3166 alpha-2 country code."""
+
+    code_choices = COUNTRY_CHOICES
+    code_length = 2
+
+
 def currency_field(**kwargs):
-    return models.CharField(
-        max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency, validate_plain_text], **kwargs
-    )
+    return CurrencyField(**kwargs)
 
 
 def rate_field(**kwargs):
@@ -63,7 +98,7 @@ class Donor(models.Model):
     )
     name = models.CharField(max_length=200, validators=[validate_plain_text])
     kind = models.CharField(max_length=20, choices=Kind.choices, validators=[validate_plain_text])
-    country = models.CharField(max_length=2, choices=COUNTRY_CHOICES, validators=[validate_plain_text])
+    country = CountryField(validators=[validate_plain_text])
     preferred_currency = currency_field()
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.ACTIVE, validators=[validate_plain_text]
