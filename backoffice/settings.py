@@ -128,6 +128,12 @@ STORAGES = {
 # and imported on a Celery worker, with a progress page, instead of in the request.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
 IMPORT_BACKGROUND_BYTES = env.int("IMPORT_BACKGROUND_BYTES", default=2 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
+# An XLSX is refused before openpyxl reads it past these: unpacked bytes of its parts, and cells.
+IMPORT_MAX_XLSX_UNCOMPRESSED = env.int("IMPORT_MAX_XLSX_UNCOMPRESSED", default=1024 * 1024 * 1024)
+IMPORT_MAX_XLSX_CELLS = env.int("IMPORT_MAX_XLSX_CELLS", default=50_000_000)
+IMPORT_TASK_SOFT_TIME_LIMIT = env.int("IMPORT_TASK_SOFT_TIME_LIMIT", default=1800)
+IMPORT_TASK_TIME_LIMIT = env.int("IMPORT_TASK_TIME_LIMIT", default=1900)
 
 # Money.
 BASE_CURRENCY = env.str("BASE_CURRENCY", default="GBP").upper()

@@ -31,19 +31,19 @@ XLSX_MAX_ROW_ELEMENTS = 4 * 16_384
 
 
 def max_bytes() -> int:
-    return getattr(settings, "IMPORT_MAX_BYTES", 256 * 1024 * 1024)
+    return settings.IMPORT_MAX_BYTES
 
 
 def max_xlsx_uncompressed() -> int:
-    return getattr(settings, "IMPORT_MAX_XLSX_UNCOMPRESSED", 1024 * 1024 * 1024)
+    return settings.IMPORT_MAX_XLSX_UNCOMPRESSED
 
 
 def max_xlsx_cells() -> int:
-    return getattr(settings, "IMPORT_MAX_XLSX_CELLS", 50_000_000)
+    return settings.IMPORT_MAX_XLSX_CELLS
 
 
 def max_rows() -> int:
-    return getattr(settings, "IMPORT_MAX_ROWS", 2_000_000)
+    return settings.IMPORT_MAX_ROWS
 
 
 class FileRejected(Exception):

@@ -6,8 +6,8 @@ from django.conf import settings
 from . import jobs
 
 LIMITS = {
-    "soft_time_limit": getattr(settings, "IMPORT_TASK_SOFT_TIME_LIMIT", 1800),
-    "time_limit": getattr(settings, "IMPORT_TASK_TIME_LIMIT", 1900),
+    "soft_time_limit": settings.IMPORT_TASK_SOFT_TIME_LIMIT,
+    "time_limit": settings.IMPORT_TASK_TIME_LIMIT,
 }
 
 
