@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from transfers.files import FileRejected, open_table
 
@@ -73,11 +74,12 @@ def good_row(n: int, extra: str = "") -> str:
 # Runs open_table in a fresh interpreter: its CPU time and the growth of its peak memory (RSS)
 # are the reader's own, and a reader that runs away is stopped by the CPU limit instead of
 # taking the machine.
+LIMITS = ("IMPORT_MAX_BYTES", "IMPORT_MAX_ROWS", "IMPORT_MAX_XLSX_UNCOMPRESSED", "IMPORT_MAX_XLSX_CELLS")
 MEASURE = """
 import json, resource, sys, time
 resource.setrlimit(resource.RLIMIT_CPU, (5, 5))
 from django.conf import settings
-settings.configure()
+settings.configure(**json.loads(sys.argv[2]))
 import openpyxl  # imported before the measure starts: the import is not the reader's work
 from transfers.files import FileRejected, open_table
 peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -95,8 +97,14 @@ print(json.dumps(outcome))
 
 
 def measure(path: Path) -> dict:
+    """The reader's outcome, under this test run's import limits."""
+    limits = {name: getattr(settings, name) for name in LIMITS}
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", MEASURE, str(path), json.dumps(limits)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, f"the reader did not finish (exit {done.returncode}): {done.stderr[-2000:]}"
     return json.loads(done.stdout)
