@@ -91,10 +91,10 @@ def ledger_seed(donors: int):
     from django.utils import timezone
 
     from backoffice.money import money_round, split_largest_remainder
-    from donors.management.commands.seed_demo import Command as SeedDemo
     from donors.models import Donation, Donor, Instalment, Pledge
     from donors.rates import RateBook
     from donors.totals import posted_totals_rebuild
+    from grants.management.commands.seed_demo import Command as SeedDemo
     from grants.models import Allocation, Output
     from grants.services import obligations_generate
 

@@ -1,7 +1,14 @@
 from django.contrib import admin, messages
+from django.db import transaction
+
+from reports.admin import ReportRunAdmin as ReportRunReadAdmin
+from reports.models import ReportRun
+from reports.services import report_runs_remake
+from reports.tasks import STUCK_AFTER
 
 from . import services
 from .models import Delivery, DeliveryAttempt, DownloadLog, ReminderSent
+from .tasks import summary_prepare
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -77,3 +84,27 @@ class ReminderSentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+admin.site.unregister(ReportRun)
+
+
+@admin.register(ReportRun)
+class ReportRunAdmin(ReportRunReadAdmin):
+    """The report runs' page with "Make again": it lives here, above reports, because making a
+    mailing's run again also sends its pending emails (summary_prepare)."""
+
+    actions = ["make_again"]
+
+    def has_generate_report_permission(self, request):
+        return request.user.has_perm("reports.generate_report")
+
+    @admin.action(description="Make again (failed or stuck runs)", permissions=["generate_report"])
+    def make_again(self, request, queryset):
+        with transaction.atomic():
+            ids = report_runs_remake(runs=queryset, older_than=STUCK_AFTER)
+            for pk in ids:
+                transaction.on_commit(lambda pk=pk: summary_prepare.delay(pk))
+        skipped = queryset.count() - len(ids)
+        note = f"; {skipped} left alone (done, queued, or still running within the limit)" if skipped else ""
+        self.message_user(request, f"{len(ids)} runs queued to be made again{note}.", messages.SUCCESS)

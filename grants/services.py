@@ -18,6 +18,7 @@ from django.utils import timezone
 from backoffice.errors import LedgerError
 from backoffice.money import CENT, money_round, split_largest_remainder
 from backoffice.reversals import reversal_create
+from donors.models import Donation, Pledge
 from donors.rates import rate_lookup
 
 from .models import Allocation, Output, ReportingObligation
@@ -80,7 +81,6 @@ def donation_unallocated(donation) -> Decimal:
 
 
 def _check_donation(donation) -> None:
-    from donors.models import Donation
 
     if donation.status != Donation.Status.POSTED:
         raise LedgerError({"donation": f"Donation {donation.reference} is a draft; post it before allocating."})
@@ -109,7 +109,6 @@ def allocation_check(*, donation, output: Output, amount: Decimal) -> None:
 
 
 def _lock_donation(donation):
-    from donors.models import Donation
 
     # The row lock serialises allocations of one donation, so two can't both pass the check.
     return Donation.objects.select_for_update(of=("self",)).select_related("pledge").get(pk=donation.pk)
@@ -208,7 +207,6 @@ def plan_check(*, pledge, output: Output, amount: Decimal) -> None:
 @transaction.atomic
 def allocation_plan(*, pledge, output: Output, amount: Decimal, by, note: str = "") -> Allocation:
     """Plan part of a pledge for an output. Kept apart from received money in every figure."""
-    from donors.models import Pledge
 
     pledge = Pledge.objects.select_for_update().get(pk=pledge.pk)
     output = Output.objects.get(pk=output.pk)

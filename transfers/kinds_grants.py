@@ -9,7 +9,9 @@ from functools import partial
 from django.core.exceptions import ValidationError
 
 from backoffice.errors import LedgerError
+from donors.models import Donation
 from grants.models import Allocation, Indicator, Output, Programme
+from grants.services import allocation_create
 
 from . import fields as f
 from .engine import Column, Importer, RowProblem
@@ -187,7 +189,6 @@ class AllocationImporter(Importer):
     _service_columns = {"donation": "donation_reference", "output": "output_title", "amount": "amount"}
 
     def load(self, rows):
-        from donors.models import Donation
 
         references = {r.values["donation_reference"] for r in rows}
         titles = {r.values["output_title"] for r in rows}
@@ -207,7 +208,6 @@ class AllocationImporter(Importer):
         return recorded
 
     def build(self, row):
-        from grants.services import allocation_create
 
         v = row.values
         key = self.key_of(v)

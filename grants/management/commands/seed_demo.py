@@ -25,7 +25,9 @@ from backoffice import roles
 from backoffice.money import money_round
 from donors.models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
 from donors.rates import RateBook
+from donors.selectors import pledges_with_figures
 from donors.services import NewDonation, donation_reverse, donations_post_bulk, schedule_split
+from grants.demo import seed_grants
 
 DEMO_PASSWORD = "fundtrace-demo"
 DEMO_USERS = [
@@ -133,8 +135,6 @@ class Command(BaseCommand):
 
     def extend(self, created):
         """Hook for other apps' demo data (outputs, allocations), called in the same transaction."""
-        from grants.demo import seed_grants
-
         created.update(seed_grants(rng=random.Random(self.seed + 1), by=self.admin))
 
     # Users ------------------------------------------------------------------------------
@@ -297,7 +297,6 @@ class Command(BaseCommand):
         return made
 
     def write_offs(self, write_offs, pledge_ids, fresh):
-        from donors.selectors import pledges_with_figures
 
         outstanding = dict(
             pledges_with_figures(Pledge.objects.filter(ref__in=write_offs)).values_list("ref", "outstanding")
