@@ -23,7 +23,7 @@ run: install
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto
 
 lint: install
 	$(VENV)/bin/ruff check .
