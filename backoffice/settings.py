@@ -5,10 +5,14 @@ with Celery tasks run in process and email printed to the console. Production se
 EMAIL_URL, SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import base64
+import hashlib
+import re
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_HASHES
 from django.core.exceptions import ImproperlyConfigured
 
 from backoffice import embedded_db
@@ -215,12 +219,6 @@ DELIVERY_MESSAGE_ID_DOMAIN = env.str("DELIVERY_MESSAGE_ID_DOMAIN", default="fund
 # One Content-Security-Policy for every response (django-csp): scripts, styles and images from our own
 # static files. An inline <script> or <style> needs nonce="{{ request.csp_nonce }}". Library templates
 # still carry a few inline attributes; each is allowed by the hash of its exact text and nothing else.
-import base64  # noqa: E402 (this block's imports stay with it)
-import hashlib  # noqa: E402
-import re  # noqa: E402
-
-from csp.constants import NONCE, NONE, SELF, UNSAFE_HASHES  # noqa: E402
-
 INSTALLED_APPS += ["csp", "django_ratelimit"]
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
 
