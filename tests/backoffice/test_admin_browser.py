@@ -4,8 +4,8 @@ save, and the console reports no violation (Debian's Chromium driven by Playwrig
 import pytest
 
 from donors.models import Donor
-from tests.browser import chromium
-from tests.factories import PASSWORD, DonorFactory, role_user
+from tests.browser import chromium, signed_in_page
+from tests.factories import DonorFactory, role_user
 
 
 @pytest.fixture(scope="module")
@@ -17,15 +17,8 @@ def browser():
 def finance_page(browser, live_server, transactional_db):
     """A signed-in Finance page, and the Content Security Policy messages its console received."""
     user = role_user("Finance", username="browser-finance")
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
     violations = []
-    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_load_state()
+    context, page = signed_in_page(browser, live_server, user, next_url="/admin/", csp_messages=violations)
     yield page, violations
     context.close()
 

@@ -9,8 +9,8 @@ from django.core.management import call_command
 
 from backoffice.money import format_money
 from reports.figures import portfolio_snapshot
-from tests.browser import chromium
-from tests.factories import PASSWORD, role_user
+from tests.browser import chromium, signed_in_page
+from tests.factories import role_user
 from tests.reports.conftest import funding_add
 
 from .conftest import END, START
@@ -44,15 +44,10 @@ def page_for(browser, live_server):
 
     def open_as(role):
         user = role_user(role, username=f"browser-{role.lower()}")
-        context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+        context, page = signed_in_page(
+            browser, live_server, user, next_url="/dashboard/", csp_messages=csp_errors, accept_downloads=True
+        )
         contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
-        page.goto(f"{live_server.url}/admin/login/?next=/dashboard/")
-        page.fill("#id_username", user.username)
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_load_state()
         return page
 
     yield open_as, csp_errors

@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
+from backoffice.errors import LedgerError
 from donors import services
 from donors.models import Donation, Pledge
-from donors.services import DonationsBulk, LedgerError, NewDonation, donation_amounts, donations_post_bulk
+from donors.services import DonationsBulk, NewDonation, donation_amounts, donations_post_bulk
 from tests.donors.test_totals import assert_totals_match_ledger
 from tests.factories import DonationFactory, DonorFactory, PledgeFactory, RateFactory, role_user
 
