@@ -93,7 +93,6 @@ def ledger_seed(donors: int):
     from backoffice.money import money_round, split_largest_remainder
     from donors.models import Donation, Donor, Instalment, Pledge
     from donors.rates import RateBook
-    from donors.totals import posted_totals_rebuild
     from grants.management.commands.seed_demo import Command as SeedDemo
     from grants.models import Allocation, Output
     from grants.services import obligations_generate
@@ -156,7 +155,6 @@ def ledger_seed(donors: int):
                                note="Bench", by=seed.admin)
                 )  # fmt: skip
         Allocation.objects.bulk_create(allocations, batch_size=5000)
-        posted_totals_rebuild()  # the payments went in with bulk_create, past donation_post
         for pledge in Pledge.objects.filter(ref__in=schedules):
             obligations_generate(pledge=pledge, days_after=60)
     with connection.cursor() as cursor:
