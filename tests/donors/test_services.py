@@ -192,7 +192,7 @@ def test_reversal_restores_pledge_outstanding(user):
     pledge = PledgeFactory(total=Decimal("1000.00"))
     donation = post(user, donor=pledge.donor, pledge=pledge, amount=Decimal("400.00"))
     assert pledge_figures(pledge).outstanding == Decimal("600.00")
-    reversal = services.donation_reverse(donation=donation, by=user)
+    reversal = services.donation_reverse(donation=donation, by=user, reason="Bank recall")
     assert reversal.amount == Decimal("-400.00") and reversal.base_amount == Decimal("-400.00")
     assert reversal.reversal_of == donation and reversal.is_posted
     assert pledge_figures(pledge).outstanding == Decimal("1000.00")
@@ -205,23 +205,23 @@ def test_reversal_uses_the_original_rate_not_todays(user):
     donation = post(user, amount=Decimal("100.00"), currency="USD")
     rate.rate = Decimal("0.5")
     rate.save()
-    reversal = services.donation_reverse(donation=donation, by=user)
+    reversal = services.donation_reverse(donation=donation, by=user, reason="Bank recall")
     assert reversal.base_amount == -donation.base_amount == Decimal("-80.00")
 
 
 def test_second_reversal_and_reversal_of_reversal_are_refused(user):
     donation = post(user)
-    reversal = services.donation_reverse(donation=donation, by=user)
+    reversal = services.donation_reverse(donation=donation, by=user, reason="Bank recall")
     with pytest.raises(ValidationError, match="already been reversed"):
-        services.donation_reverse(donation=donation, by=user)
+        services.donation_reverse(donation=donation, by=user, reason="Bank recall")
     with pytest.raises(ValidationError, match="a reversal cannot be reversed"):
-        services.donation_reverse(donation=reversal, by=user)
+        services.donation_reverse(donation=reversal, by=user, reason="Bank recall")
     assert Donation.objects.count() == 2
 
 
 def test_draft_cannot_be_reversed(user):
     with pytest.raises(ValidationError, match="only posted donations are reversed"):
-        services.donation_reverse(donation=DonationFactory(), by=user)
+        services.donation_reverse(donation=DonationFactory(), by=user, reason="Bank recall")
 
 
 # Pledge status, outstanding, overpayment, write-offs -------------------------------------
@@ -302,7 +302,7 @@ class TestOutstandingInvariant(HypothesisTestCase):
         for gift, undo in zip(gifts, reverse, strict=False):
             donation = post(user, donor=pledge.donor, pledge=pledge, amount=gift)
             if undo:
-                services.donation_reverse(donation=donation, by=user)
+                services.donation_reverse(donation=donation, by=user, reason="Bank recall")
         before = pledge_figures(pledge)
         if before.outstanding > 0 and write_off:
             amount = max(Decimal("0.01"), (before.outstanding * write_off / 100).quantize(Decimal("0.01")))
