@@ -161,6 +161,8 @@ def test_the_reverse_page_shows_the_reversal_and_asks_for_a_reason(client, finan
         money(Decimal("-975.30"), "GBP"),
         "1 USD = 0.79000000 GBP of 2025-02-01 (source: ECB)",
         "PLG-0042: Core support",
+        "<td>2025-03-01</td>",
+        "instalment due 2025-01-01",
         'name="reason"',
         "Reason for the reversal",
     ):
