@@ -80,6 +80,9 @@ EXPORTS = {label: {F, L, A} for label in (*_LEDGER_FILES, *_GRANT_FILES)} | {
     "grants.indicator": {F, P, L, A},
 }
 
+# The donation page's Post and Reverse confirmation pages (donors.admin_posting).
+POSTING = {"donors.donation": {F}}
+
 # Admin actions other than delete_selected (which follows DELETABLE), and who may run them.
 ACTIONS = {
     ("donors.donation", "post_selected"): {F},
@@ -164,11 +167,14 @@ NEEDS = {
     "process_import": "import",
     "export": "export",
     "confirm": "import",  # an ImportJob's go-ahead
+    "post": "posting",  # a draft donation's confirmation page
+    "reverse": "posting",  # a posted donation's, with the reason
     "password_change": "superuser",
 }
 POST_ONLY = {"process_import"}  # answers a GET with 405 whoever asks
 # The kinds whose POST writes; a role that may not use the URL must get 403 and change nothing.
 WRITES = {"change", "simple_history", "add", "delete", "import", "process_import", "confirm", "password_change"}
+WRITES |= {"post", "reverse"}
 
 
 def _url_kind(label, pattern) -> str:
@@ -203,6 +209,7 @@ def _allowed(label, kind, role) -> bool:
         "delete": (label, role) in DELETABLE,
         "import": role in IMPORTS.get(label, ()),
         "export": role in EXPORTS.get(label, ()),
+        "posting": role in POSTING.get(label, ()),
         "superuser": False,
     }[need]
 
@@ -226,6 +233,8 @@ def _url(label, kind, obj) -> str:
             "process_import": "process_import/",
             "export": "export/",
             "confirm": f"{obj.pk}/confirm/",
+            "post": f"{obj.pk}/post/",
+            "reverse": f"{obj.pk}/reverse/",
             "password_change": f"{obj.pk}/password/",
         }[kind]
     )
