@@ -1,5 +1,7 @@
 """/favicon.ico answers, and every page links the same icon."""
 
+from pathlib import Path
+
 from django.contrib.staticfiles import finders
 from django.templatetags.static import static
 
@@ -14,7 +16,7 @@ def test_favicon_ico_answers_with_the_icon(client, db):
     assert response["Content-Type"] == "image/x-icon"
     body = b"".join(response.streaming_content)
     assert body[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
-    assert body == open(ICON, "rb").read()
+    assert body == Path(ICON).read_bytes()
     assert "max-age" in response["Cache-Control"]
 
 

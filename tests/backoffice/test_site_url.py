@@ -41,7 +41,9 @@ def test_this_machines_address_outside_debug_is_an_error(settings, url):
     assert url in error.msg and "points at this machine" in error.msg
 
 
-@pytest.mark.parametrize("url", ["fundtrace.example.org", "ftp://fundtrace.example.org", "https://", "https://x.org/?a=1"])
+@pytest.mark.parametrize(
+    "url", ["fundtrace.example.org", "ftp://fundtrace.example.org", "https://", "https://x.org/?a=1"]
+)
 def test_something_that_is_not_an_address_is_an_error(settings, url):
     settings.DEBUG, settings.SITE_URL = False, url
     assert ids(site_url_check(None)) == ["backoffice.E002"]
