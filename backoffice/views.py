@@ -4,6 +4,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.contrib import admin
+from django.contrib.auth.models import AnonymousUser
 from django.http import FileResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -35,6 +36,8 @@ def _back_url(request) -> str:
 
 def permission_denied(request, exception):
     """handler403: what was refused, which roles it is open to (from the refusal), who the user is, a way back."""
+    if not hasattr(request, "user"):  # refused before AuthenticationMiddleware (CommonMiddleware's user agents)
+        request.user = AnonymousUser()
     user = request.user
     if user.is_superuser:
         who = "an administrator"

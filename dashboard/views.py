@@ -32,12 +32,12 @@ DASHBOARD = PageAccess(
 )
 PORTFOLIO_PDF = PageAccess(
     name="Portfolio PDF",
-    about="Generating and downloading the dashboard's portfolio PDF is for those who ask for reports.",
+    about="This generates the dashboard's portfolio PDF for the period shown, to download.",
     rule=lambda has: has(VIEW) and has(GENERATE) and has(DOWNLOAD),
 )
 PORTFOLIO_PDF_STATUS = PageAccess(
     name="Portfolio PDF status",
-    about="Following a portfolio PDF while it is generated is for those who download reports.",
+    about="This follows a portfolio PDF while it is generated.",
     rule=lambda has: has(VIEW) and has(DOWNLOAD),
 )
 

@@ -23,12 +23,12 @@ REPORTS = PageAccess(
 )
 REPORT_REQUEST = PageAccess(
     name="New report",
-    about="Asking for a new report is for those who generate reports.",
+    about="This asks for a new PDF report.",
     rule=lambda has: has(GENERATE),
 )
 REPORT_PDF = PageAccess(
     name="Report PDF",
-    about="A report's PDF is downloaded by those who may download reports.",
+    about="This downloads a report's PDF.",
     rule=lambda has: has(DOWNLOAD),
 )
 

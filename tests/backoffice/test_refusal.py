@@ -60,5 +60,21 @@ def test_a_refused_post_also_explains_itself(client, db):
     client.force_login(role_user("Auditor"))
     response = client.post("/dashboard/report/", {"start": "2025-01-01", "end": "2025-12-31"})
     assert response.status_code == 403
-    assert "Generating and downloading the dashboard's portfolio PDF" in text(response)
+    assert "This generates the dashboard's portfolio PDF" in text(response)
     assert "open to the Finance and Leadership roles" in text(response)
+
+
+def test_a_report_download_refused_names_who_may(client, db):
+    client.force_login(role_user("Auditor"))
+    words = text(client.get("/reports/1/download/"))
+    assert (
+        "This downloads a report's PDF. It is open to the Finance and Leadership roles and to administrators." in words
+    )
+
+
+def test_a_refusal_before_the_user_is_known_still_explains_itself(client, db, settings):
+    """CommonMiddleware refuses a disallowed user agent before AuthenticationMiddleware has run."""
+    settings.DISALLOWED_USER_AGENTS = [re.compile("ScraperBot")]
+    response = client.get("/admin/", HTTP_USER_AGENT="ScraperBot/1.0")
+    assert response.status_code == 403
+    assert "Forbidden user agent" in text(response)
