@@ -2,6 +2,7 @@
 a page the role may not open explains itself and offers the way on."""
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from tests.browser import chromium
 from tests.factories import PASSWORD, role_user
@@ -50,6 +51,9 @@ def test_a_refused_page_explains_itself_and_leads_on(page, live_server):
     refusal = page.locator("#refusal")
     assert "The funding dashboard shows" in refusal.inner_text()
     assert "open to the Finance, Leadership and Auditor roles" in refusal.inner_text()
+    # What the refusal and the navigation add to a page passes axe-core.
+    found = Axe().run(page, context={"include": [["#refusal"], ['nav[aria-label="Fundtrace"]']]})
+    assert found.response["violations"] == [], found.generate_report()
     refusal.get_by_role("link", name="Back office").click()
     assert page.url == f"{live_server.url}/admin/"
     assert page.get_by_role("navigation", name="Fundtrace").get_by_role("link").all_inner_texts() == ["Back office"]
