@@ -5,7 +5,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from delivery import services
 
-DRY_RUN_STATES = {"send": "would send", "sent": "already sent", "in_doubt": "in doubt, not resent", "revoked": "revoked"}
+DRY_RUN_STATES = {
+    "send": "would send",
+    "sent": "already sent",
+    "in_doubt": "in doubt, not resent",
+    "revoked": "revoked",
+}
 
 
 def _date(value: str) -> dt.date:
