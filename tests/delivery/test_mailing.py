@@ -103,7 +103,7 @@ def test_a_blank_donor_field_is_not_every_donor(finance, donors, smtp):
 
 def test_the_sample_pdf_is_the_first_donors_summary_and_is_sent_to_nobody(finance, donors, smtp):
     page = preview(finance, EVERYONE)
-    link = re.search(r'<a id="sample-pdf" href="([^"]+)" target="_blank" rel="noopener">', page)
+    link = re.search(r'<a id="sample-pdf" class="button" href="([^"]+)" target="_blank" rel="noopener">', page)
     assert link, "the sample opens in a new tab"
     response = finance.get(html.unescape(link.group(1)))
     assert response.status_code == 200
@@ -256,8 +256,8 @@ def test_once_the_report_is_made_the_sample_is_the_pdf_its_contacts_get(
     confirm(finance, token_of(preview(finance, EVERYONE)), django_capture_on_commit_callbacks)
     ContactFactory(donor=donors["oak"], receives_reports=True)
     page = preview(finance, EVERYONE)
-    assert "the report already made, which is the one its contacts will get" in page
-    link = html.unescape(re.search(r'id="sample-pdf" href="([^"]+)"', page).group(1))
+    assert "It is the report already made, which is the one its contacts will get." in page
+    link = html.unescape(re.search(r'id="sample-pdf" class="button" href="([^"]+)"', page).group(1))
     run = ReportRun.objects.get(donor=donors["oak"])
     assert finance.get(link).content == run.pdf.open("rb").read()
 
