@@ -294,3 +294,40 @@ def test_the_preview_page_is_valid_html(finance, donors, smtp, tmp_path, capsys)
         (tmp_path / name).write_text(page)
     errors = Validator(errors_only=True).validate([str(tmp_path / name) for name in pages])
     assert errors == 0, capsys.readouterr().out
+
+
+def test_the_plan_takes_as_many_queries_for_four_donors_as_for_two(smtp):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from delivery.services import summaries_plan
+
+    def queries(donors):
+        with CaptureQueriesContext(connection) as captured:
+            plans = summaries_plan(start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31), refs=[d.ref for d in donors])
+        assert len(plans) == len(donors)
+        return len(captured)
+
+    assert queries([donor_with_gift(reporting=2) for _ in range(4)]) == queries(
+        [donor_with_gift(reporting=2) for _ in range(2)]
+    )
+
+
+def test_a_stale_reports_contacts_who_were_sent_it_are_not_offered_the_new_one(
+    donors, smtp, eager_celery, django_capture_on_commit_callbacks, capsys
+):
+    """The mailing does not send them the new run (its link serves it), so the dry run must not say it would."""
+    from delivery.services import summaries_request
+
+    ash = donors["ash"]
+    first = ash.contacts.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        summaries_request(start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31), refs=[ash.ref])
+    assert Delivery.objects.get().status == Delivery.Status.SENT
+    ash.name = "Ashgrove Charitable Trust"  # the summary names it: now stale
+    ash.save()
+    second = ContactFactory(donor=ash, receives_reports=True)
+    call_command("send_donor_summaries", "--from", "2025-01-01", "--to", "2025-12-31", "--donor", ash.ref, "--dry-run")
+    out = capsys.readouterr().out
+    assert f"new run → {first.email} [already sent]" in out
+    assert f"new run → {second.email} [would send]" in out
