@@ -76,6 +76,7 @@ def test_the_preview_shows_who_gets_what_and_sends_nothing(finance, donors, smtp
             assert f"&lt;{contact.email}&gt;: will be sent" in page
     assert donors["oak"].contacts.get(receives_reports=False).email not in page
     assert "DON-0103 Elm Council" in page and "No contact receives reports: nothing to send." in page
+    assert "Donor summary, 1 Jan 2025 – 31 Dec 2025; none is made" in re.sub(r"\s+", " ", page)
     assert "Yew Partners" not in page  # every donor means those with posted donations in the period
     assert "Left out: 1 donor with no contact who receives reports." in page
     assert not Delivery.objects.exists() and not ReportRun.objects.exists() and not Mailing.objects.exists()
