@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 
 from backoffice import roles
-from delivery.models import Delivery, ReminderSent
+from delivery.models import Delivery, Mailing, ReminderSent
 from donors import services
 from donors.models import Donation, Donor
 from grants.models import Allocation, Indicator, ReportingObligation
@@ -56,6 +56,7 @@ MATRIX = {
     "reports.reportrun": _access(VIEW, NONE, VIEW, VIEW),
     "delivery.delivery": _access(VIEW, NONE, VIEW, VIEW),
     "delivery.remindersent": _access(VIEW, NONE, VIEW, VIEW),
+    "delivery.mailing": _access(VIEW, NONE, VIEW, VIEW),
     "transfers.importjob": _access(VIEW, VIEW, VIEW, VIEW),  # Programme: the jobs of the kinds it imports
     # Users, roles and login records are a superuser's.
     "auth.user": _access(NONE, NONE, NONE, NONE),
@@ -121,6 +122,10 @@ def ledger(db):
     run = ReportRun.objects.create(kind=ReportRun.Kind.DONOR_SUMMARY, donor=pledge.donor, requested_by=by)
     Delivery.objects.create(run=run, contact=contact, email=contact.email)
     ReminderSent.objects.create(week="2025-W09")
+    Mailing.objects.create(
+        nonce="0" * 32, period_start=dt.date(2025, 1, 1), period_end=dt.date(2025, 12, 31), everyone=True,
+        reports=1, contacts=1, skipped=0, confirmed_by=by,
+    )  # fmt: skip
     ImportJob.objects.create(
         kind="outputs", file="imports/outputs.csv", file_name="outputs.csv", file_size=10, requested_by=by
     )
