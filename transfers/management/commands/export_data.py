@@ -7,7 +7,10 @@ from transfers.registry import KINDS
 
 
 class Command(BaseCommand):
-    help = "Export every record of a kind as CSV or XLSX, in the columns its import reads."
+    help = (
+        "Export every record of a kind as CSV or XLSX: the columns its import reads, then any export-only "
+        "columns (docs/imports.md), which imports ignore."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=sorted(KINDS))
@@ -16,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *, kind, format, out, **options):
         importer_class = KINDS[kind]
-        header = importer_class.column_names()
+        header = importer_class.export_names()
         if out:
             with open(out, "wb") as stream:
                 count = write(format, header, importer_class.export_rows(), stream)
