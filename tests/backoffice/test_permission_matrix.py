@@ -164,6 +164,8 @@ NEEDS = {
     "process_import": "import",
     "export": "export",
     "confirm": "import",  # an ImportJob's go-ahead
+    "import_template": "import",
+    "errors": "uploader",  # an ImportJob's errors as CSV: the user who uploaded the file, no role
     "password_change": "superuser",
 }
 POST_ONLY = {"process_import"}  # answers a GET with 405 whoever asks
@@ -204,6 +206,7 @@ def _allowed(label, kind, role) -> bool:
         "import": role in IMPORTS.get(label, ()),
         "export": role in EXPORTS.get(label, ()),
         "superuser": False,
+        "uploader": False,
     }[need]
 
 
@@ -226,6 +229,8 @@ def _url(label, kind, obj) -> str:
             "process_import": "process_import/",
             "export": "export/",
             "confirm": f"{obj.pk}/confirm/",
+            "import_template": "import/template/",
+            "errors": f"{obj.pk}/errors/",
             "password_change": f"{obj.pk}/password/",
         }[kind]
     )
