@@ -37,13 +37,30 @@ class RowError:
     value: str = ""  # the cell as read (a header error: the header's text); blank if none
 
     def as_dict(self) -> dict:
-        return {"line": self.line, "column": self.column, "value": self.value, "message": self.message}
+        """For storing and showing: control characters as visible symbols (PostgreSQL's JSON
+        holds no NUL, and a value with one is what such an error is about)."""
+        return {
+            "line": self.line,
+            "column": _visible(self.column),
+            "value": _visible(self.value),
+            "message": _visible(self.message),
+        }
 
     def __str__(self):
         if not self.line:  # about the whole file
             return self.message
         where = f"Line {self.line}" + (f", column {self.column}" if self.column else "")
         return f"{where}: {self.message}"
+
+
+def _visible(text: str) -> str:
+    """U+0000 … U+001F as their Control Pictures (␀ …), DEL as ␡, U+0080 … U+009F as U+FFFD."""
+    if text.isprintable():
+        return text
+    return text.translate(_CONTROL_PICTURES)
+
+
+_CONTROL_PICTURES = {**{c: 0x2400 + c for c in range(32)}, 127: 0x2421, **dict.fromkeys(range(0x80, 0xA0), 0xFFFD)}
 
 
 @dataclass

@@ -144,7 +144,12 @@ WRONG_FILES = {
         XLSX_FORMAT,
         "gifts.csv is not an Excel workbook (XLSX): it is a text file. If it is a CSV file, choose the format csv.",
     ),
-    "binary": (b"\x00\x01\x02\x03" * 100, "gifts.csv", CSV_FORMAT, "gifts.csv is not a CSV file: it is a binary file"),
+    "binary": (
+        b"\x00\x01\x02\x03" * 100,
+        "gifts.csv",
+        CSV_FORMAT,
+        "gifts.csv is not a CSV file: it is a binary file, not text.",
+    ),
     "utf-16": (
         "reference\tdonor_ref\n".encode("utf-16"),
         "gifts.txt",
@@ -175,3 +180,18 @@ def test_an_unknown_import_job_url_answers_404_not_500(finance, client):
     for url in ("/admin/transfers/importjob/import/", "/admin/transfers/importjob/import/change/"):
         assert client.get(url, follow=True).status_code == 404
     assert client.get("/admin/transfers/importjob/999999/errors/").status_code == 404
+
+
+def test_a_control_character_in_a_value_is_shown_and_kept_as_a_symbol(finance, client):
+    """PostgreSQL's JSON holds no NUL: the kept value shows it as ␀, as the table does."""
+    html = upload(client, HEADER + "BANK-1,DON-0001,2025-03-02,5.00,GBP,,,,a\x00b\n").content.decode()
+    assert table_rows(html, "import-errors") == [
+        [
+            "2",
+            "note",
+            "a\u2400b",
+            "Contains the control character U+0000 at character 2; remove it "
+            "(notes may hold tabs and line breaks, but no other).",
+        ]
+    ]
+    assert ImportJob.objects.get().errors[0]["value"] == "a\u2400b"
