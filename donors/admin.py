@@ -14,6 +14,7 @@ from reports.admin_actions import ReportActionsMixin, generate_donor_summary
 from transfers.admin import TransferAdminMixin
 
 from . import resources, selectors, services
+from .admin_posting import DonationPostingMixin
 from .models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
 
 
@@ -283,7 +284,7 @@ class DonationAllocationInline(admin.TabularInline):
 
 
 @admin.register(Donation)
-class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
+class DonationAdmin(DonationPostingMixin, TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
     resource_classes = [resources.DonationResource]
     form = DonationForm
     inlines = [DonationAllocationInline]
@@ -297,7 +298,7 @@ class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
         "status",
         "pledge",
         "batch",
-        "reversal_of",
+        "reversal_column",
     )
     list_filter = ("status", "method", "currency", "received_on", "batch")
     list_select_related = ("donor", "pledge", "batch", "reversal_of")
@@ -315,7 +316,7 @@ class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
         "pledge_amount",
         "posted_at",
         "posted_by",
-        "reversal_of",
+        "reversal_info",
     )
 
     def is_posted(self, obj):
@@ -370,16 +371,6 @@ class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
             queryset.select_related("pledge"),
             lambda d: services.donation_post(donation=d, by=request.user),
             "Donations posted",
-        )
-
-    @admin.action(description="Reverse selected posted donations", permissions=["reverse"])
-    def reverse_selected(self, request, queryset):
-        run_each(
-            self,
-            request,
-            queryset,
-            lambda d: services.donation_reverse(donation=d, by=request.user),
-            "Donations reversed",
         )
 
 

@@ -369,6 +369,15 @@ class Donation(models.Model):
         editable=False,
         db_index=False,
     )
+    # A database default too: the bulk writer's COPY names only the columns it fills.
+    reversal_reason = models.TextField(
+        "reason for the reversal",
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,  # given on the reversal's confirmation page, never typed on a draft
+        validators=[validate_notes_text],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = DonationQuerySet.as_manager()
@@ -439,6 +448,8 @@ class Donation(models.Model):
                 errors["instalment"] = "An instalment needs its pledge."
             elif self.instalment.pledge_id != self.pledge_id:
                 errors["instalment"] = "This instalment belongs to another pledge."
+        if self.reversal_of_id is not None and not (self.reversal_reason or "").strip():
+            errors["reversal_reason"] = "A reversal needs a reason: say why the donation is reversed."
         if self.batch_id and self.batch.currency and self.currency and self.batch.currency != self.currency:
             errors["currency"] = f"Batch {self.batch.reference} takes {self.batch.currency} donations only."
         if errors:

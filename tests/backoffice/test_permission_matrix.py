@@ -80,6 +80,9 @@ EXPORTS = {label: {F, L, A} for label in (*_LEDGER_FILES, *_GRANT_FILES)} | {
     "grants.indicator": {F, P, L, A},
 }
 
+# The donation page's Post and Reverse confirmation pages (donors.admin_posting).
+POSTING = {"donors.donation": {F}}
+
 # Admin actions other than delete_selected (which follows DELETABLE), and who may run them.
 ACTIONS = {
     ("donors.donation", "post_selected"): {F},
@@ -166,11 +169,14 @@ NEEDS = {
     "confirm": "import",  # an ImportJob's go-ahead
     "import_template": "import",
     "errors": "uploader",  # an ImportJob's errors as CSV: the user who uploaded the file, no role
+    "post": "posting",  # a draft donation's confirmation page
+    "reverse": "posting",  # a posted donation's, with the reason
     "password_change": "superuser",
 }
 POST_ONLY = {"process_import"}  # answers a GET with 405 whoever asks
 # The kinds whose POST writes; a role that may not use the URL must get 403 and change nothing.
 WRITES = {"change", "simple_history", "add", "delete", "import", "process_import", "confirm", "password_change"}
+WRITES |= {"post", "reverse"}
 
 
 def _url_kind(label, pattern) -> str:
@@ -205,6 +211,7 @@ def _allowed(label, kind, role) -> bool:
         "delete": (label, role) in DELETABLE,
         "import": role in IMPORTS.get(label, ()),
         "export": role in EXPORTS.get(label, ()),
+        "posting": role in POSTING.get(label, ()),
         "superuser": False,
         "uploader": False,
     }[need]
@@ -231,6 +238,8 @@ def _url(label, kind, obj) -> str:
             "confirm": f"{obj.pk}/confirm/",
             "import_template": "import/template/",
             "errors": f"{obj.pk}/errors/",
+            "post": f"{obj.pk}/post/",
+            "reverse": f"{obj.pk}/reverse/",
             "password_change": f"{obj.pk}/password/",
         }[kind]
     )
