@@ -366,6 +366,7 @@ class DonationImporter(Importer):
             "On a reversed donation: the reference of the reversal.",
             "BANK-250314-07-REV",
         ),
+        ExportColumn("reversal_reason", "Text", "On a reversal: why it was made.", "Bank recall: paid twice"),
     ]
 
     def start(self):
@@ -495,5 +496,6 @@ class DonationImporter(Importer):
             "batch__reference",
             "reversal_of__reference",
             "reversed_by__reference",
+            "reversal_reason",
         )
         yield from queryset.values_list(*fields).iterator(chunk_size=5000)

@@ -28,6 +28,7 @@ EXPORT_ONLY = [
     "batch",
     "reverses",
     "reversed_by",
+    "reversal_reason",
 ]
 
 
@@ -58,13 +59,15 @@ def test_the_export_tells_drafts_posted_gifts_and_reversals_apart(ledger_entries
     assert list(rows["GIFT-1"])[-len(EXPORT_ONLY) :] == EXPORT_ONLY
     only = {ref: [row[c] for c in EXPORT_ONLY] for ref, row in rows.items()}
     assert only == {
-        "DRAFT-1": ["draft", "", "", "", "", "", "Oakridge Foundation", "MARCH-BANK", "", ""],
-        "GIFT-1": ["posted", today, "2025-03-01", "base currency", "100.00", "GBP", "Oakridge Foundation", "", "", ""],
+        "DRAFT-1": ["draft", "", "", "", "", "", "Oakridge Foundation", "MARCH-BANK", "", "", ""],
+        "GIFT-1": [
+            "posted", today, "2025-03-01", "base currency", "100.00", "GBP", "Oakridge Foundation", "", "", "", "",
+        ],
         "GIFT-2": [
-            "posted", today, "2025-03-01", "test", "975.30", "GBP", "Northstar Cloud", "", "", "GIFT-2-REV",
+            "posted", today, "2025-03-01", "test", "975.30", "GBP", "Northstar Cloud", "", "", "GIFT-2-REV", "",
         ],
         "GIFT-2-REV": [
-            "posted", today, "2025-03-01", "test", "-975.30", "GBP", "Northstar Cloud", "", "GIFT-2", "",
+            "posted", today, "2025-03-01", "test", "-975.30", "GBP", "Northstar Cloud", "", "GIFT-2", "", "bank recall",
         ],
     }  # fmt: skip
     assert rows["GIFT-2-REV"]["amount"] == "-1234.56" and rows["GIFT-2-REV"]["rate"] == "0.79000000"
@@ -108,4 +111,4 @@ def test_the_admin_export_offers_and_writes_the_new_columns(ledger_entries, clie
     body = b"".join(response.streaming_content) if response.streaming else response.content
     lines = body.decode().splitlines()
     assert lines[0] == "reference," + ",".join(EXPORT_ONLY)
-    assert any(line.startswith("GIFT-2-REV,posted,") and line.endswith(",GIFT-2,") for line in lines)
+    assert any(line.startswith("GIFT-2-REV,posted,") and line.endswith(",GIFT-2,,bank recall") for line in lines)
