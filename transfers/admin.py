@@ -95,7 +95,7 @@ class TransferAdminMixin(ImportExportMixin):
         return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
 
     def write_to_tmp_storage(self, import_file, input_format):
-        input_format.file_name = import_file.name  # messages about the file name the user's file
+        input_format.file_name = import_file.name  # so that messages about the file name the user's own
         return _UploadAsSent(import_file)
 
     def _kind_name(self) -> str:
