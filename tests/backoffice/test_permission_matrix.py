@@ -172,6 +172,8 @@ NEEDS = {
     "process_import": "import",
     "export": "export",
     "confirm": "import",  # an ImportJob's go-ahead
+    "import_template": "import",
+    "errors": "uploader",  # an ImportJob's errors as CSV: the user who uploaded the file, no role
     "post": "posting",  # a draft donation's confirmation page
     "reverse": "posting",  # a posted donation's, with the reason
     "password_change": "superuser",
@@ -216,6 +218,7 @@ def _allowed(label, kind, role) -> bool:
         "export": role in EXPORTS.get(label, ()),
         "posting": role in POSTING.get(label, ()),
         "superuser": False,
+        "uploader": False,
     }[need]
 
 
@@ -238,6 +241,8 @@ def _url(label, kind, obj) -> str:
             "process_import": "process_import/",
             "export": "export/",
             "confirm": f"{obj.pk}/confirm/",
+            "import_template": "import/template/",
+            "errors": f"{obj.pk}/errors/",
             "post": f"{obj.pk}/post/",
             "reverse": f"{obj.pk}/reverse/",
             "password_change": f"{obj.pk}/password/",
