@@ -90,7 +90,7 @@ def _charts(f: dict) -> list[dict]:
             "key": "chart-kind", "title": "Received by kind of donor", "unit": base,
             "svg": charts.pie_chart(_labels(kinds), [str(r["amount"]) for r in f["by_kind"]],
                                     colours=[charts.palette_colour(k, KINDS) for k in kinds],
-                                    width=CHART_WIDTH, height=140, font_size=FONT_SIZE),
+                                    width=CHART_WIDTH, height=140, font_size=FONT_SIZE, label_limit=LABEL_LIMIT),
             "columns": ["Kind of donor", f"Received ({base})"],
             "rows": [[r["label"], r["amount"]] for r in f["by_kind"]],
         })  # fmt: skip

@@ -149,7 +149,7 @@ def bar_chart(
     return drawing
 
 
-def pie_chart(labels, values, *, width=170 * mm, height=58 * mm, font_size=7, colours=None) -> Drawing:
+def pie_chart(labels, values, *, width=170 * mm, height=58 * mm, font_size=7, colours=None, label_limit=50) -> Drawing:
     """A pie with its legend on the right; `colours` (one per label, see `palette_colour`) keep
     each category's colour whichever categories are shown, else colours follow the order."""
     colours = colours or [SERIES[i % len(SERIES)] for i in range(len(values))]
@@ -164,11 +164,13 @@ def pie_chart(labels, values, *, width=170 * mm, height=58 * mm, font_size=7, co
     for i, colour in enumerate(colours):
         pie.slices[i].fillColor = colour
     drawing.add(pie)
-    drawing.add(legend(labels, 10 * mm + height, height - 6 * mm, font_size=font_size, colours=colours))
+    drawing.add(
+        legend(labels, 10 * mm + height, height - 6 * mm, font_size=font_size, colours=colours, label_limit=label_limit)
+    )
     return drawing
 
 
-def legend(names, x, y, *, font_size=7, colours=None) -> Legend:
+def legend(names, x, y, *, font_size=7, colours=None, label_limit=50) -> Legend:
     colours = colours or [SERIES[i % len(SERIES)] for i in range(len(names))]
     box = Legend()
     box.x, box.y = x, y
@@ -177,7 +179,9 @@ def legend(names, x, y, *, font_size=7, colours=None) -> Legend:
     box.alignment = "right"
     box.boxAnchor = "nw"
     box.columnMaximum = 8
-    box.colorNamePairs = [(colour, label_shorten(name, 50)) for colour, name in zip(colours, names, strict=True)]
+    box.colorNamePairs = [
+        (colour, label_shorten(name, label_limit)) for colour, name in zip(colours, names, strict=True)
+    ]
     box.strokeColor = None
     box.deltay = font_size * 9 / 7
     box.dx = box.dy = 10 * font_size / 7
