@@ -42,7 +42,8 @@ class PledgeInline(admin.TabularInline):
 @admin.register(Donor)
 class DonorAdmin(ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.DonorResource]
-    list_display = ("ref", "name", "kind", "country", "status", "lifetime", "this_year", "largest", "last_gift_on")
+    # What fits a laptop screen; country and largest gift are on the change page, the filters and the export.
+    list_display = ("ref", "name", "kind", "status", "lifetime", "this_year", "last_gift_on")
     list_filter = ("kind", "status", "country", "publicly_acknowledged")
     search_fields = ("ref", "name", "external_ref")
     inlines = [ContactInline, PledgeInline]
@@ -136,15 +137,7 @@ class PledgeForm(forms.ModelForm):
 class PledgeAdmin(TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.PledgeResource]
     form = PledgeForm
-    list_display = (
-        "ref",
-        "title",
-        "donor",
-        "total_display",
-        "received_display",
-        "outstanding_display",
-        "status_display",
-    )
+    list_display = ("ref", "title", "donor", "total_display", "outstanding_display", "status_display")
     list_filter = ("currency", "donor__kind")
     list_select_related = ("donor",)
     search_fields = ("ref", "title", "donor__name", "donor__ref", "agreement_ref")
@@ -287,18 +280,8 @@ class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
     resource_classes = [resources.DonationResource]
     form = DonationForm
     inlines = [DonationAllocationInline]
-    list_display = (
-        "reference",
-        "received_on",
-        "donor",
-        "amount_display",
-        "base_display",
-        "method",
-        "status",
-        "pledge",
-        "batch",
-        "reversal_of",
-    )
+    # Method, batch and the reversed donation are on the change page, the filters and the export.
+    list_display = ("reference", "received_on", "donor", "amount_display", "base_display", "status", "pledge")
     list_filter = ("status", "method", "currency", "received_on", "batch")
     list_select_related = ("donor", "pledge", "batch", "reversal_of")
     search_fields = ("reference", "donor__name", "donor__ref", "pledge__ref", "note")

@@ -16,5 +16,7 @@ def summaries_panel(context):
     period = period_from_query(request.GET.get("summaries", ""))
     progress = services.summaries_progress(start=period[0], end=period[1]) if period else None
     initial = {"start": period[0], "end": period[1]} if period else {}
-    return {"allowed": True, "form": SummariesForm(initial=initial), "period": period, "progress": progress,
+    # Its own ids: the reports page's request form has fields named start and end too.
+    form = SummariesForm(initial=initial, auto_id="id_summaries_%s")
+    return {"allowed": True, "form": form, "period": period, "progress": progress,
             "csrf_token": context.get("csrf_token")}  # fmt: skip
