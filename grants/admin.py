@@ -72,7 +72,15 @@ class OutputAllocationInline(admin.TabularInline):
 @admin.register(Output)
 class OutputAdmin(ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.OutputResource]
-    list_display = ("title", "programme", "kind", "status", "budget_display", "allocated_display", "gap_display")
+    list_display = (
+        "title",
+        "programme",
+        "status",
+        "budget_display",
+        "allocated_display",
+        "planned_display",
+        "gap_display",
+    )
     list_filter = ("programme", "kind", "status")
     list_select_related = ("programme",)
     search_fields = ("title", "programme__name", "programme__code", "location")
