@@ -192,6 +192,9 @@ SVG_NS, XLINK_NS = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"
 ET.register_namespace("", SVG_NS)
 ET.register_namespace("xlink", XLINK_NS)
 SCREEN_FONTS = f"{FONT}, 'DejaVu Sans', 'Segoe UI', Roboto, Arial, sans-serif"
+# Where HTML's SVG takes font attributes: reportlab also gives them to a pie's wedges (paths),
+# which the HTML checker refuses and which draw no text.
+FONT_HOLDERS = {"svg", "g", "text", "tspan"}
 
 
 def svg(drawing: Drawing, *, key: str, title: str, full_names: dict[str, str] | None = None) -> str:
@@ -212,7 +215,10 @@ def svg(drawing: Drawing, *, key: str, title: str, full_names: dict[str, str] | 
             name, _, value = declaration.partition(":")
             if name.strip() and value.strip():
                 element.set(name.strip(), value.strip())
-        if element.get("font-family"):
+        if element.tag.removeprefix(f"{{{SVG_NS}}}") not in FONT_HOLDERS:
+            for name in [name for name in element.attrib if name.startswith("font-")]:
+                del element.attrib[name]
+        elif element.get("font-family"):
             element.set("font-family", SCREEN_FONTS)
         if element.get("id"):
             element.set("id", f"{key}-{element.get('id')}")
