@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from backoffice.db import truncate_guards
-from delivery.models import Delivery, ReminderSent
+from delivery.models import Delivery, Mailing, ReminderSent
 from donors.models import Contact
 from reports.models import ReportRun
 from tests.browser import chromium, signed_in_page
@@ -56,6 +56,10 @@ def records_the_system_writes(by) -> None:
     )
     Delivery.objects.create(run=run, contact=contact, email=contact.email)
     ReminderSent.objects.create(week="2025-W09")
+    Mailing.objects.create(
+        nonce="a11y", period_start=dt.date(2025, 1, 1), period_end=dt.date(2025, 12, 31), everyone=True,
+        reports=1, contacts=1, skipped=0, confirmed_by=by,
+    )  # fmt: skip
     ImportJob.objects.create(
         kind="outputs",
         file="imports/outputs.csv",

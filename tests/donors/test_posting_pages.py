@@ -184,7 +184,7 @@ def test_a_reason_with_a_control_character_is_refused_on_the_page(client, financ
     assert not Donation.objects.filter(reversal_of=draft).exists()
 
 
-def test_the_reason_is_stored_and_shown_on_both_pages_and_in_the_list(client, finance, draft):
+def test_the_reason_is_stored_and_shown_on_both_pages(client, finance, draft):
     services.donation_post(donation=draft, by=finance)
     response = client.post(reverse_url(draft), {"reason": "Bank recall: account closed"})
     assert response.status_code == 302 and response["Location"] == f"/admin/donors/donation/{draft.pk}/change/"
@@ -202,8 +202,6 @@ def test_the_reason_is_stored_and_shown_on_both_pages_and_in_the_list(client, fi
         f'Reverses <a href="/admin/donors/donation/{draft.pk}/change/">BANK-USD-1</a>. '
         "Reason: Bank recall: account closed" in change_page(client, reversal)
     )
-    listing = client.get("/admin/donors/donation/").content.decode()
-    assert "BANK-USD-1: Bank recall: account closed" in listing
 
 
 def test_a_reversed_donation_is_not_reversed_again_from_its_page(client, finance, draft):
