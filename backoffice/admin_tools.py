@@ -35,6 +35,20 @@ def run_each(modeladmin, request, queryset, action, done: str):
         modeladmin.message_user(request, f"{done}: {ok}.", messages.SUCCESS)
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """A record the system writes (a delivery, a report run, an import job, a mailing): it is read in
+    the admin, never added, changed or deleted there; its admin's actions are the only changes."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
     """History pages that show past versions and never save one.
 

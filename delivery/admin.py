@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
+from backoffice.admin_tools import RecordAdmin
 from reports.admin import ReportRunAdmin as ReportRunReadAdmin
 from reports.models import ReportRun
 from reports.services import report_runs_remake
@@ -33,7 +34,7 @@ class DownloadInline(ReadOnlyInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(RecordAdmin):
     """Read-only record of every delivery; the only changes are the revoke and resend actions."""
 
     list_display = ("pk", "run", "email", "status", "attempts", "sent_at", "is_stuck", "revoked_at")
@@ -47,15 +48,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Stuck: check the mail log")
     def is_stuck(self, obj):
         return obj.is_stuck
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("delivery.revoke_delivery")
@@ -87,22 +79,13 @@ class ReminderSentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Mailing)
-class MailingAdmin(admin.ModelAdmin):
+class MailingAdmin(RecordAdmin):
     """Who confirmed which mailing from the reports page, and what it queued; a record, never edited."""
 
     list_display = ("confirmed_at", "period_start", "period_end", "everyone", "reports", "contacts", "skipped",
                     "confirmed_by")  # fmt: skip
     list_filter = ("everyone",)
     readonly_fields = [f.name for f in Mailing._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 admin.site.unregister(ReportRun)

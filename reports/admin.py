@@ -1,12 +1,14 @@
 from django.contrib import admin
 
+from backoffice.admin_tools import RecordAdmin
+
 from .models import ReportRun
 from .services import runs_with_stuck
 from .tasks import STUCK_AFTER
 
 
 @admin.register(ReportRun)
-class ReportRunAdmin(admin.ModelAdmin):
+class ReportRunAdmin(RecordAdmin):
     """Read-only: runs are made by the generate actions and the impact_report command. Making a
     failed or stuck run again is delivery's action (delivery.admin), since a mailing's run then
     sends its pending emails."""
@@ -28,12 +30,3 @@ class ReportRunAdmin(admin.ModelAdmin):
         if obj.status == ReportRun.Status.FAILED:
             return f"Failed: {obj.error[:200]}"
         return obj.get_status_display()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

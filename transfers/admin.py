@@ -19,6 +19,8 @@ from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
 from import_export.forms import ImportForm
 
+from backoffice.admin_tools import RecordAdmin
+
 from . import columns
 from .engine import ImportInterrupted
 from .export import CONTENT_TYPES
@@ -230,7 +232,7 @@ def _importable_kinds(user) -> list[str]:
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(RecordAdmin):
     """Large imports from the admin: who may import a kind sees its jobs. Read-only; the one
     action is the go-ahead for a checked file."""
 
@@ -271,15 +273,6 @@ class ImportJobAdmin(admin.ModelAdmin):
             return True
         kinds = _importable_kinds(request.user)
         return bool(kinds) and (obj is None or obj.kind in kinds)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
