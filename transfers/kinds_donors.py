@@ -282,7 +282,7 @@ class DonationImporter(Importer):
             "method",
             partial(f.choice, choices=Donation.Method.choices),
             required=False,
-            default=Donation.Method.BANK_TRANSFER,
+            default=Donation.Method.BANK_TRANSFER.value,  # a plain str: see transfers.engine._run_chunk
             help="bank_transfer (the default), card, cheque or in_kind.",
         ),
         Column("pledge_ref", _text(20), required=False, default=None, help="Optional: a pledge of the same donor."),
