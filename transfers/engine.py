@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
@@ -54,7 +54,8 @@ class Column:
     compare_blank: bool = True
 
 
-class Row(NamedTuple):
+@dataclass(slots=True)
+class Row:
     line: int
     values: dict[str, Any]
     given: tuple[str, ...]  # the columns with a non-blank cell
