@@ -423,7 +423,7 @@ class DonationsBulk:
         self.today = timezone.localdate()
         self.sums = PostedSums() if post else None
         q = connection.ops.quote_name
-        columns = ", ".join(q(Donation._meta.get_field(a).column) for a in ["id", *self.COLUMNS, *self.COMMON])
+        columns = ", ".join(q(Donation._meta.get_field(a).column) for a in [*self.COLUMNS, *self.COMMON])
         self.table = Donation._meta.db_table
         self.copy_sql = f"COPY {q(self.table)} ({columns}) FROM STDIN"
         history = get_history_manager_for_model(Donation).model._meta.db_table
@@ -431,7 +431,7 @@ class DonationsBulk:
         # Table and column names come from the models' _meta; values are parameters.
         self.history_sql = (
             f"INSERT INTO {q(history)} ({every}, history_date, history_change_reason, history_type, history_user_id) "  # noqa: S608
-            f"SELECT {every}, %s, NULL, '+', %s FROM {q(self.table)} WHERE id = ANY(%s)"
+            f"SELECT {every}, %s, NULL, '+', %s FROM {q(self.table)} WHERE reference = ANY(%s)"
         )
 
     def row(self, new: NewDonation) -> tuple:
@@ -473,15 +473,12 @@ class DonationsBulk:
         posted_at, posted_by_id = (now, self.by_id) if self.post else (None, None)
         common = (status, posted_at, posted_by_id, now, batch.pk if batch else None)
         with connection.cursor() as cursor:
-            # The ids first, from the table's own sequence, so that the history rows can name them.
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [self.table, len(rows)]
-            )
-            ids = [pk for (pk,) in cursor.fetchall()]
+            # The ids are the table's default, drawn by the server as it writes each row; the
+            # history rows are then read back by reference, unique, through its index.
             with connection.wrap_database_errors, cursor.cursor.copy(self.copy_sql) as copy:
-                for pk, row in zip(ids, rows, strict=True):
-                    copy.write_row((pk, *row, *common))
-            cursor.execute(self.history_sql, [self.now, self.by_id, ids])
+                for row in rows:
+                    copy.write_row((*row, *common))
+            cursor.execute(self.history_sql, [self.now, self.by_id, [row[0] for row in rows]])
         if self.sums is not None:
             add, summed = self.sums.add, self.SUMMED
             for row in rows:

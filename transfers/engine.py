@@ -14,9 +14,9 @@ is rolled back at the end if any row was bad, so a bad file leaves the database 
 
 import contextlib
 import hashlib
-import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -96,7 +96,7 @@ class ExportColumn:
 class Row:
     line: int
     values: dict[str, Any]
-    given: set[str]  # the columns with a non-blank cell
+    given: tuple[str, ...]  # the columns with a non-blank cell
 
 
 class ImportInterrupted(Exception):
@@ -164,8 +164,9 @@ class Importer:
     def start(self) -> None:
         """Once, before the first chunk (load rate books, check the whole file's context)."""
 
-    def load(self, rows: list[Row]) -> dict[tuple, dict[str, Any]]:
-        """Per chunk: run the lookups the rows need; return the recorded rows by key."""
+    def load(self, rows: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+        """Per chunk: run the lookups the rows (each one's values by column name) need; return
+        the recorded rows by key."""
         raise NotImplementedError
 
     def build(self, row: Row):
@@ -231,8 +232,10 @@ def import_run(
             try:
                 importer.start()
                 plan = _parse_plan(importer, positions)
-                for chunk in _chunks(table.rows, importer.chunk_size):
-                    _run_chunk(importer, chunk, plan, len(table.header), seen, outcome, dry_run, report)
+                rows = iter(table.rows)
+                while _run_chunk(
+                    importer, islice(rows, importer.chunk_size), plan, len(table.header), seen, outcome, dry_run, report
+                ):
                     if progress:
                         progress(outcome)
                 if outcome.rows == 0 and outcome.ok:
@@ -307,19 +310,20 @@ def _check_header(importer: Importer, header: list[str], outcome: Outcome) -> di
     return positions
 
 
-def _chunks(rows: Iterable, size: int):
-    """Lists of `size` rows."""
-    iterator = iter(rows)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
-def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):
-    parsed: list[Row] = []
+def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report) -> int:
+    """Parse, check and write the rows of `chunk` (an iterator); return how many lines it had."""
+    # The valid rows, column by column: a dict of plain values is not tracked by the garbage
+    # collector, and a Row (a tuple holding a dict) would be, so a chunk's rows would be
+    # scanned by every full collection while the chunk is alive.
+    lines: list[int] = []
+    values: list[dict] = []
+    given: list[tuple] = []
     keys: list[tuple] = []
-    cells_of: list[list[str]] = []  # each parsed row's cells as read, for the errors found later
+    cells_of: list[tuple] = []  # each valid row's cells as read, for the errors found later
     digest = importer.digest.update
+    count = 0
     for line, cells in chunk:
+        count += 1
         outcome.rows += 1
         digest(repr(cells).encode())
         row = _parse_row(plan, line, cells, width, outcome)
@@ -335,14 +339,16 @@ def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):
             outcome.add_error(RowError(line, importer.key[0], message, _cell(plan, cells, importer.key[0])))
             continue
         seen[seen_key] = line
-        parsed.append(row)
+        lines.append(line)
+        values.append(row.values)
+        given.append(row.given)
         keys.append(key)
-        cells_of.append(cells)
-    if not parsed:
-        return
-    recorded = importer.load(parsed)
+        cells_of.append(tuple(cells))  # a tuple of str: the collector stops tracking it
+    if not values:
+        return count
+    recorded = importer.load(values)
     new = []
-    for row, key, cells in zip(parsed, keys, cells_of, strict=True):
+    for row, key, cells in zip(map(Row, lines, values, given), keys, cells_of, strict=True):
         try:
             before = recorded.get(key)
             if before is not None:
@@ -364,6 +370,7 @@ def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):
             report(row.line, importer.key_text(key), "new")
     if new and outcome.ok and not dry_run:
         importer.write(new)
+    return count
 
 
 # Parsed cells kept per column, so a value that repeats (a date, a donor, a currency) is parsed
@@ -398,7 +405,7 @@ def _parse_row(plan, line, cells, width, outcome) -> Row | None:
             outcome.add_error(RowError(line, "", message, ",".join(cells[width:])))
             return None
         cells = [*cells[:width], *[""] * (width - len(cells))]  # a short row: its missing cells are blank
-    values, given = {}, set()
+    values, given = {}, []
     for name, index, parse, required, default, kept in plan:
         raw = cells[index] if index is not None else ""
         if not raw:
@@ -418,8 +425,8 @@ def _parse_row(plan, line, cells, width, outcome) -> Row | None:
             if len(kept) < PARSED_KEPT:
                 kept[raw] = value
         values[name] = value
-        given.add(name)
-    return None if errors else Row(line, values, given)
+        given.append(name)
+    return None if errors else Row(line, values, tuple(given))
 
 
 def _check_unchanged(importer: Importer, row: Row, key: tuple, before: dict) -> None:

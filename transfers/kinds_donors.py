@@ -67,7 +67,7 @@ class DonorImporter(Importer):
     ]
 
     def load(self, rows):
-        refs = [r.values["ref"] for r in rows]
+        refs = [r["ref"] for r in rows]
         names = self.column_names()
         return {(v["ref"],): v for v in Donor.objects.filter(ref__in=refs).values(*names)}
 
@@ -137,9 +137,9 @@ class ContactImporter(Importer):
         self.donors = _DonorRefs()
 
     def load(self, rows):
-        self.donors.fill(r.values["donor_ref"] for r in rows)
-        ids = {self.donors.ids[r.values["donor_ref"]] for r in rows if r.values["donor_ref"] in self.donors.ids}
-        emails = {r.values["email"] for r in rows}
+        self.donors.fill(r["donor_ref"] for r in rows)
+        ids = {self.donors.ids[r["donor_ref"]] for r in rows if r["donor_ref"] in self.donors.ids}
+        emails = {r["email"] for r in rows}
         recorded = Contact.objects.filter(donor_id__in=ids, email__in=emails).values(
             "donor__ref", "name", "email", "role", "receives_reports"
         )
@@ -177,8 +177,8 @@ class PledgeImporter(Importer):
         self.donors = _DonorRefs()
 
     def load(self, rows):
-        self.donors.fill(r.values["donor_ref"] for r in rows)
-        recorded = Pledge.objects.filter(ref__in=[r.values["ref"] for r in rows]).values(
+        self.donors.fill(r["donor_ref"] for r in rows)
+        recorded = Pledge.objects.filter(ref__in=[r["ref"] for r in rows]).values(
             "ref", "donor__ref", "title", "total", "currency", "start_date", "end_date", "agreement_ref"
         )
         return {(v["ref"],): {**v, "donor_ref": v.pop("donor__ref")} for v in recorded}
@@ -214,14 +214,14 @@ class InstalmentImporter(Importer):
         self.scheduled: dict[str, tuple[int, list[Decimal]]] = {}  # pledge ref -> (first line, amounts)
 
     def load(self, rows):
-        refs = {r.values["pledge_ref"] for r in rows} - set(self.pledges)
+        refs = {r["pledge_ref"] for r in rows} - set(self.pledges)
         for pledge in Pledge.objects.filter(ref__in=refs).only("id", "ref", "total", "currency"):
             pledge.has_schedule = False
             self.pledges[pledge.ref] = pledge
         with_schedule = Instalment.objects.filter(pledge__ref__in=refs).values_list("pledge__ref", flat=True)
         for ref in set(with_schedule):
             self.pledges[ref].has_schedule = True
-        recorded = Instalment.objects.filter(pledge__ref__in={r.values["pledge_ref"] for r in rows}).values(
+        recorded = Instalment.objects.filter(pledge__ref__in={r["pledge_ref"] for r in rows}).values(
             "pledge__ref", "due_date", "amount"
         )
         return {(v["pledge__ref"], v["due_date"]): {"amount": v["amount"]} for v in recorded}
@@ -265,8 +265,8 @@ class ExchangeRateImporter(Importer):
     ]
 
     def load(self, rows):
-        currencies = {r.values["currency"] for r in rows}
-        dates = {r.values["date"] for r in rows}
+        currencies = {r["currency"] for r in rows}
+        dates = {r["date"] for r in rows}
         recorded = ExchangeRate.objects.filter(currency__in=currencies, date__in=dates).values(
             "currency", "date", "rate", "source"
         )
@@ -316,7 +316,7 @@ class DonationImporter(Importer):
             "method",
             partial(f.choice, choices=Donation.Method.choices),
             required=False,
-            default=Donation.Method.BANK_TRANSFER,
+            default=Donation.Method.BANK_TRANSFER.value,  # a plain str: see transfers.engine._run_chunk
             example="bank_transfer",
         ),
         Column(
@@ -378,14 +378,14 @@ class DonationImporter(Importer):
         self.total = Decimal("0.00")
 
     def load(self, rows):
-        self.donors.fill(r.values["donor_ref"] for r in rows)
-        wanted = {r.values["pledge_ref"] for r in rows if r.values["pledge_ref"]} - set(self.pledges)
+        self.donors.fill(r["donor_ref"] for r in rows)
+        wanted = {r["pledge_ref"] for r in rows if r["pledge_ref"]} - set(self.pledges)
         if wanted:
             found = Pledge.objects.filter(ref__in=_one_of(wanted))
             found = found.values_list("id", "ref", "currency", "donor_id", "donor__ref")
             for values in found:
                 self.pledges[values[1]] = _PledgeRef(*values)
-        recorded = Donation.objects.filter(reference__in=_one_of(r.values["reference"] for r in rows)).values_list(
+        recorded = Donation.objects.filter(reference__in=_one_of(r["reference"] for r in rows)).values_list(
             "reference", "donor__ref", "received_on", "amount", "currency", "method", "pledge__ref", "rate", "note"
         )
         names = self.column_names()

@@ -113,10 +113,10 @@ class OutputImporter(Importer):
         self.programmes = _Programmes()
 
     def load(self, rows):
-        self.programmes.fill(r.values["programme_code"] for r in rows)
+        self.programmes.fill(r["programme_code"] for r in rows)
         recorded = {}
         self.ambiguous = set()
-        titles = {r.values["title"] for r in rows}
+        titles = {r["title"] for r in rows}
         for values in Output.objects.filter(title__in=titles).values_list(*self.fields):
             row = dict(zip(self.column_names(), values, strict=True))
             key = (row["programme_code"], row["title"])
@@ -164,7 +164,7 @@ class IndicatorImporter(Importer):
     fields = ("output__programme__code", "output__title", "name", "unit", "baseline", "target", "actual", "as_of")
 
     def load(self, rows):
-        titles = {r.values["output_title"] for r in rows}
+        titles = {r["output_title"] for r in rows}
         self.outputs: dict[tuple, list[int]] = {}
         for pk, code, title in Output.objects.filter(title__in=titles).values_list("id", "programme__code", "title"):
             self.outputs.setdefault((code, title), []).append(pk)
@@ -241,8 +241,8 @@ class AllocationImporter(Importer):
 
     def load(self, rows):
 
-        references = {r.values["donation_reference"] for r in rows}
-        titles = {r.values["output_title"] for r in rows}
+        references = {r["donation_reference"] for r in rows}
+        titles = {r["output_title"] for r in rows}
         self.donations = {d.reference: d for d in Donation.objects.filter(reference__in=references)}
         self.outputs: dict[tuple, list[Output]] = {}
         for output in Output.objects.filter(title__in=titles).select_related("programme"):
