@@ -1,18 +1,15 @@
 """Shared pieces for admin classes: money display, service errors shown as messages, history."""
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
-from backoffice.money import format_money, money_round
+from backoffice.money import format_money
 
 
 def money(amount, currency: str) -> str:
-    if amount is None:
-        return "—"
-    return format_money(money_round(Decimal(amount)), currency)
+    """An amount as every admin page shows it: 'GBP 1,234.50' (backoffice.money.format_money)."""
+    return format_money(amount, currency)
 
 
 def error_text(error: ValidationError) -> str:
