@@ -1,13 +1,18 @@
+from decimal import Decimal
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Sum
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
-from backoffice.admin_tools import HistoryAdmin, error_text, money, run_each
+from backoffice.admin_tools import HistoryAdmin, ShownAsMixin, error_text, money, run_each
+from backoffice.money import format_rate
 from grants import services as grant_services
 from grants.models import Allocation
 from reports.admin_actions import ReportActionsMixin, generate_donor_summary
@@ -21,6 +26,15 @@ def _base(amount):
     return money(amount, settings.BASE_CURRENCY)
 
 
+def _autocomplete(request, model_name: str, field_name: str) -> bool:
+    """Is this the admin's autocomplete search for `model_name.field_name`?"""
+    return (
+        getattr(request.resolver_match, "url_name", None) == "autocomplete"
+        and request.GET.get("model_name") == model_name
+        and request.GET.get("field_name") == field_name
+    )
+
+
 class ContactInline(admin.TabularInline):
     model = Contact
     extra = 0
@@ -30,13 +44,17 @@ class ContactInline(admin.TabularInline):
 class PledgeInline(admin.TabularInline):
     model = Pledge
     extra = 0
-    fields = ("ref", "title", "total", "currency", "start_date", "end_date")
+    fields = ("ref", "title", "total_display", "start_date", "end_date")
     readonly_fields = fields
     show_change_link = True
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Total")
+    def total_display(self, obj):
+        return money(obj.total, obj.currency)
 
 
 @admin.register(Donor)
@@ -106,11 +124,61 @@ class InstalmentFormSet(BaseInlineFormSet):
                 raise ValidationError(error.messages) from None
 
 
-class InstalmentInline(admin.TabularInline):
+class InstalmentInline(ShownAsMixin, admin.TabularInline):
+    """The schedule, each instalment with whether it is paid, part paid, overdue or due, and the
+    donations (and write-offs) that pay it: `selectors.pledge_instalment_states`, the rule's home."""
+
     model = Instalment
     formset = InstalmentFormSet
     extra = 0
-    fields = ("due_date", "amount")
+    fields = ("due_date", "amount", "state", "paid_by")
+    readonly_fields = ("state", "paid_by")
+    shown_as = {"amount": "amount_display"}
+
+    def _state(self, obj):
+        if obj is None or obj.pk is None:
+            return None
+        states = getattr(self, "_states", {})
+        if obj.pledge_id not in states:
+            states[obj.pledge_id] = {s.instalment.pk: s for s in selectors.pledge_instalment_states(obj.pledge)}
+            self._states = states
+        return states[obj.pledge_id].get(obj.pk)
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.pledge.currency)
+
+    @admin.display(description="State")
+    def state(self, obj):
+        state = self._state(obj)
+        if state is None:
+            return "—"
+        label = INSTALMENT_STATES[state.status]
+        if state.status in ("part_paid", "overdue") and state.covered:
+            return f"{label}: {money(state.covered, obj.pledge.currency)} paid"
+        return label
+
+    @admin.display(description="Paid by")
+    def paid_by(self, obj):
+        state = self._state(obj)
+        if state is None or not state.paid_by:
+            return "—"
+        currency = obj.pledge.currency
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({})',
+            (
+                (
+                    reverse(f"admin:donors_{p.kind.replace('_', '')}_change", args=[p.entry_id]),
+                    p.label,
+                    money(p.amount, currency),
+                )
+                for p in state.paid_by
+            ),
+        )
+
+
+INSTALMENT_STATES = {"paid": "Paid", "part_paid": "Part paid", "overdue": "Overdue", "due": "Due"}
 
 
 class PledgeForm(forms.ModelForm):
@@ -133,9 +201,10 @@ class PledgeForm(forms.ModelForm):
 
 
 @admin.register(Pledge)
-class PledgeAdmin(TransferAdminMixin, HistoryAdmin):
+class PledgeAdmin(ShownAsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.PledgeResource]
     form = PledgeForm
+    shown_as = {"total": "total_display"}
     list_display = (
         "ref",
         "title",
@@ -169,6 +238,15 @@ class PledgeAdmin(TransferAdminMixin, HistoryAdmin):
 
     def get_queryset(self, request):
         return selectors.pledges_with_figures(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        """The donation form's pledge picker sends the chosen donor (donors/static/donors/donation_form.js):
+        it offers that donor's pledges only."""
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        donor = request.GET.get("donor", "")
+        if _autocomplete(request, "donation", "pledge") and donor.isdigit():
+            queryset = queryset.filter(donor_id=int(donor))
+        return queryset, distinct
 
     def get_changeform_initial_data(self, request):
         return {"ref": services.next_ref(Pledge, "PLG")}
@@ -266,7 +344,7 @@ class DonationAllocationInline(admin.TabularInline):
     model = Allocation
     fk_name = "donation"
     extra = 0
-    fields = ("allocated_on", "output", "amount", "note", "reversal_of")
+    fields = ("allocated_on", "output", "amount_display", "note", "reversal_of")
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -281,10 +359,24 @@ class DonationAllocationInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("output", "reversal_of")
 
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return _base(obj.amount)
+
+
+class PledgeOfDonorSelect(AutocompleteSelect):
+    """The pledge picker of the donation form. Its script, loaded after the admin's autocomplete
+    script, adds the chosen donor to each search (PledgeAdmin.get_search_results)."""
+
+    @property
+    def media(self):
+        return super().media + forms.Media(js=["donors/donation_form.js"])
+
 
 @admin.register(Donation)
-class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
+class DonationAdmin(ShownAsMixin, TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
     resource_classes = [resources.DonationResource]
+    shown_as = {"amount": "amount_display", "rate": "rate_display"}
     form = DonationForm
     inlines = [DonationAllocationInline]
     list_display = (
@@ -303,16 +395,16 @@ class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
     list_select_related = ("donor", "pledge", "batch", "reversal_of")
     search_fields = ("reference", "donor__name", "donor__ref", "pledge__ref", "note")
     date_hierarchy = "received_on"
-    autocomplete_fields = ("donor", "pledge")
-    raw_id_fields = ("instalment", "batch")
+    autocomplete_fields = ("donor", "pledge", "batch")
+    raw_id_fields = ("instalment",)
     actions = ["post_selected", "reverse_selected", "auto_allocate_selected"]
     readonly_fields = (
         "allocation_summary",
         "status",
         "rate_date",
         "rate_source",
-        "base_amount",
-        "pledge_amount",
+        "base_display",
+        "pledge_amount_display",
         "posted_at",
         "posted_by",
         "reversal_of",
@@ -328,6 +420,20 @@ class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
     @admin.display(description="Base amount", ordering="base_amount")
     def base_display(self, obj):
         return _base(obj.base_amount)
+
+    @admin.display(description="Pledge amount")
+    def pledge_amount_display(self, obj):
+        """What the donation counts for in the pledge's currency."""
+        return money(obj.pledge_amount, obj.pledge.currency) if obj.pledge_id else "—"
+
+    @admin.display(description="Rate")
+    def rate_display(self, obj):
+        return format_rate(obj.rate)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "pledge":
+            kwargs["widget"] = PledgeOfDonorSelect(db_field, self.admin_site)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_post_permission(self, request):
         return request.user.has_perm("donors.post_donation")
@@ -385,7 +491,7 @@ class DonationAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
 
 class BatchDonationInline(admin.TabularInline):
     model = Donation
-    fields = ("reference", "donor", "received_on", "amount", "currency", "status")
+    fields = ("reference", "donor", "received_on", "amount_display", "status")
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -397,23 +503,33 @@ class BatchDonationInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("donor")
 
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.currency)
+
 
 @admin.register(DonationBatch)
-class DonationBatchAdmin(HistoryAdmin):
+class DonationBatchAdmin(ShownAsMixin, HistoryAdmin):
     list_display = (
         "reference",
         "status",
         "expected_count",
         "entered_count",
-        "expected_total",
+        "expected_total_display",
         "entered_total",
-        "currency",
         "posted_at",
     )
     list_filter = ("status",)
     search_fields = ("reference",)
     inlines = [BatchDonationInline]
-    readonly_fields = ("status", "posted_at", "posted_by")
+    fields = (
+        ("reference", "currency"),
+        ("expected_count", "expected_total"),
+        "entered",
+        ("status", "posted_at", "posted_by"),
+    )
+    readonly_fields = ("entered", "status", "posted_at", "posted_by")
+    shown_as = {"expected_total": "expected_total_display"}
     actions = ["post_selected"]
 
     def get_queryset(self, request):
@@ -423,13 +539,45 @@ class DonationBatchAdmin(HistoryAdmin):
             .annotate(entered_count=Count("donations"), entered_total=Sum("donations__amount"))
         )
 
+    def get_search_results(self, request, queryset, search_term):
+        """The donation form's batch search offers the batches that take donations: open, with a currency."""
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if _autocomplete(request, "donation", "batch"):
+            queryset = queryset.filter(status=DonationBatch.Status.OPEN).exclude(currency="")
+        return queryset, distinct
+
+    def _entered_total(self, obj) -> str:
+        if not obj.currency:  # a batch recorded in several currencies (migration 0012)
+            return "several currencies" if obj.entered_count else "—"
+        return money(obj.entered_total or Decimal("0.00"), obj.currency)
+
     @admin.display(description="Entered", ordering="entered_count")
     def entered_count(self, obj):
         return obj.entered_count
 
+    @admin.display(description="Control total", ordering="expected_total")
+    def expected_total_display(self, obj):
+        if not obj.currency:
+            return f"{obj.expected_total:,.2f} (no currency)"
+        return money(obj.expected_total, obj.currency)
+
     @admin.display(description="Entered total", ordering="entered_total")
     def entered_total(self, obj):
-        return obj.entered_total if obj.entered_total is not None else "0.00"
+        return self._entered_total(obj)
+
+    @admin.display(description="Entered so far")
+    def entered(self, obj):
+        """The expected and the entered count and total side by side, and a way to add the next donation."""
+        if obj is None or obj.pk is None:
+            return "—"
+        entered = f"{obj.entered_count} donation(s), {self._entered_total(obj)}"
+        expected = f"{obj.expected_count} expected, {self.expected_total_display(obj)}"
+        if refusal := obj.refusal():
+            return f"{entered}; {expected}. {refusal}"
+        match = obj.entered_count == obj.expected_count and (obj.entered_total or 0) == obj.expected_total
+        text = f"{entered}; {expected}" + (": they match." if match else ".")
+        url = reverse("admin:donors_donation_add") + "?" + urlencode({"batch": obj.pk, "currency": obj.currency})
+        return format_html('{} <a href="{}">Add a donation to this batch</a>', text, url)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status == DonationBatch.Status.POSTED:
@@ -448,15 +596,20 @@ class DonationBatchAdmin(HistoryAdmin):
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(TransferAdminMixin, HistoryAdmin):
+class ExchangeRateAdmin(ShownAsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.ExchangeRateResource]
-    list_display = ("currency", "date", "rate", "source")
+    list_display = ("currency", "date", "rate_display", "source")
+    shown_as = {"rate": "rate_display"}
     list_filter = ("currency", "source")
     search_fields = ("currency",)
     date_hierarchy = "date"
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    @admin.display(description="Rate", ordering="rate")
+    def rate_display(self, obj):
+        return format_rate(obj.rate)
 
 
 class WriteOffForm(forms.ModelForm):
@@ -491,7 +644,7 @@ class WriteOffForm(forms.ModelForm):
 @admin.register(WriteOff)
 class WriteOffAdmin(PostedReadOnlyMixin, HistoryAdmin):
     form = WriteOffForm
-    list_display = ("pledge", "amount", "written_off_on", "by", "reason", "reversal_of")
+    list_display = ("pledge", "amount_display", "written_off_on", "by", "reason", "reversal_of")
     list_select_related = ("pledge", "by", "reversal_of")
     search_fields = ("pledge__ref", "pledge__donor__name", "reason")
     date_hierarchy = "written_off_on"
@@ -512,7 +665,14 @@ class WriteOffAdmin(PostedReadOnlyMixin, HistoryAdmin):
         obj._state.adding = False
 
     def get_readonly_fields(self, request, obj=None):
-        return ("pledge", "amount", "reason", "written_off_on", "by", "reversal_of") if obj else ()
+        return ("pledge", "amount_display", "reason", "written_off_on", "by", "reversal_of") if obj else ()
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj) if obj else super().get_fields(request, obj)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.pledge.currency)
 
     def has_reverse_permission(self, request):
         return request.user.has_perm("donors.reverse_writeoff")
