@@ -370,7 +370,9 @@ class PledgeOfDonorSelect(AutocompleteSelect):
 
     @property
     def media(self):
-        return super().media + forms.Media(js=["donors/donation_form.js"])
+        # One list, after autocomplete.js: Media orders files within a list, not between lists.
+        admin_media = super().media
+        return forms.Media(css=admin_media._css, js=[*admin_media._js, "donors/donation_form.js"])
 
 
 @admin.register(Donation)
@@ -555,7 +557,7 @@ class DonationBatchAdmin(ShownAsMixin, HistoryAdmin):
     def entered_count(self, obj):
         return obj.entered_count
 
-    @admin.display(description="Control total", ordering="expected_total")
+    @admin.display(description="Expected total", ordering="expected_total")
     def expected_total_display(self, obj):
         if not obj.currency:
             return f"{obj.expected_total:,.2f} (no currency)"
@@ -570,12 +572,14 @@ class DonationBatchAdmin(ShownAsMixin, HistoryAdmin):
         """The expected and the entered count and total side by side, and a way to add the next donation."""
         if obj is None or obj.pk is None:
             return "—"
-        entered = f"{obj.entered_count} donation(s), {self._entered_total(obj)}"
-        expected = f"{obj.expected_count} expected, {self.expected_total_display(obj)}"
+        text = (
+            f"{obj.entered_count} of {obj.expected_count} donations, "
+            f"{self._entered_total(obj)} of {self.expected_total_display(obj)}"
+        )
         if refusal := obj.refusal():
-            return f"{entered}; {expected}. {refusal}"
+            return f"{text}. {refusal}"
         match = obj.entered_count == obj.expected_count and (obj.entered_total or 0) == obj.expected_total
-        text = f"{entered}; {expected}" + (": they match." if match else ".")
+        text += ": they match the batch." if match else "."
         url = reverse("admin:donors_donation_add") + "?" + urlencode({"batch": obj.pk, "currency": obj.currency})
         return format_html('{} <a href="{}">Add a donation to this batch</a>', text, url)
 
