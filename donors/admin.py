@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Sum
@@ -151,34 +152,114 @@ class InstalmentInline(ShownAsMixin, admin.TabularInline):
     @admin.display(description="State")
     def state(self, obj):
         state = self._state(obj)
-        if state is None:
-            return "—"
-        label = INSTALMENT_STATES[state.status]
-        if state.status in ("part_paid", "overdue") and state.covered:
-            return f"{label}: {money(state.covered, obj.pledge.currency)} paid"
-        return label
+        return _state_text(state.status, state.covered, obj.pledge.currency) if state else "—"
 
     @admin.display(description="Paid by")
     def paid_by(self, obj):
         state = self._state(obj)
-        if state is None or not state.paid_by:
-            return "—"
-        currency = obj.pledge.currency
-        return format_html_join(
-            ", ",
-            '<a href="{}">{}</a> ({})',
-            (
-                (
-                    reverse(f"admin:donors_{p.kind.replace('_', '')}_change", args=[p.entry_id]),
-                    p.label,
-                    money(p.amount, currency),
-                )
-                for p in state.paid_by
-            ),
-        )
+        return _paid_by(state.paid_by, obj.pledge.currency) if state else "—"
 
 
 INSTALMENT_STATES = {"paid": "Paid", "part_paid": "Part paid", "overdue": "Overdue", "due": "Due"}
+
+
+def _state_text(status: str, covered, currency: str) -> str:
+    if status in ("part_paid", "overdue") and covered:
+        return f"{INSTALMENT_STATES[status]}: {money(covered, currency)} paid"
+    return INSTALMENT_STATES[status]
+
+
+def _paid_by(payments, currency: str):
+    """Links to the donations (and write-offs) that pay an instalment, each with the part it pays."""
+    if not payments:
+        return "—"
+    return format_html_join(
+        ", ",
+        '<a href="{}">{}</a> ({})',
+        (
+            (
+                reverse(f"admin:donors_{p.kind.replace('_', '')}_change", args=[p.entry_id]),
+                p.label,
+                money(p.amount, currency),
+            )
+            for p in payments
+        ),
+    )
+
+
+class InstalmentStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return list(INSTALMENT_STATES.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(cover_status=self.value()) if self.value() in INSTALMENT_STATES else queryset
+
+
+class InstalmentChangeList(ChangeList):
+    def get_results(self, request):
+        """The page's instalments, each with what pays it (`selectors.instalments_paid_by`: three
+        queries for the page, not three per row)."""
+        super().get_results(request)
+        paid_by = selectors.instalments_paid_by({i.pledge_id for i in self.result_list})
+        for instalment in self.result_list:
+            instalment.paid_by = paid_by.get(instalment.pk, ())
+
+
+@admin.register(Instalment)
+class InstalmentAdmin(HistoryAdmin):
+    """Every pledge's instalments, where each stands and what paid it. Read-only: a schedule is
+    edited on its pledge's page, where it must still add up to the pledge total."""
+
+    list_display = ("pledge", "donor", "due_date", "amount_display", "state", "paid_by_display")
+    fields = list_display
+    readonly_fields = fields
+    list_select_related = ("pledge__donor",)
+    list_filter = (InstalmentStateFilter,)
+    search_fields = ("pledge__ref", "pledge__title", "pledge__donor__name", "pledge__donor__ref")
+    ordering = ("due_date", "id")
+
+    def get_queryset(self, request):
+        # Whole pledges only: an instalment's cover depends on the instalments due before it.
+        return selectors.instalments_with_cover(super().get_queryset(request))
+
+    def get_changelist(self, request, **kwargs):
+        return InstalmentChangeList
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Donor", ordering="pledge__donor__name")
+    def donor(self, obj):
+        return obj.pledge.donor
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.pledge.currency)
+
+    # A past version (history) has no cover: where an instalment stands is today's figure.
+
+    @admin.display(description="State", ordering="cover_status")
+    def state(self, obj):
+        if not hasattr(obj, "cover_status"):
+            return "—"
+        return _state_text(obj.cover_status, obj.covered, obj.pledge.currency)
+
+    @admin.display(description="Paid by")
+    def paid_by_display(self, obj):
+        if not hasattr(obj, "cover_status"):
+            return "—"
+        if not hasattr(obj, "paid_by"):  # the instalment's own page
+            obj.paid_by = selectors.instalments_paid_by([obj.pledge_id]).get(obj.pk, ())
+        return _paid_by(obj.paid_by, obj.pledge.currency)
 
 
 class PledgeForm(forms.ModelForm):

@@ -102,3 +102,32 @@ def test_the_pledge_page_shows_each_instalments_state_and_the_donations_that_pai
 def cells(page: str, field: str) -> list[str]:
     """The contents of a read-only inline column, row by row (the empty form's row left out)."""
     return re.findall(rf'<td class="field-{field}">\s*<p>(.*?)</p>', page)[:-1]
+
+
+def test_the_instalment_list_shows_states_and_payers_and_filters_by_state(
+    finance, client, django_assert_max_num_queries
+):
+    pledges = []
+    for n in range(3):
+        pledge = PledgeFactory(total=Decimal("200.00"))
+        services.instalments_replace(
+            pledge=pledge, rows=[(dt.date(2025, 1, 1), Decimal("100.00")), (dt.date(2025, 4, 1), Decimal("100.00"))]
+        )
+        donation = DonationFactory(donor=pledge.donor, pledge=pledge, amount=Decimal("150.00"), reference=f"GIFT-{n}")
+        pledges.append((pledge, services.donation_post(donation=donation, by=finance)))
+    with django_assert_max_num_queries(15):  # the same for 3 pledges as for 6: a constant for the page
+        page = client.get("/admin/donors/instalment/?o=1.3").content.decode()
+    pledge, gift = pledges[0]
+    link = f'<a href="/admin/donors/donation/{gift.pk}/change/">GIFT-0</a>'
+    pledge_names = [re.sub("<[^>]+>", "", cell) for cell in column(page, "pledge")]
+    rows = list(zip(pledge_names, column(page, "state"), column(page, "paid_by_display"), strict=True))
+    assert rows[:2] == [
+        (str(pledge), "Paid", f"{link} (GBP 100.00)"),
+        (str(pledge), "Overdue: GBP 50.00 paid", f"{link} (GBP 50.00)"),
+    ]
+    page = client.get("/admin/donors/instalment/", {"state": "overdue"}).content.decode()
+    assert column(page, "state") == ["Overdue: GBP 50.00 paid"] * 3
+
+
+def column(page: str, field: str) -> list[str]:
+    return re.findall(rf'<t[dh] class="field-{field}[^"]*">(.*?)</t[dh]>', page)
