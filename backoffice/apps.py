@@ -7,6 +7,6 @@ class BackofficeConfig(AppConfig):
     verbose_name = "Fundtrace"
 
     def ready(self):
-        from . import roles
+        from . import checks, roles  # noqa: F401 (checks registers the system checks)
 
         post_migrate.connect(roles.groups_sync_on_migrate, sender=self)

@@ -11,6 +11,15 @@ from django.db import models, transaction
 from .errors import LedgerError
 
 
+def reversal_check(original: models.Model, *, label: str) -> None:
+    """Raise LedgerError when `original` cannot be reversed: it is a reversal, or it has been
+    reversed. For pages that ask before reversing; `reversal_create` checks again under its lock."""
+    if original.reversal_of_id is not None:
+        raise LedgerError(f"{label} is a reversal; a reversal cannot be reversed.")
+    if type(original)._default_manager.filter(reversal_of=original).exists():
+        raise LedgerError(f"{label} has already been reversed.")
+
+
 @transaction.atomic
 def reversal_create(
     original: models.Model, *, label: str, copied: Iterable[str], negated: Iterable[str], **values
@@ -21,10 +30,7 @@ def reversal_create(
     of it cannot both pass the checks."""
     model = type(original)
     original = model._default_manager.select_for_update().get(pk=original.pk)
-    if original.reversal_of_id is not None:
-        raise LedgerError(f"{label} is a reversal; a reversal cannot be reversed.")
-    if model._default_manager.filter(reversal_of=original).exists():
-        raise LedgerError(f"{label} has already been reversed.")
+    reversal_check(original, label=label)
     fields = {name: getattr(original, name) for name in copied}
     for name in negated:
         value = getattr(original, name)

@@ -14,7 +14,7 @@ ROLES = (FINANCE, PROGRAMME, LEADERSHIP, AUDITOR)
 
 _DONOR_MODELS = ("donor", "contact", "pledge", "instalment", "donation", "donationbatch", "exchangerate", "writeoff")
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
-_DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent")
+_DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent", "mailing")
 
 
 _TRANSFER_LEDGER = ("donor", "contact", "pledge", "instalment", "donation", "exchangerate")

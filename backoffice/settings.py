@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dashboard.navigation.nav_links",
             ],
         },
     },
@@ -100,6 +101,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# One sign-in page, the admin's: pages behind login_required send visitors there, with where they were
+# in `next` (followed only to this site); a sign-in without a usable `next` lands on the admin's home.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -201,8 +207,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The site's public address, as donors and staff reach it: the start of every link in donor emails.
+# Outside DEBUG it must be set, and not to this machine (system check backoffice.E001-E003).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")
+
 # Delivery of donor summaries (delivery/).
-DELIVERY_BASE_URL = env.str("DELIVERY_BASE_URL", default="http://127.0.0.1:8000")
 DELIVERY_LINK_MAX_AGE_DAYS = env.int("DELIVERY_LINK_MAX_AGE_DAYS", default=30)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=60.0)

@@ -2,13 +2,18 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from . import views
+
 admin.site.site_header = "Fundtrace back office"
 admin.site.site_title = "Fundtrace"
 admin.site.index_title = "Donors, funding and outputs"
+admin.site.site_url = None  # no public site to "View": the navigation (admin/base_site.html) names the places
+handler403 = "backoffice.views.permission_denied"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("favicon.ico", views.favicon),
     path("", include("delivery.urls")),
     path("reports/", include("reports.urls")),
     path("dashboard/", include("dashboard.urls")),

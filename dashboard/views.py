@@ -6,7 +6,6 @@ from functools import wraps
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from reportlab.lib.units import mm
 
+from backoffice.access import PageAccess
 from backoffice.text import xml_safe
 from grants.models import Programme
 from reports import charts
@@ -25,16 +25,31 @@ from .figures import dashboard_figures
 
 VIEW, GENERATE, DOWNLOAD = "reports.view_dashboard", "reports.generate_report", "reports.download_report"
 
+DASHBOARD = PageAccess(
+    name="Dashboard",
+    about="The funding dashboard shows the portfolio's key figures, charts and overdue items for a period.",
+    rule=lambda has: has(VIEW),
+)
+PORTFOLIO_PDF = PageAccess(
+    name="Portfolio PDF",
+    about="This generates the dashboard's portfolio PDF for the period shown, to download.",
+    rule=lambda has: has(VIEW) and has(GENERATE) and has(DOWNLOAD),
+)
+PORTFOLIO_PDF_STATUS = PageAccess(
+    name="Portfolio PDF status",
+    about="This follows a portfolio PDF while it is generated.",
+    rule=lambda has: has(VIEW) and has(DOWNLOAD),
+)
+
 
 def dashboard_view(view):
-    """Signed-in users with reports.view_dashboard only; no response is kept by a browser or proxy cache."""
+    """Signed-in users the dashboard is open to only; no response is kept by a browser or proxy cache."""
 
     @never_cache
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not request.user.has_perm(VIEW):
-            raise PermissionDenied
+        DASHBOARD.check(request.user)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -129,7 +144,7 @@ def index(request):
             "programme": programme,
             "f": f,
             "charts": _charts(f),
-            "can_generate": request.user.has_perm(GENERATE) and request.user.has_perm(DOWNLOAD),
+            "can_generate": PORTFOLIO_PDF.allows(request.user),
             "query": request.GET.urlencode(),
         },
     )
@@ -139,8 +154,7 @@ def index(request):
 @dashboard_view
 def report_request(request):
     """Queue the portfolio PDF for the period on the page; JSON for the page's script, a redirect without it."""
-    if not (request.user.has_perm(GENERATE) and request.user.has_perm(DOWNLOAD)):
-        raise PermissionDenied
+    PORTFOLIO_PDF.check(request.user)
     form = FilterForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"error": " ".join(form.errors.get("__all__", ["Invalid period."]))}, status=400)
@@ -157,8 +171,7 @@ def report_request(request):
 @require_GET
 @dashboard_view
 def report_status(request, pk: int):
-    if not request.user.has_perm(DOWNLOAD):
-        raise PermissionDenied
+    PORTFOLIO_PDF_STATUS.check(request.user)
     return JsonResponse(_status(get_object_or_404(ReportRun, pk=pk, kind=ReportRun.Kind.PORTFOLIO)))
 
 

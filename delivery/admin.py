@@ -7,7 +7,7 @@ from reports.services import report_runs_remake
 from reports.tasks import STUCK_AFTER
 
 from . import services
-from .models import Delivery, DeliveryAttempt, DownloadLog, ReminderSent
+from .models import Delivery, DeliveryAttempt, DownloadLog, Mailing, ReminderSent
 from .tasks import summary_prepare
 
 
@@ -83,6 +83,25 @@ class ReminderSentAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Mailing)
+class MailingAdmin(admin.ModelAdmin):
+    """Who confirmed which mailing from the reports page, and what it queued; a record, never edited."""
+
+    list_display = ("confirmed_at", "period_start", "period_end", "everyone", "reports", "contacts", "skipped",
+                    "confirmed_by")  # fmt: skip
+    list_filter = ("everyone",)
+    readonly_fields = [f.name for f in Mailing._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

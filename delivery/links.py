@@ -25,4 +25,4 @@ def delivery_token_read(token: str) -> int | None:
 
 def delivery_link(delivery_id: int) -> str:
     path = reverse("delivery:download", args=[delivery_token(delivery_id)])
-    return settings.DELIVERY_BASE_URL.rstrip("/") + path
+    return settings.SITE_URL.rstrip("/") + path

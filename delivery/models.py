@@ -120,3 +120,29 @@ class ReminderSent(models.Model):
 
     def __str__(self):
         return f"Reminder {self.week} ({self.get_status_display()})"
+
+
+class Mailing(models.Model):
+    """A mailing of donor summaries that someone confirmed after its preview: who, when, for what.
+
+    `nonce` comes from the signed confirmation the preview gave; being unique, it makes each
+    confirmation good for one mailing, so a second click or a replayed form sends nothing."""
+
+    nonce = models.CharField(max_length=32, unique=True, editable=False)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    everyone = models.BooleanField(help_text="Every donor with posted donations in the period, rather than a list.")
+    refs = models.TextField("donor references", blank=True, help_text="The donors listed, when not every donor.")
+    reports = models.PositiveIntegerField(help_text="Donor summaries sent or queued.")
+    contacts = models.PositiveIntegerField(help_text="Deliveries queued, one per contact.")
+    skipped = models.PositiveIntegerField(help_text="Contacts and donors left out, each with its reason on the page.")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-confirmed_at", "-id"]
+
+    def __str__(self):
+        return f"Mailing of {self.period_start} to {self.period_end}, {self.confirmed_at:%Y-%m-%d %H:%M}"

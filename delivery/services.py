@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Upper
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -40,23 +41,47 @@ class DeliveryError(ValidationError):
 
 @dataclass
 class SummaryPlan:
+    """What a mailing would do for one donor: its run (None: a new one) and its reporting contacts.
+
+    A contact is in at most one of the sets; the ones in none of them would be sent the summary."""
+
     donor: Donor
     run: ReportRun | None
     contacts: list[Contact] = field(default_factory=list)
     already_sent: set[int] = field(default_factory=set)
+    in_doubt: set[int] = field(default_factory=set)  # sending, or sent without an answer: a human decides
+    revoked: set[int] = field(default_factory=set)  # the delivery's link was revoked: not sent
+
+    def contact_state(self, contact: Contact) -> str:
+        for state, ids in (("sent", self.already_sent), ("in_doubt", self.in_doubt), ("revoked", self.revoked)):
+            if contact.pk in ids:
+                return state
+        return "send"
+
+    @property
+    def recipients(self) -> list[Contact]:
+        return [c for c in self.contacts if self.contact_state(c) == "send"]
+
+
+def donors_by_refs(refs: list[str]):
+    """The donors with these references, in any case; every unknown reference is named."""
+    wanted = {ref.upper() for ref in refs}
+    donors = Donor.objects.annotate(ref_upper=Upper("ref")).filter(ref_upper__in=wanted)
+    found = set(donors.values_list("ref_upper", flat=True))
+    unknown = list(dict.fromkeys(ref for ref in refs if ref.upper() not in found))
+    if unknown:
+        raise DeliveryError(f"Unknown donor reference{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.")
+    return donors
 
 
 def donors_active(*, start: dt.date, end: dt.date, refs: list[str] | None = None):
-    """Donors with at least one posted donation received in the period."""
+    """Donors with at least one posted donation received in the period (of `refs`, in any case, when given)."""
     if end < start:
         raise DeliveryError(f"The period ends ({end}) before it starts ({start}).")
     active = Donation.objects.filter(status=Donation.Status.POSTED, received_on__range=(start, end))
     donors = Donor.objects.filter(pk__in=active.values("donor_id")).order_by("ref")
     if refs:
-        unknown = sorted(set(refs) - set(Donor.objects.filter(ref__in=refs).values_list("ref", flat=True)))
-        if unknown:
-            raise DeliveryError(f"Unknown donor reference(s): {', '.join(unknown)}.")
-        donors = donors.filter(ref__in=refs)
+        donors = donors.filter(pk__in=donors_by_refs(refs).values("pk"))
     return donors
 
 
@@ -86,17 +111,42 @@ def _contacts_served_before(donors, start: dt.date, end: dt.date) -> set[int]:
 
 
 def summaries_plan(*, start: dt.date, end: dt.date, refs: list[str] | None = None) -> list[SummaryPlan]:
-    """Who would receive what; writes nothing (the --dry-run). A stale run shows as a new run."""
+    """Who would receive what, as `summaries_request` would decide it; writes nothing (the --dry-run
+    and the reports page's preview). A stale run shows as a new run. The queries do not grow with
+    the number of donors."""
+    donors = list(donors_active(start=start, end=end, refs=refs))
+    runs = {}
+    for run in _runs_current(donors, start, end).order_by("-pk"):  # the oldest run per donor, as a mailing takes
+        runs[run.donor_id] = run
+    stale = runs_stale([run for run in runs.values() if run.status == ReportRun.Status.DONE])
+    contacts = {}
+    for contact in Contact.objects.filter(donor__in=donors, receives_reports=True).order_by("email"):
+        contacts.setdefault(contact.donor_id, []).append(contact)
+    served = _contacts_served_before(donors, start, end)
+    deliveries = Delivery.objects.filter(run__in=list(runs.values())).values_list(
+        "run__donor_id", "contact_id", "status", "revoked_at"
+    )
+    states = {}
+    for donor_id, contact_id, status, revoked_at in deliveries:
+        states.setdefault(donor_id, []).append((contact_id, status, revoked_at))
     plans = []
-    for donor in donors_active(start=start, end=end, refs=refs):
-        run = _runs_current([donor], start, end).order_by("pk").first()
-        if run is not None and run.pk in runs_stale([run]):
-            run = None
-        contacts = list(donor.contacts.filter(receives_reports=True).order_by("email"))
-        sent = _contacts_served_before([donor], start, end)
-        if run is not None:
-            sent |= set(run.deliveries.filter(status=Delivery.Status.SENT).values_list("contact_id", flat=True))
-        plans.append(SummaryPlan(donor=donor, run=run, contacts=contacts, already_sent=sent))
+    for donor in donors:
+        run = runs.get(donor.pk)
+        receiving = contacts.get(donor.pk, [])
+        ids = {c.pk for c in receiving}
+        plan = SummaryPlan(donor=donor, run=run, contacts=receiving, already_sent=ids & served)
+        for contact_id, status, revoked_at in states.get(donor.pk, []):
+            if contact_id not in ids:
+                continue  # no longer receives reports: not part of this mailing
+            if status == Delivery.Status.SENT:
+                plan.already_sent.add(contact_id)
+            elif status in DONE_OR_IN_DOUBT:
+                plan.in_doubt.add(contact_id)
+            elif revoked_at is not None and run.pk not in stale:  # a stale run's contacts get a new delivery
+                plan.revoked.add(contact_id)
+        if run is not None and run.pk in stale:
+            plan.run = None
+        plans.append(plan)
     return plans
 
 

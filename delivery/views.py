@@ -1,24 +1,28 @@
-"""The donor's signed download link, and the reports page's "send donor summaries" form."""
+"""The donor's signed download link, and sending donor summaries from the reports page: a preview with
+a sample PDF, then a confirmation bound to what the preview showed (delivery/mailing.py)."""
 
 import datetime as dt
+from urllib.parse import urlencode
 
-from django import forms
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.core import get_usage
 from django_ratelimit.decorators import ratelimit
 
+from backoffice.access import PageAccess
 from reports.models import ReportRun
 from reports.stale import runs_stale
 
-from . import services
+from . import mailing, services
+from .forms import EVERYONE, LISTED, SummariesForm
 from .links import delivery_token_read
 from .models import Delivery, DownloadLog
 
@@ -81,42 +85,92 @@ def too_many_requests(request):
     return response
 
 
-class SummariesForm(forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    donors = forms.CharField(required=False, help_text="Donor references separated by spaces; blank for all.")
+# Sending donor summaries: preview, sample, confirmation ----------------------------------------
 
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            raise forms.ValidationError("The period ends before it starts.")
-        return data
+
+SEND_SUMMARIES = PageAccess(
+    name="Send donor summaries",
+    about="This previews and sends donor summaries by email.",
+    rule=lambda has: has(SEND),
+)
+
+
+def _allowed(request):
+    SEND_SUMMARIES.check(request.user)
+
+
+def _preview_page(request, form, preview, status=200):
+    sample = preview.sample() if preview else None
+    context = {
+        **admin.site.each_context(request),
+        "title": "Send donor summaries",
+        "form": form,
+        "preview": preview,
+        "rows": preview.rows() if preview else [],
+        "token": preview.token() if preview and preview.contacts else "",
+        "sample": sample,
+        "sample_url": sample
+        and f"{reverse('delivery:summaries_sample')}?"
+        + urlencode({"start": preview.start, "end": preview.end, "donor": sample.donor.ref}),
+    }
+    return render(request, "delivery/summaries_preview.html", context, status=status)
+
+
+@never_cache
+@login_required
+@require_GET
+def summaries_preview(request):
+    """Who would get what; sends nothing. The confirmation it offers is bound to what it shows."""
+    _allowed(request)
+    form = SummariesForm(request.GET or None)
+    preview = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            preview = mailing.mailing_preview(start=data["start"], end=data["end"], refs=data["refs"])
+        except services.DeliveryError as error:
+            form.add_error(None, error)
+    return _preview_page(request, form, preview)
+
+
+@never_cache
+@login_required
+@require_GET
+def summaries_sample(request):
+    """One donor's summary as the preview's sample, shown in the browser; sent to nobody, stored nowhere."""
+    _allowed(request)
+    try:
+        start, end = dt.date.fromisoformat(request.GET["start"]), dt.date.fromisoformat(request.GET["end"])
+        plans = services.summaries_plan(start=start, end=end, refs=[request.GET["donor"]])
+    except (KeyError, ValueError, services.DeliveryError):
+        raise Http404("No such donor summary.") from None
+    if not plans:
+        raise Http404("The donor has no posted donation in the period.")
+    pdf, filename = mailing.summary_sample(plan=plans[0], start=start, end=end)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(False, filename)
+    return response
 
 
 @login_required
 @require_POST
 def summaries_send(request):
-    if not request.user.has_perm(SEND):
-        raise PermissionDenied
-    form = SummariesForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
-        return redirect("reports:run_list")
-    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    refs = form.cleaned_data["donors"].split() or None
+    """The confirmation: sends what the preview showed, or refuses and says why."""
+    _allowed(request)
     try:
-        run_ids = services.summaries_request(start=start, end=end, refs=refs, by=request.user)
-    except services.DeliveryError as exc:
-        messages.error(request, " ".join(exc.messages))
+        done = mailing.mailing_confirm(token=request.POST.get("token", ""), by=request.user)
+    except mailing.MailingChanged as changed:
+        messages.error(request, " ".join(changed.messages))
+        preview = changed.preview
+        initial = {"start": preview.start, "end": preview.end}
+        initial |= {"audience": LISTED, "donors": " ".join(preview.refs)} if preview.refs else {"audience": EVERYONE}
+        return _preview_page(request, SummariesForm(initial=initial), preview, status=409)
+    except services.DeliveryError as error:
+        messages.error(request, " ".join(error.messages))
         return redirect("reports:run_list")
-    messages.success(request, f"Donor summaries for {len(run_ids)} donors are being generated and sent.")
-    return redirect(f"{_list_url()}?summaries={start:%Y-%m-%d}_{end:%Y-%m-%d}")
-
-
-def _list_url() -> str:
-    from django.urls import reverse
-
-    return reverse("reports:run_list")
+    (messages.success if done.queued else messages.warning)(request, done.message())
+    start, end = done.preview.start, done.preview.end
+    return redirect(f"{reverse('reports:run_list')}?summaries={start:%Y-%m-%d}_{end:%Y-%m-%d}")
 
 
 def period_from_query(value: str) -> tuple[dt.date, dt.date] | None:

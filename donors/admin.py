@@ -20,6 +20,7 @@ from reports.admin_actions import ReportActionsMixin, generate_donor_summary
 from transfers.admin import TransferAdminMixin
 
 from . import resources, selectors, services
+from .admin_posting import DonationPostingMixin
 from .models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
 
 
@@ -457,7 +458,7 @@ class PledgeOfDonorSelect(AutocompleteSelect):
 
 
 @admin.register(Donation)
-class DonationAdmin(ShownAsMixin, TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
+class DonationAdmin(ShownAsMixin, DonationPostingMixin, TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
     resource_classes = [resources.DonationResource]
     shown_as = {"amount": "amount_display", "rate": "rate_display"}
     form = DonationForm
@@ -472,7 +473,7 @@ class DonationAdmin(ShownAsMixin, TransferAdminMixin, PostedReadOnlyMixin, Histo
         "status",
         "pledge",
         "batch",
-        "reversal_of",
+        "reversal_column",
     )
     list_filter = ("status", "method", "currency", "received_on", "batch")
     list_select_related = ("donor", "pledge", "batch", "reversal_of")
@@ -490,7 +491,7 @@ class DonationAdmin(ShownAsMixin, TransferAdminMixin, PostedReadOnlyMixin, Histo
         "pledge_amount_display",
         "posted_at",
         "posted_by",
-        "reversal_of",
+        "reversal_info",
     )
 
     def is_posted(self, obj):
@@ -561,16 +562,6 @@ class DonationAdmin(ShownAsMixin, TransferAdminMixin, PostedReadOnlyMixin, Histo
             "Donations posted",
         )
 
-    @admin.action(description="Reverse selected posted donations", permissions=["reverse"])
-    def reverse_selected(self, request, queryset):
-        run_each(
-            self,
-            request,
-            queryset,
-            lambda d: services.donation_reverse(donation=d, by=request.user),
-            "Donations reversed",
-        )
-
 
 class BatchDonationInline(admin.TabularInline):
     model = Donation
@@ -630,7 +621,7 @@ class DonationBatchAdmin(ShownAsMixin, HistoryAdmin):
         return queryset, distinct
 
     def _entered_total(self, obj) -> str:
-        if not obj.currency:  # a batch recorded in several currencies (migration 0012)
+        if not obj.currency:  # a batch recorded in several currencies (migration 0013)
             return "several currencies" if obj.entered_count else "—"
         return money(obj.entered_total or Decimal("0.00"), obj.currency)
 

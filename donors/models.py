@@ -259,7 +259,7 @@ class DonationBatch(models.Model):
     expected_count = models.PositiveIntegerField()
     expected_total = money_field(help_text="Control total: the sum of the amounts as entered, in the batch currency.")
     # Required. Blank only on batches recorded in several currencies before a batch had one
-    # (migration 0012): those take no new donations and are not posted.
+    # (migration 0013): those take no new donations and are not posted.
     currency = currency_field(help_text="Every donation in the batch is in this currency.")
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.OPEN, validators=[validate_plain_text]
@@ -398,6 +398,15 @@ class Donation(models.Model):
         editable=False,
         db_index=False,
     )
+    # A database default too: the bulk writer's COPY names only the columns it fills.
+    reversal_reason = models.TextField(
+        "reason for the reversal",
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,  # given on the reversal's confirmation page, never typed on a draft
+        validators=[validate_notes_text],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = DonationQuerySet.as_manager()
@@ -471,6 +480,8 @@ class Donation(models.Model):
                 errors["instalment"] = "An instalment needs its pledge."
             elif self.instalment.pledge_id != self.pledge_id:
                 errors["instalment"] = "This instalment belongs to another pledge."
+        if self.reversal_of_id is not None and not (self.reversal_reason or "").strip():
+            errors["reversal_reason"] = "A reversal needs a reason: say why the donation is reversed."
         if self.batch_id and self.status == self.Status.DRAFT:
             refusal = self.batch.refusal()
             if refusal:

@@ -17,7 +17,7 @@ from simple_history.utils import get_history_manager_for_model
 
 from backoffice.errors import LedgerError
 from backoffice.money import format_money, money_round, split_largest_remainder
-from backoffice.reversals import reversal_create
+from backoffice.reversals import reversal_check, reversal_create
 
 from .models import Donation, DonationBatch, Donor, Instalment, Pledge, WriteOff
 from .rates import RateBook
@@ -292,6 +292,21 @@ def posting_amounts(
     }
 
 
+def received_on_check(*, received_on: dt.date, today: dt.date | None = None) -> None:
+    """Money is posted on or after the day it arrives: a date in the future is a typing mistake
+    or a gift not here yet. Every posting path calls this (one donation, a batch, an import)."""
+    today = today or timezone.localdate()
+    if received_on > today:
+        raise LedgerError(
+            {
+                "received_on": (
+                    f"The date received, {received_on.isoformat()}, is in the future (today is "
+                    f"{today.isoformat()}); a donation is posted on or after the day it is received."
+                )
+            }
+        )
+
+
 def donation_amounts(donation: Donation) -> dict:
     """`posting_amounts` for a donation (a draft, or one being posted)."""
     return posting_amounts(
@@ -304,14 +319,22 @@ def donation_amounts(donation: Donation) -> dict:
     )
 
 
+def donation_post_preview(donation: Donation) -> dict:
+    """What posting `donation` would freeze on it (`posting_amounts`: rate, its date and source,
+    base amount, pledge amount), after every check posting makes; LedgerError when it cannot be
+    posted. The confirmation page shows it; `donation_post` applies it."""
+    if donation.is_posted:
+        raise LedgerError(f"Donation {donation.reference} is already posted.")
+    donation.full_clean()
+    received_on_check(received_on=donation.received_on)
+    return donation_amounts(donation)
+
+
 @transaction.atomic
 def donation_post(*, donation: Donation, by) -> Donation:
     """Freeze the rate and base amount and make the donation count. Posting twice is refused."""
     donation = Donation.objects.select_for_update().get(pk=donation.pk)
-    if donation.is_posted:
-        raise LedgerError(f"Donation {donation.reference} is already posted.")
-    donation.full_clean()
-    for field, value in donation_amounts(donation).items():
+    for field, value in donation_post_preview(donation).items():
         setattr(donation, field, value)
     donation.status = Donation.Status.POSTED
     donation.posted_at = timezone.now()
@@ -321,21 +344,30 @@ def donation_post(*, donation: Donation, by) -> Donation:
     return donation
 
 
-@transaction.atomic
-def donation_reverse(*, donation: Donation, by, reason: str = "", on: dt.date | None = None) -> Donation:
-    """Post the exact opposite of a posted donation, with the original rate, received `on` (today
-    by default), and reverse its allocations."""
-    donation = Donation.objects.get(pk=donation.pk)
+def donation_reverse_check(donation: Donation) -> None:
+    """LedgerError when `donation` cannot be reversed: a draft, a reversal, or reversed already."""
     if not donation.is_posted:  # a posted donation never goes back to draft: no lock needed to say so
         raise LedgerError(f"Donation {donation.reference} is a draft; only posted donations are reversed.")
+    reversal_check(donation, label=f"Donation {donation.reference}")
+
+
+@transaction.atomic
+def donation_reverse(*, donation: Donation, by, reason: str, on: dt.date | None = None) -> Donation:
+    """Post the exact opposite of a posted donation, with the original rate, received `on` (today
+    by default), and reverse its allocations. The reason is required and stored on the reversal."""
+    donation = Donation.objects.get(pk=donation.pk)
+    donation_reverse_check(donation)
+    on = on or timezone.localdate()
+    received_on_check(received_on=on)
     reversal = reversal_create(
         donation,
         label=f"Donation {donation.reference}",
         copied=["donor_id", "pledge_id", "instalment_id", "currency", "method", "rate", "rate_date", "rate_source"],
         negated=["amount", "base_amount", "pledge_amount"],
         reference=f"{donation.reference}-REV",
-        received_on=on or timezone.localdate(),
-        note=reason or f"Reversal of {donation.reference}",
+        received_on=on,
+        note=f"Reversal of {donation.reference}",
+        reversal_reason=reason,
         status=Donation.Status.POSTED,
         posted_at=timezone.now(),
         posted_by=by,
@@ -388,6 +420,7 @@ class DonationsBulk:
         self.by_id = getattr(by, "pk", None)
         self.book = RateBook() if book is None else book
         self.now = timezone.now()
+        self.today = timezone.localdate()
         self.sums = PostedSums() if post else None
         q = connection.ops.quote_name
         columns = ", ".join(q(Donation._meta.get_field(a).column) for a in ["id", *self.COLUMNS, *self.COMMON])
@@ -403,6 +436,8 @@ class DonationsBulk:
 
     def row(self, new: NewDonation) -> tuple:
         """The row to write for `new`, checked."""
+        if self.post:
+            received_on_check(received_on=new.received_on, today=self.today)
         amounts = posting_amounts(
             amount=new.amount,
             currency=new.currency,

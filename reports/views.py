@@ -2,10 +2,11 @@
 
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
+
+from backoffice.access import PageAccess
 
 from .forms import ReportRequestForm
 from .models import ReportRun
@@ -14,17 +15,32 @@ from .tasks import STUCK_AFTER
 
 GENERATE, DOWNLOAD = "reports.generate_report", "reports.download_report"
 
+REPORTS = PageAccess(
+    name="Reports",
+    about="The reports page is where PDF reports (donor summaries, portfolio reports, output statements) "
+    "are asked for and downloaded.",
+    rule=lambda has: has(GENERATE) or has(DOWNLOAD),
+)
+REPORT_REQUEST = PageAccess(
+    name="New report",
+    about="This asks for a new PDF report.",
+    rule=lambda has: has(GENERATE),
+)
+REPORT_PDF = PageAccess(
+    name="Report PDF",
+    about="This downloads a report's PDF.",
+    rule=lambda has: has(DOWNLOAD),
+)
+
 
 @never_cache
 @login_required
 def run_list(request):
-    if not (request.user.has_perm(GENERATE) or request.user.has_perm(DOWNLOAD)):
-        raise PermissionDenied
-    can_generate = request.user.has_perm(GENERATE)
+    REPORTS.check(request.user)
+    can_generate = REPORT_REQUEST.allows(request.user)
     form = ReportRequestForm(request.POST or None) if can_generate else None
     if request.method == "POST":
-        if not can_generate:
-            raise PermissionDenied
+        REPORT_REQUEST.check(request.user)
         if form.is_valid():
             try:
                 run = report_run_request(by=request.user, **form.request_kwargs())
@@ -42,7 +58,7 @@ def run_list(request):
         "title": "Reports",
         "runs": runs,
         "form": form,
-        "can_download": request.user.has_perm(DOWNLOAD),
+        "can_download": REPORT_PDF.allows(request.user),
         # Refresh while runs are generated, but never over a form being corrected.
         "working": not (form and form.is_bound)
         and any(r.status in (ReportRun.Status.QUEUED, ReportRun.Status.RUNNING) and not r.stuck for r in runs),
@@ -54,8 +70,7 @@ def run_list(request):
 @never_cache
 @login_required
 def run_download(request, pk: int):
-    if not request.user.has_perm(DOWNLOAD):
-        raise PermissionDenied
+    REPORT_PDF.check(request.user)
     run = get_object_or_404(ReportRun, pk=pk)
     if run.status != ReportRun.Status.DONE or not run.pdf:
         raise Http404("This report has no PDF yet.")

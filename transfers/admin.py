@@ -5,23 +5,29 @@ import datetime as dt
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
 from import_export.forms import ImportForm
 
+from . import columns
 from .engine import ImportInterrupted
+from .export import CONTENT_TYPES
 from .files import FileRejected, max_bytes
 from .jobs import (
     ImportJobError,
     import_job_confirm,
     import_job_create,
+    import_job_errors_csv,
     import_job_run,
     import_job_take,
     import_jobs_fail_stuck,
@@ -74,6 +80,7 @@ class TransferAdminMixin(ImportExportMixin):
 
     skip_admin_log = True  # simple_history records every imported row
     import_form_class = TransferImportForm
+    import_template_name = "transfers/import.html"
 
     def get_import_formats(self):
         return FORMATS
@@ -88,7 +95,42 @@ class TransferAdminMixin(ImportExportMixin):
         return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
 
     def write_to_tmp_storage(self, import_file, input_format):
+        input_format.file_name = import_file.name  # so that messages about the file name the user's own
         return _UploadAsSent(import_file)
+
+    def _kind_name(self) -> str:
+        """The kind's command-line name: 'donations'."""
+        return kind_of(self.resource_classes[0].importer_class)
+
+    def get_import_context_data(self, **kwargs):
+        importer_class = self.resource_classes[0].importer_class
+        return {
+            **super().get_import_context_data(**kwargs),
+            "transfer_columns": columns.column_docs(importer_class),
+            "template_name": columns.template_name(self._kind_name()),
+            "template_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import_template"),
+        }
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "import/template/",
+                self.admin_site.admin_view(self.import_template_view),
+                name="{}_{}_import_template".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_template_view(self, request):
+        """The header row to fill in, as CSV (transfers.columns says why there is no example row)."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        response = HttpResponse(
+            columns.template_csv(self.resource_classes[0].importer_class), content_type=CONTENT_TYPES["csv"]
+        )
+        response["Content-Disposition"] = content_disposition_header(True, columns.template_name(self._kind_name()))
+        return response
 
     @transaction.non_atomic_requests
     def import_action(self, request, **kwargs):
@@ -116,14 +158,15 @@ class TransferAdminMixin(ImportExportMixin):
             messages.error(request, str(error))
             return redirect(self._import_url())
         context = getattr(response, "context_data", None) or {}
-        if "confirm_form" in context:
-            job = import_job_create(
-                kind=kind_of(self.resource_classes[0].importer_class),
-                upload=upload,
-                user=request.user,
-                checked=context["result"].transfer_outcome,
-            )
-            context["confirm_form"].initial["import_file_name"] = job.upload_name
+        outcome = getattr(context.get("result"), "transfer_outcome", None)
+        if outcome is not None:
+            # Checked in the request: a clean file is kept for the go-ahead; a refused one keeps
+            # only its errors, so that they can be downloaded without the upload.
+            job = import_job_create(kind=self._kind_name(), upload=upload, user=request.user, checked=outcome)
+            if "confirm_form" in context:
+                context["confirm_form"].initial["import_file_name"] = job.upload_name
+            else:
+                context.update(_errors_context(job, request.user))
         return response
 
     @method_decorator(require_POST)
@@ -166,6 +209,20 @@ class TransferAdminMixin(ImportExportMixin):
             form.add_error("import_file", str(e))
         else:
             super().add_data_read_fail_error_to_form(form, e)
+
+
+def _errors_context(job: ImportJob, user) -> dict:
+    """The error table of a refused job: its first errors in file order, and the download of all
+    that are kept for the user who uploaded the file."""
+    return {
+        "import_job": job,
+        "errors_shown": job.errors[: ImportJob.SHOWN_ERRORS],
+        "errors_not_shown": max(0, job.error_count - ImportJob.SHOWN_ERRORS),
+        "errors_not_kept": max(0, job.error_count - len(job.errors)),
+        "errors_url": (
+            reverse("admin:transfers_importjob_errors", args=[job.pk]) if job.requested_by_id == user.pk else ""
+        ),
+    }
 
 
 def _importable_kinds(user) -> list[str]:
@@ -224,10 +281,6 @@ class ImportJobAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_queryset(self, request):
-        jobs = super().get_queryset(request)
-        return jobs if self._reads_all(request) else jobs.filter(kind__in=_importable_kinds(request.user))
-
     def get_urls(self):
         return [
             path(
@@ -235,14 +288,37 @@ class ImportJobAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.confirm_view),
                 name="transfers_importjob_confirm",
             ),
+            path(
+                "<int:object_id>/errors/",
+                self.admin_site.admin_view(self.errors_view),
+                name="transfers_importjob_errors",
+            ),
             *super().get_urls(),
         ]
 
+    def get_queryset(self, request):
+        jobs = super().get_queryset(request).select_related("requested_by", "confirmed_by")
+        return jobs if self._reads_all(request) else jobs.filter(kind__in=_importable_kinds(request.user))
+
     def _job(self, request, object_id) -> ImportJob:
-        job = get_object_or_404(self.get_queryset(request).select_related("requested_by", "confirmed_by"), pk=object_id)
+        # get_object answers None for an id that is not a number ("import", "add"), not an error.
+        job = self.get_object(request, unquote(str(object_id)))
+        if job is None:
+            raise Http404("There is no such import job.")
         if not self.has_view_permission(request, job):
             raise PermissionDenied
         return job
+
+    def errors_view(self, request, object_id):
+        """The job's errors as CSV, for the user who uploaded the file only: the values read
+        are that user's data."""
+        job = self._job(request, object_id)
+        if job.requested_by_id != request.user.pk:
+            raise PermissionDenied
+        response = HttpResponse(import_job_errors_csv(job), content_type=CONTENT_TYPES["csv"])
+        stem = job.file_name.rsplit(".", 1)[0] or "import"
+        response["Content-Disposition"] = content_disposition_header(True, f"{stem}-errors.csv")
+        return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self._job(request, object_id)
@@ -251,7 +327,7 @@ class ImportJobAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "title": f"Import of {job.file_name}",
             "job": job,
-            "more_errors": max(0, job.error_count - len(job.errors)),
+            **_errors_context(job, request.user),
             "more_rows": max(0, job.new + job.unchanged - len(job.row_statuses)),
             "changelist_url": reverse(f"admin:{self._target_changelist(job)}"),
         }

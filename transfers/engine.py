@@ -34,12 +34,33 @@ class RowError:
     line: int
     column: str
     message: str
+    value: str = ""  # the cell as read (a header error: the header's text); blank if none
+
+    def as_dict(self) -> dict:
+        """For storing and showing: control characters as visible symbols (PostgreSQL's JSON
+        holds no NUL, and a value with one is what such an error is about)."""
+        return {
+            "line": self.line,
+            "column": _visible(self.column),
+            "value": _visible(self.value),
+            "message": _visible(self.message),
+        }
 
     def __str__(self):
         if not self.line:  # about the whole file
             return self.message
         where = f"Line {self.line}" + (f", column {self.column}" if self.column else "")
         return f"{where}: {self.message}"
+
+
+def _visible(text: str) -> str:
+    """U+0000 … U+001F as their Control Pictures (␀ …), DEL as ␡, U+0080 … U+009F as U+FFFD."""
+    if text.isprintable():
+        return text
+    return text.translate(_CONTROL_PICTURES)
+
+
+_CONTROL_PICTURES = {**{c: 0x2400 + c for c in range(32)}, 127: 0x2421, **dict.fromkeys(range(0x80, 0xA0), 0xFFFD)}
 
 
 @dataclass
@@ -52,6 +73,23 @@ class Column:
     # Compared with the recorded value when the row is already there. A blank optional cell
     # that means "work it out" (a donation's rate) is not compared.
     compare_blank: bool = True
+    # For the import page, the template and docs/imports.md (transfers.columns): a value the
+    # parser accepts, what a blank cell means when `default` does not say it, and the format
+    # when the parser's own description (transfers.fields.describe) does not fit.
+    example: str = ""
+    blank_means: str = ""
+    format: str = ""
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    """A column that exports write after the import columns, for the reader of the file (an
+    accountant), and that imports ignore: what it shows is worked out by the ledger, never typed."""
+
+    name: str
+    format: str
+    help: str = ""
+    example: str = ""
 
 
 @dataclass(slots=True)
@@ -110,6 +148,7 @@ class Importer:
     kind: str = ""
     model = None
     columns: list[Column] = []
+    export_columns: list[ExportColumn] = []  # written by exports, ignored by imports
     key: tuple[str, ...] = ()
     chunk_size = 5000
     dry_run = False  # set by import_run before start(): a check only, nothing will be written
@@ -154,6 +193,11 @@ class Importer:
     def column_names(cls) -> list[str]:
         return [c.name for c in cls.columns]
 
+    @classmethod
+    def export_names(cls) -> list[str]:
+        """An export's header: the import columns, then the export-only ones."""
+        return cls.column_names() + [c.name for c in cls.export_columns]
+
 
 def import_run(
     importer: Importer,
@@ -172,6 +216,12 @@ def import_run(
     positions = _check_header(importer, table.header, outcome)
     if not outcome.ok:
         return outcome
+    ignored = [name for name in table.header if name in {c.name for c in importer.export_columns}]
+    if ignored:
+        outcome.notes.append(
+            f"The column{'s' if len(ignored) > 1 else ''} {', '.join(ignored)} "
+            f"{'are' if len(ignored) > 1 else 'is'} written by exports only and not read: an import never sets them."
+        )
     importer.digest.update(repr(table.header).encode())
     importer.dry_run = dry_run
     seen: dict = {}
@@ -182,7 +232,7 @@ def import_run(
                 importer.start()
                 plan = _parse_plan(importer, positions)
                 for chunk in _chunks(table.rows, importer.chunk_size):
-                    _run_chunk(importer, chunk, plan, len(positions), seen, outcome, dry_run, report)
+                    _run_chunk(importer, chunk, plan, len(table.header), seen, outcome, dry_run, report)
                     if progress:
                         progress(outcome)
                 if outcome.rows == 0 and outcome.ok:
@@ -203,7 +253,15 @@ def import_run(
         outcome.written = outcome.ok and not dry_run and outcome.new > 0
         if not outcome.ok or dry_run:
             transaction.set_rollback(True)
+    _in_file_order(outcome)
     return outcome
+
+
+def _in_file_order(outcome: Outcome) -> None:
+    """A chunk's cell errors are found before its rows' lookups are, and a whole file's checks
+    (a pledge's schedule) after every row: list them by line, each line's in the order found.
+    Errors about the whole file (line 0) come first."""
+    outcome.errors.sort(key=lambda error: error.line)
 
 
 @contextlib.contextmanager
@@ -225,17 +283,23 @@ def _database_stop_explained():
 
 def _check_header(importer: Importer, header: list[str], outcome: Outcome) -> dict[str, int]:
     known = {c.name: c for c in importer.columns}
+    export_only = {c.name for c in importer.export_columns}
     positions: dict[str, int] = {}
+    seen: set[str] = set()
     for index, name in enumerate(header):
         if name == "":
             outcome.add_error(RowError(1, f"#{index + 1}", "This column has no name in the header row."))
+        elif name in seen:
+            outcome.add_error(RowError(1, name, f"Column {name!r} appears twice in the header row.", name))
+        elif name in export_only:
+            seen.add(name)  # an export read back: known, and not read
         elif name not in known:
             close = [k for k in known if k.replace("_", "") == name.lower().replace("_", "").replace(" ", "")]
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            outcome.add_error(RowError(1, name, f"Unknown column {name!r}.{hint} The columns are: {', '.join(known)}."))
-        elif name in positions:
-            outcome.add_error(RowError(1, name, f"Column {name!r} appears twice in the header row."))
+            message = f"Unknown column {name!r}.{hint} The columns are: {', '.join(known)}."
+            outcome.add_error(RowError(1, name, message, name))
         else:
+            seen.add(name)
             positions[name] = index
     for column in importer.columns:
         if column.required and column.name not in positions:
@@ -253,6 +317,7 @@ def _chunks(rows: Iterable, size: int):
 def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):
     parsed: list[Row] = []
     keys: list[tuple] = []
+    cells_of: list[list[str]] = []  # each parsed row's cells as read, for the errors found later
     digest = importer.digest.update
     for line, cells in chunk:
         outcome.rows += 1
@@ -266,22 +331,18 @@ def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):
         seen_key = key[0] if len(key) == 1 else key
         first = seen.get(seen_key)
         if first is not None:
-            outcome.add_error(
-                RowError(
-                    line,
-                    importer.key[0],
-                    f"{importer.key_text(key)} is also on line {first}; each row must have its own reference.",
-                )
-            )
+            message = f"{importer.key_text(key)} is also on line {first}; each row must have its own reference."
+            outcome.add_error(RowError(line, importer.key[0], message, _cell(plan, cells, importer.key[0])))
             continue
         seen[seen_key] = line
         parsed.append(row)
         keys.append(key)
+        cells_of.append(cells)
     if not parsed:
         return
     recorded = importer.load(parsed)
     new = []
-    for row, key in zip(parsed, keys, strict=True):
+    for row, key, cells in zip(parsed, keys, cells_of, strict=True):
         try:
             before = recorded.get(key)
             if before is not None:
@@ -292,11 +353,11 @@ def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report):
                 continue
             new.append(importer.build(row))
         except RowProblem as problem:
-            outcome.add_error(RowError(row.line, problem.column, problem.message))
+            outcome.add_error(RowError(row.line, problem.column, problem.message, _cell(plan, cells, problem.column)))
             continue
         except ValidationError as error:
             for column, message in _validation_messages(error):
-                outcome.add_error(RowError(row.line, column, message))
+                outcome.add_error(RowError(row.line, column, message, _cell(plan, cells, column)))
             continue
         outcome.new += 1
         if report:
@@ -321,13 +382,20 @@ def _parse_plan(importer, positions) -> list[tuple]:
 _NOT_KEPT = object()
 
 
+def _cell(plan, cells: list[str], column: str) -> str:
+    """The cell of `column` in a row as read, or "" when the file has no such column."""
+    for name, index, *_ in plan:
+        if name == column:
+            return cells[index] if index is not None and index < len(cells) else ""
+    return ""
+
+
 def _parse_row(plan, line, cells, width, outcome) -> Row | None:
     errors = False
     if len(cells) != width:
         if len(cells) > width and any(c for c in cells[width:]):
-            outcome.add_error(
-                RowError(line, "", f"This row has {len(cells)} cells but the header has {width} columns.")
-            )
+            message = f"This row has {len(cells)} cells but the header has {width} columns."
+            outcome.add_error(RowError(line, "", message, ",".join(cells[width:])))
             return None
         cells = [*cells[:width], *[""] * (width - len(cells))]  # a short row: its missing cells are blank
     values, given = {}, set()
@@ -344,7 +412,7 @@ def _parse_row(plan, line, cells, width, outcome) -> Row | None:
             try:
                 value = parse(raw)
             except CellError as error:
-                outcome.add_error(RowError(line, name, str(error)[:1].upper() + str(error)[1:] + "."))
+                outcome.add_error(RowError(line, name, str(error)[:1].upper() + str(error)[1:] + ".", raw))
                 errors = True
                 continue
             if len(kept) < PARSED_KEPT:

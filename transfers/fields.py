@@ -7,6 +7,7 @@ YYYY-MM-DD. Anything else is an error with a message that shows the value and th
 import datetime as dt
 import re
 from decimal import Decimal
+from functools import partial
 
 from backoffice.money import CURRENCY_CODES
 from backoffice.text import control_character_problem
@@ -121,3 +122,33 @@ def unescape(value: str) -> str:
     if value.startswith("'") and value[1:2] in (*FORMULA_STARTS, "'") and value[1:2]:
         return value[1:]
     return value
+
+
+# Descriptions ---------------------------------------------------------------------------
+
+
+def describe(parse) -> str:
+    """What a cell must hold, in words, from the parser itself: the import page, the template's
+    documentation and docs/imports.md say what the parser checks, so they cannot drift apart."""
+    func, options = (parse.func, parse.keywords) if isinstance(parse, partial) else (parse, {})
+    if func is text:
+        if options.get("notes"):
+            return "Text; may hold tabs and line breaks"
+        length = options.get("max_length")
+        return f"Text, at most {length} characters" if length else "Text"
+    if func is money:
+        sign = "greater than zero" if options.get("positive", True) else "may be negative"
+        return f"Amount: digits, '.' and at most 2 decimals, no thousands separators; {sign}"
+    if func is decimal:
+        return f"Number: digits, '.' and at most {options.get('places', 2)} decimals; may be zero or negative"
+    if func is rate:
+        return "Rate: digits, '.' and at most 8 decimals; greater than zero"
+    if func is date:
+        return "Date: YYYY-MM-DD"
+    if func is currency:
+        return "Currency: an ISO 4217 code in capitals"
+    if func is boolean:
+        return "true or false"
+    if func is choice:
+        return "One of: " + ", ".join(value for value, _label in options["choices"])
+    raise ValueError(f"No description for the parser {parse!r}: give its column a format.")

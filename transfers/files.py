@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import pyexpat
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,32 +58,119 @@ class Table:
     format: str
 
 
-def open_table(stream, name: str) -> Table:
+def open_table(stream, name: str, fmt: str | None = None) -> Table:
     """Sniff the file by its bytes (not its name) and return its header and a row iterator.
 
-    `stream` is a binary file object opened at its start.
+    `stream` is a binary file object opened at its start; `name` is the user's file name, which
+    messages quote; `fmt` is the format the user chose ("csv" or "xlsx"), or None to go by the
+    name (the command line).
     """
     size = _size(stream)
+    name = display_name(name)
     if size > max_bytes():
         raise FileRejected(f"The file is {size:,} bytes; the limit is {max_bytes():,} bytes. Split it into parts.")
     if size == 0:
-        raise FileRejected("The file is empty.")
-    head = stream.read(8)
+        raise FileRejected(f"{name} is empty.")
+    head = stream.read(SNIFF_BYTES)
     stream.seek(0)
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    lower = name.lower()
-    if head.startswith(XLSX_MAGIC):
-        if not lower.endswith(".xlsx"):
+    chosen = fmt or ("xlsx" if name.lower().endswith(".xlsx") else "csv")
+    kind = _kind_of_file(head, stream)
+    if kind == "xlsx":
+        if chosen == "xlsx":
+            return _xlsx_table(stream)
+        if fmt:
             raise FileRejected(
-                f"{name} is an Excel workbook (XLSX) but its name does not end in .xlsx. "
-                "Rename it to .xlsx, or save it from Excel as 'CSV UTF-8 (comma delimited)'."
+                f"{name} is an Excel workbook (XLSX), not a CSV file. Choose the format xlsx, "
+                "or save it from Excel as 'CSV UTF-8 (comma delimited)'."
             )
-        return _xlsx_table(stream)
-    if head.startswith(OLE_MAGIC):
-        raise FileRejected("This is an old Excel .xls file. Save it as .xlsx or as 'CSV UTF-8 (comma delimited)'.")
-    if lower.endswith(".xlsx"):
+        raise FileRejected(
+            f"{name} is an Excel workbook (XLSX) but its name does not end in .xlsx. "
+            "Rename it to .xlsx, or save it from Excel as 'CSV UTF-8 (comma delimited)'."
+        )
+    if kind == "xls":
+        raise FileRejected(
+            f"{name} is an old Excel workbook (.xls) or another Office 97-2003 file. "
+            "Save it as .xlsx or as 'CSV UTF-8 (comma delimited)'."
+        )
+    if kind == "utf-16":
+        raise FileRejected(
+            f"{name} is UTF-16 text (Excel's 'Unicode Text'), not a CSV file. "
+            "Save it from Excel as 'CSV UTF-8 (comma delimited)'."
+        )
+    if kind != "text":
+        wanted = "an Excel workbook (XLSX)" if chosen == "xlsx" else "a CSV file"
+        raise FileRejected(
+            f"{name} is not {wanted}: it is {kind}. Choose the file saved from your spreadsheet "
+            "as 'CSV UTF-8 (comma delimited)' or as an Excel workbook (.xlsx)."
+        )
+    if chosen == "xlsx":
+        if fmt:
+            raise FileRejected(
+                f"{name} is not an Excel workbook (XLSX): it is a text file. "
+                "If it is a CSV file, choose the format csv."
+            )
         raise FileRejected(f"{name} is named .xlsx but is not an Excel workbook. Check that it is the right file.")
     return _csv_table(stream)
+
+
+def display_name(name: str) -> str:
+    """The user's file name as messages quote it: without its folders, control characters shown
+    as '?', at most 100 characters. Pages escape it as any text (autoescape, format_html)."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join("?" if unicodedata.category(c) == "Cc" else c for c in name) or "The file"
+    return name if len(name) <= 100 else name[:99] + "…"
+
+
+# The first bytes of the kinds of file people pick by mistake. A ZIP may be a workbook: its
+# directory says (_zip_kind).
+SIGNATURES = [
+    (b"%PDF-", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"{\\rtf", "a Rich Text (RTF) document"),
+]
+SNIFF_BYTES = 8192
+
+
+def _kind_of_file(head: bytes, stream) -> str:
+    """'xlsx', 'xls', 'utf-16', 'text', or what the file is, in words ("a PDF document")."""
+    if head.startswith(XLSX_MAGIC):
+        return _zip_kind(stream)
+    if head.startswith(OLE_MAGIC):
+        return "xls"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    for magic, kind in SIGNATURES:
+        if head.startswith(magic):
+            return kind
+    # Text holds few control characters (a stray NUL in a cell is the reader's to report, by
+    # line and column); Latin-1 or Windows-1252 text holds none either, and gets the "not UTF-8"
+    # message from the CSV reader, which names the line.
+    controls = sum(1 for byte in head if (byte < 32 and byte not in b"\t\n\r\x0c") or byte == 127)
+    if controls > len(head) // 10:
+        return "a binary file, not text"
+    return "text"
+
+
+def _zip_kind(stream) -> str:
+    try:
+        names = zipfile.ZipFile(stream).namelist()
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return "xlsx"  # a damaged workbook, most likely: the workbook reader says how
+    finally:
+        stream.seek(0)
+    if any(n.startswith("xl/") for n in names):
+        return "xlsx"
+    if any(n.startswith("word/") for n in names):
+        return "a Word document"
+    if any(n.startswith("ppt/") for n in names):
+        return "a PowerPoint presentation"
+    if "mimetype" in names:
+        return "an OpenDocument file (LibreOffice)"
+    return "a ZIP archive"
 
 
 def _size(stream) -> int:

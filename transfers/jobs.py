@@ -15,6 +15,7 @@ imports are deleted after a day (`import_uploads_delete_abandoned`, a beat task)
 """
 
 import datetime as dt
+import io
 import logging
 import re
 import threading
@@ -27,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .engine import ImportInterrupted, Outcome, RowError, import_run
+from .export import write_csv
 from .files import FileRejected, open_table
 from .models import ImportJob
 from .registry import KINDS
@@ -52,11 +54,15 @@ def kind_of(importer_class) -> str:
 def import_job_create(*, kind: str, upload, user, checked: Outcome | None = None) -> ImportJob:
     """Keep the uploaded file in private storage, under a random name, as `user`'s job, and queue
     its check. With `checked` (the admin's preview of a small file, checked in the request), record
-    that outcome instead: the job waits for the user's go-ahead."""
+    that outcome instead: a clean file's job waits for the user's go-ahead; a refused file's job
+    keeps its errors, for the page and their download, and not the file."""
     if kind not in KINDS:
         raise ImportJobError(f"There is no kind of file {kind!r}.")
     name = PurePath(upload.name).name
     job = ImportJob(kind=kind, file_name=name, file_size=upload.size, requested_by=user)
+    if checked is not None and not checked.ok:
+        _record(job, checked, [], check=True)
+        return job
     suffix = ".xlsx" if name.lower().endswith(".xlsx") else ".csv"  # the file is read by its bytes, not this
     job.file.save(f"{uuid.uuid4().hex}{suffix}", upload, save=False)
     if checked is not None:
@@ -149,6 +155,18 @@ def import_job_run(job_id: int, *, check: bool) -> ImportJob:
     return job
 
 
+ERRORS_HEADER = ["line", "column", "value", "message"]
+
+
+def import_job_errors_csv(job: ImportJob) -> bytes:
+    """The job's kept errors as CSV, in the page's order and columns; a value that a spreadsheet
+    would run as a formula is escaped, as in every export."""
+    out = io.BytesIO()
+    rows = ([e["line"] or None, e["column"], e.get("value", ""), e["message"]] for e in job.errors)
+    write_csv(ERRORS_HEADER, rows, out)
+    return out.getvalue()
+
+
 def _fail(job: ImportJob, failure: str) -> ImportJob:
     job.file = ImportJob.objects.values_list("file", flat=True).get(pk=job.pk)  # as the rollback left it
     job.status = ImportJob.Status.FAILED
@@ -225,9 +243,7 @@ def _record(job: ImportJob, outcome: Outcome, statuses: list[dict], *, check: bo
     job.rows, job.new, job.unchanged = outcome.rows, outcome.new, outcome.unchanged
     job.rows_read, job.percent = outcome.rows, 100
     job.error_count = outcome.error_count
-    job.errors = [
-        {"line": e.line, "column": e.column, "message": e.message} for e in outcome.errors[: ImportJob.KEPT_ERRORS]
-    ]
+    job.errors = [e.as_dict() for e in outcome.errors[: ImportJob.KEPT_ERRORS]]
     job.row_statuses = statuses if outcome.ok else []
     job.notes = [outcome.summary(), *(outcome.notes if outcome.ok else [])]
     if not outcome.ok:

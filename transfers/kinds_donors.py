@@ -6,7 +6,9 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Case, Value, When
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from backoffice.errors import LedgerError
@@ -15,19 +17,19 @@ from donors.models import COUNTRY_CHOICES, Contact, Donation, DonationBatch, Don
 from donors.services import DonationsBulk, NewDonation, instalments_check_total
 
 from . import fields as f
-from .engine import Column, Importer, Outcome, RowError, RowProblem
+from .engine import Column, ExportColumn, Importer, Outcome, RowError, RowProblem
 
 
 def _text(max_length=None):
     return partial(f.text, max_length=max_length)
 
 
-def _optional_text(name, max_length=None, help=""):
-    return Column(name, _text(max_length), required=False, default="", help=help)
+def _optional_text(name, max_length=None, help="", example=""):
+    return Column(name, _text(max_length), required=False, default="", help=help, example=example)
 
 
-def _notes(name):
-    return Column(name, partial(f.text, notes=True), required=False, default="")
+def _notes(name, example=""):
+    return Column(name, partial(f.text, notes=True), required=False, default="", example=example)
 
 
 class DonorImporter(Importer):
@@ -35,15 +37,33 @@ class DonorImporter(Importer):
     model = Donor
     key = ("ref",)
     columns = [
-        Column("ref", _text(20), help="Donor reference, such as DON-0001. Unique; the row's key."),
-        Column("name", _text(200)),
-        Column("kind", partial(f.choice, choices=Donor.Kind.choices)),
-        Column("country", partial(f.choice, choices=COUNTRY_CHOICES), help="ISO 3166 alpha-2 code, such as GB."),
-        Column("preferred_currency", f.currency, help="ISO 4217 code."),
-        Column("status", partial(f.choice, choices=Donor.Status.choices), required=False, default="active"),
-        _optional_text("external_ref", 100, help="The donor's id in the CRM or bank."),
-        Column("publicly_acknowledged", f.boolean, required=False, default=False, help="true or false."),
-        _notes("notes"),
+        Column("ref", _text(20), help="Donor reference. Unique; the row's key.", example="DON-0001"),
+        Column("name", _text(200), example="Oakridge Foundation"),
+        Column("kind", partial(f.choice, choices=Donor.Kind.choices), example="foundation"),
+        Column(
+            "country",
+            partial(f.choice, choices=COUNTRY_CHOICES),
+            format="Country: an ISO 3166 alpha-2 code in capitals",
+            example="GB",
+        ),
+        Column("preferred_currency", f.currency, example="GBP"),
+        Column(
+            "status",
+            partial(f.choice, choices=Donor.Status.choices),
+            required=False,
+            default="active",
+            example="active",
+        ),
+        _optional_text("external_ref", 100, help="The donor's id in the CRM or bank.", example="CRM-10482"),
+        Column(
+            "publicly_acknowledged",
+            f.boolean,
+            required=False,
+            default=False,
+            help="Other donors' reports may name this donor.",
+            example="false",
+        ),
+        _notes("notes", example="Met at the regional summit."),
     ]
 
     def load(self, rows):
@@ -99,11 +119,18 @@ class ContactImporter(Importer):
     model = Contact
     key = ("donor_ref", "email")
     columns = [
-        Column("donor_ref", _text(20), help="The donor's reference; with email, the row's key."),
-        Column("name", _text(200)),
-        Column("email", _text(254)),
-        _optional_text("role", 100),
-        Column("receives_reports", f.boolean, required=False, default=False, help="true or false."),
+        Column("donor_ref", _text(20), help="A recorded donor; with email, the row's key.", example="DON-0001"),
+        Column("name", _text(200), example="Amara Okafor"),
+        Column("email", _text(254), example="amara.okafor@example.org"),
+        _optional_text("role", 100, example="Head of grants"),
+        Column(
+            "receives_reports",
+            f.boolean,
+            required=False,
+            default=False,
+            help="The contact is sent the donor's summaries.",
+            example="true",
+        ),
     ]
 
     def start(self):
@@ -136,14 +163,14 @@ class PledgeImporter(Importer):
     model = Pledge
     key = ("ref",)
     columns = [
-        Column("ref", _text(20), help="Pledge reference, such as PLG-0001. Unique; the row's key."),
-        Column("donor_ref", _text(20)),
-        Column("title", _text(200)),
-        Column("total", f.money, help="Amount: digits, '.', at most 2 decimals, greater than zero."),
-        Column("currency", f.currency),
-        Column("start_date", f.date, help="YYYY-MM-DD."),
-        Column("end_date", f.date, help="YYYY-MM-DD, not before start_date."),
-        _optional_text("agreement_ref", 100),
+        Column("ref", _text(20), help="Pledge reference. Unique; the row's key.", example="PLG-0001"),
+        Column("donor_ref", _text(20), help="A recorded donor.", example="DON-0001"),
+        Column("title", _text(200), example="Model National Response 2025-2027"),
+        Column("total", f.money, example="300000.00"),
+        Column("currency", f.currency, example="GBP"),
+        Column("start_date", f.date, example="2025-01-01"),
+        Column("end_date", f.date, help="Not before start_date.", example="2027-12-31"),
+        _optional_text("agreement_ref", 100, example="AGR-2025-014"),
     ]
 
     def start(self):
@@ -177,9 +204,9 @@ class InstalmentImporter(Importer):
     model = Instalment
     key = ("pledge_ref", "due_date")
     columns = [
-        Column("pledge_ref", _text(20), help="With due_date, the row's key."),
-        Column("due_date", f.date, help="YYYY-MM-DD."),
-        Column("amount", f.money, help="In the pledge's currency."),
+        Column("pledge_ref", _text(20), help="A recorded pledge; with due_date, the row's key.", example="PLG-0001"),
+        Column("due_date", f.date, example="2025-06-30"),
+        Column("amount", f.money, help="In the pledge's currency.", example="100000.00"),
     ]
 
     def start(self):
@@ -231,10 +258,10 @@ class ExchangeRateImporter(Importer):
     model = ExchangeRate
     key = ("currency", "date")
     columns = [
-        Column("currency", f.currency, help="Not the base currency. With date, the row's key."),
-        Column("date", f.date, help="YYYY-MM-DD."),
-        Column("rate", f.rate, help="Units of base currency per unit; at most 8 decimals."),
-        Column("source", _text(100), required=False, default="import"),
+        Column("currency", f.currency, help="Not the base currency. With date, the row's key.", example="USD"),
+        Column("date", f.date, example="2025-03-31"),
+        Column("rate", f.rate, help="Units of the base currency per unit.", example="0.79120000"),
+        Column("source", _text(100), required=False, default="import", example="ECB"),
     ]
 
     def load(self, rows):
@@ -271,32 +298,77 @@ class DonationImporter(Importer):
     key = ("reference",)
     chunk_size = 10_000
     columns = [
-        Column("reference", _text(100), help="The bank or source reference. Unique; the row's key."),
-        Column("donor_ref", _text(20), help="The donor's reference, such as DON-0001."),
-        Column("received_on", f.date, help="YYYY-MM-DD."),
+        Column(
+            "reference",
+            _text(100),
+            help="The bank or source reference. Unique; the row's key.",
+            example="BANK-250314-07",
+        ),
+        Column("donor_ref", _text(20), help="A recorded donor.", example="DON-0001"),
+        Column("received_on", f.date, example="2025-03-14"),
         Column(
             "amount",
             partial(f.money, positive=False),
-            help="Digits, '.', at most 2 decimals, no thousands separators, greater than zero.",
+            format="Amount: digits, '.' and at most 2 decimals, no thousands separators; greater than zero",
+            help="A reversal's negative amount, in an export, imports back as unchanged.",
+            example="25000.00",
         ),
-        Column("currency", f.currency, help="ISO 4217 code, such as GBP."),
+        Column("currency", f.currency, example="USD"),
         Column(
             "method",
             partial(f.choice, choices=Donation.Method.choices),
             required=False,
             default=Donation.Method.BANK_TRANSFER,
-            help="bank_transfer (the default), card, cheque or in_kind.",
+            example="bank_transfer",
         ),
-        Column("pledge_ref", _text(20), required=False, default=None, help="Optional: a pledge of the same donor."),
+        Column(
+            "pledge_ref",
+            _text(20),
+            required=False,
+            default=None,
+            help="A pledge of the same donor.",
+            example="PLG-0001",
+        ),
         Column(
             "rate",
             f.rate,
             required=False,
             default=None,
             compare_blank=False,
-            help="Optional: base-currency units per unit; blank = the latest rate on or before received_on.",
+            blank_means="the latest rate on or before received_on",
+            help="Units of the base currency per unit; exactly 1 for the base currency. "
+            "A blank rate is not compared when the row is already recorded.",
+            example="0.79120000",
         ),
-        _notes("note"),
+        _notes("note", example="Second instalment, paid early."),
+    ]
+    export_columns = [
+        ExportColumn("status", "draft or posted", "Only a posted donation counts.", "posted"),
+        ExportColumn("posted_on", "Date: YYYY-MM-DD", "The day it was posted; blank for a draft.", "2025-03-17"),
+        ExportColumn("rate_date", "Date: YYYY-MM-DD", "The date of the rate used; blank for a draft.", "2025-03-14"),
+        ExportColumn("rate_source", "Text", "Where the rate used came from.", "ECB"),
+        ExportColumn(
+            "base_amount",
+            "Amount; negative for a reversal",
+            "The amount times the rate, half up to the cent; blank for a draft.",
+            "19780.00",
+        ),
+        ExportColumn("base_currency", "Currency", "The currency of base_amount; blank for a draft.", "GBP"),
+        ExportColumn("donor_name", "Text", "The donor's name.", "Oakridge Foundation"),
+        ExportColumn("batch", "Text", "The reference of the donation's batch.", "IMP-march.csv-3f1c9a0b2d4e6f70"),
+        ExportColumn(
+            "reverses",
+            "Text",
+            "On a reversal: the reference of the donation it reverses.",
+            "BANK-250314-07",
+        ),
+        ExportColumn(
+            "reversed_by",
+            "Text",
+            "On a reversed donation: the reference of the reversal.",
+            "BANK-250314-07-REV",
+        ),
+        ExportColumn("reversal_reason", "Text", "On a reversal: why it was made.", "Bank recall: paid twice"),
     ]
 
     def start(self):
@@ -414,7 +486,12 @@ class DonationImporter(Importer):
 
     @classmethod
     def export_rows(cls, queryset=None):
+        """The import columns, then what the ledger worked out (`export_columns`), in that order."""
         queryset = Donation.objects.order_by("received_on", "reference") if queryset is None else queryset
+        queryset = queryset.annotate(
+            posted_on=TruncDate("posted_at"),
+            base_currency=Case(When(base_amount__isnull=False, then=Value(settings.BASE_CURRENCY)), default=Value("")),
+        )
         fields = (
             "reference",
             "donor__ref",
@@ -425,5 +502,16 @@ class DonationImporter(Importer):
             "pledge__ref",
             "rate",
             "note",
+            "status",
+            "posted_on",
+            "rate_date",
+            "rate_source",
+            "base_amount",
+            "base_currency",
+            "donor__name",
+            "batch__reference",
+            "reversal_of__reference",
+            "reversed_by__reference",
+            "reversal_reason",
         )
         yield from queryset.values_list(*fields).iterator(chunk_size=5000)

@@ -24,8 +24,8 @@ def _budget(value):
     return amount
 
 
-def _optional(name, parse, help=""):
-    return Column(name, parse, required=False, default=None, help=help)
+def _optional(name, parse, help="", example=""):
+    return Column(name, parse, required=False, default=None, help=help, example=example)
 
 
 class _Programmes:
@@ -49,16 +49,52 @@ class OutputImporter(Importer):
     model = Output
     key = ("programme_code", "title")
     columns = [
-        Column("programme_code", partial(f.text, max_length=20), help="With title, the row's key."),
-        Column("kind", partial(f.choice, choices=Output.Kind.choices)),
-        Column("title", partial(f.text, max_length=300)),
-        Column("description", partial(f.text, notes=True), required=False, default=""),
-        _optional("start_date", f.date),
-        _optional("end_date", f.date, help="Not before start_date."),
-        Column("location", partial(f.text, max_length=200), required=False, default="", help="For events."),
-        Column("status", partial(f.choice, choices=Output.Status.choices), required=False, default="planned"),
-        Column("budget", _budget, help="In the base currency; zero or more."),
-        Column("public_url", partial(f.text, max_length=200), required=False, default=""),
+        Column(
+            "programme_code",
+            partial(f.text, max_length=20),
+            help="A recorded programme; with title, the row's key.",
+            example="INTEL",
+        ),
+        Column("kind", partial(f.choice, choices=Output.Kind.choices), example="resource"),
+        Column("title", partial(f.text, max_length=300), example="Global Threat Assessment 2025"),
+        Column(
+            "description",
+            partial(f.text, notes=True),
+            required=False,
+            default="",
+            example="The biennial assessment of online child sexual exploitation.",
+        ),
+        _optional("start_date", f.date, example="2025-01-01"),
+        _optional("end_date", f.date, help="Not before start_date.", example="2025-11-30"),
+        Column(
+            "location",
+            partial(f.text, max_length=200),
+            required=False,
+            default="",
+            help="For events.",
+            example="Nairobi",
+        ),
+        Column(
+            "status",
+            partial(f.choice, choices=Output.Status.choices),
+            required=False,
+            default="planned",
+            example="in_progress",
+        ),
+        Column(
+            "budget",
+            _budget,
+            format="Amount: digits, '.' and at most 2 decimals, no thousands separators; zero or more",
+            help="In the base currency.",
+            example="250000.00",
+        ),
+        Column(
+            "public_url",
+            partial(f.text, max_length=200),
+            required=False,
+            default="",
+            example="https://example.org/gta-2025",
+        ),
     ]
     fields = (
         "programme__code",
@@ -111,14 +147,19 @@ class IndicatorImporter(Importer):
     model = Indicator
     key = ("programme_code", "output_title", "name")
     columns = [
-        Column("programme_code", partial(f.text, max_length=20)),
-        Column("output_title", partial(f.text, max_length=300), help="With programme_code, the output."),
-        Column("name", partial(f.text, max_length=200), help="With the output, the row's key."),
-        Column("unit", partial(f.text, max_length=50)),
-        Column("baseline", f.decimal, required=False, default=None, help="Blank means 0."),
-        Column("target", f.decimal),
-        _optional("actual", f.decimal),
-        _optional("as_of", f.date),
+        Column("programme_code", partial(f.text, max_length=20), example="INTEL"),
+        Column(
+            "output_title",
+            partial(f.text, max_length=300),
+            help="With programme_code, a recorded output.",
+            example="Global Threat Assessment 2025",
+        ),
+        Column("name", partial(f.text, max_length=200), help="With the output, the row's key.", example="Downloads"),
+        Column("unit", partial(f.text, max_length=50), example="downloads"),
+        Column("baseline", f.decimal, required=False, default=None, blank_means="0", example="0"),
+        Column("target", f.decimal, example="20000"),
+        _optional("actual", f.decimal, example="12500"),
+        _optional("as_of", f.date, help="The day actual was measured.", example="2025-06-30"),
     ]
     fields = ("output__programme__code", "output__title", "name", "unit", "baseline", "target", "actual", "as_of")
 
@@ -171,12 +212,22 @@ class AllocationImporter(Importer):
     key = ("donation_reference", "programme_code", "output_title", "allocated_on")
     chunk_size = 1000
     columns = [
-        Column("donation_reference", partial(f.text, max_length=100), help="A posted donation's reference."),
-        Column("programme_code", partial(f.text, max_length=20)),
-        Column("output_title", partial(f.text, max_length=300), help="With programme_code, the output."),
-        Column("amount", f.money, help="In the base currency; greater than zero."),
-        Column("allocated_on", f.date, help="YYYY-MM-DD. With the donation and output, the row's key."),
-        Column("note", partial(f.text, max_length=300), required=False, default=""),
+        Column(
+            "donation_reference",
+            partial(f.text, max_length=100),
+            help="A posted donation's reference.",
+            example="BANK-250314-07",
+        ),
+        Column("programme_code", partial(f.text, max_length=20), example="INTEL"),
+        Column(
+            "output_title",
+            partial(f.text, max_length=300),
+            help="With programme_code, a recorded output.",
+            example="Global Threat Assessment 2025",
+        ),
+        Column("amount", f.money, help="In the base currency.", example="10000.00"),
+        Column("allocated_on", f.date, help="With the donation and the output, the row's key.", example="2025-03-31"),
+        Column("note", partial(f.text, max_length=300), required=False, default="", example="Board decision 2025/03"),
     ]
     fields = (
         "donation__reference",

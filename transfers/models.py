@@ -42,7 +42,9 @@ class ImportJob(models.Model):
         EXPIRED = "expired", "Expired: not confirmed within a day"
 
     RUNNING = (Status.QUEUED, Status.CHECKING, Status.CONFIRMED, Status.IMPORTING)
-    KEPT_ERRORS = 100  # the first errors shown; the count covers them all
+    # Every error the engine lists is kept, for the download; the page shows the first ones.
+    KEPT_ERRORS = 10_000  # transfers.engine.MAX_REPORTED_ERRORS
+    SHOWN_ERRORS = 100
     KEPT_ROWS = 20  # the first rows' statuses shown: a taste of the file, not the file
     UPLOAD_FOLDER = "imports"  # in private storage; nothing else is kept there
 
@@ -69,7 +71,9 @@ class ImportJob(models.Model):
     new = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text="The first errors: line, column, message.")
+    errors = models.JSONField(
+        default=list, blank=True, help_text="The first errors: line, column, value read, message."
+    )
     row_statuses = models.JSONField(default=list, blank=True, help_text="The first rows: line, key, new or unchanged.")
     notes = models.JSONField(default=list, blank=True)
     failure = models.TextField(

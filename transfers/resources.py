@@ -36,6 +36,7 @@ class _TransferFormat(Format):
 
     def __init__(self, encoding=None):
         self.encoding = encoding  # unused: CSV is always UTF-8
+        self.file_name = ""  # the user's, for messages: set by the admin before create_dataset
 
     def get_title(self):
         return self.extension
@@ -60,7 +61,7 @@ class _TransferFormat(Format):
 
     def create_dataset(self, in_stream):
         data = in_stream if isinstance(in_stream, bytes) else in_stream.encode()
-        table = open_table(io.BytesIO(data), f"uploaded.{self.extension}")
+        table = open_table(io.BytesIO(data), self.file_name or f"uploaded.{self.extension}", self.extension)
         dataset = TransferDataset(headers=table.header)
         dataset.transfer_rows = list(table.rows)
         width = len(table.header)
@@ -90,8 +91,8 @@ class TransferResource(resources.ModelResource):
 
     @classmethod
     def for_importer(cls, importer_class):
-        """A resource class whose fields are exactly the kind's file columns."""
-        names = importer_class.column_names()
+        """A resource class whose fields are exactly the kind's file columns, export-only ones included."""
+        names = importer_class.export_names()
         attrs = {name: Field(attribute=name, column_name=name) for name in names}
         attrs["Meta"] = type("Meta", (), {"model": importer_class.model, "fields": tuple(names)})
         attrs["importer_class"] = importer_class
@@ -149,7 +150,7 @@ class TransferResource(resources.ModelResource):
         return result
 
     def export(self, queryset=None, **kwargs):
-        names = self.importer_class.column_names()
+        names = self.importer_class.export_names()
         selected = kwargs.get("export_fields") or names
         keep = [i for i, name in enumerate(names) if name in selected]
         dataset = tablib.Dataset(headers=[names[i] for i in keep])

@@ -3,7 +3,8 @@
 from django import template
 
 from .. import services
-from ..views import SEND, SummariesForm, period_from_query
+from ..forms import SummariesForm
+from ..views import SEND, period_from_query
 
 register = template.Library()
 
@@ -16,5 +17,4 @@ def summaries_panel(context):
     period = period_from_query(request.GET.get("summaries", ""))
     progress = services.summaries_progress(start=period[0], end=period[1]) if period else None
     initial = {"start": period[0], "end": period[1]} if period else {}
-    return {"allowed": True, "form": SummariesForm(initial=initial), "period": period, "progress": progress,
-            "csrf_token": context.get("csrf_token")}  # fmt: skip
+    return {"allowed": True, "form": SummariesForm(initial=initial), "period": period, "progress": progress}

@@ -83,17 +83,18 @@ def test_finance_records_posts_and_reverses_in_the_admin(client, db):
     assert page.status_code == 200
     assert page.context["has_change_permission"] is False  # posted: read-only
 
-    response = client.post(
-        "/admin/donors/donation/", {"action": "reverse_selected", "_selected_action": [donation.pk]}, follow=True
-    )
+    reverse = {"action": "reverse_selected", "_selected_action": [donation.pk]}
+    asked = client.post("/admin/donors/donation/", reverse)
+    assert "Reason for the reversal" in asked.content.decode() and not Donation.objects.filter(reversal_of=donation)
+    confirmed = reverse | {"confirm_reversal": "1", "reason": "Bank recall"}
+    response = client.post("/admin/donors/donation/", confirmed, follow=True)
     assert "Donations reversed: 1." in response.content.decode()
     reversal = Donation.objects.get(reversal_of=donation)
     assert reversal.amount == Decimal("-25000.00") and reversal.base_amount == -donation.base_amount
+    assert reversal.reversal_reason == "Bank recall"
     assert pledge_figures(pledge).outstanding == Decimal("100000.00")
 
-    response = client.post(
-        "/admin/donors/donation/", {"action": "reverse_selected", "_selected_action": [donation.pk]}, follow=True
-    )
+    response = client.post("/admin/donors/donation/", confirmed, follow=True)
     assert "has already been reversed" in response.content.decode()
     assert Donation.objects.filter(donor=donor).count() == 2
 

@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 
 from backoffice import roles
-from delivery.models import Delivery, ReminderSent
+from delivery.models import Delivery, Mailing, ReminderSent
 from donors import services
 from donors.models import Donation, Donor
 from grants.models import Allocation, Indicator, ReportingObligation
@@ -57,6 +57,7 @@ MATRIX = {
     "reports.reportrun": _access(VIEW, NONE, VIEW, VIEW),
     "delivery.delivery": _access(VIEW, NONE, VIEW, VIEW),
     "delivery.remindersent": _access(VIEW, NONE, VIEW, VIEW),
+    "delivery.mailing": _access(VIEW, NONE, VIEW, VIEW),
     "transfers.importjob": _access(VIEW, VIEW, VIEW, VIEW),  # Programme: the jobs of the kinds it imports
     # Users, roles and login records are a superuser's.
     "auth.user": _access(NONE, NONE, NONE, NONE),
@@ -80,6 +81,9 @@ EXPORTS = {label: {F, L, A} for label in (*_LEDGER_FILES, *_GRANT_FILES)} | {
     "grants.output": {F, P, L, A},
     "grants.indicator": {F, P, L, A},
 }
+
+# The donation page's Post and Reverse confirmation pages (donors.admin_posting).
+POSTING = {"donors.donation": {F}}
 
 # Admin actions other than delete_selected (which follows DELETABLE), and who may run them.
 ACTIONS = {
@@ -119,6 +123,10 @@ def ledger(db):
     run = ReportRun.objects.create(kind=ReportRun.Kind.DONOR_SUMMARY, donor=pledge.donor, requested_by=by)
     Delivery.objects.create(run=run, contact=contact, email=contact.email)
     ReminderSent.objects.create(week="2025-W09")
+    Mailing.objects.create(
+        nonce="0" * 32, period_start=dt.date(2025, 1, 1), period_end=dt.date(2025, 12, 31), everyone=True,
+        reports=1, contacts=1, skipped=0, confirmed_by=by,
+    )  # fmt: skip
     ImportJob.objects.create(
         kind="outputs", file="imports/outputs.csv", file_name="outputs.csv", file_size=10, requested_by=by
     )
@@ -165,11 +173,16 @@ NEEDS = {
     "process_import": "import",
     "export": "export",
     "confirm": "import",  # an ImportJob's go-ahead
+    "import_template": "import",
+    "errors": "uploader",  # an ImportJob's errors as CSV: the user who uploaded the file, no role
+    "post": "posting",  # a draft donation's confirmation page
+    "reverse": "posting",  # a posted donation's, with the reason
     "password_change": "superuser",
 }
 POST_ONLY = {"process_import"}  # answers a GET with 405 whoever asks
 # The kinds whose POST writes; a role that may not use the URL must get 403 and change nothing.
 WRITES = {"change", "simple_history", "add", "delete", "import", "process_import", "confirm", "password_change"}
+WRITES |= {"post", "reverse"}
 
 
 def _url_kind(label, pattern) -> str:
@@ -204,7 +217,9 @@ def _allowed(label, kind, role) -> bool:
         "delete": (label, role) in DELETABLE,
         "import": role in IMPORTS.get(label, ()),
         "export": role in EXPORTS.get(label, ()),
+        "posting": role in POSTING.get(label, ()),
         "superuser": False,
+        "uploader": False,
     }[need]
 
 
@@ -227,6 +242,10 @@ def _url(label, kind, obj) -> str:
             "process_import": "process_import/",
             "export": "export/",
             "confirm": f"{obj.pk}/confirm/",
+            "import_template": "import/template/",
+            "errors": f"{obj.pk}/errors/",
+            "post": f"{obj.pk}/post/",
+            "reverse": f"{obj.pk}/reverse/",
             "password_change": f"{obj.pk}/password/",
         }[kind]
     )

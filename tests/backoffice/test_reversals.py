@@ -17,7 +17,7 @@ def user(db):
 
 def _donation(user):
     donation = ledger.donation_post(donation=DonationFactory(reference="BANK-R1"), by=user)
-    return donation, "Donation BANK-R1", lambda d: ledger.donation_reverse(donation=d, by=user)
+    return donation, "Donation BANK-R1", lambda d: ledger.donation_reverse(donation=d, by=user, reason="Bank recall")
 
 
 def _write_off(user):

@@ -26,6 +26,7 @@ def world(client):
     client.force_login(role_user("Finance"))
     return {
         "donor": donor.pk,
+        "donor_ref": donor.ref,
         "run": run_id,
         "portfolio": portfolio.pk,
         "token": delivery_token(Delivery.objects.get().pk),
@@ -46,6 +47,8 @@ LEDGER_PAGES = {
     "dashboard": "/dashboard/",
     "dashboard report status": "/dashboard/report/{portfolio}/",
     "donor download link": "/d/{token}/",
+    "send preview": "/reports/summaries/preview/?start=2025-01-01&end=2025-12-31&audience=all",
+    "send sample": "/reports/summaries/sample/?start=2025-01-01&end=2025-12-31&donor={donor_ref}",
 }
 
 

@@ -74,7 +74,7 @@ def smtp(settings):
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 5
-    settings.DELIVERY_BASE_URL = "http://testserver"
+    settings.SITE_URL = "http://testserver"
     yield sink
     controller.stop()
 

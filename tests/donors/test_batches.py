@@ -14,7 +14,7 @@ from donors.models import Donation, DonationBatch
 from donors.services import NewDonation
 from tests.factories import BatchFactory, DonationFactory, DonorFactory, RateFactory, role_user
 
-migration = importlib.import_module("donors.migrations.0012_batch_in_one_currency")
+migration = importlib.import_module("donors.migrations.0013_batch_in_one_currency")
 
 
 @pytest.fixture

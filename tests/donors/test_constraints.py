@@ -27,7 +27,7 @@ def test_a_reference_is_used_once_by_the_database_and_by_validation(db):
 
 def test_a_donation_is_reversed_once_even_past_the_service(finance_user):
     donation = services.donation_post(donation=DonationFactory(amount=Decimal("40.00")), by=finance_user)
-    reversal = services.donation_reverse(donation=donation, by=finance_user)
+    reversal = services.donation_reverse(donation=donation, by=finance_user, reason="Bank recall")
     second = Donation(
         reference="BANK-REV-2", donor=donation.donor, received_on=donation.received_on, amount=Decimal("-40.00"),
         currency=donation.currency, reversal_of=donation,

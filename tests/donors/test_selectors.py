@@ -57,7 +57,7 @@ def test_instalment_states_say_which_donations_and_write_offs_pay_each_instalmen
     later = pay(user, pledge, "90.00", on=dt.date(2025, 5, 1))
     first = pay(user, pledge, "60.00", on=dt.date(2025, 1, 5))
     recalled = pay(user, pledge, "40.00", on=dt.date(2025, 2, 1))
-    services.donation_reverse(donation=recalled, by=user)  # a recall pays nothing
+    services.donation_reverse(donation=recalled, by=user, reason="Bank recall")  # a recall pays nothing
     written = services.pledge_write_off(pledge=pledge, amount=Decimal("20.00"), reason="Bank charges", by=user)
     states = pledge_instalment_states(pledge, today=TODAY)
     paid_by = [[(p.kind, p.entry_id, p.label, p.amount) for p in s.paid_by] for s in states]

@@ -3,12 +3,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from donors import services
-from donors.models import Donation, Instalment, WriteOff
+from donors.models import Donation, Instalment, PostedDayTotal, WriteOff
 from donors.selectors import pledge_figures, pledge_instalment_states
 from tests.factories import BatchFactory, DonationFactory, DonorFactory, PledgeFactory, RateFactory, role_user
 
@@ -187,14 +188,105 @@ def test_posting_twice_is_refused(user):
         services.donation_post(donation=donation, by=user)
 
 
+# Dates in the future ---------------------------------------------------------------------
+
+
+def tomorrow() -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=1)
+
+
+def test_a_future_dated_donation_may_be_a_draft_but_is_refused_when_posted(user):
+    draft = DonationFactory(received_on=tomorrow())
+    with pytest.raises(ValidationError) as error:
+        services.donation_post(donation=draft, by=user)
+    (message,) = error.value.message_dict["received_on"]
+    assert f"The date received, {tomorrow().isoformat()}, is in the future" in message
+    draft.refresh_from_db()
+    assert draft.status == "draft" and draft.base_amount is None and not PostedDayTotal.objects.exists()
+
+
+def test_a_donation_received_today_is_posted(user):
+    assert post(user, received_on=timezone.localdate()).is_posted
+
+
+def test_a_batch_with_a_future_dated_donation_posts_nothing(user):
+    batch = BatchFactory(expected_count=2, expected_total=Decimal("200.00"))
+    DonationFactory(batch=batch, received_on=dt.date(2025, 3, 1))
+    DonationFactory(batch=batch, received_on=tomorrow())
+    with pytest.raises(ValidationError, match=f"{tomorrow().isoformat()}, is in the future"):
+        services.batch_post(batch=batch, by=user)
+    assert set(batch.donations.values_list("status", flat=True)) == {"draft"}
+    batch.refresh_from_db()
+    assert batch.status == "open"
+
+
+def test_bulk_posting_refuses_a_future_dated_donation_and_posts_none(user):
+    donor = DonorFactory()
+    rows = [
+        services.NewDonation(f"B-{day}", donor.pk, timezone.localdate() + dt.timedelta(days=day), Decimal("5"), "GBP")
+        for day in (-1, 1)
+    ]
+    with pytest.raises(ValidationError, match="is in the future"):
+        services.donations_post_bulk(donations=rows, by=user)
+    assert not Donation.objects.exists()
+
+
+def test_a_reversal_dated_in_the_future_is_refused(user):
+    donation = post(user)
+    with pytest.raises(ValidationError, match="is in the future"):
+        services.donation_reverse(donation=donation, by=user, reason="Bank recall", on=tomorrow())
+    assert Donation.objects.count() == 1
+
+
+def test_the_posting_preview_is_what_posting_freezes(user):
+    RateFactory(currency="USD", date=dt.date(2025, 2, 1), rate=Decimal("0.79"), source="ECB")
+    draft = DonationFactory(amount=Decimal("100.00"), currency="USD")
+    preview = services.donation_post_preview(draft)
+    assert Donation.objects.get(pk=draft.pk).status == "draft"  # the preview writes nothing
+    posted = services.donation_post(donation=draft, by=user)
+    assert preview == {
+        "rate": posted.rate,
+        "rate_date": dt.date(2025, 2, 1),
+        "rate_source": "ECB",
+        "base_amount": Decimal("79.00"),
+        "pledge_amount": None,
+    }
+
+
 # Reversals -------------------------------------------------------------------------------
+
+
+def test_the_reason_is_stored_on_the_reversal_and_the_original_is_untouched(user):
+    donation = post(user)
+    reversal = services.donation_reverse(donation=donation, by=user, reason="Bank recall: account closed\n(ref 42)")
+    reversal.refresh_from_db()
+    assert reversal.reversal_reason == "Bank recall: account closed\n(ref 42)"
+    assert reversal.history.get().reversal_reason == reversal.reversal_reason
+    donation.refresh_from_db()
+    assert donation.reversal_reason == ""
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("", "A reversal needs a reason"),
+        ("  \n ", "A reversal needs a reason"),
+        ("Recall\x07", "control character U+0007"),
+    ],
+)
+def test_a_reversal_without_a_plain_text_reason_is_refused(user, reason, message):
+    donation = post(user)
+    with pytest.raises(ValidationError) as error:
+        services.donation_reverse(donation=donation, by=user, reason=reason)
+    assert message in " ".join(error.value.message_dict["reversal_reason"])
+    assert Donation.objects.count() == 1
 
 
 def test_reversal_restores_pledge_outstanding(user):
     pledge = PledgeFactory(total=Decimal("1000.00"))
     donation = post(user, donor=pledge.donor, pledge=pledge, amount=Decimal("400.00"))
     assert pledge_figures(pledge).outstanding == Decimal("600.00")
-    reversal = services.donation_reverse(donation=donation, by=user)
+    reversal = services.donation_reverse(donation=donation, by=user, reason="Bank recall")
     assert reversal.amount == Decimal("-400.00") and reversal.base_amount == Decimal("-400.00")
     assert reversal.reversal_of == donation and reversal.is_posted
     assert pledge_figures(pledge).outstanding == Decimal("1000.00")
@@ -207,23 +299,23 @@ def test_reversal_uses_the_original_rate_not_todays(user):
     donation = post(user, amount=Decimal("100.00"), currency="USD")
     rate.rate = Decimal("0.5")
     rate.save()
-    reversal = services.donation_reverse(donation=donation, by=user)
+    reversal = services.donation_reverse(donation=donation, by=user, reason="Bank recall")
     assert reversal.base_amount == -donation.base_amount == Decimal("-80.00")
 
 
 def test_second_reversal_and_reversal_of_reversal_are_refused(user):
     donation = post(user)
-    reversal = services.donation_reverse(donation=donation, by=user)
+    reversal = services.donation_reverse(donation=donation, by=user, reason="Bank recall")
     with pytest.raises(ValidationError, match="already been reversed"):
-        services.donation_reverse(donation=donation, by=user)
+        services.donation_reverse(donation=donation, by=user, reason="Bank recall")
     with pytest.raises(ValidationError, match="a reversal cannot be reversed"):
-        services.donation_reverse(donation=reversal, by=user)
+        services.donation_reverse(donation=reversal, by=user, reason="Bank recall")
     assert Donation.objects.count() == 2
 
 
 def test_draft_cannot_be_reversed(user):
     with pytest.raises(ValidationError, match="only posted donations are reversed"):
-        services.donation_reverse(donation=DonationFactory(), by=user)
+        services.donation_reverse(donation=DonationFactory(), by=user, reason="Bank recall")
 
 
 # Pledge status, outstanding, overpayment, write-offs -------------------------------------
@@ -304,7 +396,7 @@ class TestOutstandingInvariant(HypothesisTestCase):
         for gift, undo in zip(gifts, reverse, strict=False):
             donation = post(user, donor=pledge.donor, pledge=pledge, amount=gift)
             if undo:
-                services.donation_reverse(donation=donation, by=user)
+                services.donation_reverse(donation=donation, by=user, reason="Bank recall")
         before = pledge_figures(pledge)
         if before.outstanding > 0 and write_off:
             amount = max(Decimal("0.01"), (before.outstanding * write_off / 100).quantize(Decimal("0.01")))

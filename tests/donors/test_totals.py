@@ -125,7 +125,7 @@ class TestTotalsFollowTheLedger(HypothesisTestCase):
             else:
                 original = posted[which % len(posted)]
                 if not Donation.objects.filter(reversal_of=original).exists() and not original.is_reversal:
-                    services.donation_reverse(donation=original, by=user)
+                    services.donation_reverse(donation=original, by=user, reason="Bank recall")
             assert_totals_match_ledger()
         start = FIRST_DAY + dt.timedelta(days=start_day)
         assert_period_figures_match_ledger(start, start + dt.timedelta(days=length))

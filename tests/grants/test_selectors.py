@@ -149,7 +149,7 @@ def test_unallocated_balance_splits_restricted_by_restriction(user):
     posted(user, amount=Decimal("11.00"))
     recalled = posted(user, amount=Decimal("1000.00"))
     allocate(user, recalled, output, "300.00")
-    ledger.donation_reverse(donation=recalled, by=user)
+    ledger.donation_reverse(donation=recalled, by=user, reason="Bank recall")
     DonationFactory(amount=Decimal("999.00"))  # a draft counts for nothing
 
     balance = selectors.unallocated_balance()

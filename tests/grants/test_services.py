@@ -73,7 +73,7 @@ def test_draft_reversal_and_reversed_donations_cannot_be_allocated(user):
     with pytest.raises(ValidationError, match="is a draft; post it before allocating"):
         services.allocation_create(donation=draft, output=output, amount=Decimal("1.00"), by=user)
     donation = posted(user)
-    reversal = ledger.donation_reverse(donation=donation, by=user)
+    reversal = ledger.donation_reverse(donation=donation, by=user, reason="Bank recall")
     with pytest.raises(ValidationError, match="has been reversed"):
         services.allocation_create(donation=donation, output=output, amount=Decimal("1.00"), by=user)
     with pytest.raises(ValidationError, match="is a reversal"):
@@ -167,7 +167,7 @@ def test_reversing_a_donation_reverses_its_allocations(user):
     a, b = OutputFactory(), OutputFactory()
     services.allocation_create(donation=donation, output=a, amount=Decimal("30.00"), by=user)
     services.allocation_create(donation=donation, output=b, amount=Decimal("70.00"), by=user)
-    ledger.donation_reverse(donation=donation, by=user)
+    ledger.donation_reverse(donation=donation, by=user, reason="Bank recall")
     assert net(donation) == Decimal("0.00")
     assert Allocation.objects.filter(reversal_of__isnull=False).count() == 2
 
@@ -326,7 +326,7 @@ class TestAllocationInvariants(HypothesisTestCase):
                 if standing:
                     services.allocation_reverse(allocation=standing, by=user)
             elif d not in reversed_:
-                ledger.donation_reverse(donation=donation, by=user)
+                ledger.donation_reverse(donation=donation, by=user, reason="Bank recall")
                 reversed_.add(d)
 
             for i, each in enumerate(donations):

@@ -57,11 +57,14 @@ ROW_ERRORS = {
 }
 
 FILE_ERRORS = {
-    "empty.csv": "The file is empty.",
+    "empty.csv": "empty.csv is empty.",
     "latin1.csv": (
         "Line 1: the file is not UTF-8 text. Save it as 'CSV UTF-8 (comma delimited)', or check that it is a CSV file."
     ),
-    "legacy.xls": "This is an old Excel .xls file. Save it as .xlsx or as 'CSV UTF-8 (comma delimited)'.",
+    "legacy.xls": (
+        "legacy.xls is an old Excel workbook (.xls) or another Office 97-2003 file. "
+        "Save it as .xlsx or as 'CSV UTF-8 (comma delimited)'."
+    ),
     "not_a_workbook.xlsx": (
         "not_a_workbook.xlsx is named .xlsx but is not an Excel workbook. Check that it is the right file."
     ),

@@ -78,11 +78,11 @@ def test_every_bad_row_is_reported_and_nothing_is_written(setting, tmp_path):
         "DRAFT-1,GTA,Summit 2025,10,2025-03-10,\n"
         "BANK-1,GTA,Summit 2025,1.234,2025-03-10,\n"
     )
-    assert errors_of(tmp_path, content) == [
-        "Line 6, column amount: '1.234' has more than 2 decimal places.",
+    assert errors_of(tmp_path, content) == [  # in file order, though line 6's was found first
         "Line 3, column donation_reference: There is no donation with reference 'NOPE'.",
         "Line 4, column output_title: Programme GTA has no output titled 'Nothing'.",
         "Line 5, column donation_reference: Donation DRAFT-1 is a draft; post it before allocating.",
+        "Line 6, column amount: '1.234' has more than 2 decimal places.",
     ]
     assert Allocation.objects.count() == 0
 

@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from donors.models import Donation, DonationBatch
 from donors.services import donation_amounts
@@ -101,6 +102,23 @@ def test_a_pledge_without_a_rate_in_its_currency_is_reported_in_the_pledge_ref_c
         "and there is no EUR rate on or before 2025-03-02."
     )
     assert counts() == before
+
+
+def test_posting_a_future_dated_row_is_refused_with_its_line_and_column(ledger, tmp_path):
+    later = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
+    content = HEADER + "BANK-1,DON-0001,2025-03-02,100.50,GBP,,,,\n" + f"BANK-2,DON-0001,{later},5.00,GBP,,,,\n"
+    path = write_file(tmp_path, "later.csv", content)
+    before = counts()
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 error"):
+        call_command("import_data", "donations", path, "--post", stderr=err)
+    assert err.getvalue().strip() == (
+        f"Line 3, column received_on: The date received, {later}, is in the future (today is "
+        f"{timezone.localdate().isoformat()}); a donation is posted on or after the day it is received."
+    )
+    assert counts() == before
+    run(path)  # as drafts, to post on the day
+    assert Donation.objects.get(reference="BANK-2").status == "draft"
 
 
 def test_an_instalment_file_whose_schedule_does_not_add_up_to_the_pledge_is_refused(ledger, tmp_path):

@@ -94,13 +94,18 @@ def test_a_bad_large_file_is_refused_with_its_first_errors_and_writes_nothing(
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, donation_rows(300, bad_from=151))
     job = ImportJob.objects.get()
-    assert (job.status, job.error_count, len(job.errors)) == ("refused", 150, ImportJob.KEPT_ERRORS)
-    assert job.errors[0] == {"line": 152, "column": "amount", "message": "'1.234' has more than 2 decimal places."}
+    assert (job.status, job.error_count, len(job.errors)) == ("refused", 150, 150)
+    assert job.errors[0] == {
+        "line": 152,
+        "column": "amount",
+        "value": "1.234",
+        "message": "'1.234' has more than 2 decimal places.",
+    }
     assert counts() == before
     page = client.get(reverse("admin:transfers_importjob_change", args=[job.pk])).content.decode()
     assert "Refused: nothing was imported" in page
     assert "150 error(s); nothing was imported." in page
-    assert "… and 50 more errors" in page
+    assert "The first 100 are shown here; 50 more are in the download." in " ".join(page.split())
     assert "Confirm import" not in page
     response = client.post(reverse("admin:transfers_importjob_confirm", args=[job.pk]), follow=True)
     assert "This file is not waiting to be imported (it is refused: nothing was imported)." in response.content.decode()
@@ -138,6 +143,7 @@ def test_the_file_changed_in_the_database_between_check_and_import_is_refused_wh
         {
             "line": 31,
             "column": "amount",
+            "value": "30.50",
             "message": "BIG-00030 is already recorded with amount '7.00', but this row says '30.50'. "
             "An import never changes a recorded donation; correct it in the admin.",
         }

@@ -116,12 +116,14 @@ def test_a_previewed_upload_is_kept_privately_under_a_random_name_until_imported
     assert Donation.objects.count() == 1
 
 
-def test_a_refused_preview_keeps_nothing(ledger, client, own_temp_folder, own_private_storage):
+def test_a_refused_preview_keeps_no_file_only_its_errors(ledger, client, own_temp_folder, own_private_storage):
     client.force_login(role_user("Finance"))
     for content in (GOOD.replace("100.50", "1.234"), GOOD.replace(",", ";"), "not,a\nfile"):
         response = preview(client, content)
         assert "confirm_form" not in response.context
-    assert ImportJob.objects.count() == 0
+    # The unreadable file is refused by the form; the two read ones keep their errors, for the download.
+    jobs = ImportJob.objects.order_by("pk")
+    assert [(j.status, j.file.name, j.error_count) for j in jobs] == [("refused", "", 1), ("refused", "", 7)]
     assert list(own_temp_folder.iterdir()) == []
     assert not [p for p in own_private_storage.rglob("*") if p.is_file()]
 

@@ -5,6 +5,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from delivery import services
 
+DRY_RUN_STATES = {
+    "send": "would send",
+    "sent": "already sent",
+    "in_doubt": "in doubt, not resent",
+    "revoked": "revoked",
+}
+
 
 def _date(value: str) -> dt.date:
     try:
@@ -59,7 +66,7 @@ class Command(BaseCommand):
         for plan in plans:
             run = f"run #{plan.run.pk} ({plan.run.status})" if plan.run else "new run"
             for contact in plan.contacts or []:
-                state = "already sent" if contact.pk in plan.already_sent else "would send"
+                state = DRY_RUN_STATES[plan.contact_state(contact)]
                 self.stdout.write(f"{plan.donor.ref} {plan.donor.name}: {run} → {contact.email} [{state}]")
             if not plan.contacts:
                 self.stdout.write(f"{plan.donor.ref} {plan.donor.name}: {run} → no contact receives reports")

@@ -54,7 +54,7 @@ def batch_currencies_set(apps, schema_editor, out=sys.stdout):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("donors", "0011_codes_outside_migrations"),
+        ("donors", "0012_donation_reversal_reason"),
     ]
 
     operations = [
