@@ -1,6 +1,6 @@
 """Shared pieces for admin classes: money display, service errors shown as messages, history."""
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -46,6 +46,25 @@ class HistoryAdmin(SimpleHistoryAdmin):
         if request.method not in ("GET", "HEAD"):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class PresentValuesFilter(admin.ChoicesFieldListFilter):
+    """A filter over a long choice list (countries, currencies) that offers only the values the
+    records hold, by name: the full list made the donors page 6,487 px tall."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.present = set(model._default_manager.order_by().values_list(field_path, flat=True).distinct())
+
+    def choices(self, changelist):
+        offered = super().choices(changelist)
+        yield next(offered)  # "All"
+        # The rest come in the field's order, one per value (a choice of None comes last, kept).
+        values = [value for value, _ in self.field.flatchoices if value is not None]
+        for value, choice in zip(values, offered, strict=False):
+            if value in self.present:
+                yield choice
+        yield from offered
 
 
 class ShownAsMixin:

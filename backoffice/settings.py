@@ -90,6 +90,9 @@ TEMPLATES = [
         },
     },
 ]
+# Widgets render through TEMPLATES too, so templates/admin/widgets/ can correct the admin's markup.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+INSTALLED_APPS += ["django.forms"]  # the built-in widget templates, for that renderer
 
 WSGI_APPLICATION = "backoffice.wsgi.application"
 

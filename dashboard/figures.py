@@ -4,8 +4,8 @@ The key figures, the breakdowns and the top donors are `reports.figures.portfoli
 itself, so the dashboard and the portfolio PDF for the same period never disagree. Added
 here, from the same selectors and helpers: each figure split by currency, five years of
 pledged against received, funding per programme and the largest output gaps (optionally for
-one programme), instalments overdue today, and reports owed in the next 30 days. Every read
-is one query whatever the size of the ledger.
+one programme), instalments overdue today, and reports owed to donors: those overdue, then
+those due in the next 30 days. Every read is one query whatever the size of the ledger.
 """
 
 import datetime as dt
@@ -18,16 +18,19 @@ from django.utils import timezone
 
 from backoffice.money import money_round
 from backoffice.sql import ZERO
-from donors.models import Donation, Pledge, WriteOff
+from donors.models import Donation, Donor, Pledge, WriteOff
 from donors.selectors import overdue_instalments, pledge_totals_by_currency, posted_days
 from grants.models import Allocation
-from grants.selectors import obligations_due, output_funding, unallocated_balance
+from grants.selectors import obligations_due, obligations_overdue, output_funding, output_gaps, unallocated_balance
 from reports.figures import Converter, portfolio_snapshot
 
 D0 = Decimal("0.00")
 YEARS = 5
 LARGEST_GAPS = 8
 OVERDUE_INSTALMENTS_SHOWN = 15
+OBLIGATIONS_SHOWN = 10  # of each state; the counts say how many there are, the admin lists them all
+OBLIGATIONS_DUE_WITHIN = 30  # days
+KINDS = [label for _, label in Donor.Kind.choices]  # every kind of donor, in a fixed order: colours follow it
 PROGRAMME_FIGURES = [
     ("pledged", "Pledged for this programme (restricted pledges starting in the period)"),
     ("received", "Received on pledges restricted to this programme"),
@@ -135,7 +138,8 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
         row = programmes.setdefault(o.programme_name, {"label": o.programme_name, "budget": D0, "funded": D0})
         row["budget"] += o.budget
         row["funded"] += o.allocated
-    gaps = sorted((o for o in outputs if o.gap > 0), key=lambda o: (-o.gap, o.title))[:LARGEST_GAPS]
+    overdue_obligations = obligations_overdue(today=today)
+    due_obligations = obligations_due(within_days=OBLIGATIONS_DUE_WITHIN, today=today)
 
     return {
         "base_currency": base,
@@ -145,10 +149,14 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
         "by_kind": [{"label": r["label"], "amount": Decimal(r["amount"]["amount"])} for r in snapshot["by_kind"]],
         "by_year": _by_year(end, fx),
         "by_programme": sorted(programmes.values(), key=lambda r: r["label"]),
-        "gaps": gaps,
+        "gaps": output_gaps(programme=programme, end=end, limit=LARGEST_GAPS),
         "top_donors": [{**r, "amount": Decimal(r["amount"]["amount"])} for r in snapshot["top_donors"]],
         "overdue_instalments": list(overdue_instalments(today=today)[:OVERDUE_INSTALMENTS_SHOWN]),
-        "obligations": list(obligations_due(within_days=30, today=today)[:15]),
+        "obligations_overdue": list(overdue_obligations[:OBLIGATIONS_SHOWN]),
+        "obligations_overdue_count": overdue_obligations.count(),
+        "obligations_due": list(due_obligations[:OBLIGATIONS_SHOWN]),
+        "obligations_due_count": due_obligations.count(),
+        "obligations_due_within": OBLIGATIONS_DUE_WITHIN,
         "today": today,
     }
 

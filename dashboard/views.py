@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from reportlab.lib.units import mm
 
 from backoffice.access import PageAccess
 from backoffice.text import xml_safe
@@ -21,7 +20,7 @@ from reports import charts
 from reports.models import ReportRun
 from reports.services import ReportError, report_run_request
 
-from .figures import dashboard_figures
+from .figures import KINDS, dashboard_figures
 
 VIEW, GENERATE, DOWNLOAD = "reports.view_dashboard", "reports.generate_report", "reports.download_report"
 
@@ -85,14 +84,28 @@ def _labels(values) -> list[str]:
     return [xml_safe(str(value)) for value in values]
 
 
+# Charts are drawn for a phone's width, in units that are CSS pixels at their natural size: the
+# page shows them at that size and shrinks them (viewBox) only on a narrower screen, so their text
+# stays at FONT_SIZE px on a laptop and above 12 px on a 390 px phone.
+CHART_WIDTH, FONT_SIZE, LABEL_LIMIT = 360, 14, 38
+
+
+def _bars(labels: list[str], series, **options):
+    """A horizontal bar chart with each label above its bars, as tall as they need."""
+    return charts.bar_chart(labels, series, horizontal=True, labels_above=True, width=CHART_WIDTH, font_size=FONT_SIZE,
+                            label_limit=LABEL_LIMIT, **options)  # fmt: skip
+
+
 def _charts(f: dict) -> list[dict]:
     base = f["base_currency"]
     found = []
     if f["by_kind"]:
+        kinds = [r["label"] for r in f["by_kind"]]
         found.append({
             "key": "chart-kind", "title": "Received by kind of donor", "unit": base,
-            "svg": charts.pie_chart(_labels(r["label"] for r in f["by_kind"]), [str(r["amount"]) for r in f["by_kind"]],
-                                    width=110 * mm, height=50 * mm),
+            "svg": charts.pie_chart(_labels(kinds), [str(r["amount"]) for r in f["by_kind"]],
+                                    colours=[charts.palette_colour(k, KINDS) for k in kinds],
+                                    width=CHART_WIDTH, height=140, font_size=FONT_SIZE, label_limit=LABEL_LIMIT),
             "columns": ["Kind of donor", f"Received ({base})"],
             "rows": [[r["label"], r["amount"]] for r in f["by_kind"]],
         })  # fmt: skip
@@ -100,32 +113,29 @@ def _charts(f: dict) -> list[dict]:
         "key": "chart-years", "title": f"Pledged and received, last {len(f['by_year'])} years", "unit": base,
         "svg": charts.bar_chart(_labels(r["label"] for r in f["by_year"]),
                                 [[str(r["pledged"]) for r in f["by_year"]], [str(r["received"]) for r in f["by_year"]]],
-                                names=["Pledged", "Received"], width=130 * mm, height=58 * mm),
+                                names=["Pledged", "Received"], width=CHART_WIDTH, height=210, font_size=FONT_SIZE),
         "columns": ["Year", f"Pledged ({base})", f"Received ({base})"],
         "rows": [[r["label"], r["pledged"], r["received"]] for r in f["by_year"]],
     })  # fmt: skip
     if f["by_programme"]:
         found.append({
             "key": "chart-programmes", "title": "Funding against budget, by programme", "unit": base,
-            "svg": charts.bar_chart(_labels(r["label"] for r in f["by_programme"]),
-                                    [[str(r["budget"]) for r in f["by_programme"]],
-                                     [str(r["funded"]) for r in f["by_programme"]]],
-                                    names=["Budget", "Funded"], horizontal=True, width=130 * mm,
-                                    height=max(40 * mm, 12 * mm * len(f["by_programme"]) + 20 * mm)),
+            "svg": _bars(_labels(r["label"] for r in f["by_programme"]),
+                         [[str(r["budget"]) for r in f["by_programme"]], [str(r["funded"]) for r in f["by_programme"]]],
+                         names=["Budget", "Funded"]),
             "columns": ["Programme", f"Budget ({base})", f"Funded ({base})"],
             "rows": [[r["label"], r["budget"], r["funded"]] for r in f["by_programme"]],
         })  # fmt: skip
     if f["gaps"]:
         found.append({
             "key": "chart-gaps", "title": "Largest funding gaps, by output", "unit": base,
-            "svg": charts.bar_chart(_labels(o.title for o in f["gaps"]), [[str(o.gap) for o in f["gaps"]]],
-                                    horizontal=True, width=130 * mm,
-                                    height=max(40 * mm, 9 * mm * len(f["gaps"]) + 20 * mm)),
+            "svg": _bars(_labels(o.title for o in f["gaps"]), [[str(o.gap) for o in f["gaps"]]]),
             "columns": ["Output", f"Budget ({base})", f"Funded ({base})", f"Gap ({base})"],
             "rows": [[o.title, o.budget, o.allocated, o.gap] for o in f["gaps"]],
         })  # fmt: skip
     for chart in found:
-        chart["svg"] = charts.svg(chart["svg"], key=chart["key"], title=xml_safe(chart["title"]))
+        names = {charts.label_shorten(label, LABEL_LIMIT): label for label in _labels(row[0] for row in chart["rows"])}
+        chart["svg"] = charts.svg(chart["svg"], key=chart["key"], title=xml_safe(chart["title"]), full_names=names)
     return found
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from backoffice.admin_tools import HistoryAdmin, ShownAsMixin, error_text, money, run_each
+from backoffice.admin_tools import HistoryAdmin, PresentValuesFilter, ShownAsMixin, error_text, money, run_each
 from backoffice.money import format_rate
 from grants import services as grant_services
 from grants.models import Allocation
@@ -62,8 +62,9 @@ class PledgeInline(admin.TabularInline):
 @admin.register(Donor)
 class DonorAdmin(ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.DonorResource]
-    list_display = ("ref", "name", "kind", "country", "status", "lifetime", "this_year", "largest", "last_gift_on")
-    list_filter = ("kind", "status", "country", "publicly_acknowledged")
+    # What fits a laptop screen; country and largest gift are on the change page, the filters and the export.
+    list_display = ("ref", "name", "kind", "status", "lifetime", "this_year", "last_gift_on")
+    list_filter = ("kind", "status", ("country", PresentValuesFilter), "publicly_acknowledged")
     search_fields = ("ref", "name", "external_ref")
     inlines = [ContactInline, PledgeInline]
     actions = [generate_donor_summary]
@@ -287,16 +288,8 @@ class PledgeAdmin(ShownAsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.PledgeResource]
     form = PledgeForm
     shown_as = {"total": "total_display"}
-    list_display = (
-        "ref",
-        "title",
-        "donor",
-        "total_display",
-        "received_display",
-        "outstanding_display",
-        "status_display",
-    )
-    list_filter = ("currency", "donor__kind")
+    list_display = ("ref", "title", "donor", "total_display", "outstanding_display", "status_display")
+    list_filter = (("currency", PresentValuesFilter), "donor__kind")
     list_select_related = ("donor",)
     search_fields = ("ref", "title", "donor__name", "donor__ref", "agreement_ref")
     date_hierarchy = "start_date"
@@ -463,19 +456,15 @@ class DonationAdmin(ShownAsMixin, DonationPostingMixin, TransferAdminMixin, Post
     shown_as = {"amount": "amount_display", "rate": "rate_display"}
     form = DonationForm
     inlines = [DonationAllocationInline]
-    list_display = (
-        "reference",
-        "received_on",
-        "donor",
-        "amount_display",
-        "base_display",
-        "method",
+    # Method, batch and the reversed donation are on the change page, the filters and the export.
+    list_display = ("reference", "received_on", "donor", "amount_display", "base_display", "status", "pledge")
+    list_filter = (
         "status",
-        "pledge",
-        "batch",
-        "reversal_column",
+        "method",
+        ("currency", PresentValuesFilter),
+        "received_on",
+        ("batch", admin.RelatedOnlyFieldListFilter),
     )
-    list_filter = ("status", "method", "currency", "received_on", "batch")
     list_select_related = ("donor", "pledge", "batch", "reversal_of")
     search_fields = ("reference", "donor__name", "donor__ref", "pledge__ref", "note")
     date_hierarchy = "received_on"
@@ -676,7 +665,7 @@ class ExchangeRateAdmin(ShownAsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.ExchangeRateResource]
     list_display = ("currency", "date", "rate_display", "source")
     shown_as = {"rate": "rate_display"}
-    list_filter = ("currency", "source")
+    list_filter = (("currency", PresentValuesFilter), "source")
     search_fields = ("currency",)
     date_hierarchy = "date"
 

@@ -304,10 +304,3 @@ class DonationPostingMixin:
             reversal.received_on,
             reversal.reversal_reason or "—",
         )
-
-    @admin.display(description="Reversal of", ordering="reversal_of__reference")
-    def reversal_column(self, obj):
-        """In the list: a reversal names what it reverses and why (`list_select_related` has it)."""
-        if obj.reversal_of_id is None:
-            return "—"
-        return f"{obj.reversal_of.reference}: {obj.reversal_reason or '—'}"

@@ -85,9 +85,7 @@ class OutputAdmin(ShownAsMixin, ReportActionsMixin, TransferAdminMixin, HistoryA
     list_display = (
         "title",
         "programme",
-        "kind",
         "status",
-        "start_date",
         "budget_display",
         "allocated_display",
         "planned_display",
@@ -175,16 +173,7 @@ class AllocationForm(forms.ModelForm):
 class AllocationAdmin(PostedReadOnlyMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.AllocationResource]
     form = AllocationForm
-    list_display = (
-        "allocated_on",
-        "output",
-        "amount_display",
-        "source",
-        "donor",
-        "planned",
-        "by",
-        "reversal_of",
-    )
+    list_display = ("allocated_on", "output", "amount_display", "source", "donor", "planned")
     list_filter = (("pledge", admin.EmptyFieldListFilter), "output__programme", "allocated_on")
     list_select_related = ("output", "donation__donor", "pledge__donor", "by", "reversal_of")
     search_fields = ("output__title", "donation__reference", "pledge__ref", "donation__donor__name", "note")
@@ -279,7 +268,7 @@ class ObligationForm(forms.ModelForm):
 @admin.register(ReportingObligation)
 class ReportingObligationAdmin(HistoryAdmin):
     form = ObligationForm
-    list_display = ("due_date", "kind", "pledge", "donor", "period_end", "status", "submitted_on", "is_overdue")
+    list_display = ("due_date", "kind", "pledge", "donor", "status", "is_overdue")
     list_filter = (ObligationDueFilter, "status", "kind")
     list_select_related = ("pledge__donor",)
     search_fields = ("pledge__ref", "pledge__donor__name", "pledge__title")

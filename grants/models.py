@@ -175,6 +175,14 @@ class ReportingObligation(models.Model):
         SUBMITTED = "submitted", "Submitted"
         WAIVED = "waived", "Waived"
 
+    class State(models.TextChoices):
+        """What a report is on a given day; `grants.selectors.obligations_with_state` derives it."""
+
+        DUE = "due", "Due"
+        OVERDUE = "overdue", "Overdue"
+        SUBMITTED = "submitted", "Submitted"
+        WAIVED = "waived", "Waived"
+
     pledge = models.ForeignKey("donors.Pledge", on_delete=models.CASCADE, related_name="obligations")
     kind = models.CharField(max_length=10, choices=Kind.choices, validators=[validate_plain_text])
     period_end = models.DateField(null=True, blank=True, help_text="The end of the period the report covers.")

@@ -10,7 +10,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Case, F, Q, QuerySet, Subquery, Sum, When
+from django.db.models import (
+    Case,
+    CharField,
+    DateField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -88,23 +101,34 @@ def output_funding(
     if programme is not None:
         queryset = queryset.filter(programme=programme)
     rows = outputs_with_funding(queryset.select_related("programme"), start=start, end=end)
-    return [
-        OutputFunding(
-            output_id=o.pk,
-            title=o.title,
-            programme_id=o.programme_id,
-            programme_name=o.programme.name,
-            kind=o.kind,
-            status=o.status,
-            start_date=o.start_date,
-            end_date=o.end_date,
-            budget=money_round(o.budget),
-            allocated=money_round(o.allocated),
-            planned=money_round(o.planned),
-            gap=money_round(o.gap),
-        )
-        for o in rows
-    ]
+    return [_output_funding_row(o) for o in rows]
+
+
+def output_gaps(*, programme=None, end: dt.date | None = None, limit: int | None = None) -> list[OutputFunding]:
+    """The outputs still short of their budget, the largest gap first, in one query. Only live
+    outputs count: a cancelled output will not be delivered, so it needs no more money."""
+    queryset = Output.objects.exclude(status=Output.Status.CANCELLED).select_related("programme")
+    if programme is not None:
+        queryset = queryset.filter(programme=programme)
+    rows = outputs_with_funding(queryset, end=end).filter(gap__gt=0).order_by("-gap", "title", "pk")
+    return [_output_funding_row(o) for o in rows[:limit]]
+
+
+def _output_funding_row(o: Output) -> OutputFunding:
+    return OutputFunding(
+        output_id=o.pk,
+        title=o.title,
+        programme_id=o.programme_id,
+        programme_name=o.programme.name,
+        kind=o.kind,
+        status=o.status,
+        start_date=o.start_date,
+        end_date=o.end_date,
+        budget=money_round(o.budget),
+        allocated=money_round(o.allocated),
+        planned=money_round(o.planned),
+        gap=money_round(o.gap),
+    )
 
 
 # Funding per donor -----------------------------------------------------------------------
@@ -335,21 +359,51 @@ def unallocated_balance() -> UnallocatedBalance:
 # Reporting obligations -------------------------------------------------------------------
 
 
+def obligation_states(*, today: dt.date) -> dict[str, Q]:
+    """The one home of an obligation's state on `today`: a submitted or waived report is that; a
+    pending one is overdue once its due date has passed, and due until then. State -> condition."""
+    status, state = ReportingObligation.Status, ReportingObligation.State
+    return {
+        state.DUE: Q(status=status.PENDING, due_date__gte=today),
+        state.OVERDUE: Q(status=status.PENDING, due_date__lt=today),
+        state.SUBMITTED: Q(status=status.SUBMITTED),
+        state.WAIVED: Q(status=status.WAIVED),
+    }
+
+
+def obligations_with_state(*, today: dt.date | None = None) -> QuerySet:
+    """Reporting obligations with their `state` on `today` (`ReportingObligation.State`) and,
+    when overdue, `overdue_by` (a timedelta; None otherwise)."""
+    today = today or timezone.localdate()
+    states = obligation_states(today=today)
+    late = states[ReportingObligation.State.OVERDUE]
+    return ReportingObligation.objects.select_related("pledge__donor").annotate(
+        state=Case(*(When(q, then=Value(s)) for s, q in states.items()), output_field=CharField()),
+        overdue_by=Case(
+            When(late, then=ExpressionWrapper(Value(today, DateField()) - F("due_date"), DurationField())),
+            default=None,
+            output_field=DurationField(),
+        ),
+    )
+
+
 def obligations_pending() -> QuerySet:
     return ReportingObligation.objects.filter(status=ReportingObligation.Status.PENDING).select_related("pledge__donor")
 
 
 def obligations_due(*, within_days: int = 30, today: dt.date | None = None) -> QuerySet:
-    """Pending reports due from today up to `within_days` days ahead, soonest first."""
+    """Reports due (pending, not yet overdue) up to `within_days` days ahead of today, soonest first."""
     today = today or timezone.localdate()
+    due = obligation_states(today=today)[ReportingObligation.State.DUE]
     return (
-        obligations_pending()
-        .filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=within_days))
+        obligations_with_state(today=today)
+        .filter(due, due_date__lte=today + dt.timedelta(days=within_days))
         .order_by("due_date", "pk")
     )
 
 
 def obligations_overdue(*, today: dt.date | None = None) -> QuerySet:
-    """Pending reports whose due date has passed, oldest first."""
+    """Overdue reports, the most overdue first."""
     today = today or timezone.localdate()
-    return obligations_pending().filter(due_date__lt=today).order_by("due_date", "pk")
+    overdue = obligation_states(today=today)[ReportingObligation.State.OVERDUE]
+    return obligations_with_state(today=today).filter(overdue).order_by("due_date", "pk")

@@ -40,6 +40,26 @@ def fonts_register() -> None:
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
 
 
+ELLIPSIS = "\u2026"
+
+
+def label_shorten(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters: cut at the last word boundary that fits, with an
+    ellipsis, so no word is cut in two (a first word longer than the limit is, as nothing else fits)."""
+    if len(text) <= limit:
+        return text
+    kept = text[: limit - 1]
+    if not text[limit - 1].isspace():
+        kept = kept.rpartition(" ")[0] or kept
+    return kept.rstrip(" ,;:.-\u2013\u2014") + ELLIPSIS
+
+
+def palette_colour(key: str, keys: list[str]):
+    """A category's colour from its place among every category there can be, not among those a
+    view shows, so it keeps its colour in every view; a key outside `keys` takes the last colour."""
+    return SERIES[keys.index(key) % len(SERIES)] if key in keys else SERIES[-1]
+
+
 def _length(value: dict | str) -> float:
     return float(Decimal(value["amount"] if isinstance(value, dict) else value))
 
@@ -59,33 +79,65 @@ def _drawing(width, height) -> Drawing:
     return Drawing(width, height, initialFontName=FONT)
 
 
-def bar_chart(labels, series, *, names=None, horizontal=False, width=170 * mm, height=60 * mm) -> Drawing:
-    """Bars per label, one colour per series; `series` holds money dicts or Decimal strings."""
+def bar_chart(
+    labels,
+    series,
+    *,
+    names=None,
+    horizontal=False,
+    width=170 * mm,
+    height=60 * mm,
+    font_size=7,
+    label_limit=38,
+    labels_above=False,
+) -> Drawing:
+    """Bars per label, one colour per series; `series` holds money dicts or Decimal strings.
+
+    Margins grow with `font_size` (7 on paper); the legend of `names` has its own room above the
+    bars. Labels longer than `label_limit` are shortened at a word boundary. `labels_above`
+    (horizontal only, for narrow screens) writes each label above its bars, across the chart's
+    width, instead of in a column on their left; the height is then what the bars need.
+    """
+    scale = font_size / 7
+    line = font_size * 9 / 7  # a legend row
+    bottom = 12 * mm * scale
+    label_bar = font_size * 1.5 if labels_above and horizontal else 0
+    top = 2 * mm * scale + len(names) * line + font_size / 2 if names else (font_size if label_bar else 8 * mm * scale)
+    if label_bar:  # each category: its bars at full scale, its label above them
+        group = 6 + 10 * len(series) + (len(series) - 1)  # groupSpacing + bars + barSpacing, as set below
+        height = bottom + top + len(labels) * (label_bar + group)
     if horizontal:  # reportlab draws the first category at the bottom; readers expect it on top
         labels, series = list(reversed(labels)), [list(reversed(s)) for s in series]
     else:
-        width = min(width, 40 * mm + 22 * mm * len(labels))
+        width = min(width, 40 * mm * scale + 22 * mm * scale * len(labels))
     drawing = _drawing(width, height)
     chart = HorizontalBarChart() if horizontal else VerticalBarChart()
-    label_room = 55 * mm if horizontal else 0
-    chart.x, chart.y = 12 * mm + label_room, 12 * mm
-    chart.width, chart.height = width - 20 * mm - label_room, height - 20 * mm
+    label_room = 55 * mm if horizontal and not label_bar else 0
+    left = 4 * mm if label_bar else 12 * mm * scale
+    chart.x, chart.y = left + label_room, bottom
+    chart.width, chart.height = width - left - 8 * mm * scale - label_room, height - bottom - top
     chart.data = [[_length(v) for v in s] for s in series]
-    chart.categoryAxis.categoryNames = [label[:38] for label in labels]
+    chart.categoryAxis.categoryNames = [label_shorten(label, label_limit) for label in labels]
     for axis in (chart.categoryAxis, chart.valueAxis):
         axis.labels.fontName = FONT
-        axis.labels.fontSize = 7
+        axis.labels.fontSize = font_size
         axis.strokeColor = RULE
     chart.valueAxis.labelTextFormat = axis_label
     chart.valueAxis.valueMin = 0
     chart.valueAxis.visibleGrid = True
     chart.valueAxis.gridStrokeColor = BAND
-    if horizontal:
+    if label_bar:
+        chart.categoryLabelBarSize = label_bar
+        chart.categoryLabelBarOrder = "last"
+        chart.categoryAxis.labels.boxAnchor = "sw"
+        chart.categoryAxis.labels.dx = 2
+    elif horizontal:
         chart.categoryAxis.labels.boxAnchor = "e"
         chart.categoryAxis.labels.dx = -3
     elif len(labels) > 6:
         chart.categoryAxis.labels.angle = 30
         chart.categoryAxis.labels.boxAnchor = "ne"
+    chart.barWidth = 10
     chart.barSpacing = 1
     chart.groupSpacing = 6
     for i in range(len(series)):
@@ -93,11 +145,14 @@ def bar_chart(labels, series, *, names=None, horizontal=False, width=170 * mm, h
         chart.bars[i].strokeColor = None
     drawing.add(chart)
     if names:
-        drawing.add(legend(names, width - 30 * mm, height - 2 * mm))
+        drawing.add(legend(names, width - 30 * mm * scale, height - 2 * mm * scale, font_size=font_size))
     return drawing
 
 
-def pie_chart(labels, values, *, width=170 * mm, height=58 * mm) -> Drawing:
+def pie_chart(labels, values, *, width=170 * mm, height=58 * mm, font_size=7, colours=None, label_limit=50) -> Drawing:
+    """A pie with its legend on the right; `colours` (one per label, see `palette_colour`) keep
+    each category's colour whichever categories are shown, else colours follow the order."""
+    colours = colours or [SERIES[i % len(SERIES)] for i in range(len(values))]
     drawing = _drawing(width, height)
     pie = Pie()
     pie.x, pie.y = 10 * mm, 4 * mm
@@ -106,24 +161,30 @@ def pie_chart(labels, values, *, width=170 * mm, height=58 * mm) -> Drawing:
     pie.labels = None
     pie.slices.strokeColor = colors.white
     pie.slices.strokeWidth = 0.5
-    for i in range(len(values)):
-        pie.slices[i].fillColor = SERIES[i % len(SERIES)]
+    for i, colour in enumerate(colours):
+        pie.slices[i].fillColor = colour
     drawing.add(pie)
-    drawing.add(legend(labels, 10 * mm + height, height - 6 * mm))
+    drawing.add(
+        legend(labels, 10 * mm + height, height - 6 * mm, font_size=font_size, colours=colours, label_limit=label_limit)
+    )
     return drawing
 
 
-def legend(names, x, y) -> Legend:
+def legend(names, x, y, *, font_size=7, colours=None, label_limit=50) -> Legend:
+    colours = colours or [SERIES[i % len(SERIES)] for i in range(len(names))]
     box = Legend()
     box.x, box.y = x, y
     box.fontName = FONT
-    box.fontSize = 7
+    box.fontSize = font_size
     box.alignment = "right"
     box.boxAnchor = "nw"
     box.columnMaximum = 8
-    box.colorNamePairs = [(SERIES[i % len(SERIES)], name[:50]) for i, name in enumerate(names)]
+    box.colorNamePairs = [
+        (colour, label_shorten(name, label_limit)) for colour, name in zip(colours, names, strict=True)
+    ]
     box.strokeColor = None
-    box.deltay = 9
+    box.deltay = font_size * 9 / 7
+    box.dx = box.dy = 10 * font_size / 7
     return box
 
 
@@ -131,16 +192,22 @@ SVG_NS, XLINK_NS = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"
 ET.register_namespace("", SVG_NS)
 ET.register_namespace("xlink", XLINK_NS)
 SCREEN_FONTS = f"{FONT}, 'DejaVu Sans', 'Segoe UI', Roboto, Arial, sans-serif"
+# Where HTML's SVG takes font attributes: reportlab also gives them to a pie's wedges (paths),
+# which the HTML checker refuses and which draw no text.
+FONT_HOLDERS = {"svg", "g", "text", "tspan"}
 
 
-def svg(drawing: Drawing, *, key: str, title: str) -> str:
+def svg(drawing: Drawing, *, key: str, title: str, full_names: dict[str, str] | None = None) -> str:
     """The drawing as an inline <svg> element for an HTML page served under a strict CSP.
 
     reportlab writes `style="…"` attributes, which `style-src 'self'` blocks; each declaration
     becomes the SVG presentation attribute of the same name. Ids are prefixed with `key` so
-    several charts on one page do not share a clip path. Width and height go (the page's CSS
-    sizes the chart from its viewBox); the title names the chart for screen readers.
+    several charts on one page do not share a clip path. The width stays (CSS pixels) and the
+    height goes: the page's CSS shrinks a chart into a narrower box, its height following the
+    viewBox. The title names the chart for screen readers. A label shortened for the chart (a
+    key of `full_names`) gets its full name as a <title>, shown on hover.
     """
+    full_names = full_names or {}
     root = ET.fromstring(renderSVG.drawToString(drawing))  # noqa: S314 (our own drawing, not user XML)
     for element in root.iter():
         style = element.attrib.pop("style", None)
@@ -148,15 +215,21 @@ def svg(drawing: Drawing, *, key: str, title: str) -> str:
             name, _, value = declaration.partition(":")
             if name.strip() and value.strip():
                 element.set(name.strip(), value.strip())
-        if element.get("font-family"):
+        if element.tag.removeprefix(f"{{{SVG_NS}}}") not in FONT_HOLDERS:
+            for name in [name for name in element.attrib if name.startswith("font-")]:
+                del element.attrib[name]
+        elif element.get("font-family"):
             element.set("font-family", SCREEN_FONTS)
         if element.get("id"):
             element.set("id", f"{key}-{element.get('id')}")
+        if element.tag == f"{{{SVG_NS}}}text" and full_names.get(element.text or "", element.text) != element.text:
+            hover = ET.Element(f"{{{SVG_NS}}}title")
+            hover.text, hover.tail, element.text = full_names[element.text], element.text, None
+            element.insert(0, hover)
         for attribute in ("clip-path",):
             if element.get(attribute, "").startswith("url(#"):
                 element.set(attribute, element.get(attribute).replace("url(#", f"url(#{key}-"))
-    for name in ("width", "height"):
-        root.attrib.pop(name, None)
+    root.attrib.pop("height", None)
     root.set("role", "img")
     root.set("aria-labelledby", f"{key}-title")
     root.set("class", "chart")

@@ -1,9 +1,14 @@
 """The base renderer: page templates, fonts, styles, header and footer; charts come from reports.charts.
 
 A subclass only builds its story from a snapshot. Nothing here reads the database or the
-clock: the same snapshot gives the same bytes. reportlab's invariant mode fixes the creation and
-modification dates, and with them the document ID, which reportlab derives from the dates and the
-document information (whose subject carries the snapshot's SHA-256).
+clock: the same snapshot gives the same bytes. The creation and modification dates are the
+snapshot's as-of date (reportlab's date formatter); reportlab's invariant mode fixes the time stamp
+it derives the document ID from, with the document information (whose subject carries the
+snapshot's SHA-256).
+
+What a reader and a screen reader need from the file: the language in the catalog (`/Lang`), a
+bookmark per section shown on open, and the title displayed instead of the file name. reportlab
+cannot tag a PDF's structure (no tagged PDF): docs/reports.md says so.
 """
 
 import datetime as dt
@@ -37,7 +42,7 @@ from ..snapshot import snapshot_sha256
 # Bump whenever a change to any renderer changes the bytes of a PDF: each run records the version
 # that drew it, and verify_report re-renders only runs of the current version (older runs verify
 # by the SHA-256 of the PDF stored with them).
-RENDERER_VERSION = 4
+RENDERER_VERSION = 6
 # The reportlab release that version draws with. Another release may draw other bytes, and
 # genuine PDFs of the current version would then fail verify_report's re-render: a test pins
 # this, so that upgrading reportlab (requirements.txt) goes with a RENDERER_VERSION bump.
@@ -128,6 +133,39 @@ class NumberedCanvas(Canvas):
         super().save()
 
 
+# The language of a report whose snapshot names none.
+DEFAULT_LANGUAGE = "en-GB"
+
+
+def as_of(snapshot: dict) -> dt.date:
+    """The date the snapshot's figures stand at: an output statement's as-of date, else the period end."""
+    return dt.date.fromisoformat(snapshot.get("as_of") or snapshot["period"]["end"])
+
+
+def pdf_date(day: dt.date) -> str:
+    """A day in PDF date format (ISO 32000-1, 7.9.4). A snapshot records a date, not a time, so the
+    time is left out, and with it the time zone: every reader shows that day, wherever it is."""
+    return f"D:{day:%Y%m%d}"
+
+
+class ReportDocTemplate(BaseDocTemplate):
+    """A document that shows its outline on open, dated `created` (a PDF date), and that adds
+    one outline entry for each section heading (`ReportRenderer.heading`) as it is drawn."""
+
+    def __init__(self, filename, *, created: str, **kwargs):
+        self.created = created
+        super().__init__(filename, **kwargs)
+
+    def beforeDocument(self):
+        self.canv.showOutline()
+        self.canv.setDateFormatter(lambda *_: self.created)
+
+    def afterFlowable(self, flowable):
+        key = getattr(flowable, "outline_key", None)
+        if key:
+            self.canv.addOutlineEntry(flowable.outline_title, key, level=0)
+
+
 class ReportRenderer:
     """Render a snapshot to PDF bytes. Subclasses implement `story()` (and `subject()`)."""
 
@@ -153,15 +191,19 @@ class ReportRenderer:
         self.s = snapshot
         self.sha = snapshot_sha256(snapshot)
         self.fingerprint = self.sha[:12]
+        self.sections = 0
         buffer = io.BytesIO()
         width, height = self.pagesize
         frame_first = Frame(self.margin, 16 * mm, width - 2 * self.margin, height - 16 * mm - 22 * mm, id="first")
         frame_later = Frame(self.margin, 16 * mm, width - 2 * self.margin, height - 16 * mm - 22 * mm, id="later")
-        doc = BaseDocTemplate(
+        doc = ReportDocTemplate(
             buffer,
+            created=pdf_date(as_of(snapshot)),
             pagesize=self.pagesize,
             invariant=1,
             initialFontName=FONT,
+            lang=snapshot.get("language") or DEFAULT_LANGUAGE,
+            displayDocTitle=1,
             title=f"{snapshot['title']}: {self.subject()}",
             author="Fundtrace",
             creator="Fundtrace",
@@ -208,7 +250,12 @@ class ReportRenderer:
         return Paragraph(markup, self.styles[style])
 
     def heading(self, text: str) -> Paragraph:
-        return self.para(text, "h2")
+        """A section heading: an anchor where it is drawn, and the document's outline entry for it."""
+        self.sections += 1
+        key = f"section-{self.sections}"
+        heading = Paragraph(f'<a name="{key}"/>{escape(text)}', self.styles["h2"])
+        heading.outline_key, heading.outline_title = key, text
+        return heading
 
     def cell(self, text: str) -> Text:
         """User text for a table cell; it wraps when it is too long for its column."""

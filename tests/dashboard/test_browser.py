@@ -111,3 +111,26 @@ def test_key_figures_filters_and_pdf(page_for, live_server, seeded, celery_worke
     assert pdf.read_bytes().startswith(b"%PDF")
     call_command("verify_report", str(pdf))  # raises CommandError unless VERIFIED
     assert csp_errors == []
+
+
+# The size each chart text is drawn at on screen: its font size times the scale of the SVG around it.
+CHART_TEXT_PX = """() => [...document.querySelectorAll('svg.chart text')].map((t) => {
+  const m = t.getScreenCTM();
+  return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+})"""
+
+
+def test_the_page_fits_a_phone_and_chart_text_stays_readable(page_for, live_server, seeded):
+    open_as, csp_errors = page_for
+    page = open_as("Leadership")
+    for width in (390, 1366):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}/dashboard/?{period()}")
+        assert page.locator("svg.chart").count() == 4
+        page.locator("details").evaluate_all("all => all.forEach((d) => { d.open = true; })")  # the tables too
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        sizes = page.evaluate(CHART_TEXT_PX)
+        assert len(sizes) > 20 and min(sizes) >= 12, (width, sorted(sizes)[:3])
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(RESULTS / f"dashboard-{width}.png"), full_page=True)
+    assert csp_errors == []

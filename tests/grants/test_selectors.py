@@ -179,6 +179,40 @@ def test_obligations_due_soon_and_overdue(db):
     assert list(selectors.obligations_overdue(today=today)) == [overdue]
 
 
+def test_obligation_state_is_due_overdue_submitted_or_waived(db):
+    today = dt.date(2025, 3, 1)
+    status, state = ReportingObligation.Status, ReportingObligation.State
+    cases = {
+        state.OVERDUE: ObligationFactory(due_date=dt.date(2025, 2, 19)),
+        state.DUE: ObligationFactory(due_date=today),
+        state.SUBMITTED: ObligationFactory(due_date=dt.date(2025, 1, 1), status=status.SUBMITTED,
+                                           submitted_on=dt.date(2025, 1, 5)),
+        state.WAIVED: ObligationFactory(due_date=dt.date(2025, 1, 1), status=status.WAIVED),
+    }  # fmt: skip
+    found = {o.pk: o for o in selectors.obligations_with_state(today=today)}
+    for expected, obligation in cases.items():
+        assert found[obligation.pk].state == expected
+    assert found[cases[state.OVERDUE].pk].overdue_by == dt.timedelta(days=10)
+    assert {found[o.pk].overdue_by for o in cases.values() if o is not cases[state.OVERDUE]} == {None}
+    # The lists read the same rule: an obligation is in exactly the list its state names.
+    assert [o.state for o in selectors.obligations_overdue(today=today)] == [state.OVERDUE]
+    assert [o.state for o in selectors.obligations_due(today=today)] == [state.DUE]
+
+
+def test_funding_gaps_leave_out_cancelled_outputs(db):
+    programme = ProgrammeFactory()
+    cancelled = OutputFactory(programme=programme, status="cancelled", budget=Decimal("9000.00"), title="Called off")
+    small = OutputFactory(programme=programme, budget=Decimal("100.00"), title="Small")
+    large = OutputFactory(programme=programme, budget=Decimal("5000.00"), title="Large")
+    OutputFactory(programme=ProgrammeFactory(), budget=Decimal("7000.00"), title="Elsewhere")
+    OutputFactory(programme=programme, budget=Decimal("0.00"), title="No gap")
+    gaps = selectors.output_gaps(programme=programme)
+    assert [(g.output_id, g.gap) for g in gaps] == [(large.pk, Decimal("5000.00")), (small.pk, Decimal("100.00"))]
+    assert [g.title for g in selectors.output_gaps(limit=2)] == ["Elsewhere", "Large"]
+    # The output itself still shows what it lacks; only the list of gaps to fund leaves it out.
+    assert selectors.output_funding(outputs=[cancelled])[0].gap == Decimal("9000.00")
+
+
 # Co-funders as a donor sees them -----------------------------------------------------------
 
 END = dt.date(2025, 12, 31)

@@ -132,14 +132,18 @@ def test_snapshot_is_canonical_json_with_money_as_strings(run):
     assert isinstance(f["value"]["amount"], str) and f["value"]["currency"] == "GBP"
 
 
-def test_a_pdf_made_by_renderer_3_still_verifies_beside_one_made_today(demo, tmp_path):
-    """tests/reports/data holds a snapshot and the PDF renderer version 3 (reportlab 4.4.10) drew from it."""
+@pytest.mark.parametrize("version", [3, 4, 5])
+def test_a_pdf_made_by_an_older_renderer_still_verifies_beside_one_made_today(demo, tmp_path, version):
+    """tests/reports/data holds a snapshot and the PDFs older renderers drew from it: version 3
+    (reportlab 4.4.10), 4 (reportlab 5.1.0) and 5 (shortened chart labels), all from before the
+    PDFs carried their language, bookmarks and as-of dates."""
     snapshot = json.loads((DATA / "donor_summary_renderer_3.json").read_text(encoding="utf-8"))
-    old = (DATA / "donor_summary_renderer_3.pdf").read_bytes()
-    assert b"renderer 3, sha256:" + snapshot_sha256(snapshot).encode() in old
+    old = (DATA / f"donor_summary_renderer_{version}.pdf").read_bytes()
+    assert f"renderer {version}, sha256:{snapshot_sha256(snapshot)}".encode() in old
+    assert version < RENDERER_VERSION
     new = render(snapshot)
     assert new != old  # today's renderer draws the same snapshot differently
-    old_run, new_run = recorded(snapshot, old, 3), recorded(snapshot, new, RENDERER_VERSION)
+    old_run, new_run = recorded(snapshot, old, version), recorded(snapshot, new, RENDERER_VERSION)
 
     for pdf, run in ((old, old_run), (new, new_run)):
         path = tmp_path / f"run-{run.pk}.pdf"
