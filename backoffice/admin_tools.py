@@ -1,18 +1,15 @@
 """Shared pieces for admin classes: money display, service errors shown as messages, history."""
 
-from decimal import Decimal
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
-from backoffice.money import format_money, money_round
+from backoffice.money import format_money
 
 
 def money(amount, currency: str) -> str:
-    if amount is None:
-        return "—"
-    return format_money(money_round(Decimal(amount)), currency)
+    """An amount as every admin page shows it: 'GBP 1,234.50' (backoffice.money.format_money)."""
+    return format_money(amount, currency)
 
 
 def error_text(error: ValidationError) -> str:
@@ -82,3 +79,40 @@ class PresentValuesFilter(admin.ChoicesFieldListFilter):
             if value in self.present:
                 yield choice
         yield from offered
+
+
+class ShownAsMixin:
+    """On a page the user cannot change, shows each field of `shown_as` through its display
+    method: money as 'GBP 1,234.50' (never '1234.50'), a rate without trailing zeros. Where the
+    field is an input it stays a plain number."""
+
+    shown_as: dict[str, str] = {}
+
+    def _shown_only(self, request, obj) -> bool:
+        return bool(self.shown_as) and obj is not None and not self.has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if self._shown_only(request, obj):
+            fields += tuple(name for name in self.shown_as.values() if name not in fields)
+        return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._shown_only(request, obj):
+            return fieldsets
+        seen: set[str] = set()
+
+        def swap(names):
+            swapped = []
+            for name in names:
+                if isinstance(name, (list, tuple)):
+                    swapped.append(tuple(swap(name)))
+                    continue
+                name = self.shown_as.get(name, name)
+                if name not in seen:
+                    seen.add(name)
+                    swapped.append(name)
+            return swapped
+
+        return [(title, {**options, "fields": swap(options["fields"])}) for title, options in fieldsets]

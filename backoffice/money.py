@@ -73,8 +73,25 @@ def split_largest_remainder(total: Decimal, weights: list[Decimal]) -> list[Deci
     return [sign * Decimal(f) * CENT for f in floors]
 
 
-def format_money(amount: Decimal, currency: str) -> str:
-    """'GBP 1,234.50': the currency always stands beside the amount."""
+def minor_unit(currency: str) -> int:
+    """The decimal places an amount in `currency` is shown with."""
+    return 2
+
+
+def format_money(amount: Decimal | None, currency: str) -> str:
+    """'GBP 1,234.50': the currency code, then the amount grouped in thousands, half up to the
+    currency's places. The one way money is shown to people (admin pages, reports)."""
     if amount is None:
         return "—"
-    return f"{currency} {amount:,.2f}"
+    places = minor_unit(currency)
+    shown = Decimal(amount).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{currency} {shown:,.{places}f}"
+
+
+def format_rate(rate: Decimal | None) -> str:
+    """A rate is not money: all its significant places, without the trailing zeros
+    ('0.8123', '1', '150.25')."""
+    if rate is None:
+        return "—"
+    text = f"{Decimal(rate):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,13 +1,19 @@
+from decimal import Decimal
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Sum
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
-from backoffice.admin_tools import HistoryAdmin, PresentValuesFilter, error_text, money, run_each
+from backoffice.admin_tools import HistoryAdmin, PresentValuesFilter, ShownAsMixin, error_text, money, run_each
+from backoffice.money import format_rate
 from grants import services as grant_services
 from grants.models import Allocation
 from reports.admin_actions import ReportActionsMixin, generate_donor_summary
@@ -22,6 +28,15 @@ def _base(amount):
     return money(amount, settings.BASE_CURRENCY)
 
 
+def _autocomplete(request, model_name: str, field_name: str) -> bool:
+    """Is this the admin's autocomplete search for `model_name.field_name`?"""
+    return (
+        getattr(request.resolver_match, "url_name", None) == "autocomplete"
+        and request.GET.get("model_name") == model_name
+        and request.GET.get("field_name") == field_name
+    )
+
+
 class ContactInline(admin.TabularInline):
     model = Contact
     extra = 0
@@ -31,13 +46,17 @@ class ContactInline(admin.TabularInline):
 class PledgeInline(admin.TabularInline):
     model = Pledge
     extra = 0
-    fields = ("ref", "title", "total", "currency", "start_date", "end_date")
+    fields = ("ref", "title", "total_display", "start_date", "end_date")
     readonly_fields = fields
     show_change_link = True
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Total")
+    def total_display(self, obj):
+        return money(obj.total, obj.currency)
 
 
 @admin.register(Donor)
@@ -108,11 +127,141 @@ class InstalmentFormSet(BaseInlineFormSet):
                 raise ValidationError(error.messages) from None
 
 
-class InstalmentInline(admin.TabularInline):
+class InstalmentInline(ShownAsMixin, admin.TabularInline):
+    """The schedule, each instalment with whether it is paid, part paid, overdue or due, and the
+    donations (and write-offs) that pay it: `selectors.pledge_instalment_states`, the rule's home."""
+
     model = Instalment
     formset = InstalmentFormSet
     extra = 0
-    fields = ("due_date", "amount")
+    fields = ("due_date", "amount", "state", "paid_by")
+    readonly_fields = ("state", "paid_by")
+    shown_as = {"amount": "amount_display"}
+
+    def _state(self, obj):
+        if obj is None or obj.pk is None:
+            return None
+        states = getattr(self, "_states", {})
+        if obj.pledge_id not in states:
+            states[obj.pledge_id] = {s.instalment.pk: s for s in selectors.pledge_instalment_states(obj.pledge)}
+            self._states = states
+        return states[obj.pledge_id].get(obj.pk)
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.pledge.currency)
+
+    @admin.display(description="State")
+    def state(self, obj):
+        state = self._state(obj)
+        return _state_text(state.status, state.covered, obj.pledge.currency) if state else "—"
+
+    @admin.display(description="Paid by")
+    def paid_by(self, obj):
+        state = self._state(obj)
+        return _paid_by(state.paid_by, obj.pledge.currency) if state else "—"
+
+
+INSTALMENT_STATES = {"paid": "Paid", "part_paid": "Part paid", "overdue": "Overdue", "due": "Due"}
+
+
+def _state_text(status: str, covered, currency: str) -> str:
+    if status in ("part_paid", "overdue") and covered:
+        return f"{INSTALMENT_STATES[status]}: {money(covered, currency)} paid"
+    return INSTALMENT_STATES[status]
+
+
+def _paid_by(payments, currency: str):
+    """Links to the donations (and write-offs) that pay an instalment, each with the part it pays."""
+    if not payments:
+        return "—"
+    return format_html_join(
+        ", ",
+        '<a href="{}">{}</a> ({})',
+        (
+            (
+                reverse(f"admin:donors_{p.kind.replace('_', '')}_change", args=[p.entry_id]),
+                p.label,
+                money(p.amount, currency),
+            )
+            for p in payments
+        ),
+    )
+
+
+class InstalmentStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return list(INSTALMENT_STATES.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(cover_status=self.value()) if self.value() in INSTALMENT_STATES else queryset
+
+
+class InstalmentChangeList(ChangeList):
+    def get_results(self, request):
+        """The page's instalments, each with what pays it (`selectors.instalments_paid_by`: three
+        queries for the page, not three per row)."""
+        super().get_results(request)
+        paid_by = selectors.instalments_paid_by({i.pledge_id for i in self.result_list})
+        for instalment in self.result_list:
+            instalment.paid_by = paid_by.get(instalment.pk, ())
+
+
+@admin.register(Instalment)
+class InstalmentAdmin(HistoryAdmin):
+    """Every pledge's instalments, where each stands and what paid it. Read-only: a schedule is
+    edited on its pledge's page, where it must still add up to the pledge total."""
+
+    list_display = ("pledge", "donor", "due_date", "amount_display", "state", "paid_by_display")
+    fields = list_display
+    readonly_fields = fields
+    list_select_related = ("pledge__donor",)
+    list_filter = (InstalmentStateFilter,)
+    search_fields = ("pledge__ref", "pledge__title", "pledge__donor__name", "pledge__donor__ref")
+    ordering = ("due_date", "id")
+
+    def get_queryset(self, request):
+        # Whole pledges only: an instalment's cover depends on the instalments due before it.
+        return selectors.instalments_with_cover(super().get_queryset(request))
+
+    def get_changelist(self, request, **kwargs):
+        return InstalmentChangeList
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Donor", ordering="pledge__donor__name")
+    def donor(self, obj):
+        return obj.pledge.donor
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.pledge.currency)
+
+    # A past version (history) has no cover: where an instalment stands is today's figure.
+
+    @admin.display(description="State", ordering="cover_status")
+    def state(self, obj):
+        if not hasattr(obj, "cover_status"):
+            return "—"
+        return _state_text(obj.cover_status, obj.covered, obj.pledge.currency)
+
+    @admin.display(description="Paid by")
+    def paid_by_display(self, obj):
+        if not hasattr(obj, "cover_status"):
+            return "—"
+        if not hasattr(obj, "paid_by"):  # the instalment's own page
+            obj.paid_by = selectors.instalments_paid_by([obj.pledge_id]).get(obj.pk, ())
+        return _paid_by(obj.paid_by, obj.pledge.currency)
 
 
 class PledgeForm(forms.ModelForm):
@@ -135,9 +284,10 @@ class PledgeForm(forms.ModelForm):
 
 
 @admin.register(Pledge)
-class PledgeAdmin(TransferAdminMixin, HistoryAdmin):
+class PledgeAdmin(ShownAsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.PledgeResource]
     form = PledgeForm
+    shown_as = {"total": "total_display"}
     list_display = ("ref", "title", "donor", "total_display", "outstanding_display", "status_display")
     list_filter = (("currency", PresentValuesFilter), "donor__kind")
     list_select_related = ("donor",)
@@ -163,6 +313,15 @@ class PledgeAdmin(TransferAdminMixin, HistoryAdmin):
 
     def get_queryset(self, request):
         return selectors.pledges_with_figures(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        """The donation form's pledge picker sends the chosen donor (donors/static/donors/donation_form.js):
+        it offers that donor's pledges only."""
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        donor = request.GET.get("donor", "")
+        if _autocomplete(request, "donation", "pledge") and donor.isdigit():
+            queryset = queryset.filter(donor_id=int(donor))
+        return queryset, distinct
 
     def get_changeform_initial_data(self, request):
         return {"ref": services.next_ref(Pledge, "PLG")}
@@ -260,7 +419,7 @@ class DonationAllocationInline(admin.TabularInline):
     model = Allocation
     fk_name = "donation"
     extra = 0
-    fields = ("allocated_on", "output", "amount", "note", "reversal_of")
+    fields = ("allocated_on", "output", "amount_display", "note", "reversal_of")
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -275,10 +434,26 @@ class DonationAllocationInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("output", "reversal_of")
 
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return _base(obj.amount)
+
+
+class PledgeOfDonorSelect(AutocompleteSelect):
+    """The pledge picker of the donation form. Its script, loaded after the admin's autocomplete
+    script, adds the chosen donor to each search (PledgeAdmin.get_search_results)."""
+
+    @property
+    def media(self):
+        # One list, after autocomplete.js: Media orders files within a list, not between lists.
+        admin_media = super().media
+        return forms.Media(css=admin_media._css, js=[*admin_media._js, "donors/donation_form.js"])
+
 
 @admin.register(Donation)
-class DonationAdmin(DonationPostingMixin, TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
+class DonationAdmin(ShownAsMixin, DonationPostingMixin, TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
     resource_classes = [resources.DonationResource]
+    shown_as = {"amount": "amount_display", "rate": "rate_display"}
     form = DonationForm
     inlines = [DonationAllocationInline]
     # Method, batch and the reversed donation are on the change page, the filters and the export.
@@ -293,16 +468,16 @@ class DonationAdmin(DonationPostingMixin, TransferAdminMixin, PostedReadOnlyMixi
     list_select_related = ("donor", "pledge", "batch", "reversal_of")
     search_fields = ("reference", "donor__name", "donor__ref", "pledge__ref", "note")
     date_hierarchy = "received_on"
-    autocomplete_fields = ("donor", "pledge")
-    raw_id_fields = ("instalment", "batch")
+    autocomplete_fields = ("donor", "pledge", "batch")
+    raw_id_fields = ("instalment",)
     actions = ["post_selected", "reverse_selected", "auto_allocate_selected"]
     readonly_fields = (
         "allocation_summary",
         "status",
         "rate_date",
         "rate_source",
-        "base_amount",
-        "pledge_amount",
+        "base_display",
+        "pledge_amount_display",
         "posted_at",
         "posted_by",
         "reversal_info",
@@ -318,6 +493,20 @@ class DonationAdmin(DonationPostingMixin, TransferAdminMixin, PostedReadOnlyMixi
     @admin.display(description="Base amount", ordering="base_amount")
     def base_display(self, obj):
         return _base(obj.base_amount)
+
+    @admin.display(description="Pledge amount")
+    def pledge_amount_display(self, obj):
+        """What the donation counts for in the pledge's currency."""
+        return money(obj.pledge_amount, obj.pledge.currency) if obj.pledge_id else "—"
+
+    @admin.display(description="Rate")
+    def rate_display(self, obj):
+        return format_rate(obj.rate)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "pledge":
+            kwargs["widget"] = PledgeOfDonorSelect(db_field, self.admin_site)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_post_permission(self, request):
         return request.user.has_perm("donors.post_donation")
@@ -365,7 +554,7 @@ class DonationAdmin(DonationPostingMixin, TransferAdminMixin, PostedReadOnlyMixi
 
 class BatchDonationInline(admin.TabularInline):
     model = Donation
-    fields = ("reference", "donor", "received_on", "amount", "currency", "status")
+    fields = ("reference", "donor", "received_on", "amount_display", "status")
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -377,23 +566,33 @@ class BatchDonationInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("donor")
 
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.currency)
+
 
 @admin.register(DonationBatch)
-class DonationBatchAdmin(HistoryAdmin):
+class DonationBatchAdmin(ShownAsMixin, HistoryAdmin):
     list_display = (
         "reference",
         "status",
         "expected_count",
         "entered_count",
-        "expected_total",
+        "expected_total_display",
         "entered_total",
-        "currency",
         "posted_at",
     )
     list_filter = ("status",)
     search_fields = ("reference",)
     inlines = [BatchDonationInline]
-    readonly_fields = ("status", "posted_at", "posted_by")
+    fields = (
+        ("reference", "currency"),
+        ("expected_count", "expected_total"),
+        "entered",
+        ("status", "posted_at", "posted_by"),
+    )
+    readonly_fields = ("entered", "status", "posted_at", "posted_by")
+    shown_as = {"expected_total": "expected_total_display"}
     actions = ["post_selected"]
 
     def get_queryset(self, request):
@@ -403,13 +602,47 @@ class DonationBatchAdmin(HistoryAdmin):
             .annotate(entered_count=Count("donations"), entered_total=Sum("donations__amount"))
         )
 
+    def get_search_results(self, request, queryset, search_term):
+        """The donation form's batch search offers the batches that take donations: open, with a currency."""
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if _autocomplete(request, "donation", "batch"):
+            queryset = queryset.filter(status=DonationBatch.Status.OPEN).exclude(currency="")
+        return queryset, distinct
+
+    def _entered_total(self, obj) -> str:
+        if not obj.currency:  # a batch recorded in several currencies (migration 0013)
+            return "several currencies" if obj.entered_count else "—"
+        return money(obj.entered_total or Decimal("0.00"), obj.currency)
+
     @admin.display(description="Entered", ordering="entered_count")
     def entered_count(self, obj):
         return obj.entered_count
 
+    @admin.display(description="Expected total", ordering="expected_total")
+    def expected_total_display(self, obj):
+        if not obj.currency:
+            return f"{obj.expected_total:,.2f} (no currency)"
+        return money(obj.expected_total, obj.currency)
+
     @admin.display(description="Entered total", ordering="entered_total")
     def entered_total(self, obj):
-        return obj.entered_total if obj.entered_total is not None else "0.00"
+        return self._entered_total(obj)
+
+    @admin.display(description="Entered so far")
+    def entered(self, obj):
+        """The expected and the entered count and total side by side, and a way to add the next donation."""
+        if obj is None or obj.pk is None:
+            return "—"
+        text = (
+            f"{obj.entered_count} of {obj.expected_count} donations, "
+            f"{self._entered_total(obj)} of {self.expected_total_display(obj)}"
+        )
+        if refusal := obj.refusal():
+            return f"{text}. {refusal}"
+        match = obj.entered_count == obj.expected_count and (obj.entered_total or 0) == obj.expected_total
+        text += ": they match the batch." if match else "."
+        url = reverse("admin:donors_donation_add") + "?" + urlencode({"batch": obj.pk, "currency": obj.currency})
+        return format_html('{} <a href="{}">Add a donation to this batch</a>', text, url)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status == DonationBatch.Status.POSTED:
@@ -428,15 +661,20 @@ class DonationBatchAdmin(HistoryAdmin):
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(TransferAdminMixin, HistoryAdmin):
+class ExchangeRateAdmin(ShownAsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.ExchangeRateResource]
-    list_display = ("currency", "date", "rate", "source")
+    list_display = ("currency", "date", "rate_display", "source")
+    shown_as = {"rate": "rate_display"}
     list_filter = (("currency", PresentValuesFilter), "source")
     search_fields = ("currency",)
     date_hierarchy = "date"
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    @admin.display(description="Rate", ordering="rate")
+    def rate_display(self, obj):
+        return format_rate(obj.rate)
 
 
 class WriteOffForm(forms.ModelForm):
@@ -471,7 +709,7 @@ class WriteOffForm(forms.ModelForm):
 @admin.register(WriteOff)
 class WriteOffAdmin(PostedReadOnlyMixin, HistoryAdmin):
     form = WriteOffForm
-    list_display = ("pledge", "amount", "written_off_on", "by", "reason", "reversal_of")
+    list_display = ("pledge", "amount_display", "written_off_on", "by", "reason", "reversal_of")
     list_select_related = ("pledge", "by", "reversal_of")
     search_fields = ("pledge__ref", "pledge__donor__name", "reason")
     date_hierarchy = "written_off_on"
@@ -492,7 +730,14 @@ class WriteOffAdmin(PostedReadOnlyMixin, HistoryAdmin):
         obj._state.adding = False
 
     def get_readonly_fields(self, request, obj=None):
-        return ("pledge", "amount", "reason", "written_off_on", "by", "reversal_of") if obj else ()
+        return ("pledge", "amount_display", "reason", "written_off_on", "by", "reversal_of") if obj else ()
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj) if obj else super().get_fields(request, obj)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.pledge.currency)
 
     def has_reverse_permission(self, request):
         return request.user.has_perm("donors.reverse_writeoff")

@@ -17,7 +17,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from backoffice.db import ledger_triggers
-from backoffice.money import CURRENCY_CHOICES, validate_cents, validate_currency
+from backoffice.money import CURRENCY_CHOICES, format_money, validate_cents, validate_currency
 from backoffice.text import validate_notes_text, validate_plain_text
 
 COUNTRY_CHOICES = sorted((c.alpha_2, c.name) for c in pycountry.countries)
@@ -218,7 +218,7 @@ class Instalment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.pledge.ref} due {self.due_date}: {self.amount} {self.pledge.currency}"
+        return f"{self.pledge.ref} due {self.due_date}: {format_money(self.amount, self.pledge.currency)}"
 
 
 class ExchangeRate(models.Model):
@@ -248,7 +248,8 @@ class ExchangeRate(models.Model):
 
 
 class DonationBatch(models.Model):
-    """A finance batch: it posts only when its donations match the expected count and total."""
+    """A finance batch: one bank deposit, so one currency. It posts only when its donations
+    match the expected count and control total (the sum the bank statement shows)."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -256,8 +257,10 @@ class DonationBatch(models.Model):
 
     reference = models.CharField(max_length=100, unique=True, validators=[validate_plain_text])
     expected_count = models.PositiveIntegerField()
-    expected_total = money_field(help_text="Control total: the sum of the amounts as entered.")
-    currency = currency_field(blank=True, help_text="If set, every donation in the batch must be in this currency.")
+    expected_total = money_field(help_text="Control total: the sum of the amounts as entered, in the batch currency.")
+    # Required. Blank only on batches recorded in several currencies before a batch had one
+    # (migration 0013): those take no new donations and are not posted.
+    currency = currency_field(help_text="Every donation in the batch is in this currency.")
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.OPEN, validators=[validate_plain_text]
     )
@@ -275,6 +278,32 @@ class DonationBatch(models.Model):
 
     def __str__(self):
         return self.reference
+
+    def clean(self):
+        if self.pk and self.currency:
+            others = sorted(
+                set(self.donations.exclude(currency=self.currency).values_list("currency", flat=True).distinct())
+            )
+            if others:
+                raise ValidationError(
+                    {
+                        "currency": (
+                            f"The batch holds donations in {', '.join(others)}: a batch is in one currency. "
+                            "Move those donations to another batch first."
+                        )
+                    }
+                )
+
+    def refusal(self) -> str:
+        """Why the batch takes no donations and cannot be posted, or '' when it can."""
+        if self.status == self.Status.POSTED:
+            return f"Batch {self.reference} is posted; it takes no more donations."
+        if not self.currency:
+            return (
+                f"Batch {self.reference} has no currency (it was recorded before a batch had one); "
+                "it takes no new donations and cannot be posted until one is set on the batch page."
+            )
+        return ""
 
 
 class ImmutableQuerySet(models.QuerySet):
@@ -427,7 +456,7 @@ class Donation(models.Model):
         triggers = ledger_triggers(posted=pgtrigger.Q(old__status="posted"))
 
     def __str__(self):
-        return f"{self.reference}: {self.amount} {self.currency}"
+        return f"{self.reference}: {format_money(self.amount, self.currency)}"
 
     @property
     def is_posted(self) -> bool:
@@ -442,7 +471,10 @@ class Donation(models.Model):
         if self.reversal_of_id is None and self.amount is not None and self.amount <= 0:
             errors["amount"] = "The amount must be greater than zero."
         if self.pledge_id and self.donor_id and self.pledge.donor_id != self.donor_id:
-            errors["pledge"] = f"Pledge {self.pledge.ref} belongs to another donor."
+            errors["pledge"] = (
+                f"Pledge {self.pledge.ref} belongs to {self.pledge.donor}, not to {self.donor}: "
+                "choose one of this donor's pledges."
+            )
         if self.instalment_id:
             if not self.pledge_id:
                 errors["instalment"] = "An instalment needs its pledge."
@@ -450,8 +482,15 @@ class Donation(models.Model):
                 errors["instalment"] = "This instalment belongs to another pledge."
         if self.reversal_of_id is not None and not (self.reversal_reason or "").strip():
             errors["reversal_reason"] = "A reversal needs a reason: say why the donation is reversed."
-        if self.batch_id and self.batch.currency and self.currency and self.batch.currency != self.currency:
-            errors["currency"] = f"Batch {self.batch.reference} takes {self.batch.currency} donations only."
+        if self.batch_id and self.status == self.Status.DRAFT:
+            refusal = self.batch.refusal()
+            if refusal:
+                errors["batch"] = refusal
+            elif self.currency and self.batch.currency != self.currency:
+                errors["currency"] = (
+                    f"Batch {self.batch.reference} is in {self.batch.currency}; "
+                    f"this donation is in {self.currency}. Choose a {self.currency} batch, or no batch."
+                )
         if errors:
             raise ValidationError(errors)
 
@@ -499,7 +538,7 @@ class WriteOff(models.Model):
         triggers = ledger_triggers()
 
     def __str__(self):
-        return f"Write-off of {self.amount} {self.pledge.currency} on {self.pledge.ref}"
+        return f"Write-off of {format_money(self.amount, self.pledge.currency)} on {self.pledge.ref}"
 
     def save(self, *args, **kwargs):
         if self.pk and WriteOff.objects.filter(pk=self.pk).exists():

@@ -196,16 +196,87 @@ def instalments_with_cover(queryset: QuerySet | None = None, *, today: dt.date |
 
 
 @dataclass(frozen=True)
+class InstalmentPayment:
+    """The part of one donation or write-off that pays an instalment, in the pledge's currency."""
+
+    kind: str  # "donation" or "write_off"
+    entry_id: int
+    label: str  # the donation's reference, or "write-off"
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class InstalmentState:
     instalment: Instalment
     covered: Decimal
     status: str  # paid, part_paid, overdue, due
+    paid_by: tuple[InstalmentPayment, ...] = ()
+
+
+def _running(queryset: QuerySet, field: str, date: str) -> QuerySet:
+    """Standing entries (neither a reversal nor reversed) of `queryset`, with `upto`: the running
+    total of `field` per pledge in date order, as (pledge, id, label, amount, upto) rows."""
+    return (
+        queryset.filter(reversal_of__isnull=True, reversed_by__isnull=True)
+        .annotate(upto=Window(Sum(field), partition_by=[F("pledge_id")], order_by=[F(date), F("id")]))
+        .order_by("pledge_id", date, "id")
+    )
+
+
+def instalments_paid_by(pledge_ids) -> dict[int, tuple[InstalmentPayment, ...]]:
+    """Which donations and write-offs pay each instalment of these pledges, and how much of each,
+    by instalment id: the cover rule of `instalments_with_cover` told entry by entry. What was
+    received (in date order), then what was written off, fills the instalments in due-date order.
+    A reversed donation or write-off and its reversal cancel out, so neither pays anything and the
+    parts add up to each instalment's `covered`. The running totals come from SQL (three queries);
+    the two sorted lists are then walked side by side."""
+    pledge_ids = list(pledge_ids)
+    instalments = (
+        Instalment.objects.filter(pledge_id__in=pledge_ids)
+        .annotate(upto=Window(Sum("amount"), partition_by=[F("pledge_id")], order_by=[F("due_date"), F("id")]))
+        .order_by("pledge_id", "due_date", "id")
+        .values_list("pledge_id", "id", "amount", "upto")
+    )
+    donations = _running(
+        Donation.objects.posted().filter(pledge_id__in=pledge_ids), "pledge_amount", "received_on"
+    ).values_list("pledge_id", "id", "reference", "pledge_amount", "upto")
+    received = {pledge: upto for pledge, *_, upto in donations}  # the last running total of each pledge
+    write_offs = _running(WriteOff.objects.filter(pledge_id__in=pledge_ids), "amount", "written_off_on").values_list(
+        "pledge_id", "id", "amount", "upto"
+    )
+    entries: dict[int, list[tuple[str, int, str, Decimal, Decimal]]] = defaultdict(list)
+    for pledge, pk, reference, amount, upto in donations:
+        entries[pledge].append(("donation", pk, reference, amount, upto))
+    for pledge, pk, amount, upto in write_offs:
+        entries[pledge].append(("write_off", pk, "write-off", amount, received.get(pledge, Decimal("0.00")) + upto))
+    paid_by: dict[int, tuple[InstalmentPayment, ...]] = {}
+    walked: dict[int, int] = defaultdict(int)  # per pledge, the first entry not used up
+    for pledge, pk, amount, upto in instalments:
+        start, parts, rows = upto - amount, [], entries.get(pledge, [])
+        i = walked[pledge]
+        while i < len(rows) and rows[i][4] <= start:
+            i += 1
+        walked[pledge] = i
+        while i < len(rows) and rows[i][4] - rows[i][3] < upto:
+            kind, entry_id, label, entry_amount, entry_upto = rows[i]
+            part = min(entry_upto, upto) - max(entry_upto - entry_amount, start)
+            if part > 0:
+                parts.append(InstalmentPayment(kind, entry_id, label, money_round(part)))
+            i += 1
+        paid_by[pk] = tuple(parts)
+    return paid_by
 
 
 def pledge_instalment_states(pledge: Pledge, *, today: dt.date | None = None) -> list[InstalmentState]:
-    """Each instalment of the pledge, in due-date order, with how much of it is covered."""
+    """Each instalment of the pledge, in due-date order, with how much of it is covered and by what."""
     instalments = instalments_with_cover(pledge.instalments.all(), today=today).order_by("due_date", "id")
-    return [InstalmentState(instalment=i, covered=money_round(i.covered), status=i.cover_status) for i in instalments]
+    paid_by = instalments_paid_by([pledge.pk])
+    return [
+        InstalmentState(
+            instalment=i, covered=money_round(i.covered), status=i.cover_status, paid_by=paid_by.get(i.pk, ())
+        )
+        for i in instalments
+    ]
 
 
 def overdue_instalments(*, today: dt.date | None = None) -> QuerySet:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
 from backoffice.errors import LedgerError
-from backoffice.money import money_round, split_largest_remainder
+from backoffice.money import format_money, money_round, split_largest_remainder
 from backoffice.reversals import reversal_check, reversal_create
 
 from .models import Donation, DonationBatch, Donor, Instalment, Pledge, WriteOff
@@ -521,6 +521,8 @@ def batch_post(*, batch: DonationBatch, by) -> DonationBatch:
     batch = DonationBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status == DonationBatch.Status.POSTED:
         raise LedgerError(f"Batch {batch.reference} is already posted.")
+    if refusal := batch.refusal():
+        raise LedgerError(refusal)
     donations = batch.donations.filter(status=Donation.Status.DRAFT, reversal_of__isnull=True)
     figures = donations.aggregate(total=Sum("amount"))
     count = donations.count()
@@ -529,7 +531,10 @@ def batch_post(*, batch: DonationBatch, by) -> DonationBatch:
     if count != batch.expected_count:
         problems.append(f"it has {count} donations, {batch.expected_count} expected")
     if total != batch.expected_total:
-        problems.append(f"they add up to {total}, {batch.expected_total} expected")
+        problems.append(
+            f"they add up to {format_money(total, batch.currency)}, "
+            f"{format_money(batch.expected_total, batch.currency)} expected"
+        )
     if problems:
         raise LedgerError(f"Batch {batch.reference} cannot be posted: {'; '.join(problems)}.")
     for donation in donations.select_related("pledge"):

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from backoffice.admin_tools import HistoryAdmin, money, run_each
+from backoffice.admin_tools import HistoryAdmin, ShownAsMixin, money, run_each
 from donors.admin import PostedReadOnlyMixin
 from reports.admin_actions import ReportActionsMixin, generate_output_statement
 from transfers.admin import TransferAdminMixin
@@ -28,11 +28,16 @@ def add_service_errors(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-class OutputInline(admin.TabularInline):
+class OutputInline(ShownAsMixin, admin.TabularInline):
     model = Output
     extra = 0
     fields = ("title", "kind", "status", "start_date", "end_date", "budget")
+    shown_as = {"budget": "budget_display"}
     show_change_link = True
+
+    @admin.display(description="Budget")
+    def budget_display(self, obj):
+        return _base(obj.budget)
 
 
 @admin.register(Programme)
@@ -54,7 +59,7 @@ class OutputAllocationInline(admin.TabularInline):
     model = Allocation
     fk_name = "output"
     extra = 0
-    fields = ("allocated_on", "donation", "pledge", "amount", "note", "reversal_of")
+    fields = ("allocated_on", "donation", "pledge", "amount_display", "note", "reversal_of")
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -68,10 +73,15 @@ class OutputAllocationInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("donation", "pledge", "reversal_of")
 
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return _base(obj.amount)
+
 
 @admin.register(Output)
-class OutputAdmin(ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
+class OutputAdmin(ShownAsMixin, ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.OutputResource]
+    shown_as = {"budget": "budget_display"}
     list_display = (
         "title",
         "programme",
@@ -173,7 +183,7 @@ class AllocationAdmin(PostedReadOnlyMixin, TransferAdminMixin, HistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj:
-            return ("donation", "pledge", "output", "amount", "allocated_on", "note", "by", "reversal_of")
+            return ("donation", "pledge", "output", "amount_display", "allocated_on", "note", "by", "reversal_of")
         return ()
 
     def get_fields(self, request, obj=None):

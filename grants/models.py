@@ -14,6 +14,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from backoffice.db import ledger_triggers
+from backoffice.money import format_money
 from backoffice.text import validate_notes_text, validate_plain_text
 from donors.models import ImmutableQuerySet, ImmutableRecordError, money_field
 
@@ -149,7 +150,7 @@ class Allocation(models.Model):
 
     def __str__(self):
         source = self.donation.reference if self.donation_id else f"pledge {self.pledge.ref}"
-        return f"{self.amount} {settings.BASE_CURRENCY} from {source} to {self.output}"
+        return f"{format_money(self.amount, settings.BASE_CURRENCY)} from {source} to {self.output}"
 
     @property
     def is_planned(self) -> bool:

@@ -92,6 +92,7 @@ class BatchFactory(factory.django.DjangoModelFactory):
     reference = factory.Sequence(lambda n: f"BATCH-{n:04d}")
     expected_count = 2
     expected_total = Decimal("300.00")
+    currency = "GBP"
 
 
 class ProgrammeFactory(factory.django.DjangoModelFactory):

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backoffice.money import format_money, money_round, split_largest_remainder
+from backoffice.money import format_money, format_rate, money_round, split_largest_remainder
 
 cents = st.integers(min_value=-(10**12), max_value=10**12).map(lambda c: Decimal(c) / 100)
 weights = st.lists(st.integers(min_value=0, max_value=10**9).map(Decimal), min_size=1, max_size=40).filter(
@@ -56,3 +56,19 @@ def test_money_round_is_half_up_and_refuses_float():
 
 def test_format_money_keeps_the_currency_beside_the_amount():
     assert format_money(Decimal("1234.5"), "EUR") == "EUR 1,234.50"
+
+
+def test_format_money_groups_thousands_and_rounds_half_up_to_the_currencys_places():
+    assert format_money(Decimal("8203937.01000000"), "USD") == "USD 8,203,937.01"
+    assert format_money(Decimal("4189418"), "NOK") == "NOK 4,189,418.00"
+    assert format_money(Decimal("0.125"), "GBP") == "GBP 0.13"  # half up, not to even
+    assert format_money(None, "GBP") == "—"
+
+
+def test_format_rate_drops_trailing_zeros_only():
+    assert [format_rate(Decimal(r)) for r in ("0.79000000", "1.00000000", "150.25000000", "0.00000001")] == [
+        "0.79",
+        "1",
+        "150.25",
+        "0.00000001",
+    ]

@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from backoffice.errors import LedgerError
-from backoffice.money import money_round
+from backoffice.money import format_money, money_round
 from donors.models import COUNTRY_CHOICES, Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge
 from donors.services import DonationsBulk, NewDonation, instalments_check_total
 
@@ -285,10 +285,12 @@ class ExchangeRateImporter(Importer):
 
 # The donation columns a ledger field's error is shown in.
 _DONATION_COLUMNS = {"pledge": "pledge_ref"}
+_CURRENCY = DonationsBulk.COLUMNS.index("currency")  # in a row DonationsBulk writes
 
 
 class DonationImporter(Importer):
-    """A donation file becomes one DonationBatch; with `post`, its donations are posted.
+    """A donation file becomes one DonationBatch per currency in it (a batch is in one currency:
+    its control total is a sum a bank statement shows); with `post`, its donations are posted.
     The rows are checked, written and posted by `donors.services.DonationsBulk`."""
 
     kind = "donation"
@@ -373,9 +375,10 @@ class DonationImporter(Importer):
         self.bulk = DonationsBulk(by=self.user, post=self.post)
         self.donors = _DonorRefs()
         self.pledges: dict[str, _PledgeRef] = {}
-        self.batch: DonationBatch | None = None
+        self.batches: dict[str, DonationBatch] = {}
         self.count = 0
-        self.total = Decimal("0.00")
+        self.counts: dict[str, int] = {}
+        self.totals: dict[str, Decimal] = {}
 
     def load(self, rows):
         self.donors.fill(r["donor_ref"] for r in rows)
@@ -427,19 +430,28 @@ class DonationImporter(Importer):
                 {_DONATION_COLUMNS.get(field, field): errors for field, errors in error.message_dict.items()}
             ) from None
         self.count += 1
-        self.total += amount
+        self.counts[new.currency] = self.counts.get(new.currency, 0) + 1
+        self.totals[new.currency] = self.totals.get(new.currency, Decimal("0.00")) + amount
         return built
 
     def write(self, rows):
-        if self.batch is None:
-            # The final reference needs the whole file's digest; it is set in finish().
-            self.batch = DonationBatch(
-                reference=f"IMPORTING-{timezone.now().timestamp()}", expected_count=0, expected_total=Decimal("0")
-            )
-            self.batch.save()
-        self.bulk.write(rows, batch=self.batch)
+        by_currency: dict[str, list[tuple]] = {}
+        for row in rows:
+            by_currency.setdefault(row[_CURRENCY], []).append(row)
+        for currency, group in by_currency.items():
+            if currency not in self.batches:
+                # The final reference needs the whole file's digest; it is set in finish().
+                self.batches[currency] = batch = DonationBatch(
+                    reference=f"IMPORTING-{timezone.now().timestamp()}-{currency}",
+                    expected_count=0,
+                    expected_total=Decimal("0"),
+                    currency=currency,
+                )
+                batch.save()
+            self.bulk.write(group, batch=self.batches[currency])
 
     def batch_reference(self) -> str:
+        """The file's batches' references, less the '-CUR' each ends with."""
         stem = (self.file_name or "file").replace("\\", "/").rsplit("/", 1)[-1]
         return f"IMP-{stem[:70]}-{self.digest.hexdigest()[:16]}"
 
@@ -447,26 +459,30 @@ class DonationImporter(Importer):
         reference = self.batch_reference()
         if self.count == 0:
             outcome.notes.append(
-                f"Every row is already recorded (this file was imported before as batch {reference}); "
+                f"Every row is already recorded (this file was imported before as batch {reference}-…); "
                 "nothing was changed."
-                if DonationBatch.objects.filter(reference=reference).exists()
+                if DonationBatch.objects.filter(reference__startswith=f"{reference}-").exists()
                 else "Every row is already recorded; nothing was changed."
             )
             return
-        total = money_round(self.total)
         state = "posted" if self.post else "open (draft donations; post the batch to make them count)"
-        outcome.notes.append(f"Batch {reference}: {self.count} donation(s), control total {total}, {state}.")
-        if dry_run or self.batch is None:
+        for currency in sorted(self.counts):
+            total = format_money(self.totals[currency], currency)
+            outcome.notes.append(
+                f"Batch {reference}-{currency}: {self.counts[currency]} donation(s), control total {total}, {state}."
+            )
+        if dry_run or not self.batches:
             return
         self.bulk.finish()
-        self.batch.reference = reference
-        self.batch.expected_count = self.count
-        self.batch.expected_total = total
-        if self.post:
-            self.batch.status = DonationBatch.Status.POSTED
-            self.batch.posted_at = self.bulk.now
-            self.batch.posted_by = self.user
-        self.batch.save()
+        for currency, batch in self.batches.items():
+            batch.reference = f"{reference}-{currency}"
+            batch.expected_count = self.counts[currency]
+            batch.expected_total = money_round(self.totals[currency])
+            if self.post:
+                batch.status = DonationBatch.Status.POSTED
+                batch.posted_at = self.bulk.now
+                batch.posted_by = self.user
+            batch.save()
 
     @classmethod
     def export_rows(cls, queryset=None):

@@ -43,6 +43,7 @@ MATRIX = {
     "donors.donor": _access(EDIT, VIEW, VIEW, VIEW),
     "donors.contact": _access(EDIT, NONE, VIEW, VIEW),
     "donors.pledge": _access(EDIT, VIEW, VIEW, VIEW),
+    "donors.instalment": _access(VIEW, NONE, VIEW, VIEW),  # read-only: schedules are edited on the pledge page
     "donors.donation": _access(EDIT, NONE, VIEW, VIEW),
     "donors.donationbatch": _access(EDIT, NONE, VIEW, VIEW),
     "donors.exchangerate": _access(EDIT, NONE, VIEW, VIEW),

@@ -2,6 +2,7 @@ from collections import Counter
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Count, Sum
 
 from donors.models import Donation, DonationBatch, Donor, ExchangeRate, Pledge, WriteOff
 from donors.selectors import pledges_with_figures
@@ -28,6 +29,10 @@ def test_seed_demo_is_realistic(db):
     assert Pledge.objects.filter(end_date__gt=models_year_later()).exists()
     assert Donation.objects.filter(reversal_of__isnull=False).exists()
     assert DonationBatch.objects.filter(status="posted").exists()
+    # Each demo batch is one deposit in one currency, and its control total is its donations' sum.
+    for batch in DonationBatch.objects.annotate(n=Count("donations"), total=Sum("donations__amount")):
+        assert set(batch.donations.values_list("currency", flat=True)) == {batch.currency}
+        assert (batch.n, batch.total) == (batch.expected_count, batch.expected_total)
     # Seeded donations obey the posting rule: base = amount × rate, half up.
     for d in Donation.objects.filter(currency="USD")[:50]:
         assert d.base_amount == (d.amount * d.rate).quantize(d.base_amount)

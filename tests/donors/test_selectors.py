@@ -50,6 +50,47 @@ def test_overdue_instalments_owe_what_payments_and_write_offs_leave_in_due_date_
     ]
 
 
+def test_instalment_states_say_which_donations_and_write_offs_pay_each_instalment(user):
+    pledge = scheduled(
+        "PLG-A", {dt.date(2025, 1, 1): "100.00", dt.date(2025, 4, 1): "100.00", dt.date(2026, 1, 1): "100.00"}
+    )
+    later = pay(user, pledge, "90.00", on=dt.date(2025, 5, 1))
+    first = pay(user, pledge, "60.00", on=dt.date(2025, 1, 5))
+    recalled = pay(user, pledge, "40.00", on=dt.date(2025, 2, 1))
+    services.donation_reverse(donation=recalled, by=user, reason="Bank recall")  # a recall pays nothing
+    written = services.pledge_write_off(pledge=pledge, amount=Decimal("20.00"), reason="Bank charges", by=user)
+    states = pledge_instalment_states(pledge, today=TODAY)
+    paid_by = [[(p.kind, p.entry_id, p.label, p.amount) for p in s.paid_by] for s in states]
+    assert paid_by == [
+        [
+            ("donation", first.pk, first.reference, Decimal("60.00")),
+            ("donation", later.pk, later.reference, Decimal("40.00")),
+        ],
+        [
+            ("donation", later.pk, later.reference, Decimal("50.00")),
+            ("write_off", written.pk, "write-off", Decimal("20.00")),
+        ],
+        [],
+    ]
+    assert [(s.status, s.covered) for s in states] == [
+        ("paid", Decimal("100.00")),
+        ("overdue", Decimal("70.00")),
+        ("due", Decimal("0.00")),
+    ]
+    assert [sum(p.amount for p in s.paid_by) for s in states] == [s.covered for s in states]
+
+
+def test_an_overpayment_pays_every_instalment_and_the_rest_is_left_over(user):
+    pledge = scheduled("PLG-O", {dt.date(2025, 1, 1): "100.00", dt.date(2025, 2, 1): "100.00"})
+    gift = pay(user, pledge, "250.00")
+    states = pledge_instalment_states(pledge, today=TODAY)
+    assert [[(p.entry_id, p.amount) for p in s.paid_by] for s in states] == [
+        [(gift.pk, Decimal("100.00"))],
+        [(gift.pk, Decimal("100.00"))],
+    ]
+    assert [s.status for s in states] == ["paid", "paid"]
+
+
 def test_overdue_instalments_is_one_query_whatever_the_number_of_pledges(user, django_assert_num_queries):
     for n in range(5):
         scheduled(f"PLG-{n}", {dt.date(2025, 1, 1): "100.00", dt.date(2025, 2, 1): "100.00"})

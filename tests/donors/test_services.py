@@ -140,17 +140,19 @@ def test_bad_donation_gets_a_field_error_and_nothing_is_saved(db, fields, field,
 
 
 def test_donation_linked_to_another_donors_pledge_is_refused(db):
-    pledge = PledgeFactory()
+    pledge, donor = PledgeFactory(), DonorFactory()
     with pytest.raises(ValidationError) as error:
         services.donation_create(
-            donor=DonorFactory(),
+            donor=donor,
             reference="R1",
             received_on=dt.date(2025, 1, 1),
             amount=Decimal("10.00"),
             currency="GBP",
             pledge=pledge,
         )
-    assert error.value.message_dict["pledge"] == [f"Pledge {pledge.ref} belongs to another donor."]
+    assert error.value.message_dict["pledge"] == [
+        f"Pledge {pledge.ref} belongs to {pledge.donor}, not to {donor}: choose one of this donor's pledges."
+    ]
     assert not Donation.objects.exists()
 
 
@@ -416,7 +418,7 @@ def test_batch_posts_only_when_count_and_total_match(user):
     DonationFactory(batch=batch, amount=Decimal("100.00"))
     with pytest.raises(ValidationError) as error:
         services.batch_post(batch=batch, by=user)
-    assert "it has 1 donations, 2 expected; they add up to 100.00, 300.00 expected" in str(error.value)
+    assert "it has 1 donations, 2 expected; they add up to GBP 100.00, GBP 300.00 expected" in str(error.value)
     DonationFactory(batch=batch, amount=Decimal("200.00"))
     services.batch_post(batch=batch, by=user)
     assert set(batch.donations.values_list("status", flat=True)) == {"posted"}
@@ -427,9 +429,9 @@ def test_batch_posts_only_when_count_and_total_match(user):
 
 
 def test_batch_with_a_bad_donation_posts_nothing(user):
-    batch = BatchFactory(expected_count=2, expected_total=Decimal("300.00"))
-    DonationFactory(batch=batch, amount=Decimal("100.00"))
-    DonationFactory(batch=batch, amount=Decimal("200.00"), currency="USD")  # no USD rate
+    batch = BatchFactory(expected_count=2, expected_total=Decimal("300.00"), currency="USD")
+    DonationFactory(batch=batch, amount=Decimal("100.00"), currency="USD", rate=Decimal("0.8"))
+    DonationFactory(batch=batch, amount=Decimal("200.00"), currency="USD")  # no rate given, no USD rate
     with pytest.raises(ValidationError, match="No exchange rate for USD"):
         services.batch_post(batch=batch, by=user)
     assert set(batch.donations.values_list("status", flat=True)) == {"draft"}

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -189,3 +190,16 @@ def test_cancelled_output_is_listed_with_its_status(client, finance):
     OutputFactory(title="Regional workshop, Almaty", status=Output.Status.CANCELLED)
     page = client.get(reverse("admin:grants_output_changelist"), {"status__exact": "cancelled"}).content.decode()
     assert "Regional workshop, Almaty" in page
+
+
+def test_output_and_allocation_pages_show_amounts_as_money(client, finance):
+    output = OutputFactory(budget=Decimal("1250000.00"))
+    allocation = services.allocation_create(
+        donation=posted(finance, amount=Decimal("20000.00")), output=output, amount=Decimal("12345.60"), by=finance
+    )
+    page = client.get(reverse("admin:grants_output_change", args=[output.pk])).content.decode()  # view only
+    assert '<div class="readonly">GBP 1,250,000.00</div>' in page
+    assert re.search(r'<td class="field-amount_display">\s*<p>GBP 12,345.60</p>', page)
+    page = client.get(reverse("admin:grants_allocation_change", args=[allocation.pk])).content.decode()
+    assert '<div class="readonly">GBP 12,345.60</div>' in page
+    assert f"GBP 12,345.60 from {allocation.donation.reference} to {output.title}" in page

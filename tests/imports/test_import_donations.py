@@ -26,19 +26,23 @@ def run(path, *args, **kwargs):
     return out.getvalue(), err.getvalue()
 
 
-def test_it_imports_a_file_as_one_open_batch_of_drafts(ledger, tmp_path):
+def test_it_imports_a_file_as_one_open_batch_of_drafts_per_currency(ledger, tmp_path):
     out, _ = run(write_file(tmp_path, "march.csv", GOOD))
-    batch = DonationBatch.objects.get()
-    assert batch.reference.startswith("IMP-march.csv-")
-    assert (batch.expected_count, batch.expected_total, batch.status) == (3, Decimal("310.51"), "open")
-    assert set(batch.donations.values_list("status", flat=True)) == {"draft"}
+    gbp, usd = DonationBatch.objects.order_by("currency")
+    assert gbp.reference.startswith("IMP-march.csv-") and gbp.reference.endswith("-GBP")
+    assert usd.reference == gbp.reference.removesuffix("-GBP") + "-USD"
+    assert (gbp.currency, gbp.expected_count, gbp.expected_total, gbp.status) == ("GBP", 1, Decimal("100.50"), "open")
+    assert (usd.currency, usd.expected_count, usd.expected_total, usd.status) == ("USD", 2, Decimal("210.01"), "open")
+    assert set(usd.donations.values_list("reference", flat=True)) == {"BANK-2", "BANK-3"}
+    assert set(Donation.objects.values_list("status", flat=True)) == {"draft"}
     assert "3 new imported, 0 unchanged" in out
+    assert f"Batch {usd.reference}: 2 donation(s), control total USD 210.01, open" in out
 
 
 def test_it_posts_with_the_same_rate_rule_as_donation_post(ledger, tmp_path, finance_user):
     run(write_file(tmp_path, "march.csv", GOOD), "--post", "--user", finance_user.username)
-    batch = DonationBatch.objects.get()
-    assert batch.status == "posted" and batch.posted_by == finance_user
+    for batch in DonationBatch.objects.all():
+        assert batch.status == "posted" and batch.posted_by == finance_user
     usd = Donation.objects.get(reference="BANK-2")
     assert (usd.status, usd.rate, usd.rate_date, usd.base_amount) == (
         "posted",

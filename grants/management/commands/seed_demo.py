@@ -317,13 +317,13 @@ class Command(BaseCommand):
 
     def post_gifts(self, gifts, pledge_ids, batches=False):
         """Post the gifts not there yet with `donations_post_bulk`; with `batches`, in a posted
-        batch per month received."""
+        batch per month received and currency (a batch is one bank deposit, in one currency)."""
         gifts = _new(Donation, gifts, key=lambda g: g[0])
         if not gifts:
             return 0
         groups: dict[str | None, list] = {}
         for gift in gifts:
-            groups.setdefault(f"BATCH-{gift[3]:%Y-%m}" if batches else None, []).append(gift)
+            groups.setdefault(f"BATCH-{gift[3]:%Y-%m}-{gift[5]}" if batches else None, []).append(gift)
         batch_of = {}
         if batches:
             _insert(
@@ -333,6 +333,7 @@ class Command(BaseCommand):
                         reference=key,
                         expected_count=len(group),
                         expected_total=sum((g[4] for g in group), Decimal("0")),
+                        currency=group[0][5],
                         status=DonationBatch.Status.POSTED,
                         posted_at=self.now,
                         posted_by=self.admin,
