@@ -215,8 +215,9 @@ class InstalmentAdmin(HistoryAdmin):
     """Every pledge's instalments, where each stands and what paid it. Read-only: a schedule is
     edited on its pledge's page, where it must still add up to the pledge total."""
 
-    list_display = ("pledge", "donor", "due_date", "amount_display", "state", "paid_by_display")
-    fields = list_display
+    # The donor is on the page and in the search; the list keeps to what fits 1366 px.
+    list_display = ("pledge", "due_date", "amount_display", "state", "paid_by_display")
+    fields = ("pledge", "donor", "due_date", "amount_display", "state", "paid_by_display")
     readonly_fields = fields
     list_select_related = ("pledge__donor",)
     list_filter = (InstalmentStateFilter,)
@@ -552,25 +553,6 @@ class DonationAdmin(ShownAsMixin, DonationPostingMixin, TransferAdminMixin, Post
         )
 
 
-class BatchDonationInline(admin.TabularInline):
-    model = Donation
-    fields = ("reference", "donor", "received_on", "amount_display", "status")
-    readonly_fields = fields
-    extra = 0
-    show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("donor")
-
-    @admin.display(description="Amount")
-    def amount_display(self, obj):
-        return money(obj.amount, obj.currency)
-
-
 @admin.register(DonationBatch)
 class DonationBatchAdmin(ShownAsMixin, HistoryAdmin):
     list_display = (
@@ -584,7 +566,6 @@ class DonationBatchAdmin(ShownAsMixin, HistoryAdmin):
     )
     list_filter = ("status",)
     search_fields = ("reference",)
-    inlines = [BatchDonationInline]
     fields = (
         ("reference", "currency"),
         ("expected_count", "expected_total"),
@@ -641,8 +622,12 @@ class DonationBatchAdmin(ShownAsMixin, HistoryAdmin):
             return f"{text}. {refusal}"
         match = obj.entered_count == obj.expected_count and (obj.entered_total or 0) == obj.expected_total
         text += ": they match the batch." if match else "."
-        url = reverse("admin:donors_donation_add") + "?" + urlencode({"batch": obj.pk, "currency": obj.currency})
-        return format_html('{} <a href="{}">Add a donation to this batch</a>', text, url)
+        # A link to the donation list, not an inline: an imported batch can hold 100,000 donations.
+        listed = reverse("admin:donors_donation_changelist") + "?" + urlencode({"batch__id__exact": obj.pk})
+        add = reverse("admin:donors_donation_add") + "?" + urlencode({"batch": obj.pk, "currency": obj.currency})
+        return format_html(
+            '{} <a href="{}">See its donations</a> · <a href="{}">Add a donation to this batch</a>', text, listed, add
+        )
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status == DonationBatch.Status.POSTED:

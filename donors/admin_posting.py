@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from backoffice.admin_tools import money, run_each
+from backoffice.money import format_rate
 from grants import services as grant_services
 
 from . import services
@@ -48,7 +49,7 @@ def problems(error: ValidationError) -> list[str]:
 
 
 def rate_text(rate, currency: str) -> str:
-    return f"1 {currency} = {rate} {settings.BASE_CURRENCY}"
+    return f"1 {currency} = {format_rate(rate)} {settings.BASE_CURRENCY}"
 
 
 def rate_date_text(rate_date, source: str) -> str:

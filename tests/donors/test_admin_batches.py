@@ -52,6 +52,7 @@ def test_the_batch_page_shows_expected_and_entered_in_its_currency_and_adds_dona
     add_url = f"/admin/donors/donation/add/?batch={batch.pk}&amp;currency=USD"
     assert (
         '<div class="readonly">1 of 2 donations, USD 189,418.00 of USD 4,189,418.00. '
+        f'<a href="/admin/donors/donation/?batch__id__exact={batch.pk}">See its donations</a> · '
         f'<a href="{add_url}">Add a donation to this batch</a></div>'
     ) in page
 

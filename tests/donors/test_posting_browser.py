@@ -49,7 +49,7 @@ def test_finance_posts_a_draft_from_its_page_then_reverses_it_with_a_reason(brow
         figures = page.inner_text("#posting-figures")
         for shown in (
             money(Decimal("1234.56"), "USD"),
-            "1 USD = 0.79000000 GBP",
+            "1 USD = 0.79 GBP",
             "2025-02-01 (source: ECB)",
             money(Decimal("975.30"), "GBP"),
             "PLG-0042: Core support",
