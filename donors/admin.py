@@ -566,6 +566,7 @@ class DonationBatchAdmin(ShownAsMixin, HistoryAdmin):
     )
     list_filter = ("status",)
     search_fields = ("reference",)
+    ordering = ("-created_at", "-id")  # the model's ordering is dropped by the counts' GROUP BY
     fields = (
         ("reference", "currency"),
         ("expected_count", "expected_total"),
