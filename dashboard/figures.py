@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from backoffice.money import money_round
 from backoffice.sql import ZERO
-from donors.models import Donation, Donor, Pledge, WriteOff
+from donors.models import Donation, Pledge, WriteOff
 from donors.selectors import overdue_instalments, pledge_totals_by_currency, posted_days
 from grants.models import Allocation
 from grants.selectors import obligations_due, obligations_overdue, output_funding, output_gaps, unallocated_balance
@@ -30,7 +30,6 @@ LARGEST_GAPS = 8
 OVERDUE_INSTALMENTS_SHOWN = 15
 OBLIGATIONS_SHOWN = 10  # of each state; the counts say how many there are, the admin lists them all
 OBLIGATIONS_DUE_WITHIN = 30  # days
-KINDS = [label for _, label in Donor.Kind.choices]  # every kind of donor, in a fixed order: colours follow it
 PROGRAMME_FIGURES = [
     ("pledged", "Pledged for this programme (restricted pledges starting in the period)"),
     ("received", "Received on pledges restricted to this programme"),

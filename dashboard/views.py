@@ -20,7 +20,7 @@ from reports import charts
 from reports.models import ReportRun
 from reports.services import ReportError, report_run_request
 
-from .figures import KINDS, dashboard_figures
+from .figures import dashboard_figures
 
 VIEW, GENERATE, DOWNLOAD = "reports.view_dashboard", "reports.generate_report", "reports.download_report"
 
@@ -104,7 +104,7 @@ def _charts(f: dict) -> list[dict]:
         found.append({
             "key": "chart-kind", "title": "Received by kind of donor", "unit": base,
             "svg": charts.pie_chart(_labels(kinds), [str(r["amount"]) for r in f["by_kind"]],
-                                    colours=[charts.palette_colour(k, KINDS) for k in kinds],
+                                    colours=charts.donor_kind_colours(kinds),
                                     width=CHART_WIDTH, height=140, font_size=FONT_SIZE, label_limit=LABEL_LIMIT),
             "columns": ["Kind of donor", f"Received ({base})"],
             "rows": [[r["label"], r["amount"]] for r in f["by_kind"]],

@@ -19,6 +19,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from donors.models import Donor
+
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
 
@@ -58,6 +60,12 @@ def palette_colour(key: str, keys: list[str]):
     """A category's colour from its place among every category there can be, not among those a
     view shows, so it keeps its colour in every view; a key outside `keys` takes the last colour."""
     return SERIES[keys.index(key) % len(SERIES)] if key in keys else SERIES[-1]
+
+
+def donor_kind_colours(labels: list[str]) -> list:
+    """Each donor kind's colour (by its label), the same on the dashboard and in every report."""
+    kinds = [label for _, label in Donor.Kind.choices]
+    return [palette_colour(label, kinds) for label in labels]
 
 
 def _length(value: dict | str) -> float:

@@ -5,6 +5,7 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib.units import mm
 
+from .. import charts
 from .base import ReportRenderer, fmt_date, fmt_money, fmt_period
 
 
@@ -57,7 +58,9 @@ class PortfolioRenderer(ReportRenderer):
             story.append(self.empty("Nothing was received in the period."))
         story.append(self.heading("Received by kind of donor"))
         if s["by_kind"]:
-            story.append(self.pie_chart([r["label"] for r in s["by_kind"]], [r["amount"] for r in s["by_kind"]]))
+            kinds = [r["label"] for r in s["by_kind"]]
+            amounts = [r["amount"] for r in s["by_kind"]]
+            story.append(self.pie_chart(kinds, amounts, colours=charts.donor_kind_colours(kinds)))
             story.append(self._label_table("Kind of donor", s["by_kind"]))
         story.append(self.heading("Received by currency"))
         story.append(

@@ -111,3 +111,27 @@ def test_top_donors_with_equal_totals_are_ordered_by_ref(demo):
     snap = portfolio_snapshot(start=START, end=END)
     assert [d["ref"] for d in snap["top_donors"][:2]] == ["DON-9997", "DON-9998"]
     assert snap["top_donors"][0]["amount"] == {"amount": "90000000.00", "currency": "GBP"}
+
+
+def test_each_kind_of_donor_keeps_its_colour_in_the_portfolio_pie(demo, monkeypatch):
+    """The pie takes each kind's own colour, the dashboard's, whatever the kinds' order by amount."""
+    from reports import charts
+    from reports.renderers.base import ReportRenderer
+
+    drawn = []
+    pie_chart = ReportRenderer.pie_chart
+    monkeypatch.setattr(
+        ReportRenderer,
+        "pie_chart",
+        lambda self, labels, values, **kw: drawn.append((labels, kw)) or pie_chart(self, labels, values, **kw),
+    )
+    snap = portfolio_snapshot(start=START, end=END)
+    assert len(snap["by_kind"]) >= 2
+    render(snap)
+    snap["by_kind"].reverse()
+    render(snap)
+    (first, _), (second, _) = drawn
+    kinds = [label for _, label in Donor.Kind.choices]
+    assert first == second[::-1]
+    for labels, kw in drawn:
+        assert kw["colours"] == [charts.SERIES[kinds.index(label) % len(charts.SERIES)] for label in labels]
