@@ -33,8 +33,9 @@ def run_each(modeladmin, request, queryset, action, done: str):
 
 
 class RecordAdmin(admin.ModelAdmin):
-    """A record the system writes (a delivery, a report run, an import job, a mailing): it is read in
-    the admin, never added, changed or deleted there; its admin's actions are the only changes."""
+    """A record the system writes (a delivery, a report run, an import job, a mailing), or one edited
+    elsewhere (an instalment, on its pledge's page): it is read in the admin, never added, changed
+    or deleted there; its admin's actions are the only changes."""
 
     def has_add_permission(self, request):
         return False

@@ -12,7 +12,15 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from backoffice.admin_tools import HistoryAdmin, PresentValuesFilter, ShownAsMixin, error_text, money, run_each
+from backoffice.admin_tools import (
+    HistoryAdmin,
+    PresentValuesFilter,
+    RecordAdmin,
+    ShownAsMixin,
+    error_text,
+    money,
+    run_each,
+)
 from backoffice.money import format_rate
 from grants import services as grant_services
 from grants.models import Allocation
@@ -211,7 +219,7 @@ class InstalmentChangeList(ChangeList):
 
 
 @admin.register(Instalment)
-class InstalmentAdmin(HistoryAdmin):
+class InstalmentAdmin(RecordAdmin, HistoryAdmin):
     """Every pledge's instalments, where each stands and what paid it. Read-only: a schedule is
     edited on its pledge's page, where it must still add up to the pledge total."""
 
@@ -230,15 +238,6 @@ class InstalmentAdmin(HistoryAdmin):
 
     def get_changelist(self, request, **kwargs):
         return InstalmentChangeList
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Donor", ordering="pledge__donor__name")
     def donor(self, obj):
