@@ -33,6 +33,7 @@ STATES = {
     "sent": "already sent for this period: skipped",
     "in_doubt": "in sending, or sent without an answer from the mail server: skipped (check the mail log)",
     "revoked": "download link revoked: skipped",
+    "objected": "objected to email: not sent",
 }
 
 
@@ -71,6 +72,7 @@ class MailingPreview:
             "sent": sum(len(p.already_sent) for p in self.plans),
             "in_doubt": sum(len(p.in_doubt) for p in self.plans),
             "revoked": sum(len(p.revoked) for p in self.plans),
+            "objected": sum(len(p.objected - p.already_sent - p.in_doubt - p.revoked) for p in self.plans),
             "no_contacts": sum(1 for p in self.plans if not p.contacts),
             "idle": len(self.idle),
         }
@@ -81,6 +83,7 @@ class MailingPreview:
             "sent": "{n} contact{s} already sent this period's summary",
             "in_doubt": "{n} contact{s} in sending or without an answer from the mail server (check the mail log)",
             "revoked": "{n} contact{s} whose download link was revoked",
+            "objected": "{n} contact{s} who objected to email",
             "no_contacts": "{n} donor{s} with no contact who receives reports",
             "idle": "{n} listed donor{s} with no posted donation in the period",
         }

@@ -20,6 +20,8 @@ class Delivery(models.Model):
         # The message was sent and the server never answered: it may have been stored. Never resent
         # automatically; a human checks the mail log, as for a delivery stuck in sending.
         UNANSWERED = "unanswered", "No answer after sending"
+        # Never sent, and never sent while its reason stands: the contact objected to email.
+        SKIPPED = "skipped", "Not sent: objected to email"
 
     run = models.ForeignKey("reports.ReportRun", on_delete=models.PROTECT, related_name="deliveries")
     contact = models.ForeignKey("donors.Contact", on_delete=models.PROTECT, related_name="deliveries")
@@ -71,6 +73,7 @@ class DeliveryAttempt(models.Model):
         RETRY = "retry", "Failed, will retry"
         FAILED = "failed", "Failed"
         UNANSWERED = "unanswered", "Sent, no answer: check the mail log"
+        SKIPPED = "skipped", "Not sent: objected to email"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
     number = models.PositiveIntegerField()

@@ -51,9 +51,14 @@ class SummaryPlan:
     already_sent: set[int] = field(default_factory=set)
     in_doubt: set[int] = field(default_factory=set)  # sending, or sent without an answer: a human decides
     revoked: set[int] = field(default_factory=set)  # the delivery's link was revoked: not sent
+    objected: set[int] = field(default_factory=set)  # the contact objected to email: not sent
 
     def contact_state(self, contact: Contact) -> str:
-        for state, ids in (("sent", self.already_sent), ("in_doubt", self.in_doubt), ("revoked", self.revoked)):
+        states = (
+            ("sent", self.already_sent), ("in_doubt", self.in_doubt), ("revoked", self.revoked),
+            ("objected", self.objected),
+        )  # fmt: skip
+        for state, ids in states:
             if contact.pk in ids:
                 return state
         return "send"
@@ -85,6 +90,7 @@ def donors_active(*, start: dt.date, end: dt.date, refs: list[str] | None = None
     return donors
 
 
+OBJECTED = "Not sent: the contact objected to email (their record gives the day); nothing goes to them while it stands."
 STALE = (
     "Not sent: the report names a donor who has since been renamed or withdrawn acknowledgement. "
     "The next mailing for the period makes a new report and sends that."
@@ -134,7 +140,10 @@ def summaries_plan(*, start: dt.date, end: dt.date, refs: list[str] | None = Non
         run = runs.get(donor.pk)
         receiving = contacts.get(donor.pk, [])
         ids = {c.pk for c in receiving}
-        plan = SummaryPlan(donor=donor, run=run, contacts=receiving, already_sent=ids & served)
+        plan = SummaryPlan(
+            donor=donor, run=run, contacts=receiving, already_sent=ids & served,
+            objected={c.pk for c in receiving if c.objected_to_email_on is not None},
+        )  # fmt: skip
         for contact_id, status, revoked_at in states.get(donor.pk, []):
             if contact_id not in ids:
                 continue  # no longer receives reports: not part of this mailing
@@ -202,6 +211,13 @@ def summaries_request(*, start: dt.date, end: dt.date, refs: list[str] | None = 
     Delivery.objects.filter(run__in=run_ids, status=Delivery.Status.FAILED, revoked_at__isnull=True).update(
         status=Delivery.Status.PENDING, attempts=0
     )
+    deliveries = Delivery.objects.filter(run__in=run_ids)
+    deliveries.filter(
+        status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED], contact__objected_to_email_on__isnull=False
+    ).update(status=Delivery.Status.SKIPPED, last_error=OBJECTED)
+    deliveries.filter(status=Delivery.Status.SKIPPED, contact__objected_to_email_on__isnull=True).update(
+        status=Delivery.Status.PENDING, attempts=0, last_error=""
+    )  # the objection was withdrawn
     from .tasks import summary_prepare
 
     for run_id in run_ids:
@@ -285,10 +301,11 @@ def delivery_claim(delivery_id: int, *, done_run_id: int | None = None) -> bool:
 def delivery_send(*, delivery_id: int, run: ReportRun | None = None, may_retry: bool = False) -> str:
     """Send one delivery if this caller wins the claim; log the attempt and its outcome.
 
-    Returns sent, failed, unanswered, skipped (someone else holds it, or it is finished) or waiting
-    (its run has no PDF yet). A failure that a later attempt can fix (smtp_errors.is_retryable)
-    puts the delivery back in pending and raises RetryableSendError when `may_retry`, for the
-    calling task to retry it; without `may_retry` it fails the delivery.
+    Returns sent, failed, unanswered, objected (the contact objected to email: not sent), skipped
+    (someone else holds it, or it is finished) or waiting (its run has no PDF yet). A failure that
+    a later attempt can fix (smtp_errors.is_retryable) puts the delivery back in pending and raises
+    RetryableSendError when `may_retry`, for the calling task to retry it; without `may_retry` it
+    fails the delivery.
     `run`: the delivery's run, done, with its donor, when the caller has it in hand (it has just
     generated it), so that it is not read again.
     """
@@ -312,6 +329,10 @@ def delivery_send(*, delivery_id: int, run: ReportRun | None = None, may_retry: 
             delivery=delivery, number=number, started_at=delivery.sending_since, outcome=outcome, **fields
         )
 
+    if (objected_on := delivery.contact.objected_to_email_on) is not None:  # since the mailing was requested
+        error = f"Not sent: the contact objected to email on {objected_on:%-d %B %Y}."
+        _finish(delivery, Delivery.Status.SKIPPED, error, attempt=attempt(DeliveryAttempt.Outcome.SKIPPED, error=error))
+        return "objected"
     if not delivery.contact.receives_reports:
         _finish(
             delivery, Delivery.Status.FAILED, "The contact no longer receives reports; nothing was sent.",

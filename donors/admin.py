@@ -49,6 +49,7 @@ class ContactInline(admin.TabularInline):
     model = Contact
     extra = 0
     fields = ("name", "email", "role", "receives_reports")
+    show_change_link = True  # phone, address and the data-protection record are on the contact's page
 
 
 class PledgeInline(admin.TabularInline):
@@ -109,11 +110,23 @@ class DonorAdmin(ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
 @admin.register(Contact)
 class ContactAdmin(TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.ContactResource]
-    list_display = ("name", "email", "donor", "role", "receives_reports")
-    list_filter = ("receives_reports",)
+    list_display = ("name", "email", "donor", "role", "receives_reports", "objected_to_email_on")
+    list_filter = ("receives_reports", "lawful_basis", ("objected_to_email_on", admin.EmptyFieldListFilter))
     list_select_related = ("donor",)
-    search_fields = ("name", "email", "donor__name", "donor__ref")
+    search_fields = ("name", "email", "phone", "donor__name", "donor__ref")
     autocomplete_fields = ("donor",)
+    fieldsets = (
+        (None, {"fields": ("donor", "name", "email", "role", "phone", "address", "receives_reports")}),
+        (
+            "Data protection",
+            {
+                "fields": ("lawful_basis", "consent_given_on", "consent_method", "objected_to_email_on"),
+                "description": "Under UK GDPR: the basis on which the alliance holds this person's data, and "
+                "whether they objected to email. No report email goes to a contact who objected; the "
+                "delivery log says so.",
+            },
+        ),
+    )
 
 
 class InstalmentFormSet(BaseInlineFormSet):

@@ -8,12 +8,14 @@ that point at the original.
 from decimal import Decimal
 
 import pgtrigger
+import phonenumbers
 import pycountry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from backoffice.db import ledger_triggers
@@ -120,12 +122,61 @@ class Donor(models.Model):
         return f"{self.name} ({self.ref})"
 
 
+def phone_written(value: str) -> str | None:
+    """`value` written the one way the contact pages show phone numbers (+44 20 7946 0000), or None
+    when it is not a possible number with its country code."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def validate_phone(value: str) -> None:
+    if phone_written(value) is None:
+        raise ValidationError(
+            f"“{value}” is not a phone number with its country code; write it as, for example, +44 20 7946 0000.",
+            code="phone",
+        )
+
+
 class Contact(models.Model):
+    """A person at a donor. What UK GDPR asks a charity to know of them sits beside their details:
+    the lawful basis for processing their data, how and when they consented where that is the
+    basis, and whether they objected to email (then no report email goes to them)."""
+
+    class LawfulBasis(models.TextChoices):
+        LEGITIMATE_INTERESTS = "legitimate_interests", "Legitimate interests"
+        CONSENT = "consent", "Consent"
+        CONTRACT = "contract", "Contract"
+
     donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(max_length=200, validators=[validate_plain_text])
     email = models.EmailField(validators=[validate_plain_text])
     role = models.CharField(max_length=100, blank=True, validators=[validate_plain_text])
+    phone = models.CharField(
+        max_length=40, blank=True, validators=[validate_plain_text, validate_phone],
+        help_text="With its country code, for example +44 20 7946 0000.",
+    )  # fmt: skip
+    address = models.TextField(blank=True, validators=[validate_notes_text], help_text="The postal address, as lines.")
     receives_reports = models.BooleanField(default=False)
+    lawful_basis = models.CharField(
+        max_length=20, choices=LawfulBasis.choices, default=LawfulBasis.LEGITIMATE_INTERESTS,
+        help_text="The UK GDPR basis on which the alliance processes this person's data.",
+    )  # fmt: skip
+    consent_given_on = models.DateField(
+        null=True, blank=True, help_text="Where the basis is consent: when it was given."
+    )
+    consent_method = models.CharField(
+        "how consent was given", max_length=200, blank=True, validators=[validate_plain_text],
+        help_text="Where the basis is consent: how it was given, for example “signed form at the 2025 summit”.",
+    )  # fmt: skip
+    objected_to_email_on = models.DateField(
+        null=True, blank=True,
+        help_text="The person objected to email on this day: no report email goes to them; the delivery log says why.",
+    )  # fmt: skip
 
     history = HistoricalRecords()
 
@@ -133,10 +184,33 @@ class Contact(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["donor", "email"], name="contact_email_unique_per_donor"),
+            models.CheckConstraint(
+                condition=~Q(lawful_basis="consent") | Q(consent_given_on__isnull=False) & ~Q(consent_method=""),
+                name="contact_consent_recorded",
+                violation_error_message="Where the lawful basis is consent, record when and how it was given.",
+            ),
         ]
 
     def __str__(self):
         return f"{self.name} <{self.email}>"
+
+    def clean(self):
+        super().clean()
+        problems = {}
+        if self.lawful_basis == self.LawfulBasis.CONSENT:
+            if self.consent_given_on is None:
+                problems["consent_given_on"] = "Where the lawful basis is consent, record when it was given."
+            if not self.consent_method:
+                problems["consent_method"] = "Where the lawful basis is consent, record how it was given."
+        today = timezone.localdate()
+        for name in ("consent_given_on", "objected_to_email_on"):
+            day = getattr(self, name)
+            if day is not None and day > today:
+                problems[name] = f"{day:%-d %B %Y} is after today."
+        if problems:
+            raise ValidationError(problems)
+        if self.phone and (written := phone_written(self.phone)):  # one way of writing it, to read and match
+            self.phone = written
 
 
 class Pledge(models.Model):

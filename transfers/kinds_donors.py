@@ -131,7 +131,45 @@ class ContactImporter(Importer):
             help="The contact is sent the donor's summaries.",
             example="true",
         ),
+        _optional_text(
+            "phone", 40, help="With its country code; written back as +44 20 7946 0000.", example="+44 20 7946 0000"
+        ),
+        _notes("address", example="1 Example Street, London SW1A 1AA"),
+        Column(
+            "lawful_basis",
+            partial(f.choice, choices=Contact.LawfulBasis.choices),
+            required=False,
+            default=Contact.LawfulBasis.LEGITIMATE_INTERESTS,
+            help="The UK GDPR basis for processing the contact's data.",
+            example="consent",
+        ),
+        Column(
+            "consent_given_on",
+            f.date,
+            required=False,
+            default=None,
+            help="Required when lawful_basis is consent.",
+            example="2025-03-14",
+        ),
+        _optional_text(
+            "consent_method",
+            200,
+            help="Required when lawful_basis is consent.",
+            example="Signed form at the 2025 summit",
+        ),
+        Column(
+            "objected_to_email_on",
+            f.date,
+            required=False,
+            default=None,
+            help="The contact objected to email on this day: no report email goes to them.",
+            example="2026-01-31",
+        ),
     ]
+    FIELDS = (
+        "donor__ref", "name", "email", "role", "receives_reports", "phone", "address", "lawful_basis",
+        "consent_given_on", "consent_method", "objected_to_email_on",
+    )  # fmt: skip
 
     def start(self):
         self.donors = _DonorRefs()
@@ -140,9 +178,7 @@ class ContactImporter(Importer):
         self.donors.fill(r["donor_ref"] for r in rows)
         ids = {self.donors.ids[r["donor_ref"]] for r in rows if r["donor_ref"] in self.donors.ids}
         emails = {r["email"] for r in rows}
-        recorded = Contact.objects.filter(donor_id__in=ids, email__in=emails).values(
-            "donor__ref", "name", "email", "role", "receives_reports"
-        )
+        recorded = Contact.objects.filter(donor_id__in=ids, email__in=emails).values(*self.FIELDS)
         return {(v["donor__ref"], v["email"]): v for v in recorded}
 
     def build(self, row):
@@ -154,8 +190,7 @@ class ContactImporter(Importer):
     @classmethod
     def export_rows(cls, queryset=None):
         queryset = Contact.objects.order_by("donor__ref", "email") if queryset is None else queryset
-        fields = ("donor__ref", "name", "email", "role", "receives_reports")
-        yield from queryset.values_list(*fields).iterator(chunk_size=2000)
+        yield from queryset.values_list(*cls.FIELDS).iterator(chunk_size=2000)
 
 
 class PledgeImporter(Importer):

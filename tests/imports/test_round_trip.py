@@ -3,7 +3,7 @@
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from donors.services import donation_post, donation_reverse
 from tests.factories import ContactFactory, DonationFactory, InstalmentFactory
@@ -16,7 +16,11 @@ def recorded(ledger, finance_user):
     first = ledger["first"]
     first.notes = "=1+1 is not a formula here"
     first.save()
-    ContactFactory(donor=first, name="-Dash", email="dash@example.org", role="@lead")
+    ContactFactory(
+        donor=first, name="-Dash", email="dash@example.org", role="@lead", phone="+44 20 7946 0000",
+        address="1 Example Street\nLondon SW1A 1AA", lawful_basis="consent", consent_given_on="2025-03-14",
+        consent_method="Signed form", objected_to_email_on="2025-06-01",
+    )  # fmt: skip
     plain = DonationFactory(reference="BANK-A", donor=first, note="+44 20 7946 0000")
     usd = DonationFactory(reference="BANK-B", donor=ledger["second"], currency="USD", amount="1234.56")
     DonationFactory(reference="'=quoted", donor=first, note="'ordinary quote", amount="0.01")
@@ -92,3 +96,25 @@ def test_outputs_import_then_indicators_refer_to_them(db, tmp_path):
     call_command("import_data", "outputs", write_file(tmp_path, "o.csv", outputs), stdout=StringIO())
     call_command("import_data", "indicators", write_file(tmp_path, "i.csv", indicators), stdout=StringIO())
     assert Indicator.objects.get().output == Output.objects.get(title="Global summit 2026")
+
+
+def test_a_contact_row_with_consent_but_no_record_of_it_is_refused_with_its_line(ledger, tmp_path):
+    from donors.models import Contact
+
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "donor_ref,name,email,lawful_basis,consent_given_on,phone\n"
+        f"{ledger['first'].ref},Amara Okafor,amara@example.org,consent,,+44 20 7946 0000\n"
+        f"{ledger['first'].ref},Jon Reyes,jon@example.org,legitimate_interests,,020 7946 0000\n",
+        encoding="utf-8",
+    )
+    before, errors = Contact.objects.count(), StringIO()
+    with pytest.raises(CommandError, match="3 error"):
+        call_command("import_data", "contacts", str(path), stdout=StringIO(), stderr=errors)
+    assert errors.getvalue().splitlines() == [
+        "Line 2, column consent_given_on: Where the lawful basis is consent, record when it was given.",
+        "Line 2, column consent_method: Where the lawful basis is consent, record how it was given.",
+        "Line 3, column phone: “020 7946 0000” is not a phone number with its country code; "
+        "write it as, for example, +44 20 7946 0000.",
+    ]
+    assert Contact.objects.count() == before

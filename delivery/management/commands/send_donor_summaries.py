@@ -10,6 +10,7 @@ DRY_RUN_STATES = {
     "sent": "already sent",
     "in_doubt": "in doubt, not resent",
     "revoked": "revoked",
+    "objected": "objected to email, not sent",
 }
 
 
