@@ -12,7 +12,10 @@ LEADERSHIP = "Leadership"
 AUDITOR = "Auditor"
 ROLES = (FINANCE, PROGRAMME, LEADERSHIP, AUDITOR)
 
-_DONOR_MODELS = ("donor", "contact", "pledge", "instalment", "donation", "donationbatch", "exchangerate", "writeoff")
+_DONOR_MODELS = (
+    "donor", "contact", "pledge", "instalment", "donation", "donationbatch", "exchangerate", "writeoff",
+    "donorrelationship", "activity",
+)  # fmt: skip
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
 _DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent", "mailing")
 
@@ -63,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     ),
     LEADERSHIP: (
         _view("donors", _DONOR_MODELS)
+        | _edit("donors", ("activity",))  # leadership meets donors: it records the meetings and their next steps
         | _view("grants", _GRANT_MODELS)
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
         | _view("delivery", _DELIVERY_MODELS)

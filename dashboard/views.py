@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backoffice.access import PageAccess
 from backoffice.text import xml_safe
+from donors.selectors import next_steps
 from grants.models import Programme
 from reports import charts
 from reports.models import ReportRun
@@ -23,6 +24,8 @@ from reports.services import ReportError, report_run_request
 from .figures import dashboard_figures
 
 VIEW, GENERATE, DOWNLOAD = "reports.view_dashboard", "reports.generate_report", "reports.download_report"
+
+NEXT_STEPS_WITHIN = 14  # days ahead that a user's own next steps show
 
 DASHBOARD = PageAccess(
     name="Dashboard",
@@ -155,6 +158,9 @@ def index(request):
             "f": f,
             "charts": _charts(f),
             "can_generate": PORTFOLIO_PDF.allows(request.user),
+            "next_steps": next_steps(user=request.user, within_days=NEXT_STEPS_WITHIN),
+            "next_steps_within": NEXT_STEPS_WITHIN,
+            "today": timezone.localdate(),
             "query": request.GET.urlencode(),
         },
     )

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Sum
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
@@ -22,6 +23,7 @@ from backoffice.admin_tools import (
     run_each,
 )
 from backoffice.money import format_rate
+from delivery.models import Delivery
 from grants import services as grant_services
 from grants.models import Allocation
 from reports.admin_actions import ReportActionsMixin, generate_donor_summary
@@ -29,7 +31,20 @@ from transfers.admin import TransferAdminMixin
 
 from . import resources, selectors, services
 from .admin_posting import DonationPostingMixin
-from .models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
+from .models import (
+    Activity,
+    Contact,
+    Donation,
+    DonationBatch,
+    Donor,
+    DonorRelationship,
+    ExchangeRate,
+    Instalment,
+    Pledge,
+    WriteOff,
+)
+
+LOG_ENTRIES = 10  # the donor page's latest activity; the activity list has the rest
 
 
 def _base(amount):
@@ -50,6 +65,16 @@ class ContactInline(admin.TabularInline):
     extra = 0
     fields = ("name", "email", "role", "receives_reports")
     show_change_link = True  # phone, address and the data-protection record are on the contact's page
+
+
+class PartOfInline(admin.TabularInline):
+    model = DonorRelationship
+    fk_name = "donor"
+    extra = 0
+    fields = ("kind", "parent")
+    autocomplete_fields = ("parent",)
+    verbose_name = "part of another donor"
+    verbose_name_plural = "part of (a government's ministry or agency, a company's foundation, a fund's member)"
 
 
 class PledgeInline(admin.TabularInline):
@@ -75,14 +100,77 @@ class DonorAdmin(ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
     list_display = ("ref", "name", "kind", "status", "lifetime", "this_year", "last_gift_on")
     list_filter = ("kind", "status", ("country", PresentValuesFilter), "publicly_acknowledged")
     search_fields = ("ref", "name", "external_ref")
-    inlines = [ContactInline, PledgeInline]
+    inlines = [ContactInline, PartOfInline, PledgeInline]
     actions = [generate_donor_summary]
-    readonly_fields = ("lifetime", "this_year", "largest", "last_gift_on")
+    readonly_fields = ("lifetime", "this_year", "largest", "last_gift_on", "group", "activity_log")
     fieldsets = (
         (None, {"fields": ("ref", "name", "kind", "country", "preferred_currency", "status")}),
         ("Acknowledgement and notes", {"fields": ("publicly_acknowledged", "external_ref", "notes")}),
-        ("Giving (base currency, net of reversals)", {"fields": readonly_fields}),
+        ("Giving (base currency, net of reversals)", {"fields": ("lifetime", "this_year", "largest", "last_gift_on")}),
+        ("Group", {"fields": ("group",)}),
+        ("Activity", {"fields": ("activity_log",)}),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # nothing to show of a donor not yet recorded
+            return self.fieldsets[:3]
+        return self.fieldsets
+
+    @admin.display(description="Group giving")
+    def group(self, obj):
+        group = selectors.donor_group(obj)
+        if len(group.members) == 1:
+            return "Not part of a group. Add a relationship below to join it to its government, company or fund."
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td class="num">{}</td></tr>',
+            (
+                (reverse("admin:donors_donor_change", args=[m.pk]), m.name,
+                 "; ".join(group.relations.get(m.pk, [])) or "—", _base(m.lifetime_giving or Decimal(0)))
+                for m in group.members
+            ),
+        )  # fmt: skip
+        return format_html(
+            "<table class=\"group-giving\"><caption>The group's lifetime giving, each donor's own gifts "
+            '(hard credit)</caption><thead><tr><th scope="col">Donor</th><th scope="col">Relationship</th>'
+            '<th scope="col" class="num">Lifetime giving</th></tr></thead><tbody>{}</tbody><tfoot><tr>'
+            '<th scope="row" colspan="2">Group total</th><td class="num">{}</td></tr></tfoot></table>',
+            rows,
+            _base(group.lifetime),
+        )
+
+    @admin.display(description="Latest activity")
+    def activity_log(self, obj):
+        """Meetings, calls, emails and notes recorded here, and the reports Fundtrace emailed, newest first."""
+        entries = [
+            (a.happened_on, a.get_kind_display(), a.contact.name if a.contact else "—", a.summary,
+             f"{a.next_step} (by {a.next_step_on:%-d %b %Y})" if a.next_step and not a.next_step_done_on else "—")
+            for a in obj.activities.select_related("contact")[:LOG_ENTRIES]
+        ]  # fmt: skip
+        sent = Delivery.objects.filter(run__donor=obj, status=Delivery.Status.SENT).select_related("contact", "run")
+        entries += [
+            (timezone.localdate(d.sent_at), "Email sent by Fundtrace", d.contact.name,
+             f"{d.run.get_kind_display()}, {d.run.period_start:%-d %b %Y} – {d.run.period_end:%-d %b %Y}, "
+             f"to {d.email}", "—")
+            for d in sent.order_by("-sent_at")[:LOG_ENTRIES]
+        ]  # fmt: skip
+        entries = sorted(entries, key=lambda e: e[0], reverse=True)[:LOG_ENTRIES]
+        add = f"{reverse('admin:donors_activity_add')}?donor={obj.pk}"
+        if not entries:
+            return format_html('Nothing recorded yet. <a href="{}">Record a meeting, call or note</a>.', add)
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((f"{day:%-d %b %Y}", kind, who, summary, step) for day, kind, who, summary, step in entries),
+        )  # fmt: skip
+        return format_html(
+            '<table class="activity-log"><thead><tr><th scope="col">Day</th><th scope="col">What</th>'
+            '<th scope="col">With</th><th scope="col">Summary</th><th scope="col">Next step</th></tr></thead>'
+            '<tbody>{}</tbody></table><p><a href="{}">Record a meeting, call or note</a> · '
+            '<a href="{}">All of this donor\'s activity</a></p>',
+            rows,
+            add,
+            f"{reverse('admin:donors_activity_changelist')}?donor__id__exact={obj.pk}",
+        )
 
     def get_queryset(self, request):
         return selectors.donors_with_giving(super().get_queryset(request))
@@ -116,7 +204,7 @@ class ContactAdmin(TransferAdminMixin, HistoryAdmin):
     search_fields = ("name", "email", "phone", "donor__name", "donor__ref")
     autocomplete_fields = ("donor",)
     fieldsets = (
-        (None, {"fields": ("donor", "name", "email", "role", "phone", "address", "receives_reports")}),
+        (None, {"fields": ("donor", "name", "email", "role", "phone", "address", "receives_reports", "owner")}),
         (
             "Data protection",
             {
@@ -127,6 +215,62 @@ class ContactAdmin(TransferAdminMixin, HistoryAdmin):
             },
         ),
     )
+
+
+class NextStepFilter(admin.SimpleListFilter):
+    title = "next step"
+    parameter_name = "next_step"
+
+    def lookups(self, request, model_admin):
+        return (("mine", "Mine, open"), ("open", "Open"), ("overdue", "Overdue"), ("done", "Done"))
+
+    def queryset(self, request, queryset):
+        open_steps = queryset.filter(next_step_on__isnull=False, next_step_done_on__isnull=True)
+        match self.value():
+            case "mine":
+                return open_steps.filter(owner=request.user)
+            case "open":
+                return open_steps
+            case "overdue":
+                return open_steps.filter(next_step_on__lt=timezone.localdate())
+            case "done":
+                return queryset.filter(next_step_done_on__isnull=False)
+        return queryset
+
+
+@admin.register(Activity)
+class ActivityAdmin(HistoryAdmin):
+    list_display = (
+        "happened_on",
+        "donor",
+        "kind",
+        "contact",
+        "next_step",
+        "next_step_on",
+        "next_step_done_on",
+        "owner",
+    )
+    list_filter = (NextStepFilter, "kind", ("owner", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("donor", "contact", "owner")
+    search_fields = ("summary", "next_step", "donor__name", "donor__ref", "contact__name")
+    autocomplete_fields = ("donor", "contact")
+    date_hierarchy = "happened_on"
+    actions = ["mark_next_steps_done"]
+    fieldsets = (
+        (None, {"fields": ("donor", "contact", "kind", "happened_on", "summary")}),
+        ("Next step", {"fields": ("next_step", "next_step_on", "owner", "next_step_done_on")}),
+    )
+
+    def get_changeform_initial_data(self, request):
+        return {"happened_on": timezone.localdate(), **super().get_changeform_initial_data(request)}
+
+    def save_model(self, request, obj, form, change):
+        services.activity_save(activity=obj, by=request.user)
+
+    @admin.action(description="Mark the selected next steps done today", permissions=["change"])
+    def mark_next_steps_done(self, request, queryset):
+        done = services.next_steps_done(activities=queryset)
+        self.message_user(request, f"{done} next step{'' if done == 1 else 's'} marked done.", messages.SUCCESS)
 
 
 class InstalmentFormSet(BaseInlineFormSet):

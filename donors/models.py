@@ -173,6 +173,10 @@ class Contact(models.Model):
         "how consent was given", max_length=200, blank=True, validators=[validate_plain_text],
         help_text="Where the basis is consent: how it was given, for example “signed form at the 2025 summit”.",
     )  # fmt: skip
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts_owned",
+        help_text="Who at the alliance looks after this person: their next steps show on that user's dashboard.",
+    )  # fmt: skip
     objected_to_email_on = models.DateField(
         null=True, blank=True,
         help_text="The person objected to email on this day: no report email goes to them; the delivery log says why.",
@@ -211,6 +215,123 @@ class Contact(models.Model):
             raise ValidationError(problems)
         if self.phone and (written := phone_written(self.phone)):  # one way of writing it, to read and match
             self.phone = written
+
+
+class DonorRelationship(models.Model):
+    """One donor is part of another: a government's ministry or agency, a company's foundation, a
+    member of a pooled fund. The donors joined this way, at any distance, are a group, and the donor
+    page shows the group's giving (selectors.donor_group)."""
+
+    class Kind(models.TextChoices):
+        MINISTRY = "ministry", "Ministry of"
+        AGENCY = "agency", "Agency of"
+        FOUNDATION = "foundation", "Foundation of"
+        SUBSIDIARY = "subsidiary", "Subsidiary of"
+        MEMBER = "member", "Member of"
+
+    donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="part_of")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    parent = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="parts")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["parent__name", "donor__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["donor", "parent"], name="donor_relationship_once"),
+            models.CheckConstraint(
+                condition=~Q(donor=models.F("parent")),
+                name="donor_relationship_not_itself",
+                violation_error_message="A donor cannot be part of itself.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.donor.name}: {self.get_kind_display().lower()} {self.parent.name}"
+
+    def clean(self):
+        super().clean()
+        if self.donor_id is None or self.parent_id is None:
+            return
+        above, seen = {self.parent_id}, set()
+        while above:  # the parent's own parents, up to the top: the donor must not be among them
+            if self.donor_id in above:
+                problem = (
+                    f"{self.parent.name} is already part of {self.donor.name}: a donor cannot be part of its own part."
+                )
+                raise ValidationError({"parent": problem})
+            seen |= above
+            above = (
+                set(
+                    DonorRelationship.objects.filter(donor_id__in=above)
+                    .exclude(pk=self.pk)
+                    .values_list("parent_id", flat=True)
+                )
+                - seen
+            )
+
+
+class Activity(models.Model):
+    """A meeting, call, email or note with a donor, and the next step it leaves. Emails that
+    Fundtrace sends are in the delivery log and show beside these on the donor's page."""
+
+    class Kind(models.TextChoices):
+        MEETING = "meeting", "Meeting"
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        NOTE = "note", "Note"
+
+    donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="activities")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities",
+        help_text="Who it was with, if one person.",
+    )  # fmt: skip
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    happened_on = models.DateField()
+    summary = models.TextField(validators=[validate_notes_text])
+    next_step = models.CharField(max_length=200, blank=True, validators=[validate_plain_text])
+    next_step_on = models.DateField("next step by", null=True, blank=True)
+    next_step_done_on = models.DateField("next step done on", null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="activities_owned",
+        help_text="Whose dashboard shows the next step; blank: the contact's owner, else whoever recorded it.",
+    )  # fmt: skip
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "activities"
+        ordering = ["-happened_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(next_step_on__isnull=True) | ~Q(next_step=""),
+                name="activity_next_step_said",
+                violation_error_message="Say what the next step is.",
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "next_step_on"], name="activity_next_steps")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} with {self.donor.name} on {self.happened_on}"
+
+    def clean(self):
+        super().clean()
+        problems = {}
+        today = timezone.localdate()
+        if self.happened_on and self.happened_on > today:
+            problems["happened_on"] = f"{self.happened_on:%-d %B %Y} is after today: record what happened."
+        if self.next_step and self.next_step_on is None:
+            problems["next_step_on"] = "Give the day the next step is due, so that it is shown as a reminder."
+        if self.next_step_on and not self.next_step:
+            problems["next_step"] = "Say what the next step is."
+        if self.contact_id and self.donor_id and self.contact.donor_id != self.donor_id:
+            problems["contact"] = f"{self.contact.name} is a contact of {self.contact.donor.name}, not of this donor."
+        if problems:
+            raise ValidationError(problems)
 
 
 class Pledge(models.Model):

@@ -29,8 +29,10 @@ from backoffice.money import money_round
 from backoffice.sql import MONEY, TOTAL, ZERO, sum_subquery
 
 from .models import (
+    Activity,
     Donation,
     Donor,
+    DonorRelationship,
     Instalment,
     Pledge,
     PostedDayTotal,
@@ -455,4 +457,53 @@ def donor_period_totals(*, start: dt.date, end: dt.date, top: int = 10) -> Donor
     return DonorPeriodTotals(
         top=[DonorTotal(r[1], r[2], r[3], r[4], money_round(r[5])) for r in found if r[0] == 1],
         by_kind=[KindTotal(r[4], money_round(r[5]), int(r[6])) for r in kinds],
+    )
+
+
+# Relationships and next steps ------------------------------------------------------------
+
+
+@dataclass
+class DonorGroup:
+    """The donors joined to one by relationships, at any distance, with their giving in base currency."""
+
+    members: list[Donor]  # annotated by donors_with_giving; the donor asked about first, then by name
+    relations: dict[int, list[str]]  # donor id: "Agency of Government of Norway", ...
+
+    @property
+    def lifetime(self) -> Decimal:
+        return sum((member.lifetime_giving or Decimal(0) for member in self.members), Decimal(0))
+
+
+def donor_group(donor: Donor) -> DonorGroup:
+    """`donor` and every donor related to it through parents and parts, one query per step away."""
+    ids, frontier, edges = {donor.pk}, {donor.pk}, set()
+    while frontier:
+        found = set(
+            DonorRelationship.objects.filter(Q(donor_id__in=frontier) | Q(parent_id__in=frontier)).values_list(
+                "pk", "donor_id", "parent_id"
+            )
+        )
+        edges |= found
+        frontier = {i for _, child, parent in found for i in (child, parent)} - ids
+        ids |= frontier
+    members = sorted(
+        donors_with_giving(Donor.objects.filter(pk__in=ids)), key=lambda d: (d.pk != donor.pk, d.name.casefold())
+    )
+    names = {member.pk: member.name for member in members}
+    relations = defaultdict(list)
+    for relationship in DonorRelationship.objects.filter(pk__in=[pk for pk, _, _ in edges]):
+        relations[relationship.donor_id].append(f"{relationship.get_kind_display()} {names[relationship.parent_id]}")
+    return DonorGroup(members=members, relations=dict(relations))
+
+
+def next_steps(*, user, today: dt.date | None = None, within_days: int = 14) -> QuerySet:
+    """The open next steps `user` owns that are overdue or due within `within_days`, soonest first."""
+    today = today or timezone.localdate()
+    return (
+        Activity.objects.filter(
+            owner=user, next_step_on__lte=today + dt.timedelta(days=within_days), next_step_done_on__isnull=True
+        )
+        .select_related("donor", "contact")
+        .order_by("next_step_on", "pk")
     )

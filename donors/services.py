@@ -19,7 +19,7 @@ from backoffice.errors import LedgerError
 from backoffice.money import format_money, money_round, split_largest_remainder
 from backoffice.reversals import reversal_check, reversal_create
 
-from .models import Donation, DonationBatch, Donor, Instalment, Pledge, WriteOff
+from .models import Activity, Donation, DonationBatch, Donor, Instalment, Pledge, WriteOff
 from .rates import RateBook
 from .signals import donation_reversed
 from .totals import PostedSums, posted_totals_add
@@ -59,6 +59,27 @@ def donor_create(*, name: str, kind: str, country: str, preferred_currency: str,
     donor.full_clean()
     donor.save()
     return donor
+
+
+@transaction.atomic
+def activity_save(*, activity: Activity, by) -> Activity:
+    """Record (or correct) a meeting, call, email or note. Its next step goes to the activity's
+    owner: as chosen, else the contact's owner, else whoever recorded it."""
+    if activity.pk is None:
+        activity.recorded_by = by
+    if activity.owner_id is None:
+        contact_owner = activity.contact.owner_id if activity.contact_id else None
+        activity.owner_id = contact_owner or activity.recorded_by_id
+    activity.full_clean()
+    activity.save()
+    return activity
+
+
+def next_steps_done(*, activities, on: dt.date | None = None) -> int:
+    """Mark the open next steps of `activities` done (today, unless `on`); returns how many."""
+    return activities.filter(next_step_on__isnull=False, next_step_done_on__isnull=True).update(
+        next_step_done_on=on or timezone.localdate()
+    )
 
 
 # Pledges and instalments ----------------------------------------------------------------

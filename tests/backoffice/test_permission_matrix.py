@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from backoffice import roles
 from delivery.models import Delivery, Mailing, ReminderSent
 from donors import services
-from donors.models import Donation, Donor
+from donors.models import Activity, Donation, Donor, DonorRelationship
 from grants.models import Allocation, Indicator, ReportingObligation
 from reports.models import ReportRun
 from tests.admin_helpers import inline_management
@@ -22,6 +22,7 @@ from tests.factories import (
     BatchFactory,
     ContactFactory,
     DonationFactory,
+    DonorFactory,
     OutputFactory,
     PledgeFactory,
     RateFactory,
@@ -48,6 +49,7 @@ MATRIX = {
     "donors.donationbatch": _access(EDIT, NONE, VIEW, VIEW),
     "donors.exchangerate": _access(EDIT, NONE, VIEW, VIEW),
     "donors.writeoff": _access(EDIT, NONE, VIEW, VIEW),
+    "donors.activity": _access(EDIT, NONE, EDIT, VIEW),  # meetings and next steps: finance and leadership meet donors
     "grants.programme": _access(VIEW, EDIT, VIEW, VIEW),
     "grants.output": _access(VIEW, EDIT, VIEW, VIEW),
     "grants.indicator": _access(VIEW, EDIT, VIEW, VIEW),
@@ -91,6 +93,7 @@ ACTIONS = {
     ("donors.donation", "reverse_selected"): {F},
     ("donors.donation", "auto_allocate_selected"): {F},
     ("donors.donationbatch", "post_selected"): {F},
+    ("donors.activity", "mark_next_steps_done"): {F, L},
     ("donors.writeoff", "reverse_selected"): {F},
     ("grants.allocation", "reverse_selected"): {F},
     ("grants.reportingobligation", "submit_today"): {F, P},
@@ -120,6 +123,11 @@ def ledger(db):
     Indicator.objects.create(output=output, name="Downloads", unit="downloads", target=Decimal("1000"))
     Allocation.objects.create(donation=posted, output=output, amount=Decimal("10.00"), allocated_on=dt.date.today())
     ReportingObligation.objects.create(pledge=pledge, kind="narrative", due_date=dt.date(2026, 1, 1))
+    Activity.objects.create(
+        donor=pledge.donor, contact=contact, kind="meeting", happened_on=dt.date(2025, 3, 1), summary="Met",
+        next_step="Send the framework", next_step_on=dt.date(2025, 3, 15), owner=by,
+    )  # fmt: skip
+    DonorRelationship.objects.create(donor=pledge.donor, kind="agency", parent=DonorFactory())
     run = ReportRun.objects.create(kind=ReportRun.Kind.DONOR_SUMMARY, donor=pledge.donor, requested_by=by)
     Delivery.objects.create(run=run, contact=contact, email=contact.email)
     ReminderSent.objects.create(week="2025-W09")

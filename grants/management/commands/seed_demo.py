@@ -23,10 +23,21 @@ from django.utils import timezone
 
 from backoffice import roles
 from backoffice.money import money_round
-from donors.models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
+from donors.models import (
+    Activity,
+    Contact,
+    Donation,
+    DonationBatch,
+    Donor,
+    DonorRelationship,
+    ExchangeRate,
+    Instalment,
+    Pledge,
+    WriteOff,
+)
 from donors.rates import RateBook
 from donors.selectors import pledges_with_figures
-from donors.services import NewDonation, donation_reverse, donations_post_bulk, schedule_split
+from donors.services import NewDonation, activity_save, donation_reverse, donations_post_bulk, schedule_split
 from grants.demo import seed_grants
 
 DEMO_PASSWORD = "fundtrace-demo"
@@ -125,6 +136,7 @@ class Command(BaseCommand):
             created["pledge payments"] = self.paid
             self.rng = random.Random(f"{seed}-gifts")
             created["one-off gifts"] = self.gifts(donations)
+            created["activities"] = self.relationships_and_activities(users)
             self.extend(created)
         if verbosity:
             summary = ", ".join(f"{n} {what}" for what, n in created.items())
@@ -227,6 +239,44 @@ class Command(BaseCommand):
                 )
         Contact.objects.bulk_create(contacts, batch_size=2000)
         return len(new_refs)
+
+    # Groups, contacts' owners, activities --------------------------------------------
+    def relationships_and_activities(self, users):
+        """Two governments in the UN trust fund's pool, owners for the named donors' grants officers,
+        and a few meetings and calls whose next steps fall around today (the dashboard shows them)."""
+        if Activity.objects.exists():
+            return 0
+        fund = self.donor_ids["DON-0029"]
+        DonorRelationship.objects.bulk_create(
+            [
+                DonorRelationship(donor_id=self.donor_ids[ref], kind="member", parent_id=fund)
+                for ref in ("DON-0007", "DON-0011")
+            ]
+        )
+        owners = {"government": users["leadership"], "company": users["finance"], "foundation": users["finance"]}
+        for donor in Donor.objects.filter(ref__in=[f"DON-{i:04d}" for i in range(1, len(DONORS) + 1)]):
+            donor.contacts.filter(role="Grants officer").update(owner=owners.get(donor.kind, users["finance"]))
+        today = timezone.localdate()
+        planned = [
+            ("DON-0002", "meeting", 20, "Annual review with the Home Office: the 2026 threat assessment is on track.",
+             "Send the draft threat assessment", 5),
+            ("DON-0004", "call", 12, "Global Affairs Canada asked for the summit's participant numbers by region.",
+             "Send participant numbers by region", -2),
+            ("DON-0013", "meeting", 40, "Northstar offered engineers for the hash-matching toolkit.",
+             "Agree the toolkit's scope with Northstar", 10),
+            ("DON-0020", "email", 8, "Oakridge Foundation confirmed its next instalment for March.", "", None),
+        ]  # fmt: skip
+        for ref, kind, ago, summary, step, due in planned:
+            donor_id = self.donor_ids[ref]
+            contact = Contact.objects.filter(donor_id=donor_id, role="Grants officer").first()
+            activity_save(
+                activity=Activity(
+                    donor_id=donor_id, contact=contact, kind=kind, happened_on=today - dt.timedelta(days=ago),
+                    summary=summary, next_step=step, next_step_on=today + dt.timedelta(days=due) if step else None,
+                ),
+                by=self.admin,
+            )  # fmt: skip
+        return len(planned)
 
     # Pledges, instalments, their donations, write-offs ---------------------------------
 
