@@ -52,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"delivery.send_donor_summaries", "delivery.revoke_delivery"}
+        | {"privacy.add_subjectaccessrequest", "privacy.view_subjectaccessrequest"}  # subject access: finance alone
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _transfer("import", (*_TRANSFER_LEDGER, "allocation"))

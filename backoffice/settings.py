@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "reports",
     "transfers",
     "delivery",
+    "privacy",
     "dashboard",
 ]
 

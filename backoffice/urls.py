@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("delivery.urls")),
     path("reports/", include("reports.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("privacy/", include("privacy.urls")),
 ]

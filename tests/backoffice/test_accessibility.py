@@ -20,6 +20,7 @@ from django.test import RequestFactory
 from backoffice.db import truncate_guards
 from delivery.models import Delivery, Mailing, ReminderSent
 from donors.models import Contact
+from privacy.models import SubjectAccessRequest
 from reports.models import ReportRun
 from tests.browser import chromium, signed_in_page
 from tests.factories import PASSWORD
@@ -68,6 +69,7 @@ def records_the_system_writes(by) -> None:
         requested_by=by,
         status=ImportJob.Status.DONE,  # not running: its page would refresh itself
     )
+    SubjectAccessRequest.objects.create(contact=contact, requested_by=by, status=SubjectAccessRequest.Status.FAILED)
     attempt = {"username": "someone", "ip_address": "192.0.2.1", "path_info": "/admin/login/"}
     AccessAttempt.objects.create(**attempt, failures_since_start=1)
     AccessFailureLog.objects.create(**attempt, locked_out=False)

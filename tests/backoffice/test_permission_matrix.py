@@ -16,6 +16,7 @@ from delivery.models import Delivery, Mailing, ReminderSent
 from donors import services
 from donors.models import Activity, Donation, Donor, DonorRelationship
 from grants.models import Allocation, Indicator, ReportingObligation
+from privacy.models import SubjectAccessRequest
 from reports.models import ReportRun
 from tests.admin_helpers import inline_management
 from tests.factories import (
@@ -61,6 +62,7 @@ MATRIX = {
     "delivery.remindersent": _access(VIEW, NONE, VIEW, VIEW),
     "delivery.mailing": _access(VIEW, NONE, VIEW, VIEW),
     "transfers.importjob": _access(VIEW, VIEW, VIEW, VIEW),  # Programme: the jobs of the kinds it imports
+    "privacy.subjectaccessrequest": _access(VIEW, NONE, NONE, NONE),  # personal data: finance answers requests
     # Users, roles and login records are a superuser's.
     "auth.user": _access(NONE, NONE, NONE, NONE),
     "auth.group": _access(NONE, NONE, NONE, NONE),
@@ -94,6 +96,7 @@ ACTIONS = {
     ("donors.donation", "auto_allocate_selected"): {F},
     ("donors.donationbatch", "post_selected"): {F},
     ("donors.activity", "mark_next_steps_done"): {F, L},
+    ("donors.contact", "export_subject_access"): {F},
     ("donors.writeoff", "reverse_selected"): {F},
     ("grants.allocation", "reverse_selected"): {F},
     ("grants.reportingobligation", "submit_today"): {F, P},
@@ -128,6 +131,7 @@ def ledger(db):
         next_step="Send the framework", next_step_on=dt.date(2025, 3, 15), owner=by,
     )  # fmt: skip
     DonorRelationship.objects.create(donor=pledge.donor, kind="agency", parent=DonorFactory())
+    SubjectAccessRequest.objects.create(contact=contact, requested_by=by)
     run = ReportRun.objects.create(kind=ReportRun.Kind.DONOR_SUMMARY, donor=pledge.donor, requested_by=by)
     Delivery.objects.create(run=run, contact=contact, email=contact.email)
     ReminderSent.objects.create(week="2025-W09")
