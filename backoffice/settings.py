@@ -221,6 +221,9 @@ DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=60.0)
 DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=3600.0)
 DELIVERY_STUCK_MINUTES = env.int("DELIVERY_STUCK_MINUTES", default=15)
+# Contacts with no activity, and whose donor gave nothing, for this many years are listed for review
+# (UK GDPR storage limitation; docs/privacy.md).
+RETENTION_REVIEW_YEARS = env.int("RETENTION_REVIEW_YEARS", default=6)
 DELIVERY_SEND_SOFT_TIME_LIMIT = env.int("DELIVERY_SEND_SOFT_TIME_LIMIT", default=120)
 DELIVERY_GENERATION_POLL_SECONDS = env.int("DELIVERY_GENERATION_POLL_SECONDS", default=10)
 # summary_prepare sends a run's emails itself for this long, then leaves the rest to delivery_send

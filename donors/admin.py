@@ -195,11 +195,27 @@ class DonorAdmin(ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
         return getattr(obj, "last_gift_on", None) or "—"
 
 
+class RetentionReviewFilter(admin.SimpleListFilter):
+    title = "retention review"
+    parameter_name = "retention"
+
+    def lookups(self, request, model_admin):
+        return (("due", f"No activity or gift in {settings.RETENTION_REVIEW_YEARS} years"),)
+
+    def queryset(self, request, queryset):
+        if self.value() == "due":
+            return queryset.filter(pk__in=selectors.contacts_for_retention_review().values("pk"))
+        return queryset
+
+
 @admin.register(Contact)
 class ContactAdmin(TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.ContactResource]
     list_display = ("name", "email", "donor", "role", "receives_reports", "objected_to_email_on")
-    list_filter = ("receives_reports", "lawful_basis", ("objected_to_email_on", admin.EmptyFieldListFilter))
+    list_filter = (
+        "receives_reports", "lawful_basis", ("objected_to_email_on", admin.EmptyFieldListFilter),
+        RetentionReviewFilter,
+    )  # fmt: skip
     list_select_related = ("donor",)
     search_fields = ("name", "email", "phone", "donor__name", "donor__ref")
     autocomplete_fields = ("donor",)

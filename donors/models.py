@@ -162,6 +162,7 @@ class Contact(models.Model):
     )  # fmt: skip
     address = models.TextField(blank=True, validators=[validate_notes_text], help_text="The postal address, as lines.")
     receives_reports = models.BooleanField(default=False)
+    created_at = models.DateTimeField("on record since", default=timezone.now, editable=False)
     lawful_basis = models.CharField(
         max_length=20, choices=LawfulBasis.choices, default=LawfulBasis.LEGITIMATE_INTERESTS,
         help_text="The UK GDPR basis on which the alliance processes this person's data.",

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
+    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
@@ -30,6 +32,7 @@ from backoffice.sql import MONEY, TOTAL, ZERO, sum_subquery
 
 from .models import (
     Activity,
+    Contact,
     Donation,
     Donor,
     DonorRelationship,
@@ -506,4 +509,18 @@ def next_steps(*, user, today: dt.date | None = None, within_days: int = 14) -> 
         )
         .select_related("donor", "contact")
         .order_by("next_step_on", "pk")
+    )
+
+
+def contacts_for_retention_review(*, today: dt.date | None = None, years: int | None = None) -> QuerySet:
+    """Contacts on record for `years` (RETENTION_REVIEW_YEARS) with no activity recorded with them
+    and no posted gift from their donor in that time: their data may no longer be needed."""
+    today = today or timezone.localdate()
+    since = today - relativedelta(years=years or settings.RETENTION_REVIEW_YEARS)
+    recent_activity = Activity.objects.filter(contact=OuterRef("pk"), happened_on__gte=since)
+    recent_gift = Donation.objects.filter(
+        donor=OuterRef("donor_id"), status=Donation.Status.POSTED, received_on__gte=since
+    )
+    return (
+        Contact.objects.filter(created_at__date__lt=since).exclude(Exists(recent_activity)).exclude(Exists(recent_gift))
     )

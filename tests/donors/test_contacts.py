@@ -72,3 +72,23 @@ def test_the_database_refuses_consent_without_its_record():
     record = ContactFactory()
     with pytest.raises(IntegrityError, match="contact_consent_recorded"), transaction.atomic():
         Contact.objects.filter(pk=record.pk).update(lawful_basis="consent")
+
+
+def test_contacts_with_no_activity_and_no_gift_for_the_set_years_are_listed_for_review(admin_client, settings):
+    from donors.models import Activity
+    from donors.selectors import contacts_for_retention_review
+    from donors.services import donation_post
+    from tests.factories import DonationFactory
+
+    settings.RETENTION_REVIEW_YEARS = 6
+    today, long_ago = dt.date(2026, 12, 6), timezone.make_aware(dt.datetime(2019, 1, 10))
+    quiet, gave, met, new = (ContactFactory(name=n, donor=DonorFactory()) for n in ("Quiet", "Gave", "Met", "New"))
+    Contact.objects.filter(pk__in=[quiet.pk, gave.pk, met.pk]).update(created_at=long_ago)
+    donation_post(donation=DonationFactory(donor=gave.donor, received_on=dt.date(2021, 6, 1)), by=None)
+    donation_post(donation=DonationFactory(donor=quiet.donor, received_on=dt.date(2020, 6, 1)), by=None)  # too old
+    Activity.objects.create(donor=met.donor, contact=met, kind="call", happened_on=dt.date(2024, 2, 2), summary="Hi")
+    assert [c.name for c in contacts_for_retention_review(today=today)] == ["Quiet"]
+    assert [c.name for c in contacts_for_retention_review(today=today, years=4)] == ["Gave", "Quiet"]
+    page = admin_client.get("/admin/donors/contact/", {"retention": "due"}).content.decode()
+    assert ">Quiet<" in page and ">Gave<" not in page and ">Met<" not in page and ">New<" not in page
+    assert "No activity or gift in 6 years" in page
