@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def delivery():
-    donor_with_gift(reporting=1, silent=0)
+    donor_with_gift(reporting=1, silent=0, name="Global Affairs Canada")
     [run_id] = summaries_request(start=START, end=END)
     report_run_generate(run_id=run_id)
     return Delivery.objects.get()
@@ -32,9 +32,12 @@ def test_a_valid_token_serves_the_pdf_as_an_uncached_attachment_and_logs_it(clie
     response = client.get(url(delivery_token(delivery.pk)), REMOTE_ADDR="203.0.113.9")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    assert response["Content-Disposition"] == f'attachment; filename="{delivery.run.filename}"'
+    # Named for the donor, not the database: RFC 2231 (filename*) carries the en dash.
+    assert response["Content-Disposition"] == (
+        "attachment; filename*=utf-8''Impact%20summary%202025%20%E2%80%93%20Global%20Affairs%20Canada.pdf"
+    )
     assert b"".join(response.streaming_content).startswith(b"%PDF")
-    assert list(DownloadLog.objects.values_list("delivery_id", "ip")) == [(delivery.pk, "203.0.113.9")]
+    assert list(DownloadLog.objects.values_list("delivery_id", "ip", "format")) == [(delivery.pk, "203.0.113.9", "pdf")]
 
 
 def test_the_token_holds_only_the_delivery_id(delivery):
