@@ -5,10 +5,12 @@ from unittest import mock
 
 import pytest
 from django.core import signing
+from django.utils import timezone
 
 from delivery.links import delivery_token
 from delivery.models import Delivery, DownloadLog
 from delivery.services import summaries_request
+from reports.renderers.base import fmt_money
 from reports.services import report_run_generate
 from tests.delivery.conftest import END, START, donor_with_gift
 from tests.factories import ContactFactory
@@ -96,3 +98,27 @@ def test_a_token_for_someone_elses_run_is_a_404(client, delivery):
     foreign = Delivery.objects.create(run=delivery.run, contact=stranger, email=stranger.email)
     assert client.get(url(delivery_token(foreign.pk))).status_code == 404
     assert client.get(url(delivery_token(10_000_000))).status_code == 404
+
+
+def test_the_same_token_opens_the_html_version_linking_to_the_pdf_and_logs_it(client, delivery):
+    token = delivery_token(delivery.pk)
+    response = client.get(f"/d/{token}/report/", REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "no-store" in response["Cache-Control"] and response["Referrer-Policy"] == "no-referrer"
+    page = response.content.decode()
+    run = delivery.run
+    received = next(f for f in run.snapshot["figures"] if f["key"] == "received_in_period")
+    assert "Global Affairs Canada" in page and fmt_money(received["value"]) in page
+    assert f'href="/d/{token}/"' in page
+    assert list(DownloadLog.objects.values_list("delivery_id", "ip", "format")) == [
+        (delivery.pk, "203.0.113.9", "html")
+    ]
+
+
+def test_a_bad_or_revoked_token_opens_no_html_version(client, delivery):
+    token = delivery_token(delivery.pk)
+    assert client.get(f"/d/{token[:-2]}AB/report/").status_code == 404
+    Delivery.objects.filter(pk=delivery.pk).update(revoked_at=timezone.now())
+    assert client.get(f"/d/{token}/report/").status_code == 404
+    assert not DownloadLog.objects.exists()
