@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 
 from delivery.models import Delivery
-from delivery.services import summaries_request
+from delivery.services import summaries_request, summary_headline
 from donors.services import donation_post
+from reports.models import ReportRun
 from tests.delivery.conftest import END, START
 from tests.factories import ContactFactory, DonationFactory, DonorFactory
 from tests.html_checker import html_errors
@@ -78,3 +79,25 @@ def test_the_pdf_is_named_for_the_donor_and_the_period(sent):
 def test_the_html_part_is_valid_html(sent):
     message, _ = sent
     assert html_errors({"email": parts(message)[1]}) == []
+
+
+def test_the_headline_reads_the_same_when_the_sender_deferred_the_snapshot(sent):
+    run = ReportRun.objects.get()
+    deferred = ReportRun.objects.defer("snapshot").get()
+    assert summary_headline(deferred) == summary_headline(run) == "In 2025 you gave GBP 1,250,000.00."
+
+
+def test_the_headline_names_another_period_and_the_programmes_funded():
+    run = ReportRun(
+        kind="donor_summary",
+        period_start=dt.date(2025, 4, 1),
+        period_end=dt.date(2026, 3, 31),
+        snapshot={
+            "figures": [{"key": "received_in_period", "value": {"amount": "98765.4", "currency": "EUR"}}],
+            "by_programme": [{"label": "Model National Response"}, {"label": "Global Threat Assessment"}],
+        },
+    )
+    assert summary_headline(run) == (
+        "From 1 Apr 2025 to 31 Mar 2026 you gave EUR 98,765.40. "
+        "Your funding supported Model National Response and Global Threat Assessment."
+    )
