@@ -171,6 +171,9 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Fundtrace <reports@fundtrace.invalid>")
+# The organisation that speaks to donors (backoffice/branding.py): the name on the HTML reports and in
+# donor email, whose sender is this name at DEFAULT_FROM_EMAIL's address.
+ORGANISATION_NAME = env.str("ORGANISATION_NAME", default="Fundtrace")
 
 # Celery: with no broker configured, tasks run in process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None

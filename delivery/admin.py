@@ -30,7 +30,7 @@ class AttemptInline(ReadOnlyInline):
 
 class DownloadInline(ReadOnlyInline):
     model = DownloadLog
-    fields = readonly_fields = ("downloaded_at", "ip")
+    fields = readonly_fields = ("downloaded_at", "format", "ip")
 
 
 @admin.register(Delivery)

@@ -23,6 +23,8 @@ def delivery_token_read(token: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def delivery_link(delivery_id: int) -> str:
-    path = reverse("delivery:download", args=[delivery_token(delivery_id)])
+def delivery_link(delivery_id: int, *, page: str = "delivery:download") -> str:
+    """The absolute link to the delivery's PDF, or to another page behind the same token
+    (`delivery:report`, its HTML version)."""
+    path = reverse(page, args=[delivery_token(delivery_id)])
     return settings.SITE_URL.rstrip("/") + path

@@ -91,15 +91,22 @@ class DeliveryAttempt(models.Model):
 
 
 class DownloadLog(models.Model):
+    """One opening of a donor's link: the PDF downloaded, or its HTML version read."""
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+        HTML = "html", "HTML version"
+
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="downloads")
     downloaded_at = models.DateTimeField(default=timezone.now)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    format = models.CharField(max_length=4, choices=Format.choices, default=Format.PDF)
 
     class Meta:
         ordering = ["-downloaded_at", "-id"]
 
     def __str__(self):
-        return f"Download of delivery {self.delivery_id} at {self.downloaded_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_format_display()} of delivery {self.delivery_id} at {self.downloaded_at:%Y-%m-%d %H:%M}"
 
 
 class ReminderSent(models.Model):

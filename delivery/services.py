@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 from email.utils import make_msgid
 
 from django.conf import settings
@@ -19,8 +20,10 @@ from django.db.models.functions import Upper
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from backoffice.branding import organisation
 from donors.models import Contact, Donation, Donor
-from reports.models import ReportRun
+from reports.models import ReportRun, period_name
+from reports.renderers.base import fmt_money
 from reports.services import report_run_supersede, report_runs_fail_stuck
 from reports.stale import runs_stale
 from reports.tasks import STUCK_AFTER
@@ -257,25 +260,54 @@ def header_text(text: str) -> str:
     return " ".join(spaced.split())
 
 
+def summary_headline(run: ReportRun) -> str:
+    """What the summary covers, in a sentence with its headline figure, from the run's snapshot:
+    "In 2025 you gave GBP 1,250,000.00. Your funding supported Child Safety and Research." Only the
+    two keys it needs are read when the caller deferred the snapshot."""
+    if "snapshot" in run.get_deferred_fields():
+        keys = ReportRun.objects.filter(pk=run.pk).values("snapshot__figures", "snapshot__by_programme").get()
+        figures, programmes = keys["snapshot__figures"], keys["snapshot__by_programme"]
+    else:
+        figures, programmes = run.snapshot["figures"], run.snapshot["by_programme"]
+    period = period_name(run.period_start, run.period_end)
+    when = f"In {period}" if period.isdigit() else f"From {period}"
+    given = next(f["value"] for f in figures if f["key"] == "received_in_period")
+    if Decimal(given["amount"]) > 0:
+        sentence = f"{when} you gave {fmt_money(given)}."
+    else:  # returns outweigh gifts in the period
+        sentence = f"This summary covers {period}."
+    names = [p["label"] for p in programmes]
+    if names:
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        sentence += f" Your funding supported {listed}."
+    return sentence
+
+
 def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
     run = delivery.run
+    who = organisation()
     context = {
         "contact": delivery.contact,
         "donor": run.donor,
         "run": run,
+        "organisation": who,
+        "period": period_name(run.period_start, run.period_end),
+        "headline": summary_headline(run),
         "link": delivery_link(delivery.pk),
+        "report_link": delivery_link(delivery.pk, page="delivery:report"),
         "link_days": settings.DELIVERY_LINK_MAX_AGE_DAYS,
     }
     subject = f"{run.donor.name}: your impact summary, {run.period_start:%-d %b %Y} to {run.period_end:%-d %b %Y}"
     message = EmailMultiAlternatives(
         subject=header_text(subject),
         body=render_to_string("delivery/email/summary.txt", context),
+        from_email=who.sender,
         to=[delivery.email],
         headers={"Message-ID": delivery.message_id},
     )
     message.attach_alternative(render_to_string("delivery/email/summary.html", context), "text/html")
     with run.pdf.open("rb") as pdf:
-        message.attach(run.filename, pdf.read(), "application/pdf")
+        message.attach(run.reader_filename, pdf.read(), "application/pdf")
     return message
 
 

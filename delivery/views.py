@@ -2,6 +2,7 @@
 a sample PDF, then a confirmation bound to what the preview showed (delivery/mailing.py)."""
 
 import datetime as dt
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django_ratelimit.core import get_usage
 from django_ratelimit.decorators import ratelimit
 
 from backoffice.access import PageAccess
+from reports.html import report_page
 from reports.models import ReportRun
 from reports.stale import runs_stale
 
@@ -37,23 +39,16 @@ def _link_rate(group, request) -> str:
 LINK_LIMIT = {"group": "delivery.download", "key": "ip", "rate": _link_rate}
 
 
-# Outside the request's transaction: a bad token ends in Http404, whose rollback would undo its count.
-@transaction.non_atomic_requests
-@require_GET
-@never_cache
-@ratelimit(**LINK_LIMIT, block=False)
-def download(request, token: str):
-    """The PDF for a valid token; one bare 404 for every other case, so a token reveals nothing.
+def _delivered_run(token: str) -> tuple[Delivery, ReportRun]:
+    """The delivery and the run a valid token serves; one bare 404 for every other
+    case, so a token reveals nothing.
 
     A link to a run that a later one replaced serves the later run; a link to a stale run
-    (reports/stale.py) serves nothing until a mailing has replaced it. Past
-    DELIVERY_LINK_RATE_LIMIT requests from one address, good tokens or bad, the answer is 429."""
-    if request.limited:
-        return too_many_requests(request)
+    (reports/stale.py) serves nothing until a mailing has replaced it."""
     delivery_id = delivery_token_read(token)
     delivery = (
         Delivery.objects.select_related("run__superseded_by", "contact")
-        .defer("run__snapshot", "run__superseded_by__snapshot")
+        .defer("run__snapshot", "run__superseded_by__snapshot")  # read only by the HTML version
         .filter(pk=delivery_id, revoked_at__isnull=True)
         .first()
         if delivery_id is not None
@@ -68,13 +63,47 @@ def download(request, token: str):
         or runs_stale([run])
     ):
         raise Http404
-    DownloadLog.objects.create(delivery=delivery, ip=request.META.get("REMOTE_ADDR") or None)
-    response = FileResponse(
-        run.pdf.open("rb"), as_attachment=True, filename=run.filename, content_type="application/pdf"
+    return delivery, run
+
+
+def _donor_link(format: str):
+    """A page behind a donor's signed link: no login, never cached, no referrer, not indexed.
+    Outside the request's transaction: a bad token ends in Http404, whose rollback would undo its
+    count. Past DELIVERY_LINK_RATE_LIMIT requests from one address, good tokens or bad, the answer is 429."""
+
+    def decorate(view):
+        @transaction.non_atomic_requests
+        @require_GET
+        @never_cache
+        @ratelimit(**LINK_LIMIT, block=False)
+        @wraps(view)
+        def wrapper(request, token: str):
+            if request.limited:
+                return too_many_requests(request)
+            delivery, run = _delivered_run(token)
+            response = view(request, token, delivery, run)
+            DownloadLog.objects.create(delivery=delivery, ip=request.META.get("REMOTE_ADDR") or None, format=format)
+            response["Referrer-Policy"] = "no-referrer"
+            response["X-Robots-Tag"] = "noindex"
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+@_donor_link(DownloadLog.Format.PDF)
+def download(request, token: str, delivery: Delivery, run: ReportRun):
+    """The run's PDF, as an attachment named for the reader (ReportRun.reader_filename)."""
+    return FileResponse(
+        run.pdf.open("rb"), as_attachment=True, filename=run.reader_filename, content_type="application/pdf"
     )
-    response["Referrer-Policy"] = "no-referrer"
-    response["X-Robots-Tag"] = "noindex"
-    return response
+
+
+@_donor_link(DownloadLog.Format.HTML)
+def report(request, token: str, delivery: Delivery, run: ReportRun):
+    """The run's accessible HTML version (reports/html.py), with a link to its PDF."""
+    return report_page(request, run, pdf_url=reverse("delivery:download", args=[token]))
 
 
 def too_many_requests(request):

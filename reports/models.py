@@ -4,9 +4,22 @@ The PDF is rendered from the snapshot alone, so the stored snapshot and its SHA-
 proof of what a PDF showed; the file lives on the private default storage, never public media.
 """
 
+import datetime as dt
+import re
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+# What a file name cannot hold on common systems, and control characters.
+NOT_IN_FILENAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
+def period_name(start: dt.date, end: dt.date) -> str:
+    """A period as a reader names it: "2025" for a calendar year, else "1 Apr 2025 to 31 Mar 2026"."""
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        return str(start.year)
+    return f"{start.day} {start:%b %Y} to {end.day} {end:%b %Y}"
 
 
 def report_upload_to(run, filename):
@@ -18,6 +31,13 @@ class ReportRun(models.Model):
         DONOR_SUMMARY = "donor_summary", "Donor summary"
         PORTFOLIO = "portfolio", "Portfolio"
         OUTPUT_STATEMENT = "output_statement", "Output statement"
+
+    # Each kind's title as a reader sees it (the snapshot's "title").
+    READER_TITLES = {
+        "donor_summary": "Impact summary",
+        "portfolio": "Funding portfolio",
+        "output_statement": "Output statement",
+    }
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -95,4 +115,20 @@ class ReportRun(models.Model):
 
     @property
     def filename(self) -> str:
+        """Staff's name for the PDF: kind, run and fingerprint."""
         return f"{self.kind.replace('_', '-')}-{self.pk}-{self.fingerprint or 'pending'}.pdf"
+
+    @property
+    def reader_filename(self) -> str:
+        """The PDF's name for a donor: "Impact summary 2025 – Global Affairs Canada.pdf". Characters a
+        file name cannot hold become spaces; Django encodes the rest (RFC 2231) where a header needs it."""
+        title = self.READER_TITLES[self.kind]
+        if self.kind == self.Kind.OUTPUT_STATEMENT:
+            when = f"as of {self.period_end.day} {self.period_end:%b %Y}" if self.period_end else ""
+            name = f"{title} {when} – {self.output.title}"
+        elif self.kind == self.Kind.DONOR_SUMMARY:
+            name = f"{title} {period_name(self.period_start, self.period_end)} – {self.donor.name}"
+        else:
+            name = f"{title} {period_name(self.period_start, self.period_end)}"
+        name = " ".join(NOT_IN_FILENAMES.sub(" ", name).split())
+        return f"{name[:150].rstrip(' .–')}.pdf"

@@ -6,4 +6,5 @@ app_name = "reports"
 urlpatterns = [
     path("", views.run_list, name="run_list"),
     path("<int:pk>/download/", views.run_download, name="run_download"),
+    path("<int:pk>/report/", views.run_html, name="run_html"),
 ]

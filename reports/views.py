@@ -1,14 +1,16 @@
-"""The reports page: runs with their status, and a permission-checked download."""
+"""The reports page: runs with their status, a permission-checked download, and each run's HTML version."""
 
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from backoffice.access import PageAccess
 
 from .forms import ReportRequestForm
+from .html import report_page
 from .models import ReportRun
 from .services import ReportError, report_run_request, runs_with_stuck
 from .tasks import STUCK_AFTER
@@ -30,6 +32,12 @@ REPORT_PDF = PageAccess(
     name="Report PDF",
     about="This downloads a report's PDF.",
     rule=lambda has: has(DOWNLOAD),
+)
+# Whoever may download a report's PDF may read its HTML version: the same figures.
+REPORT_HTML = PageAccess(
+    name="Report (accessible version)",
+    about="This shows a report's accessible HTML version, with the same figures as its PDF.",
+    rule=REPORT_PDF.rule,
 )
 
 
@@ -75,3 +83,14 @@ def run_download(request, pk: int):
     if run.status != ReportRun.Status.DONE or not run.pdf:
         raise Http404("This report has no PDF yet.")
     return FileResponse(run.pdf.open("rb"), as_attachment=True, filename=run.filename, content_type="application/pdf")
+
+
+@never_cache
+@login_required
+def run_html(request, pk: int):
+    """The run's accessible HTML version, from its stored snapshot (reports/html.py)."""
+    REPORT_HTML.check(request.user)
+    run = get_object_or_404(ReportRun.objects.select_related("donor", "output"), pk=pk)
+    if run.status != ReportRun.Status.DONE or not run.snapshot:
+        raise Http404("This report is not made yet.")
+    return report_page(request, run, pdf_url=reverse("reports:run_download", args=[run.pk]))

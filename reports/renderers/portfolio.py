@@ -9,6 +9,19 @@ from .. import charts
 from .base import ReportRenderer, fmt_date, fmt_money, fmt_period
 
 
+def budget_by_programme(outputs: list[dict]) -> dict[str, list[Decimal]]:
+    """{programme: [budget, funded]} summed over a portfolio snapshot's outputs, in their order:
+    the "Funding against budget" chart of the PDF and of the HTML version."""
+    programmes: dict[str, list[Decimal]] = {}
+    for o in outputs:
+        budget, funded = programmes.setdefault(o["programme"], [Decimal(0), Decimal(0)])
+        programmes[o["programme"]] = [
+            budget + Decimal(o["budget"]["amount"]),
+            funded + Decimal(o["allocated"]["amount"]),
+        ]
+    return programmes
+
+
 class PortfolioRenderer(ReportRenderer):
     def subject(self) -> str:
         return fmt_period(self.s["period"])
@@ -98,13 +111,7 @@ class PortfolioRenderer(ReportRenderer):
         story.append(self.heading("Funding against budget"))
         if not s["outputs"]:
             return [*story, self.empty("There are no outputs yet.")]
-        programmes: dict[str, list[Decimal]] = {}
-        for o in s["outputs"]:
-            budget, funded = programmes.setdefault(o["programme"], [Decimal(0), Decimal(0)])
-            programmes[o["programme"]] = [
-                budget + Decimal(o["budget"]["amount"]),
-                funded + Decimal(o["allocated"]["amount"]),
-            ]
+        programmes = budget_by_programme(s["outputs"])
         story.append(
             self.bar_chart(
                 list(programmes),

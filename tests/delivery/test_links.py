@@ -5,10 +5,12 @@ from unittest import mock
 
 import pytest
 from django.core import signing
+from django.utils import timezone
 
 from delivery.links import delivery_token
 from delivery.models import Delivery, DownloadLog
 from delivery.services import summaries_request
+from reports.renderers.base import fmt_money
 from reports.services import report_run_generate
 from tests.delivery.conftest import END, START, donor_with_gift
 from tests.factories import ContactFactory
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def delivery():
-    donor_with_gift(reporting=1, silent=0)
+    donor_with_gift(reporting=1, silent=0, name="Global Affairs Canada")
     [run_id] = summaries_request(start=START, end=END)
     report_run_generate(run_id=run_id)
     return Delivery.objects.get()
@@ -32,9 +34,12 @@ def test_a_valid_token_serves_the_pdf_as_an_uncached_attachment_and_logs_it(clie
     response = client.get(url(delivery_token(delivery.pk)), REMOTE_ADDR="203.0.113.9")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    assert response["Content-Disposition"] == f'attachment; filename="{delivery.run.filename}"'
+    # Named for the donor, not the database: RFC 2231 (filename*) carries the en dash.
+    assert response["Content-Disposition"] == (
+        "attachment; filename*=utf-8''Impact%20summary%202025%20%E2%80%93%20Global%20Affairs%20Canada.pdf"
+    )
     assert b"".join(response.streaming_content).startswith(b"%PDF")
-    assert list(DownloadLog.objects.values_list("delivery_id", "ip")) == [(delivery.pk, "203.0.113.9")]
+    assert list(DownloadLog.objects.values_list("delivery_id", "ip", "format")) == [(delivery.pk, "203.0.113.9", "pdf")]
 
 
 def test_the_token_holds_only_the_delivery_id(delivery):
@@ -93,3 +98,27 @@ def test_a_token_for_someone_elses_run_is_a_404(client, delivery):
     foreign = Delivery.objects.create(run=delivery.run, contact=stranger, email=stranger.email)
     assert client.get(url(delivery_token(foreign.pk))).status_code == 404
     assert client.get(url(delivery_token(10_000_000))).status_code == 404
+
+
+def test_the_same_token_opens_the_html_version_linking_to_the_pdf_and_logs_it(client, delivery):
+    token = delivery_token(delivery.pk)
+    response = client.get(f"/d/{token}/report/", REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "no-store" in response["Cache-Control"] and response["Referrer-Policy"] == "no-referrer"
+    page = response.content.decode()
+    run = delivery.run
+    received = next(f for f in run.snapshot["figures"] if f["key"] == "received_in_period")
+    assert "Global Affairs Canada" in page and fmt_money(received["value"]) in page
+    assert f'href="/d/{token}/"' in page
+    assert list(DownloadLog.objects.values_list("delivery_id", "ip", "format")) == [
+        (delivery.pk, "203.0.113.9", "html")
+    ]
+
+
+def test_a_bad_or_revoked_token_opens_no_html_version(client, delivery):
+    token = delivery_token(delivery.pk)
+    assert client.get(f"/d/{token[:-2]}AB/report/").status_code == 404
+    Delivery.objects.filter(pk=delivery.pk).update(revoked_at=timezone.now())
+    assert client.get(f"/d/{token}/report/").status_code == 404
+    assert not DownloadLog.objects.exists()
