@@ -2,8 +2,9 @@
 
 Signals, each with its points (a pair scores their sum, at most 100):
 - the names (half as much for donors in different countries): the same name key
-  (donors.names: case, accents, scripts, punctuation, "&", "The" and legal suffixes set aside) scores NAME_SAME; otherwise the keys' trigram similarity
-  (PostgreSQL pg_trgm, through the GIN index on the key) scores up to NAME_SAME;
+  (donors.names: case, accents, scripts, punctuation, "&", "The" and legal suffixes set aside)
+  scores NAME_SAME; otherwise the keys' trigram similarity (PostgreSQL pg_trgm, through the GIN
+  index on the key) scores up to NAME_SAME;
 - the same external reference: EXTERNAL_REF;
 - the same contact email: EMAIL; else a contact at the same email domain: DOMAIN (a webmail
   domain such as gmail.com says nothing about who a donor is and never counts);

@@ -57,9 +57,9 @@ def donor_links() -> list[tuple[type, str]]:
     change history (which records what was, and stays as it was).
     """
     links = []
-    for relation in Donor._meta.related_objects:
+    for relation in Donor._meta.get_fields(include_hidden=True):  # hidden: links with related_name="+"
         model = relation.related_model
-        if not relation.many_to_one or model in _NOT_MOVED or hasattr(model, "instance_type"):
+        if not relation.one_to_many or model in _NOT_MOVED or hasattr(model, "instance_type"):
             continue  # instance_type: a simple-history model
         links.append((model, relation.field.name))
     return sorted(links, key=lambda link: link[0]._meta.label_lower)
