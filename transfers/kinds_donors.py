@@ -95,7 +95,7 @@ class DonorImporter(Importer):
         found = "; ".join(f"{p.donor.ref} {p.donor.name} (score {p.score}: {', '.join(p.reasons)})" for p in pairs)
         if self.confirm_duplicates:
             self.confirmed.append(
-                f"Line {row.line}: {donor.ref} imported as a new donor, confirmed; likely duplicate of {found}."
+                f"Line {row.line}: {donor.ref} is a new donor (confirmed); likely duplicate of {found}."
             )
             return
         raise RowProblem(
