@@ -73,6 +73,7 @@ class DonorImporter(Importer):
         super().__init__(**kwargs)
         self.confirm_duplicates = confirm_duplicates
         self.confirmed: list[str] = []
+        self.file_keys: dict[tuple[str, str], tuple[int, str]] = {}  # (name key, country) -> (line, ref)
 
     def load(self, rows):
         refs = [r["ref"] for r in rows]
@@ -89,10 +90,15 @@ class DonorImporter(Importer):
         """A new donor that likely duplicates a recorded one is an error of its row until the
         user confirms (donors.duplicates): never a silent second record."""
         facts = DonorFacts(name=donor.name, country=donor.country, kind=donor.kind, external_ref=donor.external_ref)
-        pairs = duplicates_of(facts)
-        if not pairs:
+        found = "; ".join(
+            f"{p.donor.ref} {p.donor.name} (score {p.score}: {', '.join(p.reasons)})" for p in duplicates_of(facts)
+        )
+        earlier = self.file_keys.setdefault((facts.key, donor.country), (row.line, donor.ref))
+        if earlier[0] != row.line:
+            same = f"{earlier[1]} on line {earlier[0]} of this file (the same name key and country)"
+            found = f"{found}; {same}" if found else same
+        if not found:
             return
-        found = "; ".join(f"{p.donor.ref} {p.donor.name} (score {p.score}: {', '.join(p.reasons)})" for p in pairs)
         if self.confirm_duplicates:
             self.confirmed.append(
                 f"Line {row.line}: {donor.ref} is a new donor (confirmed); likely duplicate of {found}."
@@ -101,7 +107,8 @@ class DonorImporter(Importer):
         raise RowProblem(
             "name",
             f"Likely duplicate of {found}. Nothing is imported until you confirm: if these are different donors, "
-            "import again confirming the duplicates (--confirm-duplicates); if not, use the recorded donor's ref.",
+            "import the file with import_data --confirm-duplicates (or add each on the donor page, which asks); "
+            "if not, use the recorded donor's ref.",
         )
 
     def finish(self, outcome, dry_run):

@@ -68,3 +68,23 @@ def test_confirmed_duplicates_are_imported_and_listed(recorded):
 def test_the_flag_is_for_donor_files_only(recorded):
     with pytest.raises(CommandError, match="donor files only"):
         call_command("import_data", "contacts", str(VARIANTS), "--confirm-duplicates")
+
+
+def test_two_rows_of_one_new_donor_in_a_file_are_a_duplicate_too(db, tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text(
+        "ref,name,kind,country,preferred_currency\n"
+        "DON-0201,Kestrel Trust Ltd,foundation,GB,GBP\n"
+        "DON-0202,Kestrel Trust Ltd,foundation,FR,EUR\n"
+        "DON-0203,The Kestrel Trust,foundation,GB,GBP\n",
+        encoding="utf-8",
+    )
+    err = StringIO()
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_data", "donors", str(path), stdout=StringIO(), stderr=err)
+    assert err.getvalue().splitlines() == [
+        "Line 4, column name: Likely duplicate of DON-0201 on line 2 of this file (the same name key and country). "
+        "Nothing is imported until you confirm: if these are different donors, import the file with import_data "
+        "--confirm-duplicates (or add each on the donor page, which asks); if not, use the recorded donor's ref."
+    ]
+    assert not Donor.objects.exists()
