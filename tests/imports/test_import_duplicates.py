@@ -6,11 +6,14 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from donors.models import Donor
-from tests.factories import DonorFactory
+from tests.factories import DonorFactory, role_user
+from transfers.models import ImportJob
 
 VARIANTS = Path(__file__).resolve().parent.parent / "data" / "donors" / "duplicate_variants.csv"
 UNRELATED = {"DON-0110", "DON-0111"}
@@ -88,3 +91,34 @@ def test_two_rows_of_one_new_donor_in_a_file_are_a_duplicate_too(db, tmp_path):
         "--confirm-duplicates (or add each on the donor page, which asks); if not, use the recorded donor's ref."
     ]
     assert not Donor.objects.exists()
+
+
+def _admin_upload(client, **extra):
+    upload = SimpleUploadedFile("variants.csv", VARIANTS.read_bytes())
+    return client.post(reverse("admin:donors_donor_import"), {"import_file": upload, "format": "0", **extra})
+
+
+def test_the_admin_import_lists_each_duplicate_and_imports_nothing(recorded, client):
+    client.force_login(role_user("Finance"))
+    before = Donor.objects.count()
+    response = _admin_upload(client)
+    errors = {row.number: dict(row.field_specific_errors) for row in response.context["result"].invalid_rows}
+    assert set(errors) == set(_expected_lines())
+    assert errors[3]["name"][0].startswith("Likely duplicate of DON-0002 Müller Stiftung GmbH (score 54")
+    assert "confirm_form" not in response.context
+    assert "Import likely duplicates as new donors" in response.content.decode()
+    assert Donor.objects.count() == before
+
+
+def test_the_admin_import_confirmed_previews_then_imports_the_duplicates(recorded, client):
+    client.force_login(role_user("Finance"))
+    before = Donor.objects.count()
+    preview = _admin_upload(client, confirm_duplicates="on")
+    assert Donor.objects.count() == before
+    job = ImportJob.objects.get()
+    assert job.confirm_duplicates and job.status == ImportJob.Status.CHECKED
+    response = client.post(reverse("admin:donors_donor_process_import"), preview.context["confirm_form"].initial)
+    assert response.status_code == 302
+    assert Donor.objects.count() == before + 11
+    job.refresh_from_db()
+    assert sum("(confirmed)" in note for note in job.notes) == len(_expected_lines())
