@@ -102,3 +102,20 @@ def test_the_duplicate_pages_have_no_html_errors(client, finance, pair):
     assert {name: page.status_code for name, page in pages.items()} == dict.fromkeys(pages, 200)
     errors = html_checker.html_errors({name: page.content.decode() for name, page in pages.items()})
     assert not errors, "The Nu HTML checker found:\n" + "\n".join(errors)
+
+
+def test_leadership_and_auditor_read_the_review_list_but_dismiss_and_merge_nothing(client, pair):
+    survivor, loser = pair
+    for role in ("Leadership", "Auditor"):
+        client.force_login(role_user(role, f"reader-{role}"))
+        page = client.get("/admin/donors/donor/duplicates/").content.decode()
+        assert "1 likely pair" in page and "Not a duplicate" not in page and "Merge DON-0002" not in page
+        assert (
+            client.post("/admin/donors/donor/duplicates/", {"donor": survivor.pk, "other": loser.pk}).status_code == 403
+        )
+        assert (
+            client.post(f"/admin/donors/donor/{loser.pk}/merge/?survivor=DON-0001", {"reason": ""}).status_code == 403
+        )
+    assert not DuplicateDismissal.objects.exists() and not DonorMerge.objects.exists()
+    client.force_login(role_user("Programme", "reader-programme"))
+    assert client.get("/admin/donors/donor/duplicates/").status_code == 403
