@@ -130,6 +130,7 @@ class Donor(models.Model):
         max_length=400,
         editable=False,
         default="",
+        validators=[validate_plain_text],
         help_text="The name without case, accents, punctuation, a leading 'The' or legal suffixes "
         "(donors.names.name_key): what duplicate detection compares.",
     )
