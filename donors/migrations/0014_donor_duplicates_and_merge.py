@@ -84,6 +84,7 @@ class Migration(migrations.Migration):
                 editable=False,
                 help_text="The name without case, accents, punctuation, a leading 'The' or legal suffixes (donors.names.name_key): what duplicate detection compares.",
                 max_length=400,
+                validators=[backoffice.text.validate_plain_text],
             ),
         ),
         migrations.AddField(
@@ -108,6 +109,7 @@ class Migration(migrations.Migration):
                 editable=False,
                 help_text="The name without case, accents, punctuation, a leading 'The' or legal suffixes (donors.names.name_key): what duplicate detection compares.",
                 max_length=400,
+                validators=[backoffice.text.validate_plain_text],
             ),
         ),
         migrations.AddIndex(
