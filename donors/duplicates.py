@@ -166,20 +166,30 @@ def _dismissed_with(donor_id: int) -> set[int]:
     return {low if low != donor_id else high for low, high in rows.values_list("donor_low", "donor_high")}
 
 
-# The candidate pairs among recorded donors: names alike (the trigram operator, served by the GIN
-# index), the same external reference, or contacts at one non-webmail domain. Scored in Python
-# with pair_score, the one home of the rule.
+# The candidate pairs among recorded donors, each signal its own join so that none compares every
+# donor with every other: names alike (the trigram operator, served by the GIN index on the key),
+# the same external reference, contacts at one non-webmail domain. Scored in Python with
+# pair_score, the one home of the rule.
 _PAIRS_SQL = """
-    SELECT a.id, b.id, similarity(a.name_key, b.name_key)
-    FROM donors_donor a JOIN donors_donor b ON a.id < b.id
-    WHERE a.merged_into_id IS NULL AND b.merged_into_id IS NULL
-      AND (a.name_key = b.name_key OR a.name_key %% b.name_key
-           OR (a.external_ref <> '' AND lower(a.external_ref) = lower(b.external_ref))
-           OR EXISTS (SELECT 1 FROM donors_contact ca JOIN donors_contact cb
-                        ON lower(split_part(ca.email, '@', 2)) = lower(split_part(cb.email, '@', 2))
-                      WHERE ca.donor_id = a.id AND cb.donor_id = b.id
-                        AND lower(split_part(ca.email, '@', 2)) <> ALL(%s)))
-      AND NOT EXISTS (SELECT 1 FROM donors_duplicatedismissal d WHERE d.donor_low_id = a.id AND d.donor_high_id = b.id)
+    WITH live AS (SELECT id, name_key, external_ref FROM donors_donor WHERE merged_into_id IS NULL),
+    domains AS (
+        SELECT DISTINCT c.donor_id, lower(split_part(c.email, '@', 2)) AS domain
+        FROM donors_contact c JOIN live ON live.id = c.donor_id
+        WHERE lower(split_part(c.email, '@', 2)) <> ALL(%s)
+    ),
+    candidates AS (
+        SELECT a.id AS low, b.id AS high FROM live a JOIN live b ON a.name_key %% b.name_key AND a.id < b.id
+        UNION
+        SELECT a.id, b.id FROM live a JOIN live b
+            ON lower(a.external_ref) = lower(b.external_ref) AND a.external_ref <> '' AND a.id < b.id
+        UNION
+        SELECT a.donor_id, b.donor_id FROM domains a JOIN domains b ON a.domain = b.domain AND a.donor_id < b.donor_id
+    )
+    SELECT c.low, c.high, similarity(a.name_key, b.name_key)
+    FROM candidates c JOIN live a ON a.id = c.low JOIN live b ON b.id = c.high
+    WHERE NOT EXISTS (
+        SELECT 1 FROM donors_duplicatedismissal d WHERE d.donor_low_id = c.low AND d.donor_high_id = c.high
+    )
 """
 
 
