@@ -19,7 +19,7 @@ dismissed as two donors (DuplicateDismissal).
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 
 from .models import Contact, Donor, DuplicateDismissal
@@ -195,7 +195,9 @@ _PAIRS_SQL = """
 
 def duplicate_pairs(*, threshold: int = LIKELY) -> list[DuplicatePair]:
     """Every likely pair among recorded, unmerged donors not dismissed, highest score first: Finance's review list."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The trigram operator's threshold (pg_trgm's default 0.3), for this transaction only.
+        cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(SIMILAR_FROM)])
         cursor.execute(_PAIRS_SQL, [sorted(WEBMAIL_DOMAINS)])
         rows = cursor.fetchall()
     ids = {i for a, b, _ in rows for i in (a, b)}
