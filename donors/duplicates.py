@@ -33,6 +33,15 @@ COUNTRY_KIND = 10
 LIKELY = 50
 # Trigram similarity below this says nothing about two names (pg_trgm's own default is 0.3).
 SIMILAR_FROM = 0.4
+# The trigram search looks only for names alike enough to make a likely pair with the country
+# and kind (0.67); pairs with other signals are found by those signals.
+SEARCH_FROM = round((LIKELY - COUNTRY_KIND) / NAME_SAME, 2)
+
+
+def _trigram_threshold(cursor) -> None:
+    """The trigram operator's threshold, for the current transaction only."""
+    cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(SEARCH_FROM)])
+
 
 _WEBMAIL = """
     gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de ymail.com hotmail.com hotmail.co.uk
@@ -147,7 +156,10 @@ def duplicates_of(facts: DonorFacts, *, threshold: int = LIKELY) -> list[Duplica
         .annotate(similarity=TrigramSimilarity("name_key", key))
         .distinct()
     )
-    candidates = list(candidates)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            _trigram_threshold(cursor)
+        candidates = list(candidates)
     if facts.id:
         dismissed = _dismissed_with(facts.id)
         candidates = [c for c in candidates if c.pk not in dismissed]
@@ -196,8 +208,7 @@ _PAIRS_SQL = """
 def duplicate_pairs(*, threshold: int = LIKELY) -> list[DuplicatePair]:
     """Every likely pair among recorded, unmerged donors not dismissed, highest score first: Finance's review list."""
     with transaction.atomic(), connection.cursor() as cursor:
-        # The trigram operator's threshold (pg_trgm's default 0.3), for this transaction only.
-        cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(SIMILAR_FROM)])
+        _trigram_threshold(cursor)
         cursor.execute(_PAIRS_SQL, [sorted(WEBMAIL_DOMAINS)])
         rows = cursor.fetchall()
     ids = {i for a, b, _ in rows for i in (a, b)}
