@@ -183,25 +183,26 @@ def _dismissed_with(donor_id: int) -> set[int]:
 # the same external reference, contacts at one non-webmail domain. Scored in Python with
 # pair_score, the one home of the rule.
 _PAIRS_SQL = """
-    WITH live AS (SELECT id, name_key, external_ref FROM donors_donor WHERE merged_into_id IS NULL),
-    domains AS (
+    WITH domains AS (
         SELECT DISTINCT c.donor_id, lower(split_part(c.email, '@', 2)) AS domain
-        FROM donors_contact c JOIN live ON live.id = c.donor_id
+        FROM donors_contact c
         WHERE lower(split_part(c.email, '@', 2)) <> ALL(%s)
     ),
     candidates AS (
-        SELECT a.id AS low, b.id AS high FROM live a JOIN live b ON a.name_key %% b.name_key AND a.id < b.id
+        SELECT a.id AS low, b.id AS high FROM donors_donor a JOIN donors_donor b
+            ON b.name_key %% a.name_key AND a.id < b.id
         UNION
-        SELECT a.id, b.id FROM live a JOIN live b
+        SELECT a.id, b.id FROM donors_donor a JOIN donors_donor b
             ON lower(a.external_ref) = lower(b.external_ref) AND a.external_ref <> '' AND a.id < b.id
         UNION
         SELECT a.donor_id, b.donor_id FROM domains a JOIN domains b ON a.domain = b.domain AND a.donor_id < b.donor_id
     )
     SELECT c.low, c.high, similarity(a.name_key, b.name_key)
-    FROM candidates c JOIN live a ON a.id = c.low JOIN live b ON b.id = c.high
-    WHERE NOT EXISTS (
+    FROM candidates c JOIN donors_donor a ON a.id = c.low JOIN donors_donor b ON b.id = c.high
+    WHERE a.merged_into_id IS NULL AND b.merged_into_id IS NULL
+      AND NOT EXISTS (
         SELECT 1 FROM donors_duplicatedismissal d WHERE d.donor_low_id = c.low AND d.donor_high_id = c.high
-    )
+      )
 """
 
 
