@@ -5,8 +5,11 @@ import pgtrigger
 TRUNCATE_GUARD = "truncate_refused"
 
 
-def ledger_triggers(*, posted: pgtrigger.Condition | None = None) -> list[pgtrigger.Trigger]:
+def ledger_triggers(*, posted: pgtrigger.Condition | None = None, allowed_update: str = "") -> list[pgtrigger.Trigger]:
     """Refuse UPDATE and DELETE of posted rows (all rows, or those where `posted` holds), and any TRUNCATE.
+
+    `allowed_update`, a SQL condition over OLD and NEW, lets through the one sanctioned change
+    (a donor merge's relink of a posted donation: donors.models.MERGE_RELINK_SQL).
 
     TRUNCATE skips row triggers, and `TRUNCATE other_table CASCADE` empties every table that refers to
     it; a statement trigger on each ledger table refuses both. The models refuse the same changes
@@ -19,7 +22,8 @@ def ledger_triggers(*, posted: pgtrigger.Condition | None = None) -> list[pgtrig
             operation=pgtrigger.Update | pgtrigger.Delete,
             condition=posted,
             func=pgtrigger.Func(
-                "RAISE EXCEPTION 'posted {meta.db_table} row % is immutable: correct it with a reversal', OLD.id"
+                (f"IF {allowed_update} THEN RETURN NEW; END IF; " if allowed_update else "")
+                + "RAISE EXCEPTION 'posted {meta.db_table} row % is immutable: correct it with a reversal', OLD.id"
                 " USING ERRCODE = 'integrity_constraint_violation';"
             ),
         ),

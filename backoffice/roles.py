@@ -16,6 +16,7 @@ _DONOR_MODELS = (
     "donor", "contact", "pledge", "instalment", "donation", "donationbatch", "exchangerate", "writeoff",
     "donorrelationship", "activity",
 )  # fmt: skip
+_DONOR_RECORDS = ("donormerge",)  # written by services only: read here, never edited
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
 _DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent", "mailing")
 
@@ -46,6 +47,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
             "donors.reverse_donation",
             "donors.reverse_writeoff",
         }
+        # Merging donors, undoing a merge, dismissing a likely pair: adding a merge record.
+        | {"donors.add_donormerge", "donors.view_donormerge"}
         | _view("grants", _GRANT_MODELS)
         | _edit("grants", ("allocation", "reportingobligation"))
         | {"grants.reverse_allocation"}
@@ -66,7 +69,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _transfer("export", ("output", "indicator"))
     ),
     LEADERSHIP: (
-        _view("donors", _DONOR_MODELS)
+        _view("donors", (*_DONOR_MODELS, *_DONOR_RECORDS))
         | _edit("donors", ("activity",))  # leadership meets donors: it records the meetings and their next steps
         | _view("grants", _GRANT_MODELS)
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
@@ -76,7 +79,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
     ),
     AUDITOR: (
-        _view("donors", _DONOR_MODELS)
+        _view("donors", (*_DONOR_MODELS, *_DONOR_RECORDS))
         | _view("grants", _GRANT_MODELS)
         | {"reports.view_reportrun"}
         | _view("delivery", _DELIVERY_MODELS)

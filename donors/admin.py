@@ -27,9 +27,10 @@ from delivery.models import Delivery
 from grants import services as grant_services
 from grants.models import Allocation
 from reports.admin_actions import ReportActionsMixin, generate_donor_summary
-from transfers.admin import TransferAdminMixin
+from transfers.admin import DonorImportForm, TransferAdminMixin
 
 from . import resources, selectors, services
+from .admin_merge import DonorMergeMixin
 from .admin_posting import DonationPostingMixin
 from .models import (
     Activity,
@@ -94,8 +95,10 @@ class PledgeInline(admin.TabularInline):
 
 
 @admin.register(Donor)
-class DonorAdmin(ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
+class DonorAdmin(DonorMergeMixin, ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
     resource_classes = [resources.DonorResource]
+    change_list_template = "admin/donors/donor/change_list.html"  # import-export's extends it
+    import_form_class = DonorImportForm
     # What fits a laptop screen; country and largest gift are on the change page, the filters and the export.
     list_display = ("ref", "name", "kind", "status", "lifetime", "this_year", "last_gift_on")
     list_filter = ("kind", "status", ("country", PresentValuesFilter), "publicly_acknowledged")

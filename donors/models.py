@@ -11,16 +11,19 @@ import pgtrigger
 import phonenumbers
 import pycountry
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from backoffice.db import ledger_triggers
 from backoffice.money import CURRENCY_CHOICES, format_money, validate_cents, validate_currency
 from backoffice.text import validate_notes_text, validate_plain_text
+
+from .names import name_key
 
 COUNTRY_CHOICES = sorted((c.alpha_2, c.name) for c in pycountry.countries)
 
@@ -80,6 +83,18 @@ def rate_field(**kwargs):
     )
 
 
+class DonorQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Bulk writers (imports, seed_demo) skip save(): the name key is filled here too."""
+        objs = list(objs)
+        for donor in objs:
+            donor.name_key = name_key(donor.name)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def unmerged(self):
+        return self.filter(merged_into__isnull=True)
+
+
 class Donor(models.Model):
     class Kind(models.TextChoices):
         GOVERNMENT = "government", "Government"
@@ -112,14 +127,96 @@ class Donor(models.Model):
     )
     notes = models.TextField(blank=True, validators=[validate_notes_text])
     created_at = models.DateTimeField(auto_now_add=True)
+    name_key = models.CharField(
+        max_length=400,
+        editable=False,
+        default="",
+        validators=[validate_plain_text],
+        help_text="The name without case, accents, punctuation, a leading 'The' or legal suffixes "
+        "(donors.names.name_key): what duplicate detection compares.",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_donors",
+        editable=False,
+        help_text="Set by a merge (DonorMerge): this record's references lead to that donor.",
+    )
 
+    objects = DonorQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            GinIndex(fields=["name_key"], opclasses=["gin_trgm_ops"], name="donor_name_key_trgm"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.ref})"
+
+    def save(self, *args, **kwargs):
+        self.name_key = name_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
+        super().save(*args, **kwargs)
+
+
+class DonorMerge(models.Model):
+    """One donor merged into another: the audited event that moved the loser's rows to the survivor.
+
+    `moved` lists, by model label, the ids of every row whose donor link the merge changed; undo
+    moves exactly those back. It is also what the donation trigger checks: a posted donation's
+    donor may change only to or from this merge's pair, only for a donation listed here, and only
+    while the merge service has named this event in its transaction (donors.merge).
+    """
+
+    survivor = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="merges_in")
+    loser = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="merges_out")
+    moved = models.JSONField(default=dict, editable=False)
+    kept = models.JSONField(
+        default=dict, editable=False, help_text="Rows left with the loser, by model label, and why."
+    )
+    loser_fields = models.JSONField(default=dict, editable=False, help_text="The loser's fields when merged.")
+    reason = models.TextField(blank=True, validators=[validate_notes_text])
+    merged_at = models.DateTimeField(default=timezone.now, editable=False)
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    undone_at = models.DateTimeField(null=True, blank=True, editable=False)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(survivor=F("loser")), name="donor_merge_two_donors"),
+            # A donor is merged away at most once at a time; undo frees it.
+            models.UniqueConstraint(fields=["loser"], condition=Q(undone_at__isnull=True), name="donor_merged_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.loser.ref} merged into {self.survivor.ref}"
+
+
+class DuplicateDismissal(models.Model):
+    """A pair of donors Finance reviewed and found to be two donors: never offered as duplicates again."""
+
+    donor_low = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="+")
+    donor_high = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="+")
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    dismissed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["donor_low", "donor_high"], name="duplicate_dismissed_once"),
+            models.CheckConstraint(condition=Q(donor_low__lt=F("donor_high")), name="duplicate_dismissal_ordered"),
+        ]
+
+    def __str__(self):
+        return f"Not duplicates: {self.donor_low_id} and {self.donor_high_id}"
 
 
 def phone_written(value: str) -> str | None:
@@ -524,6 +621,30 @@ class DonationQuerySet(ImmutableQuerySet):
     def posted(self):
         return self.filter(status="posted")
 
+    def donor_relink(self, *, donor_id: int) -> int:
+        """The one sanctioned change to posted donations: their donor, by a donor merge or its undo.
+
+        Only `donors.merge` calls it, inside the transaction where it has named the merge event;
+        the database trigger (MERGE_RELINK_SQL) refuses it anywhere else.
+        """
+        return models.QuerySet.update(self, donor_id=donor_id)
+
+
+# True only for an UPDATE that changes nothing but donor_id, inside a donor merge or its undo: the
+# transaction has named the merge event (SET LOCAL fundtrace.donor_merge), the event lists this
+# donation among the rows it moved, and the donor changes between that event's two donors.
+MERGE_RELINK_SQL = """
+    TG_OP = 'UPDATE'
+    AND (to_jsonb(NEW) - 'donor_id') = (to_jsonb(OLD) - 'donor_id')
+    AND EXISTS (
+        SELECT 1 FROM donors_donormerge m
+        WHERE m.id = NULLIF(current_setting('fundtrace.donor_merge', true), '')::bigint
+        AND (m.moved -> 'donors.donation') @> to_jsonb(OLD.id)
+        AND ((m.loser_id = OLD.donor_id AND m.survivor_id = NEW.donor_id AND m.undone_at IS NULL)
+             OR (m.survivor_id = OLD.donor_id AND m.loser_id = NEW.donor_id))
+    )
+"""
+
 
 class Donation(models.Model):
     class Method(models.TextChoices):
@@ -649,7 +770,8 @@ class Donation(models.Model):
             ("post_donation", "Can post donations"),
             ("reverse_donation", "Can reverse donations"),
         ]
-        triggers = ledger_triggers(posted=pgtrigger.Q(old__status="posted"))
+        # The one exception to immutability: a recorded donor merge relinks a posted donation's donor.
+        triggers = ledger_triggers(posted=pgtrigger.Q(old__status="posted"), allowed_update=MERGE_RELINK_SQL)
 
     def __str__(self):
         return f"{self.reference}: {format_money(self.amount, self.currency)}"

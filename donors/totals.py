@@ -38,6 +38,17 @@ def posted_totals_rebuild() -> None:
     _totals_rebuild(Donation, PostedDayTotal, PostedDonorMonthTotal, PostedDonorYearTotal)
 
 
+@transaction.atomic
+def donor_totals_rebuild(*, donor_ids) -> None:
+    """Recompute the per-donor totals of these donors from the ledger: after a donor merge (or its
+    undo) moved posted donations between them. The day totals do not depend on the donor."""
+    donor_ids = sorted(donor_ids)
+    for model in (PostedDonorMonthTotal, PostedDonorYearTotal):
+        model.objects.filter(donor_id__in=donor_ids).delete()
+    posted = Donation.objects.filter(donor_id__in=donor_ids, status="posted").order_by()
+    _donor_totals_add(posted, PostedDonorMonthTotal, PostedDonorYearTotal)
+
+
 def _totals_rebuild(donation_model, day_model, month_model, year_model) -> None:
     for model in (day_model, month_model, year_model):
         model.objects.all().delete()
@@ -55,6 +66,10 @@ def _totals_add(donations: QuerySet, day_model, month_model, year_model) -> None
         keys={"received_on": "k_day", "currency": "k_currency"},
         sums={"count": "k_count", "amount": "k_amount", "base_amount": "k_base"},
     )
+    _donor_totals_add(posted, month_model, year_model)
+
+
+def _donor_totals_add(posted: QuerySet, month_model, year_model) -> None:
     for model, period, truncate in ((month_model, "month", TruncMonth), (year_model, "year", TruncYear)):
         by_donor = posted.values(k_donor=F("donor_id"), k_period=truncate("received_on")).annotate(
             k_count=Count("*"), k_base=Sum("base_amount")

@@ -52,6 +52,20 @@ class TransferImportForm(ImportForm):
         return upload
 
 
+class DonorImportForm(TransferImportForm):
+    """The donor file's form: the confirmation that rows which likely duplicate recorded donors are new donors."""
+
+    confirm_duplicates = forms.BooleanField(
+        required=False,
+        label="Import likely duplicates as new donors",
+        help_text="Tick only after a check listed them and you have found they are different donors.",
+    )
+
+
+def _confirm_duplicates(form) -> bool:
+    return bool(getattr(form, "cleaned_data", {}).get("confirm_duplicates"))
+
+
 class _UploadAsSent:
     """What import-export's preview reads instead of a temporary file: the upload itself. Nothing
     is written anywhere unless the preview passes; then the file is kept as the user's import job
@@ -86,6 +100,14 @@ class TransferAdminMixin(ImportExportMixin):
 
     def get_import_formats(self):
         return FORMATS
+
+    def get_import_data_kwargs(self, **kwargs):
+        """The import form's options for the importer (a donor file's confirm_duplicates)."""
+        form = kwargs.get("form")
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        if _confirm_duplicates(form):
+            kwargs["confirm_duplicates"] = True
+        return kwargs
 
     def get_export_formats(self):
         return FORMATS
@@ -146,7 +168,10 @@ class TransferAdminMixin(ImportExportMixin):
             form = self.create_import_form(request)
             if form.is_valid():
                 job = import_job_create(
-                    kind=kind_of(self.resource_classes[0].importer_class), upload=upload, user=request.user
+                    kind=kind_of(self.resource_classes[0].importer_class),
+                    upload=upload,
+                    user=request.user,
+                    confirm_duplicates=_confirm_duplicates(form),
                 )
                 messages.info(
                     request,
@@ -164,7 +189,14 @@ class TransferAdminMixin(ImportExportMixin):
         if outcome is not None:
             # Checked in the request: a clean file is kept for the go-ahead; a refused one keeps
             # only its errors, so that they can be downloaded without the upload.
-            job = import_job_create(kind=self._kind_name(), upload=upload, user=request.user, checked=outcome)
+            form = context.get("form")
+            job = import_job_create(
+                kind=self._kind_name(),
+                upload=upload,
+                user=request.user,
+                checked=outcome,
+                confirm_duplicates=_confirm_duplicates(form),
+            )
             if "confirm_form" in context:
                 context["confirm_form"].initial["import_file_name"] = job.upload_name
             else:

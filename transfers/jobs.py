@@ -50,8 +50,16 @@ def kind_of(importer_class) -> str:
     return next(name for name, cls in KINDS.items() if cls is importer_class)
 
 
+def importer_for(kind: str, *, user, file_name: str, confirm_duplicates: bool = False):
+    """The kind's importer; `confirm_duplicates` (donor files only) imports likely duplicates of recorded donors."""
+    options = {"confirm_duplicates": True} if confirm_duplicates else {}
+    return KINDS[kind](user=user, file_name=file_name, **options)
+
+
 @transaction.atomic
-def import_job_create(*, kind: str, upload, user, checked: Outcome | None = None) -> ImportJob:
+def import_job_create(
+    *, kind: str, upload, user, checked: Outcome | None = None, confirm_duplicates: bool = False
+) -> ImportJob:
     """Keep the uploaded file in private storage, under a random name, as `user`'s job, and queue
     its check. With `checked` (the admin's preview of a small file, checked in the request), record
     that outcome instead: a clean file's job waits for the user's go-ahead; a refused file's job
@@ -59,7 +67,9 @@ def import_job_create(*, kind: str, upload, user, checked: Outcome | None = None
     if kind not in KINDS:
         raise ImportJobError(f"There is no kind of file {kind!r}.")
     name = PurePath(upload.name).name
-    job = ImportJob(kind=kind, file_name=name, file_size=upload.size, requested_by=user)
+    job = ImportJob(
+        kind=kind, file_name=name, file_size=upload.size, requested_by=user, confirm_duplicates=confirm_duplicates
+    )
     if checked is not None and not checked.ok:
         _record(job, checked, [], check=True)
         return job
@@ -123,7 +133,7 @@ def import_job_run(job_id: int, *, check: bool) -> ImportJob:
         return ImportJob.objects.get(pk=job_id)
     job = ImportJob.objects.select_related("requested_by", "confirmed_by").get(pk=job_id)
     user = job.requested_by if check else job.confirmed_by
-    importer = KINDS[job.kind](user=user, file_name=job.file_name)
+    importer = importer_for(job.kind, user=user, file_name=job.file_name, confirm_duplicates=job.confirm_duplicates)
     statuses: list[dict] = []
 
     def report(line, key, status):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from backoffice.errors import LedgerError
 from backoffice.money import format_money, money_round
+from donors.duplicates import DonorFacts, duplicates_of
 from donors.models import COUNTRY_CHOICES, Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge
 from donors.services import DonationsBulk, NewDonation, instalments_check_total
 
@@ -66,6 +67,14 @@ class DonorImporter(Importer):
         _notes("notes", example="Met at the regional summit."),
     ]
 
+    def __init__(self, *, confirm_duplicates: bool = False, **kwargs):
+        """`confirm_duplicates`: the user has read the likely duplicates a check listed and
+        imports the rows as new donors all the same (they are listed as notes)."""
+        super().__init__(**kwargs)
+        self.confirm_duplicates = confirm_duplicates
+        self.confirmed: list[str] = []
+        self.file_keys: dict[tuple[str, str], tuple[int, str]] = {}  # (name key, country) -> (line, ref)
+
     def load(self, rows):
         refs = [r["ref"] for r in rows]
         names = self.column_names()
@@ -74,7 +83,36 @@ class DonorImporter(Importer):
     def build(self, row):
         donor = Donor(**row.values, created_at=timezone.now())
         donor.full_clean(validate_unique=False, validate_constraints=False)
+        self._duplicates_check(row, donor)
         return donor
+
+    def _duplicates_check(self, row, donor):
+        """A new donor that likely duplicates a recorded one is an error of its row until the
+        user confirms (donors.duplicates): never a silent second record."""
+        facts = DonorFacts(name=donor.name, country=donor.country, kind=donor.kind, external_ref=donor.external_ref)
+        found = "; ".join(
+            f"{p.donor.ref} {p.donor.name} (score {p.score}: {', '.join(p.reasons)})" for p in duplicates_of(facts)
+        )
+        earlier = self.file_keys.setdefault((facts.key, donor.country), (row.line, donor.ref))
+        if earlier[0] != row.line:
+            same = f"{earlier[1]} on line {earlier[0]} of this file (the same name key and country)"
+            found = f"{found}; {same}" if found else same
+        if not found:
+            return
+        if self.confirm_duplicates:
+            self.confirmed.append(
+                f"Line {row.line}: {donor.ref} is a new donor (confirmed); likely duplicate of {found}."
+            )
+            return
+        raise RowProblem(
+            "name",
+            f"Likely duplicate of {found}. Nothing is imported until you confirm: if these are different donors, "
+            "import the file with import_data --confirm-duplicates (or add each on the donor page, which asks); "
+            "if not, use the recorded donor's ref.",
+        )
+
+    def finish(self, outcome, dry_run):
+        outcome.notes.extend(self.confirmed)
 
     @classmethod
     def export_rows(cls, queryset=None):

@@ -65,6 +65,10 @@ class ImportJob(models.Model):
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    confirm_duplicates = models.BooleanField(
+        default=False,
+        help_text="Donor files: the uploader confirmed that likely duplicates of recorded donors are new donors.",
+    )
     rows_read = models.PositiveIntegerField(default=0)
     percent = models.PositiveSmallIntegerField(default=0, help_text="How much of the file has been read.")
     rows = models.PositiveIntegerField(default=0)

@@ -100,7 +100,8 @@ class TransferResource(resources.ModelResource):
         return type(f"{importer_class.__name__.removesuffix('Importer')}Resource", (cls,), attrs)
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None, **kwargs):
-        importer = self.importer_class(user=kwargs.get("user"), file_name=kwargs.get("file_name") or "")
+        options = {"confirm_duplicates": True} if kwargs.get("confirm_duplicates") else {}
+        importer = self.importer_class(user=kwargs.get("user"), file_name=kwargs.get("file_name") or "", **options)
         rows = getattr(dataset, "transfer_rows", None)
         if rows is None:
             rows = [(line, ["" if c is None else str(c) for c in row]) for line, row in enumerate(dataset, start=2)]

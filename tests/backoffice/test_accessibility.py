@@ -19,7 +19,7 @@ from django.test import RequestFactory
 
 from backoffice.db import truncate_guards
 from delivery.models import Delivery, Mailing, ReminderSent
-from donors.models import Contact
+from donors.models import Contact, Donor, DonorMerge
 from privacy.models import SubjectAccessRequest
 from reports.models import ReportRun
 from tests.browser import chromium, signed_in_page
@@ -70,6 +70,9 @@ def records_the_system_writes(by) -> None:
         status=ImportJob.Status.DONE,  # not running: its page would refresh itself
     )
     SubjectAccessRequest.objects.create(contact=contact, requested_by=by, status=SubjectAccessRequest.Status.FAILED)
+    # A merge record only (nothing moved): its page, and its undo page, have something to show.
+    first, second = Donor.objects.order_by("pk")[:2]
+    DonorMerge.objects.create(survivor=first, loser=second, merged_by=by, reason="Imported twice")
     attempt = {"username": "someone", "ip_address": "192.0.2.1", "path_info": "/admin/login/"}
     AccessAttempt.objects.create(**attempt, failures_since_start=1)
     AccessFailureLog.objects.create(**attempt, locked_out=False)
@@ -88,7 +91,15 @@ def pages(user) -> list[str]:
         first = model._base_manager.order_by("pk").first()
         if first is not None:
             found.append(f"{base}{first.pk}/change/")
-    return [*found, "/dashboard/", "/reports/"]
+    first, second = Donor.objects.order_by("pk")[:2]
+    merge = DonorMerge.objects.order_by("pk").first()
+    duplicates = [
+        "/admin/donors/donor/duplicates/",
+        f"/admin/donors/donor/{second.pk}/merge/",
+        f"/admin/donors/donor/{second.pk}/merge/?survivor={first.ref}",
+        f"/admin/donors/donormerge/{merge.pk}/undo/",
+    ]
+    return [*found, *duplicates, "/dashboard/", "/reports/"]
 
 
 def readable(violation: dict) -> str:

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from backoffice import roles
 from delivery.models import Delivery, Mailing, ReminderSent
 from donors import services
-from donors.models import Activity, Donation, Donor, DonorRelationship
+from donors.models import Activity, Donation, Donor, DonorMerge, DonorRelationship
 from grants.models import Allocation, Indicator, ReportingObligation
 from privacy.models import SubjectAccessRequest
 from reports.models import ReportRun
@@ -51,6 +51,8 @@ MATRIX = {
     "donors.exchangerate": _access(EDIT, NONE, VIEW, VIEW),
     "donors.writeoff": _access(EDIT, NONE, VIEW, VIEW),
     "donors.activity": _access(EDIT, NONE, EDIT, VIEW),  # meetings and next steps: finance and leadership meet donors
+    # Merge events: made and undone by Finance on the donor pages, read by whoever reads the ledger.
+    "donors.donormerge": _access(VIEW, NONE, VIEW, VIEW),
     "grants.programme": _access(VIEW, EDIT, VIEW, VIEW),
     "grants.output": _access(VIEW, EDIT, VIEW, VIEW),
     "grants.indicator": _access(VIEW, EDIT, VIEW, VIEW),
@@ -142,6 +144,7 @@ def ledger(db):
     ImportJob.objects.create(
         kind="outputs", file="imports/outputs.csv", file_name="outputs.csv", file_size=10, requested_by=by
     )
+    DonorMerge.objects.create(survivor=pledge.donor, loser=DonorFactory(), merged_by=by)
     AccessAttempt.objects.create(username="someone", ip_address="192.0.2.1", failures_since_start=1)
     AccessLog.objects.create(username="someone", ip_address="192.0.2.1")
     AccessFailureLog.objects.create(username="someone", ip_address="192.0.2.1", locked_out=False)
@@ -190,11 +193,14 @@ NEEDS = {
     "post": "posting",  # a draft donation's confirmation page
     "reverse": "posting",  # a posted donation's, with the reason
     "password_change": "superuser",
+    "duplicates": "merges",  # the review list of likely pairs (its POST dismisses one: merging)
+    "merge": "merging",  # a donor's merge preview and confirmation
+    "undo": "merging",  # a merge's undo
 }
 POST_ONLY = {"process_import"}  # answers a GET with 405 whoever asks
 # The kinds whose POST writes; a role that may not use the URL must get 403 and change nothing.
 WRITES = {"change", "simple_history", "add", "delete", "import", "process_import", "confirm", "password_change"}
-WRITES |= {"post", "reverse"}
+WRITES |= {"post", "reverse", "merge", "undo"}
 
 
 def _url_kind(label, pattern) -> str:
@@ -230,6 +236,8 @@ def _allowed(label, kind, role) -> bool:
         "import": role in IMPORTS.get(label, ()),
         "export": role in EXPORTS.get(label, ()),
         "posting": role in POSTING.get(label, ()),
+        "merging": role == F,
+        "merges": MATRIX["donors.donormerge"][role] in (VIEW, EDIT),
         "superuser": False,
         "uploader": False,
     }[need]
@@ -258,6 +266,9 @@ def _url(label, kind, obj) -> str:
             "errors": f"{obj.pk}/errors/",
             "post": f"{obj.pk}/post/",
             "reverse": f"{obj.pk}/reverse/",
+            "duplicates": "duplicates/",
+            "merge": f"{obj.pk}/merge/",
+            "undo": f"{obj.pk}/undo/",
             "password_change": f"{obj.pk}/password/",
         }[kind]
     )

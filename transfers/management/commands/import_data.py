@@ -15,17 +15,25 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Validate and report; write nothing.")
         parser.add_argument("--post", action="store_true", help="Donations: post them in the same transaction.")
         parser.add_argument("--user", help="Username recorded as the importer (and poster with --post).")
+        parser.add_argument(
+            "--confirm-duplicates",
+            action="store_true",
+            help="Donors: import rows that likely duplicate recorded donors as new donors all the same.",
+        )
 
-    def handle(self, *, kind, file, dry_run, post, user, verbosity, **options):
+    def handle(self, *, kind, file, dry_run, post, user, confirm_duplicates, verbosity, **options):
         importer_class = KINDS[kind]
         if post and importer_class.kind != "donation":
             raise CommandError("--post applies to donation files only.")
+        if confirm_duplicates and importer_class.kind != "donor":
+            raise CommandError("--confirm-duplicates applies to donor files only.")
+        extra = {"confirm_duplicates": True} if confirm_duplicates else {}
         by = None
         if user:
             by = get_user_model().objects.filter(username=user).first()
             if by is None:
                 raise CommandError(f"There is no user {user!r}.")
-        importer = importer_class(user=by, post=post, file_name=file)
+        importer = importer_class(user=by, post=post, file_name=file, **extra)
 
         def report(line, key, status):
             if status == "unchanged" or verbosity >= 2:

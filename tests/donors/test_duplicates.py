@@ -1,0 +1,117 @@
+"""Likely duplicate donors: the name key, the score and its reasons, and no pair from country and kind alone."""
+
+import pytest
+
+from donors.duplicates import (
+    COUNTRY_KIND,
+    LIKELY,
+    NAME_SAME,
+    DonorFacts,
+    duplicate_dismiss,
+    duplicate_pairs,
+    duplicates_of,
+)
+from donors.merge import donor_merge
+from donors.names import name_key
+from tests.factories import ContactFactory, DonorFactory, role_user
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("The Oakridge Foundation Ltd.", "Oakridge Foundation"),
+        ("Smith & Partners", "Smith and Partners Ltd"),
+        ("Société Générale S.A.", "SOCIETE GENERALE"),
+        ("Müller Stiftung GmbH", "Muller Stiftung"),
+        ("ACME, Inc.", "Acme Incorporated"),
+        ("Nordic Child-Protection Trust", "nordic child protection trust"),
+        ("Министерство финансов", "Ministerstvo finansov"),
+    ],
+)
+def test_spellings_of_one_name_give_one_key(one, other):
+    assert name_key(one) == name_key(other) != ""
+
+
+def test_different_names_give_different_keys():
+    assert name_key("Oakridge Foundation") != name_key("Oakridge Trust")
+    assert name_key("The") == "the"  # a name of one word keeps it
+
+
+def _facts(**kw):
+    return DonorFacts(**{"name": "x", "country": "GB", "kind": "foundation", **kw})
+
+
+def test_the_same_name_key_scores_with_its_reasons(db):
+    recorded = DonorFactory(name="Oakridge Foundation", country="GB", kind="foundation")
+    [pair] = duplicates_of(_facts(name="The Oakridge Foundation Ltd"))
+    assert pair.donor == recorded
+    assert pair.score == NAME_SAME + COUNTRY_KIND == 70
+    assert pair.reasons == (
+        "same name once case, accents, punctuation and legal suffixes are set aside ('oakridge foundation')",
+        "same country (GB) and kind (foundation)",
+    )
+
+
+def test_a_transliteration_is_found_by_trigram_similarity(db):
+    recorded = DonorFactory(name="Министерство иностранных дел Российской Федерации", country="RU", kind="government")
+    [pair] = duplicates_of(
+        _facts(name="Ministerstvo inostrannykh del Rossiyskoy Federatsii", country="RU", kind="government")
+    )
+    assert pair.donor == recorded
+    assert pair.reasons[0] == "names 84% alike (trigram similarity)"
+    assert pair.score == round(NAME_SAME * 0.84) + COUNTRY_KIND
+
+
+def test_same_country_and_kind_alone_is_no_pair(db):
+    for name in ("Oakridge Foundation", "Harbour Light Trust", "Northern Lights Fund", "Blue Sky Charity"):
+        DonorFactory(name=name, country="GB", kind="foundation")
+    assert duplicates_of(_facts(name="Silver Birch Foundation")) == []
+    assert duplicate_pairs() == []
+
+
+def test_one_name_in_two_countries_counts_half_and_is_no_pair(db):
+    DonorFactory(name="Ministry of Foreign Affairs", country="NO", kind="government")
+    assert duplicates_of(_facts(name="Ministry of Foreign Affairs", country="SE", kind="government")) == []
+    [pair] = duplicates_of(_facts(name="Ministry of Foreign Affairs", country="SE", kind="government"), threshold=1)
+    assert pair.score == NAME_SAME // 2
+    assert pair.reasons[-1] == "but in different countries (SE, NO): the name counts half"
+
+
+def test_the_same_external_reference_and_email(db):
+    recorded = DonorFactory(name="Lumen Data", country="US", kind="company", external_ref="SF-0042")
+    ContactFactory(donor=recorded, email="giving@lumen.example.com")
+    [pair] = duplicates_of(_facts(name="Totally Different", country="US", kind="company", external_ref="sf-0042"))
+    assert pair.score == 40 + COUNTRY_KIND
+    assert pair.reasons[0] == "same external reference 'SF-0042'"
+    [pair] = duplicates_of(_facts(name="Other", country="US", kind="company", emails={"Giving@lumen.example.com"}))
+    assert pair.reasons[0] == "same contact email giving@lumen.example.com"
+    [pair] = duplicates_of(
+        _facts(name="Lumen Data Services", country="US", kind="company", emails={"a@lumen.example.com"})
+    )
+    assert "contacts at the same email domain lumen.example.com" in pair.reasons
+
+
+def test_a_webmail_domain_is_no_signal(db):
+    recorded = DonorFactory(name="Anna Berg", country="SE", kind="individual")
+    ContactFactory(donor=recorded, email="anna.berg@gmail.com")
+    other = DonorFactory(name="Piotr Nowak", country="SE", kind="individual")
+    ContactFactory(donor=other, email="p.nowak@gmail.com")
+    assert duplicates_of(_facts(name="Jan Kowalski", country="SE", kind="individual", emails={"jan@gmail.com"})) == []
+    assert duplicate_pairs() == []
+
+
+def test_the_review_list_scores_pairs_and_forgets_dismissed_and_merged_ones(db):
+    finance = role_user("Finance")
+    oak = DonorFactory(name="Oakridge Foundation")
+    the_oak = DonorFactory(name="The Oakridge Foundation Ltd")
+    muller = DonorFactory(name="Müller Stiftung GmbH", country="DE")
+    mueller = DonorFactory(name="Mueller Stiftung", country="DE")
+    DonorFactory(name="Harbour Light Trust")
+    pairs = duplicate_pairs()
+    assert [(p.donor, p.other, p.score) for p in pairs] == [(oak, the_oak, 70), (muller, mueller, 54)]
+    assert all(p.score >= LIKELY for p in pairs)
+    duplicate_dismiss(donor_a=mueller, donor_b=muller, by=finance)
+    assert [(p.donor, p.other) for p in duplicate_pairs()] == [(oak, the_oak)]
+    assert duplicates_of(DonorFacts(name=mueller.name, country="DE", kind=mueller.kind, id=mueller.pk)) == []
+    donor_merge(survivor=oak, loser=the_oak, by=finance)
+    assert duplicate_pairs() == []
