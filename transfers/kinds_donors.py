@@ -285,7 +285,7 @@ class ExchangeRateImporter(Importer):
 
 # The donation columns a ledger field's error is shown in.
 _DONATION_COLUMNS = {"pledge": "pledge_ref"}
-_CURRENCY = DonationsBulk.COLUMNS.index("currency")  # in a row DonationsBulk writes
+_CURRENCY = DonationsBulk.CURRENCY  # in a row DonationsBulk writes
 
 
 class DonationImporter(Importer):
@@ -435,20 +435,16 @@ class DonationImporter(Importer):
         return built
 
     def write(self, rows):
-        by_currency: dict[str, list[tuple]] = {}
-        for row in rows:
-            by_currency.setdefault(row[_CURRENCY], []).append(row)
-        for currency, group in by_currency.items():
-            if currency not in self.batches:
-                # The final reference needs the whole file's digest; it is set in finish().
-                self.batches[currency] = batch = DonationBatch(
-                    reference=f"IMPORTING-{timezone.now().timestamp()}-{currency}",
-                    expected_count=0,
-                    expected_total=Decimal("0"),
-                    currency=currency,
-                )
-                batch.save()
-            self.bulk.write(group, batch=self.batches[currency])
+        for currency in sorted({row[_CURRENCY] for row in rows} - set(self.batches)):
+            # The final reference needs the whole file's digest; it is set in finish().
+            self.batches[currency] = batch = DonationBatch(
+                reference=f"IMPORTING-{timezone.now().timestamp()}-{currency}",
+                expected_count=0,
+                expected_total=Decimal("0"),
+                currency=currency,
+            )
+            batch.save()
+        self.bulk.write(rows, batches=self.batches)
 
     def batch_reference(self) -> str:
         """The file's batches' references, less the '-CUR' each ends with."""
