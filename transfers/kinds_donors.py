@@ -1,5 +1,6 @@
 """Import and export rules for the donors ledger files. One class per kind of file."""
 
+import json
 from decimal import Decimal
 from functools import partial
 from typing import NamedTuple
@@ -83,9 +84,10 @@ class DonorImporter(Importer):
 
 
 def _one_of(texts) -> RawSQL:
-    """For `field__in=`: the texts as one array parameter. A chunk's 10,000 references as 10,000
-    placeholders cost more to build and send than the lookup itself."""
-    return RawSQL("SELECT unnest(%s::text[])", [list(texts)])
+    """For `field__in=`: the texts as one JSON array parameter. A chunk's 10,000 references as
+    10,000 placeholders cost more to build and send than the lookup itself, and as a list
+    psycopg dumps them one by one in Python (0.46 s per 100,000; json.dumps, in C: 0.03 s)."""
+    return RawSQL("SELECT json_array_elements_text(%s::json)", [json.dumps(list(texts))])
 
 
 class _PledgeRef(NamedTuple):

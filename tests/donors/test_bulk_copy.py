@@ -1,6 +1,6 @@
-"""How DonationsBulk writes a chunk: one statement draws the rows' ids, then the rows and their
-history rows go by COPY, formatted as COPY text by DonationsBulk itself; nothing else goes to
-the database per chunk."""
+"""How DonationsBulk writes a chunk: one statement draws the rows' ids, one COPY writes the rows
+(every currency's, each in its batch), one statement writes their history rows, read back by
+id; nothing else goes to the database per chunk."""
 
 import datetime as dt
 from decimal import Decimal
@@ -13,7 +13,7 @@ from donors.services import DonationsBulk, NewDonation
 from tests.factories import DonorFactory, RateFactory, role_user
 
 
-def test_a_chunk_costs_one_id_draw_and_its_copies(db):
+def test_a_chunk_costs_an_id_draw_its_copy_and_one_history_statement(db):
     RateFactory(currency="USD", date=dt.date(2025, 1, 1), rate=Decimal("0.80000000"))
     user, donor = role_user("Finance"), DonorFactory()
     bulk = DonationsBulk(by=user, post=True)
@@ -25,15 +25,17 @@ def test_a_chunk_costs_one_id_draw_and_its_copies(db):
         bulk.write(rows[:3])
         bulk.write(rows[3:])
     statements = [q["sql"] for q in queries.captured_queries]
-    assert len(statements) == 2, statements  # COPY goes past Django's query log
-    assert all(s.startswith("SELECT nextval(") for s in statements)
+    assert len(statements) == 4, statements  # COPY goes past Django's query log
+    assert [s.split(" ", 1)[0] for s in statements] == ["SELECT", "INSERT"] * 2
+    assert all(s.startswith("SELECT nextval(") for s in statements[::2])
+    assert all(s.startswith('INSERT INTO "donors_historicaldonation"') for s in statements[1::2])
     written = Donation.objects.order_by("id")
     assert [d.reference for d in written] == [f'Q-{i},"{{}}' for i in range(1, 6)]  # ids in the rows' order
     history = Donation.history.order_by("id").values_list("id", "reference", "history_type", "history_user")
     assert list(history) == [(d.id, d.reference, "+", user.pk) for d in written]
 
 
-# Each character COPY's text format treats specially, in a note (which may hold tabs and line
+# Each character COPY's text format escapes, in a note (which may hold tabs and line
 # breaks) and in a reference (which may not, but may hold a backslash).
 AWKWARD_NOTES = ["tab\there", "two\nlines", "cr\r\nlf", "back\\slash", "\\N", "\\", "ends with \\t", "", "é ✓ 𝄞"]
 
