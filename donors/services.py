@@ -433,7 +433,8 @@ class DonationsBulk:
         "reference", "donor_id", "pledge_id", "received_on", "amount", "currency", "method", "note",
         "rate", "rate_date", "rate_source", "base_amount", "pledge_amount",
     ]  # fmt: skip
-    COMMON = ["status", "posted_at", "posted_by_id", "created_at", "batch_id"]  # the same for every row
+    COMMON = ["status", "posted_at", "posted_by_id", "created_at", "batch_id"]  # set by `write`, not `row`
+    CURRENCY = COLUMNS.index("currency")
     SUMMED = itemgetter(*map(COLUMNS.index, ["donor_id", "received_on", "currency", "amount", "base_amount"]))
 
     def __init__(self, *, by, post: bool, book: RateBook | None = None):
@@ -444,15 +445,16 @@ class DonationsBulk:
         self.today = timezone.localdate()
         self.sums = PostedSums() if post else None
         q = connection.ops.quote_name
-        columns = ", ".join(q(Donation._meta.get_field(a).column) for a in [*self.COLUMNS, *self.COMMON])
+        columns = ", ".join(q(Donation._meta.get_field(a).column) for a in ["id", *self.COLUMNS, *self.COMMON])
         self.table = Donation._meta.db_table
         self.copy_sql = f"COPY {q(self.table)} ({columns}) FROM STDIN"
+        self.ids_sql = "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
         history = get_history_manager_for_model(Donation).model._meta.db_table
         every = ", ".join(q(f.column) for f in Donation._meta.concrete_fields)
         # Table and column names come from the models' _meta; values are parameters.
         self.history_sql = (
             f"INSERT INTO {q(history)} ({every}, history_date, history_change_reason, history_type, history_user_id) "  # noqa: S608
-            f"SELECT {every}, %s, NULL, '+', %s FROM {q(self.table)} WHERE reference = ANY(%s)"
+            f"SELECT {every}, %s, NULL, '+', %s FROM {q(self.table)} WHERE id = ANY(%s::bigint[])"
         )
 
     def row(self, new: NewDonation) -> tuple:
@@ -481,8 +483,15 @@ class DonationsBulk:
             amounts["pledge_amount"],
         )
 
-    def write(self, rows: list[tuple], *, batch: DonationBatch | None = None) -> None:
-        """Write `rows` (from `row`), in `batch` if given."""
+    def write(
+        self,
+        rows: list[tuple],
+        *,
+        batch: DonationBatch | None = None,
+        batches: dict[str, DonationBatch] | None = None,
+    ) -> None:
+        """Write `rows` (from `row`), each with its '+' history row: in `batch` if given, or in
+        the batch of its currency in `batches` (an import's batch per currency)."""
         if not rows:
             return
         if not connection.in_atomic_block:
@@ -492,14 +501,21 @@ class DonationsBulk:
         # each, and in COPY's text format the server reads the text as the column's type.
         now = self.now.isoformat()
         posted_at, posted_by_id = (now, self.by_id) if self.post else (None, None)
-        common = (status, posted_at, posted_by_id, now, batch.pk if batch else None)
+        common = (status, posted_at, posted_by_id, now)
+        batch_of = {currency: b.pk for currency, b in (batches or {}).items()}
+        batch_id, currency = (batch.pk if batch else None), self.CURRENCY
         with connection.cursor() as cursor:
-            # The ids are the table's default, drawn by the server as it writes each row; the
-            # history rows are then read back by reference, unique, through its index.
+            # The ids drawn in one statement before the COPY, so that the history rows are read
+            # back by id rather than by reference: psycopg dumps a list parameter element by
+            # element, in Python (per 100,000 rows, measured on the busy shared machine: the
+            # references 0.46 s; the ids as one array literal below 0.04 s), and a bigint index
+            # is the cheaper to probe.
+            cursor.execute(self.ids_sql, [self.table, len(rows)])
+            ids = sorted(i for (i,) in cursor.fetchall())
             with connection.wrap_database_errors, cursor.cursor.copy(self.copy_sql) as copy:
-                for row in rows:
-                    copy.write_row((*row, *common))
-            cursor.execute(self.history_sql, [self.now, self.by_id, [row[0] for row in rows]])
+                for i, row in zip(ids, rows, strict=True):
+                    copy.write_row((i, *row, *common, batch_of[row[currency]] if batches else batch_id))
+            cursor.execute(self.history_sql, [self.now, self.by_id, "{" + ",".join(map(str, ids)) + "}"])
         if self.sums is not None:
             add, summed = self.sums.add, self.SUMMED
             for row in rows:

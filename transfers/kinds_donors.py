@@ -1,5 +1,6 @@
 """Import and export rules for the donors ledger files. One class per kind of file."""
 
+import json
 from decimal import Decimal
 from functools import partial
 from typing import NamedTuple
@@ -121,9 +122,11 @@ class DonorImporter(Importer):
 
 
 def _one_of(texts) -> RawSQL:
-    """For `field__in=`: the texts as one array parameter. A chunk's 10,000 references as 10,000
-    placeholders cost more to build and send than the lookup itself."""
-    return RawSQL("SELECT unnest(%s::text[])", [list(texts)])
+    """For `field__in=`: the texts as one JSON array parameter. A chunk's 10,000 references as
+    10,000 placeholders cost more to build and send than the lookup itself, and as a list
+    psycopg dumps them one by one in Python (measured on the busy shared machine, per 100,000:
+    0.46 s; json.dumps, in C: 0.03 s)."""
+    return RawSQL("SELECT json_array_elements_text(%s::json)", [json.dumps(list(texts))])
 
 
 class _PledgeRef(NamedTuple):
@@ -358,7 +361,7 @@ class ExchangeRateImporter(Importer):
 
 # The donation columns a ledger field's error is shown in.
 _DONATION_COLUMNS = {"pledge": "pledge_ref"}
-_CURRENCY = DonationsBulk.COLUMNS.index("currency")  # in a row DonationsBulk writes
+_CURRENCY = DonationsBulk.CURRENCY  # in a row DonationsBulk writes
 
 
 class DonationImporter(Importer):
@@ -508,20 +511,16 @@ class DonationImporter(Importer):
         return built
 
     def write(self, rows):
-        by_currency: dict[str, list[tuple]] = {}
-        for row in rows:
-            by_currency.setdefault(row[_CURRENCY], []).append(row)
-        for currency, group in by_currency.items():
-            if currency not in self.batches:
-                # The final reference needs the whole file's digest; it is set in finish().
-                self.batches[currency] = batch = DonationBatch(
-                    reference=f"IMPORTING-{timezone.now().timestamp()}-{currency}",
-                    expected_count=0,
-                    expected_total=Decimal("0"),
-                    currency=currency,
-                )
-                batch.save()
-            self.bulk.write(group, batch=self.batches[currency])
+        for currency in sorted({row[_CURRENCY] for row in rows} - set(self.batches)):
+            # The final reference needs the whole file's digest; it is set in finish().
+            self.batches[currency] = batch = DonationBatch(
+                reference=f"IMPORTING-{timezone.now().timestamp()}-{currency}",
+                expected_count=0,
+                expected_total=Decimal("0"),
+                currency=currency,
+            )
+            batch.save()
+        self.bulk.write(rows, batches=self.batches)
 
     def batch_reference(self) -> str:
         """The file's batches' references, less the '-CUR' each ends with."""
