@@ -14,6 +14,7 @@ ROLES = (FINANCE, PROGRAMME, LEADERSHIP, AUDITOR)
 
 _DONOR_MODELS = ("donor", "contact", "pledge", "instalment", "donation", "donationbatch", "exchangerate", "writeoff")
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
+_SPENDING_MODELS = ("agreement", "budgetversion", "budgetline", "expense", "expensecharge")
 _DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent", "mailing")
 
 
@@ -46,6 +47,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("grants", _GRANT_MODELS)
         | _edit("grants", ("allocation", "reportingobligation"))
         | {"grants.reverse_allocation"}
+        | _edit("spending", _SPENDING_MODELS)
+        | {"spending.post_expense", "spending.reverse_expense", "spending.approve_budgetversion"}
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"delivery.send_donor_summaries", "delivery.revoke_delivery"}
@@ -58,12 +61,14 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         _view("donors", ("donor", "pledge"))
         | _edit("grants", ("programme", "output", "indicator", "reportingobligation"))
         | _view("grants", ("allocation",))
+        | _view("spending", _SPENDING_MODELS)
         | _transfer("import", ("output", "indicator"))
         | _transfer("export", ("output", "indicator"))
     ),
     LEADERSHIP: (
         _view("donors", _DONOR_MODELS)
         | _view("grants", _GRANT_MODELS)
+        | _view("spending", _SPENDING_MODELS)
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"transfers.view_importjob"}
@@ -73,6 +78,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     AUDITOR: (
         _view("donors", _DONOR_MODELS)
         | _view("grants", _GRANT_MODELS)
+        | _view("spending", _SPENDING_MODELS)
         | {"reports.view_reportrun"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"transfers.view_importjob"}

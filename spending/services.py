@@ -75,7 +75,8 @@ def current_budget(agreement: Agreement) -> BudgetVersion | None:
     return agreement.budget_versions.approved().order_by("-number").first()
 
 
-def _line_check(agreement: Agreement, line: BudgetLine) -> None:
+def budget_line_check(agreement: Agreement, line: BudgetLine) -> None:
+    """A line is budgeted for a year the agreement covers."""
     if line.year and not agreement.start_date.year <= line.year <= agreement.end_date.year:
         raise LedgerError(
             {
@@ -111,7 +112,7 @@ def budget_line_add(*, version: BudgetVersion, **fields) -> BudgetLine:
         raise LedgerError({"version": f"{version} is approved; make a revision."})
     line = BudgetLine(version=version, **fields)
     line.full_clean()
-    _line_check(version.agreement, line)
+    budget_line_check(version.agreement, line)
     line.save()
     return line
 
@@ -292,22 +293,28 @@ def charges_total_check(*, expense: Expense, amounts: list[Decimal]) -> None:
         )
 
 
+def charges_check(*, expense: Expense, charges: list[NewCharge]) -> list[Decimal]:
+    """Every rule of a draft expense's charges, before anything is written: their amounts."""
+    amounts = charge_amounts(expense_amount=expense.amount, charges=charges)
+    for n, (charge, amount) in enumerate(zip(charges, amounts, strict=True), start=1):
+        charge_check(expense=expense, line=charge.line, amount=amount, output=charge.output, n=n)
+    charges_total_check(expense=expense, amounts=amounts)
+    return amounts
+
+
 @transaction.atomic
 def expense_charges_set(*, expense: Expense, charges: list[NewCharge]) -> list[ExpenseCharge]:
     """Replace a draft expense's charges, every rule checked before anything is written."""
     expense = Expense.objects.select_for_update().get(pk=expense.pk)
     if expense.is_posted:
         raise LedgerError({"charges": f"Expense {expense.reference} is posted; reverse it to change its charges."})
-    lines = {c.line.pk: c.line for c in charges}
-    lines = BudgetLine.objects.select_related("version__agreement", "output").in_bulk(lines)
-    amounts = charge_amounts(expense_amount=expense.amount, charges=charges)
-    for n, (charge, amount) in enumerate(zip(charges, amounts, strict=True), start=1):
-        charge_check(expense=expense, line=lines[charge.line.pk], amount=amount, output=charge.output, n=n)
-    charges_total_check(expense=expense, amounts=amounts)
+    lines = BudgetLine.objects.select_related("version__agreement", "output").in_bulk({c.line.pk for c in charges})
+    charges = [c._replace(line=lines[c.line.pk]) for c in charges]
+    amounts = charges_check(expense=expense, charges=charges)
     expense.charges.all().delete()
     made = []
     for charge, amount in zip(charges, amounts, strict=True):
-        line = lines[charge.line.pk]
+        line = charge.line
         row = ExpenseCharge(
             expense=expense,
             agreement=line.version.agreement,

@@ -17,6 +17,7 @@ from donors import services
 from donors.models import Donation, Donor
 from grants.models import Allocation, Indicator, ReportingObligation
 from reports.models import ReportRun
+from spending import services as spending
 from tests.admin_helpers import inline_management
 from tests.factories import (
     BatchFactory,
@@ -27,6 +28,7 @@ from tests.factories import (
     RateFactory,
     role_user,
 )
+from tests.spending.helpers import agreement_with_budget, line
 from transfers.models import ImportJob
 
 EDIT, VIEW, NONE = "edit", "view", None
@@ -53,6 +55,9 @@ MATRIX = {
     "grants.indicator": _access(VIEW, EDIT, VIEW, VIEW),
     "grants.allocation": _access(EDIT, VIEW, VIEW, VIEW),
     "grants.reportingobligation": _access(EDIT, EDIT, VIEW, VIEW),
+    "spending.agreement": _access(EDIT, VIEW, VIEW, VIEW),
+    "spending.budgetversion": _access(EDIT, VIEW, VIEW, VIEW),
+    "spending.expense": _access(EDIT, VIEW, VIEW, VIEW),
     # Records the system writes: everyone who reads the ledger reads them; nobody edits them here.
     "reports.reportrun": _access(VIEW, NONE, VIEW, VIEW),
     "delivery.delivery": _access(VIEW, NONE, VIEW, VIEW),
@@ -83,7 +88,7 @@ EXPORTS = {label: {F, L, A} for label in (*_LEDGER_FILES, *_GRANT_FILES)} | {
 }
 
 # The donation page's Post and Reverse confirmation pages (donors.admin_posting).
-POSTING = {"donors.donation": {F}}
+POSTING = {"donors.donation": {F}, "spending.expense": {F}}
 
 # Admin actions other than delete_selected (which follows DELETABLE), and who may run them.
 ACTIONS = {
@@ -94,6 +99,7 @@ ACTIONS = {
     ("donors.writeoff", "reverse_selected"): {F},
     ("grants.allocation", "reverse_selected"): {F},
     ("grants.reportingobligation", "submit_today"): {F, P},
+    ("spending.budgetversion", "approve_selected"): {F},
     ("donors.donor", "generate_donor_summary"): {F, L},
     ("grants.output", "generate_output_statement"): {F, L},
     ("reports.reportrun", "make_again"): {F, L},
@@ -120,6 +126,15 @@ def ledger(db):
     Indicator.objects.create(output=output, name="Downloads", unit="downloads", target=Decimal("1000"))
     Allocation.objects.create(donation=posted, output=output, amount=Decimal("10.00"), allocated_on=dt.date.today())
     ReportingObligation.objects.create(pledge=pledge, kind="narrative", due_date=dt.date(2026, 1, 1))
+    agreement = agreement_with_budget()
+    spending.expense_post(
+        expense=spending.expense_create(
+            reference="INV-1", incurred_on=dt.date(2025, 3, 1), paid_on=dt.date(2025, 3, 1), payee="Venue",
+            description="Summit", amount=Decimal("10.00"), currency="GBP",
+            charges=[spending.NewCharge(line(agreement, "A1"), amount=Decimal("10.00"))],
+        ),
+        by=by,
+    )  # fmt: skip
     run = ReportRun.objects.create(kind=ReportRun.Kind.DONOR_SUMMARY, donor=pledge.donor, requested_by=by)
     Delivery.objects.create(run=run, contact=contact, email=contact.email)
     ReminderSent.objects.create(week="2025-W09")
