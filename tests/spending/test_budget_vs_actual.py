@@ -1,9 +1,8 @@
-"""Budget against actual: worked examples, and hypothesis showing every figure equals a plain sum over the ledger rows."""
+"""Budget against actual: worked examples, and hypothesis: every figure equals a plain sum over the ledger rows."""
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 from hypothesis import given, settings
