@@ -8,6 +8,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from backoffice.errors import LedgerError
 from backoffice.money import money_round, split_largest_remainder
@@ -205,7 +206,7 @@ def expense_create(
     return expense
 
 
-def expense_amounts(expense: Expense) -> dict:
+def expense_amounts(expense: Expense, *, book: RateBook | None = None) -> dict:
     """The rate, its date and source, and the base amount posting freezes: the donations' posting
     rule, on the day the expense was paid."""
     amounts = posting_amounts(
@@ -214,6 +215,7 @@ def expense_amounts(expense: Expense) -> dict:
         received_on=expense.paid_on,
         rate=expense.rate,
         rate_source=expense.rate_source,
+        book=book,
     )
     amounts.pop("pledge_amount")
     return amounts
@@ -238,7 +240,9 @@ def charge_amounts(*, expense_amount: Decimal, charges: list[NewCharge]) -> list
     return amounts
 
 
-def charge_check(*, expense: Expense, line: BudgetLine, amount: Decimal, output: Output | None, n: int = 1) -> None:
+def charge_check(
+    *, expense: Expense, line: BudgetLine, amount: Decimal, output: Output | None, n: int = 1, currents=None
+) -> None:
     """A charge is allowed: a positive amount, to a direct-cost line of its agreement's current
     budget, for an expense incurred inside the agreement's period, and to the line's output if it has one."""
     label = f"Charge {n} ({line.code})"
@@ -254,7 +258,12 @@ def charge_check(*, expense: Expense, line: BudgetLine, amount: Decimal, output:
                 )
             }
         )
-    current = current_budget(agreement)
+    if currents is None:
+        current = current_budget(agreement)
+    elif agreement.pk in currents:
+        current = currents[agreement.pk]
+    else:
+        current = currents[agreement.pk] = current_budget(agreement)
     if current is None or line.version_id != current.pk:
         raise LedgerError(
             {
@@ -293,11 +302,12 @@ def charges_total_check(*, expense: Expense, amounts: list[Decimal]) -> None:
         )
 
 
-def charges_check(*, expense: Expense, charges: list[NewCharge]) -> list[Decimal]:
-    """Every rule of a draft expense's charges, before anything is written: their amounts."""
+def charges_check(*, expense: Expense, charges: list[NewCharge], currents=None) -> list[Decimal]:
+    """Every rule of a draft expense's charges, before anything is written: their amounts. Bulk work
+    passes `currents`, a dict that keeps each agreement's current budget once read."""
     amounts = charge_amounts(expense_amount=expense.amount, charges=charges)
     for n, (charge, amount) in enumerate(zip(charges, amounts, strict=True), start=1):
-        charge_check(expense=expense, line=charge.line, amount=amount, output=charge.output, n=n)
+        charge_check(expense=expense, line=charge.line, amount=amount, output=charge.output, n=n, currents=currents)
     charges_total_check(expense=expense, amounts=amounts)
     return amounts
 
@@ -443,6 +453,69 @@ def expense_reverse(*, expense: Expense, by, reason: str, on: dt.date | None = N
     reversal.posted_by = by
     reversal.save()
     return reversal
+
+
+# Bulk ------------------------------------------------------------------------------------
+
+
+class NewExpense(NamedTuple):
+    """An expense to post in bulk (demo data; later the expense import), with its charges."""
+
+    reference: str
+    incurred_on: dt.date
+    paid_on: dt.date
+    payee: str
+    description: str
+    amount: Decimal
+    currency: str
+    charges: list[NewCharge]
+
+
+@transaction.atomic
+def expenses_post_bulk(*, expenses: list[NewExpense], by, book: RateBook | None = None) -> int:
+    """Post many new expenses with their charges, each held to the rules one expense is
+    (`charges_check`, `paid_on_check`, the posting rule), then written in bulk with their history.
+    A bad one raises LedgerError and none is posted."""
+    book = RateBook() if book is None else book
+    today, now = timezone.localdate(), timezone.now()
+    line_ids = {c.line.pk for new in expenses for c in new.charges}
+    lines = BudgetLine.objects.select_related("version__agreement", "output").in_bulk(line_ids)
+    currents: dict = {}
+    rows, charge_rows = [], []
+    for new in expenses:
+        fields = new._asdict()
+        charges = [c._replace(line=lines[c.line.pk]) for c in fields.pop("charges")]
+        expense = Expense(**fields, status=Expense.Status.POSTED, posted_at=now, posted_by=by)
+        expense.full_clean(validate_unique=False, validate_constraints=False)  # the database checks those
+        paid_on_check(paid_on=new.paid_on, today=today)
+        for field, value in expense_amounts(expense, book=book).items():
+            setattr(expense, field, value)
+        amounts = charges_check(expense=expense, charges=charges, currents=currents)
+        made = [
+            ExpenseCharge(
+                agreement=c.line.version.agreement,
+                line=c.line,
+                output=c.output or c.line.output,
+                amount=amount,
+                share=c.share,
+            )
+            for c, amount in zip(charges, amounts, strict=True)
+        ]
+        for charge, posting in zip(
+            made,
+            charge_postings(expense=expense, base_amount=expense.base_amount, charges=made, book=book),
+            strict=True,
+        ):
+            charge.base_amount, charge.spot_amount = posting["base_amount"], posting["spot_amount"]
+        rows.append(expense)
+        charge_rows.append(made)
+    bulk_create_with_history(rows, Expense, default_user=by)
+    saved = dict(Expense.objects.filter(reference__in=[e.reference for e in rows]).values_list("reference", "id"))
+    for expense, made in zip(rows, charge_rows, strict=True):
+        for charge in made:
+            charge.expense_id = saved[expense.reference]
+    bulk_create_with_history([c for made in charge_rows for c in made], ExpenseCharge, default_user=by)
+    return len(rows)
 
 
 def conversion_method() -> str:
