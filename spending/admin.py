@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from backoffice.admin_tools import HistoryAdmin, money, run_each
+from backoffice.admin_tools import HistoryAdmin, PresentValuesFilter, money, run_each
 from backoffice.money import format_rate
 from donors.admin import PostedReadOnlyMixin
 from donors.admin_posting import ReversalForm, problems
@@ -261,8 +261,9 @@ class ChargeFormSet(forms.BaseInlineFormSet):
 
     def clean(self):
         super().clean()
-        if any(self.errors):
-            return
+        expense = self.instance
+        if any(self.errors) or expense.amount is None or expense.incurred_on is None:
+            return  # the expense's own fields are refused on the form above
         try:
             services.charges_check(expense=self.instance, charges=self.asked())
         except ValidationError as error:
@@ -346,7 +347,7 @@ class ExpenseAdmin(PostedReadOnlyMixin, HistoryAdmin):
     form = ExpenseForm
     inlines = [ExpenseChargeInline]
     list_display = ("reference", "incurred_on", "paid_on", "payee", "amount_display", "base_display", "status")
-    list_filter = ("status", "currency", "incurred_on")
+    list_filter = ("status", ("currency", PresentValuesFilter), "incurred_on")
     search_fields = ("reference", "payee", "description", "charges__agreement__funder_ref")
     date_hierarchy = "incurred_on"
     readonly_fields = ("status", "rate_date", "rate_source", "base_display", "posted_at", "posted_by", "reversal_info")
