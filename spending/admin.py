@@ -361,9 +361,6 @@ class ExpenseAdmin(PostedReadOnlyMixin, HistoryAdmin):
     def is_posted(self, obj):
         return obj is not None and obj.pk is not None and obj.is_posted
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).distinct() if request.GET.get("q") else super().get_queryset(request)
-
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj):
         return money(obj.amount, obj.currency)
