@@ -10,6 +10,7 @@ from django import forms
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db.models.fields.files import FieldFile
 
 from backoffice import roles
 from delivery.models import Delivery, Mailing, ReminderSent
@@ -288,7 +289,7 @@ def _browser_post_data(client, url) -> dict:
         value = form[name].value()
         if not changed and type(field) is forms.CharField and not field.disabled:
             value, changed = "Changed by the permission test", True
-        if value is None or value is False:
+        if value is None or value is False or isinstance(value, FieldFile):  # a browser never sends a stored file
             continue
         data[name] = (
             [getattr(v, "pk", v) for v in value] if isinstance(value, list | tuple) else getattr(value, "pk", value)
