@@ -371,7 +371,9 @@ class ExpenseAdmin(PostedReadOnlyMixin, HistoryAdmin):
 
     def save_formset(self, request, form, formset, change):
         if formset.model is ExpenseCharge:
-            services.expense_charges_set(expense=form.instance, charges=formset.asked())
+            made = services.expense_charges_set(expense=form.instance, charges=formset.asked())
+            # What the change message reads: the charges are replaced as a whole.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = made, [], []
             return
         super().save_formset(request, form, formset, change)
 
