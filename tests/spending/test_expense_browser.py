@@ -37,6 +37,7 @@ def test_finance_records_an_expense_split_between_two_agreements_and_posts_it(br
         browser, live_server, user, next_url="/admin/spending/expense/add/", csp_messages=violations
     )
     try:
+        assert violations == [], "add page"
         page.fill("#id_reference", "INV-SUMMIT-1")
         page.fill("#id_incurred_on", "2025-03-01")
         page.fill("#id_paid_on", "2025-03-05")
@@ -53,6 +54,10 @@ def test_finance_records_an_expense_split_between_two_agreements_and_posts_it(br
         page.click("input[name=_continue]")
         page.wait_for_load_state()
         assert "The shares add up to 110%: more than the whole expense." in page.inner_text("body")
+        # Known, not yet fixed: the refused form, shown again, has two inline styles the Content Security
+        # Policy blocks (from the admin's scripts, not this app's templates). Every other page is held to none.
+        assert len(violations) <= 2 and all("inline style" in v for v in violations), violations
+        violations.clear()
         assert not Expense.objects.exists()
 
         page.fill("#id_charges-1-share", "40")
@@ -64,6 +69,7 @@ def test_finance_records_an_expense_split_between_two_agreements_and_posts_it(br
         assert charges == [("UK-HO-7", Decimal("600.01")), ("US-DOS-3", Decimal("400.00"))]
         assert expense.evidence.read() == PDF
         assert "counts in no figure until it is posted" in page.inner_text("#draft-hint")
+        assert violations == [], "draft page"
 
         page.click("#expense-post")
         page.wait_for_load_state()
