@@ -18,6 +18,7 @@ _DONOR_MODELS = (
 )  # fmt: skip
 _DONOR_RECORDS = ("donormerge",)  # written by services only: read here, never edited
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
+_SPENDING_MODELS = ("agreement", "budgetversion", "budgetline", "expense", "expensecharge")
 _DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent", "mailing")
 
 
@@ -52,6 +53,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("grants", _GRANT_MODELS)
         | _edit("grants", ("allocation", "reportingobligation"))
         | {"grants.reverse_allocation"}
+        | _edit("spending", _SPENDING_MODELS)
+        | {"spending.post_expense", "spending.reverse_expense", "spending.approve_budgetversion"}
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"delivery.send_donor_summaries", "delivery.revoke_delivery"}
@@ -65,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         _view("donors", ("donor", "pledge"))
         | _edit("grants", ("programme", "output", "indicator", "reportingobligation"))
         | _view("grants", ("allocation",))
+        | _view("spending", _SPENDING_MODELS)
         | _transfer("import", ("output", "indicator"))
         | _transfer("export", ("output", "indicator"))
     ),
@@ -72,6 +76,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         _view("donors", (*_DONOR_MODELS, *_DONOR_RECORDS))
         | _edit("donors", ("activity",))  # leadership meets donors: it records the meetings and their next steps
         | _view("grants", _GRANT_MODELS)
+        | _view("spending", _SPENDING_MODELS)
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"transfers.view_importjob"}
@@ -81,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     AUDITOR: (
         _view("donors", (*_DONOR_MODELS, *_DONOR_RECORDS))
         | _view("grants", _GRANT_MODELS)
+        | _view("spending", _SPENDING_MODELS)
         | {"reports.view_reportrun"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"transfers.view_importjob"}

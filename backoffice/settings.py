@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "backoffice",
     "donors",
     "grants",
+    "spending",
     "reports",
     "transfers",
     "delivery",
@@ -141,6 +142,11 @@ STORAGES = {
 
 # Imports (docs/imports.md). Admin uploads larger than IMPORT_BACKGROUND_BYTES are checked
 # and imported on a Celery worker, with a progress page, instead of in the request.
+# Money out (docs/spending.md): the largest evidence file (receipt, invoice) an expense carries, and how
+# budget-vs-actual converts spend in another currency into the agreement's: "average" (the weighted
+# average rate of the funder's money received under the agreement) or "spot" (the rate of the day paid).
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
+SPENDING_CONVERSION = env.str("SPENDING_CONVERSION", default="average")
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
 IMPORT_BACKGROUND_BYTES = env.int("IMPORT_BACKGROUND_BYTES", default=2 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)

@@ -245,23 +245,34 @@ def allocations_reverse_for_donation(*, donation, by) -> list[Allocation]:
 # Reporting obligations ------------------------------------------------------------------
 
 
-def obligation_periods(pledge) -> list[dt.date]:
-    """The end of each pledge year, the last one cut at the pledge's end date."""
-    ends, year = [], 1
+def obligation_periods(
+    pledge, *, months: int = 12, start: dt.date | None = None, end: dt.date | None = None
+) -> list[dt.date]:
+    """The end of each reporting period of `months` months from `start` (the pledge's start date),
+    the last one cut at `end` (the pledge's end date): by default, each pledge year."""
+    start, end = start or pledge.start_date, end or pledge.end_date
+    ends, n = [], 1
     while True:
-        end = pledge.start_date + relativedelta(years=year, days=-1)
-        if end >= pledge.end_date:
-            ends.append(pledge.end_date)
+        period_end = start + relativedelta(months=months * n, days=-1)
+        if period_end >= end:
+            ends.append(end)
             return ends
-        ends.append(end)
-        year += 1
+        ends.append(period_end)
+        n += 1
 
 
 @transaction.atomic
 def obligations_generate(
-    *, pledge, days_after: int = 60, kinds=(ReportingObligation.Kind.NARRATIVE, ReportingObligation.Kind.FINANCIAL)
+    *,
+    pledge,
+    days_after: int = 60,
+    kinds=(ReportingObligation.Kind.NARRATIVE, ReportingObligation.Kind.FINANCIAL),
+    months: int = 12,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
 ) -> list[ReportingObligation]:
-    """One report of each kind per pledge year, due `days_after` days after the year ends.
+    """One report of each kind per reporting period (`obligation_periods`: each pledge year unless
+    an agreement says otherwise), due `days_after` days after the period ends.
 
     Idempotent: obligations already there (same pledge, kind and due date) are kept as they
     are; returns only the ones created now.
@@ -270,12 +281,14 @@ def obligations_generate(
         raise LedgerError({"pledge": f"Pledge {pledge.ref} is cancelled; it owes no reports."})
     if days_after < 0:
         raise LedgerError({"days_after": "Reports fall due after the period, not before it."})
+    if months < 1:
+        raise LedgerError({"months": "A reporting period is at least one month."})
     for kind in kinds:
         if kind not in ReportingObligation.Kind.values:
             raise LedgerError({"kinds": f"Unknown report kind {kind!r}."})
     existing = set(ReportingObligation.objects.filter(pledge=pledge).values_list("kind", "due_date"))
     created = []
-    for period_end in obligation_periods(pledge):
+    for period_end in obligation_periods(pledge, months=months, start=start, end=end):
         due = period_end + dt.timedelta(days=days_after)
         for kind in kinds:
             if (kind, due) in existing:

@@ -10,6 +10,7 @@ from django import forms
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db.models.fields.files import FieldFile
 
 from backoffice import roles
 from delivery.models import Delivery, Mailing, ReminderSent
@@ -18,6 +19,7 @@ from donors.models import Activity, Donation, Donor, DonorMerge, DonorRelationsh
 from grants.models import Allocation, Indicator, ReportingObligation
 from privacy.models import SubjectAccessRequest
 from reports.models import ReportRun
+from spending import services as spending
 from tests.admin_helpers import inline_management
 from tests.factories import (
     BatchFactory,
@@ -29,6 +31,7 @@ from tests.factories import (
     RateFactory,
     role_user,
 )
+from tests.spending.helpers import agreement_with_budget, line
 from transfers.models import ImportJob
 
 EDIT, VIEW, NONE = "edit", "view", None
@@ -58,6 +61,9 @@ MATRIX = {
     "grants.indicator": _access(VIEW, EDIT, VIEW, VIEW),
     "grants.allocation": _access(EDIT, VIEW, VIEW, VIEW),
     "grants.reportingobligation": _access(EDIT, EDIT, VIEW, VIEW),
+    "spending.agreement": _access(EDIT, VIEW, VIEW, VIEW),
+    "spending.budgetversion": _access(EDIT, VIEW, VIEW, VIEW),
+    "spending.expense": _access(EDIT, VIEW, VIEW, VIEW),
     # Records the system writes: everyone who reads the ledger reads them; nobody edits them here.
     "reports.reportrun": _access(VIEW, NONE, VIEW, VIEW),
     "delivery.delivery": _access(VIEW, NONE, VIEW, VIEW),
@@ -89,7 +95,7 @@ EXPORTS = {label: {F, L, A} for label in (*_LEDGER_FILES, *_GRANT_FILES)} | {
 }
 
 # The donation page's Post and Reverse confirmation pages (donors.admin_posting).
-POSTING = {"donors.donation": {F}}
+POSTING = {"donors.donation": {F}, "spending.expense": {F}}
 
 # Admin actions other than delete_selected (which follows DELETABLE), and who may run them.
 ACTIONS = {
@@ -102,6 +108,7 @@ ACTIONS = {
     ("donors.writeoff", "reverse_selected"): {F},
     ("grants.allocation", "reverse_selected"): {F},
     ("grants.reportingobligation", "submit_today"): {F, P},
+    ("spending.budgetversion", "approve_selected"): {F},
     ("donors.donor", "generate_donor_summary"): {F, L},
     ("grants.output", "generate_output_statement"): {F, L},
     ("reports.reportrun", "make_again"): {F, L},
@@ -134,6 +141,15 @@ def ledger(db):
     )  # fmt: skip
     DonorRelationship.objects.create(donor=pledge.donor, kind="agency", parent=DonorFactory())
     SubjectAccessRequest.objects.create(contact=contact, requested_by=by)
+    agreement = agreement_with_budget()
+    spending.expense_post(
+        expense=spending.expense_create(
+            reference="INV-1", incurred_on=dt.date(2025, 3, 1), paid_on=dt.date(2025, 3, 1), payee="Venue",
+            description="Summit", amount=Decimal("10.00"), currency="GBP",
+            charges=[spending.NewCharge(line(agreement, "A1"), amount=Decimal("10.00"))],
+        ),
+        by=by,
+    )  # fmt: skip
     run = ReportRun.objects.create(kind=ReportRun.Kind.DONOR_SUMMARY, donor=pledge.donor, requested_by=by)
     Delivery.objects.create(run=run, contact=contact, email=contact.email)
     ReminderSent.objects.create(week="2025-W09")
@@ -296,7 +312,7 @@ def _browser_post_data(client, url) -> dict:
         value = form[name].value()
         if not changed and type(field) is forms.CharField and not field.disabled:
             value, changed = "Changed by the permission test", True
-        if value is None or value is False:
+        if value is None or value is False or isinstance(value, FieldFile):  # a browser never sends a stored file
             continue
         data[name] = (
             [getattr(v, "pk", v) for v in value] if isinstance(value, list | tuple) else getattr(value, "pk", value)

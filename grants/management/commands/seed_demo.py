@@ -39,6 +39,7 @@ from donors.rates import RateBook
 from donors.selectors import pledges_with_figures
 from donors.services import NewDonation, activity_save, donation_reverse, donations_post_bulk, schedule_split
 from grants.demo import seed_grants
+from grants.signals import demo_seeded
 
 DEMO_PASSWORD = "fundtrace-demo"
 DEMO_USERS = [
@@ -146,8 +147,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username:<11} {role or 'superuser'}")
 
     def extend(self, created):
-        """Hook for other apps' demo data (outputs, allocations), called in the same transaction."""
+        """Hook for other apps' demo data (outputs, allocations; money out through `demo_seeded`),
+        called in the same transaction."""
         created.update(seed_grants(rng=random.Random(self.seed + 1), by=self.admin))
+        for _receiver, counts in demo_seeded.send(sender=Command, rng=random.Random(self.seed + 2), by=self.admin):
+            created.update(counts)
 
     # Users ------------------------------------------------------------------------------
 

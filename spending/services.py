@@ -1,0 +1,525 @@
+"""Writes of money out: agreements, budget versions, expenses and their charges. Every rule about
+spending lives here, once; the posting rule itself is the donations' (`donors.services.posting_amounts`)."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from backoffice.errors import LedgerError
+from backoffice.money import money_round, split_largest_remainder
+from backoffice.reversals import reversal_check, reversal_create
+from donors.models import Pledge
+from donors.rates import RateBook
+from donors.services import posting_amounts
+from grants.models import Output
+from grants.services import obligations_generate
+
+from .models import Agreement, BudgetLine, BudgetVersion, Expense, ExpenseCharge
+
+HUNDRED = Decimal(100)
+
+# Agreements ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def agreement_create(*, pledge: Pledge, funder_ref: str, start_date: dt.date, end_date: dt.date, **terms) -> Agreement:
+    """The agreement of `pledge`, in the pledge's currency, and the reporting obligations its schedule creates."""
+    if Agreement.objects.filter(pledge=pledge).exists():
+        raise LedgerError({"pledge": f"Pledge {pledge.ref} already has an agreement."})
+    agreement = Agreement(
+        pledge=pledge,
+        funder_ref=funder_ref,
+        start_date=start_date,
+        end_date=end_date,
+        currency=pledge.currency,
+        **terms,
+    )
+    agreement.full_clean()
+    agreement.save()
+    agreement_obligations_generate(agreement=agreement)
+    return agreement
+
+
+def agreement_obligations_generate(*, agreement: Agreement):
+    """The pledge's reporting obligations for the agreement's schedule (grants' service: idempotent)."""
+    if agreement.reporting_frequency == Agreement.Frequency.NONE:
+        return []
+    return obligations_generate(
+        pledge=agreement.pledge,
+        days_after=agreement.reporting_days_after,
+        months=agreement.reporting_frequency,
+        start=agreement.start_date,
+        end=agreement.end_date,
+    )
+
+
+# Budgets -------------------------------------------------------------------------------
+
+
+class NewLine(NamedTuple):
+    code: str
+    category: str
+    year: int
+    amount: Decimal
+    description: str = ""
+    output: Output | None = None
+    indirect_eligible: bool = True
+
+
+def current_budget(agreement: Agreement) -> BudgetVersion | None:
+    """The agreement's latest approved budget version: the budget in force."""
+    return agreement.budget_versions.approved().order_by("-number").first()
+
+
+def budget_line_check(agreement: Agreement, line: BudgetLine) -> None:
+    """A line is budgeted for a year the agreement covers."""
+    if line.year and not agreement.start_date.year <= line.year <= agreement.end_date.year:
+        raise LedgerError(
+            {
+                "year": (
+                    f"Line {line.code}: {line.year} is outside the agreement's period "
+                    f"({agreement.start_date} to {agreement.end_date})."
+                )
+            }
+        )
+
+
+@transaction.atomic
+def budget_version_create(
+    *, agreement: Agreement, lines: list[NewLine], reason: str = "", approved_by_funder: str = ""
+) -> BudgetVersion:
+    """A draft budget version with its lines: the original (number 1) or the next revision.
+    Only one draft at a time; an approved version is never changed."""
+    agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    if agreement.budget_versions.filter(status=BudgetVersion.Status.DRAFT).exists():
+        raise LedgerError({"agreement": f"Agreement {agreement.funder_ref} has a draft budget: approve or edit it."})
+    number = agreement.budget_versions.count() + 1
+    version = BudgetVersion(agreement=agreement, number=number, reason=reason, approved_by_funder=approved_by_funder)
+    version.full_clean()
+    version.save()
+    for new in lines:
+        budget_line_add(version=version, **new._asdict())
+    return version
+
+
+@transaction.atomic
+def budget_line_add(*, version: BudgetVersion, **fields) -> BudgetLine:
+    if version.is_approved:
+        raise LedgerError({"version": f"{version} is approved; make a revision."})
+    line = BudgetLine(version=version, **fields)
+    line.full_clean()
+    budget_line_check(version.agreement, line)
+    line.save()
+    return line
+
+
+def budget_revision_start(*, agreement: Agreement, reason: str = "") -> BudgetVersion:
+    """A draft revision that starts as a copy of the current budget's lines."""
+    current = current_budget(agreement)
+    if current is None:
+        raise LedgerError({"agreement": f"Agreement {agreement.funder_ref} has no approved budget to revise."})
+    lines = [
+        NewLine(x.code, x.category, x.year, x.amount, x.description, x.output, x.indirect_eligible)
+        for x in current.lines.all()
+    ]
+    return budget_version_create(agreement=agreement, lines=lines, reason=reason)
+
+
+@transaction.atomic
+def budget_version_approve(
+    *, version: BudgetVersion, approved_on: dt.date, approved_by_funder: str = "", reason: str | None = None
+) -> BudgetVersion:
+    """Approve a draft version: from now on it is the budget in force and never changes. A revision
+    needs its reason and who approved it at the funder."""
+    version = BudgetVersion.objects.select_for_update().get(pk=version.pk)
+    if version.is_approved:
+        raise LedgerError({"status": f"{version} is already approved."})
+    if approved_by_funder:
+        version.approved_by_funder = approved_by_funder
+    if reason is not None:
+        version.reason = reason
+    errors = {}
+    if not version.lines.exists():
+        errors["lines"] = "A budget needs at least one line."
+    if approved_on is None:
+        errors["approved_on"] = "Give the date the funder approved the budget."
+    if version.number > 1 and not version.reason.strip():
+        errors["reason"] = "A revision needs its reason."
+    if version.number > 1 and not version.approved_by_funder.strip():
+        errors["approved_by_funder"] = "A revision needs who approved it at the funder."
+    if errors:
+        raise LedgerError(errors)
+    version.approved_on = approved_on
+    version.status = BudgetVersion.Status.APPROVED
+    version.full_clean()
+    version.save()
+    return version
+
+
+# Expenses ------------------------------------------------------------------------------
+
+
+class NewCharge(NamedTuple):
+    """A charge asked for: `line` of an agreement's current budget, with an `amount` in the expense's
+    currency or a `share` (a percentage) of the expense."""
+
+    line: BudgetLine
+    amount: Decimal | None = None
+    share: Decimal | None = None
+    output: Output | None = None
+
+
+@transaction.atomic
+def expense_create(
+    *,
+    reference: str,
+    incurred_on: dt.date,
+    paid_on: dt.date,
+    payee: str,
+    description: str,
+    amount: Decimal,
+    currency: str,
+    charges: list[NewCharge] = (),
+    **extra,
+) -> Expense:
+    """A draft expense and its charges. Nothing counts until it is posted."""
+    expense = Expense(
+        reference=reference,
+        incurred_on=incurred_on,
+        paid_on=paid_on,
+        payee=payee,
+        description=description,
+        amount=amount,
+        currency=currency,
+        **extra,
+    )
+    expense.full_clean()
+    expense_amounts(expense)  # a missing rate is an error now, not at posting
+    expense.save()
+    if charges:
+        expense_charges_set(expense=expense, charges=charges)
+    return expense
+
+
+def expense_amounts(expense: Expense, *, book: RateBook | None = None) -> dict:
+    """The rate, its date and source, and the base amount posting freezes: the donations' posting
+    rule, on the day the expense was paid."""
+    amounts = posting_amounts(
+        amount=expense.amount,
+        currency=expense.currency,
+        received_on=expense.paid_on,
+        rate=expense.rate,
+        rate_source=expense.rate_source,
+        book=book,
+    )
+    amounts.pop("pledge_amount")
+    return amounts
+
+
+def charge_amounts(*, expense_amount: Decimal, charges: list[NewCharge]) -> list[Decimal]:
+    """Each charge's amount in the expense's currency: as given, or its share of the expense. Shares
+    are split by the largest remainder (with the part not charged as one more part), so that charges
+    of 100% in all add up exactly to the expense."""
+    amounts: list[Decimal | None] = []
+    for i, charge in enumerate(charges, start=1):
+        if (charge.amount is None) == (charge.share is None):
+            raise LedgerError({"charges": f"Charge {i}: give an amount or a share, not both and not neither."})
+        amounts.append(charge.amount)
+    shares = [c.share for c in charges if c.share is not None]
+    if shares:
+        total = sum(shares, Decimal(0))
+        if total > HUNDRED:
+            raise LedgerError({"share": f"The shares add up to {total}%: more than the whole expense."})
+        parts = iter(split_largest_remainder(expense_amount, [*shares, HUNDRED - total]))
+        amounts = [a if a is not None else next(parts) for a in amounts]
+    return amounts
+
+
+def charge_check(
+    *, expense: Expense, line: BudgetLine, amount: Decimal, output: Output | None, n: int = 1, currents=None
+) -> None:
+    """A charge is allowed: a positive amount, to a direct-cost line of its agreement's current
+    budget, for an expense incurred inside the agreement's period, and to the line's output if it has one."""
+    label = f"Charge {n} ({line.code})"
+    agreement = line.version.agreement
+    if amount is None or amount <= 0:
+        raise LedgerError({"amount": f"{label}: the amount must be greater than zero."})
+    if line.category == BudgetLine.Category.INDIRECT:
+        raise LedgerError(
+            {
+                "line": (
+                    f"{label}: indirect costs are worked out from the agreement's rate, never charged; "
+                    "charge the expense to a direct-cost line."
+                )
+            }
+        )
+    if currents is None:
+        current = current_budget(agreement)
+    elif agreement.pk in currents:
+        current = currents[agreement.pk]
+    else:
+        current = currents[agreement.pk] = current_budget(agreement)
+    if current is None or line.version_id != current.pk:
+        raise LedgerError(
+            {
+                "line": (
+                    f"{label}: the line is not in agreement {agreement.funder_ref}'s current budget"
+                    + (f" (version {current.number})." if current else "; it has no approved budget.")
+                )
+            }
+        )
+    if not agreement.start_date <= expense.incurred_on <= agreement.end_date:
+        raise LedgerError(
+            {
+                "incurred_on": (
+                    f"{label}: the expense was incurred on {expense.incurred_on}, outside agreement "
+                    f"{agreement.funder_ref}'s period ({agreement.start_date} to {agreement.end_date})."
+                )
+            }
+        )
+    if agreement.status == Agreement.Status.CLOSED:
+        raise LedgerError({"line": f"{label}: agreement {agreement.funder_ref} is closed."})
+    if line.output_id and output is not None and output.pk != line.output_id:
+        raise LedgerError({"output": f"{label}: line {line.code} is for output {line.output}, not {output}."})
+
+
+def charges_total_check(*, expense: Expense, amounts: list[Decimal]) -> None:
+    """The charges never add up to more than the expense."""
+    total = sum(amounts, Decimal(0))
+    if total > expense.amount:
+        raise LedgerError(
+            {
+                "charges": (
+                    f"The charges add up to {total} {expense.currency}, more than the expense's "
+                    f"{expense.amount} {expense.currency}."
+                )
+            }
+        )
+
+
+def charges_check(*, expense: Expense, charges: list[NewCharge], currents=None) -> list[Decimal]:
+    """Every rule of a draft expense's charges, before anything is written: their amounts. Bulk work
+    passes `currents`, a dict that keeps each agreement's current budget once read."""
+    amounts = charge_amounts(expense_amount=expense.amount, charges=charges)
+    for n, (charge, amount) in enumerate(zip(charges, amounts, strict=True), start=1):
+        charge_check(expense=expense, line=charge.line, amount=amount, output=charge.output, n=n, currents=currents)
+    charges_total_check(expense=expense, amounts=amounts)
+    return amounts
+
+
+@transaction.atomic
+def expense_charges_set(*, expense: Expense, charges: list[NewCharge]) -> list[ExpenseCharge]:
+    """Replace a draft expense's charges, every rule checked before anything is written."""
+    expense = Expense.objects.select_for_update().get(pk=expense.pk)
+    if expense.is_posted:
+        raise LedgerError({"charges": f"Expense {expense.reference} is posted; reverse it to change its charges."})
+    lines = BudgetLine.objects.select_related("version__agreement", "output").in_bulk({c.line.pk for c in charges})
+    charges = [c._replace(line=lines[c.line.pk]) for c in charges]
+    amounts = charges_check(expense=expense, charges=charges)
+    expense.charges.all().delete()
+    made = []
+    for charge, amount in zip(charges, amounts, strict=True):
+        line = charge.line
+        row = ExpenseCharge(
+            expense=expense,
+            agreement=line.version.agreement,
+            line=line,
+            output=charge.output or line.output,
+            amount=amount,
+            share=charge.share,
+        )
+        row.full_clean()
+        row.save()
+        made.append(row)
+    return made
+
+
+def paid_on_check(*, paid_on: dt.date, today: dt.date | None = None) -> None:
+    """An expense is posted on or after the day it is paid."""
+    today = today or timezone.localdate()
+    if paid_on > today:
+        raise LedgerError(
+            {
+                "paid_on": (
+                    f"The date paid, {paid_on.isoformat()}, is in the future (today is {today.isoformat()}); "
+                    "an expense is posted on or after the day it is paid."
+                )
+            }
+        )
+
+
+def charge_postings(*, expense: Expense, base_amount: Decimal, charges: list[ExpenseCharge], book=None) -> list[dict]:
+    """What posting freezes on each charge: its part of the expense's base amount (largest remainder,
+    the part not charged being one more part) and its amount in the agreement's currency at the rate
+    of the day paid (`spot_amount`)."""
+    if not charges:
+        return []
+    weights = [c.amount for c in charges]
+    rest = expense.amount - sum(weights, Decimal(0))
+    bases = split_largest_remainder(base_amount, [abs(w) for w in weights] + [abs(rest)])[: len(charges)]
+    book = book or RateBook.closing(expense.paid_on, {c.agreement.currency for c in charges})
+    postings = []
+    for charge, base in zip(charges, bases, strict=True):
+        currency = charge.agreement.currency
+        if currency == expense.currency:
+            spot = charge.amount
+        else:
+            rate = book.lookup(currency, expense.paid_on)[0]
+            spot = money_round(base / rate)
+        postings.append({"base_amount": base, "spot_amount": spot})
+    return postings
+
+
+def expense_post_preview(expense: Expense) -> dict:
+    """What posting `expense` freezes (rate, its date and source, base amount, each charge's base and
+    spot amounts), after every check posting makes; LedgerError when it cannot be posted."""
+    if expense.is_posted:
+        raise LedgerError(f"Expense {expense.reference} is already posted.")
+    expense.full_clean()
+    paid_on_check(paid_on=expense.paid_on)
+    charges = list(expense.charges.select_related("line__version__agreement", "agreement", "output"))
+    if not charges:
+        raise LedgerError({"charges": f"Expense {expense.reference} is charged to no budget line."})
+    for n, charge in enumerate(charges, start=1):
+        charge_check(expense=expense, line=charge.line, amount=charge.amount, output=charge.output, n=n)
+    charges_total_check(expense=expense, amounts=[c.amount for c in charges])
+    amounts = expense_amounts(expense)
+    postings = charge_postings(expense=expense, base_amount=amounts["base_amount"], charges=charges)
+    return {**amounts, "charges": list(zip(charges, postings, strict=True))}
+
+
+@transaction.atomic
+def expense_post(*, expense: Expense, by) -> Expense:
+    """Freeze the rate, base amount and charges' amounts, and make the expense count."""
+    expense = Expense.objects.select_for_update().get(pk=expense.pk)
+    preview = expense_post_preview(expense)
+    for charge, posting in preview.pop("charges"):
+        for field, value in posting.items():
+            setattr(charge, field, value)
+        charge.save()
+    for field, value in preview.items():
+        setattr(expense, field, value)
+    expense.status = Expense.Status.POSTED
+    expense.posted_at = timezone.now()
+    expense.posted_by = by
+    expense.save()
+    return expense
+
+
+def expense_reverse_check(expense: Expense) -> None:
+    if not expense.is_posted:
+        raise LedgerError(f"Expense {expense.reference} is a draft; only posted expenses are reversed.")
+    reversal_check(expense, label=f"Expense {expense.reference}")
+
+
+@transaction.atomic
+def expense_reverse(*, expense: Expense, by, reason: str, on: dt.date | None = None) -> Expense:
+    """Post the exact opposite of a posted expense and of each of its charges, incurred and paid `on`
+    (today by default), with the original's rate. The reason is required and stored on the reversal."""
+    expense = Expense.objects.get(pk=expense.pk)
+    expense_reverse_check(expense)
+    on = on or timezone.localdate()
+    paid_on_check(paid_on=on)
+    reversal = reversal_create(
+        expense,
+        label=f"Expense {expense.reference}",
+        copied=["payee", "currency", "rate", "rate_date", "rate_source"],
+        negated=["amount", "base_amount"],
+        reference=f"{expense.reference}-REV",
+        incurred_on=on,
+        paid_on=on,
+        description=f"Reversal of {expense.reference}",
+        reversal_reason=reason,
+    )
+    # The charges go on while the reversal is a draft (a posted expense's charges are immutable).
+    for c in expense.charges.all():
+        ExpenseCharge(
+            expense=reversal,
+            agreement_id=c.agreement_id,
+            line_id=c.line_id,
+            output_id=c.output_id,
+            amount=-c.amount,
+            share=c.share,
+            base_amount=-c.base_amount,
+            spot_amount=-c.spot_amount,
+        ).save()
+    reversal.status = Expense.Status.POSTED
+    reversal.posted_at = timezone.now()
+    reversal.posted_by = by
+    reversal.save()
+    return reversal
+
+
+# Bulk ------------------------------------------------------------------------------------
+
+
+class NewExpense(NamedTuple):
+    """An expense to post in bulk (demo data; later the expense import), with its charges."""
+
+    reference: str
+    incurred_on: dt.date
+    paid_on: dt.date
+    payee: str
+    description: str
+    amount: Decimal
+    currency: str
+    charges: list[NewCharge]
+
+
+@transaction.atomic
+def expenses_post_bulk(*, expenses: list[NewExpense], by, book: RateBook | None = None) -> int:
+    """Post many new expenses with their charges, each held to the rules one expense is
+    (`charges_check`, `paid_on_check`, the posting rule), then written in bulk with their history.
+    A bad one raises LedgerError and none is posted."""
+    book = RateBook() if book is None else book
+    today, now = timezone.localdate(), timezone.now()
+    line_ids = {c.line.pk for new in expenses for c in new.charges}
+    lines = BudgetLine.objects.select_related("version__agreement", "output").in_bulk(line_ids)
+    currents: dict = {}
+    rows, charge_rows = [], []
+    for new in expenses:
+        fields = new._asdict()
+        charges = [c._replace(line=lines[c.line.pk]) for c in fields.pop("charges")]
+        expense = Expense(**fields, status=Expense.Status.POSTED, posted_at=now, posted_by=by)
+        expense.full_clean(validate_unique=False, validate_constraints=False)  # the database checks those
+        paid_on_check(paid_on=new.paid_on, today=today)
+        for field, value in expense_amounts(expense, book=book).items():
+            setattr(expense, field, value)
+        amounts = charges_check(expense=expense, charges=charges, currents=currents)
+        made = [
+            ExpenseCharge(
+                agreement=c.line.version.agreement,
+                line=c.line,
+                output=c.output or c.line.output,
+                amount=amount,
+                share=c.share,
+            )
+            for c, amount in zip(charges, amounts, strict=True)
+        ]
+        for charge, posting in zip(
+            made,
+            charge_postings(expense=expense, base_amount=expense.base_amount, charges=made, book=book),
+            strict=True,
+        ):
+            charge.base_amount, charge.spot_amount = posting["base_amount"], posting["spot_amount"]
+        rows.append(expense)
+        charge_rows.append(made)
+    bulk_create_with_history(rows, Expense, default_user=by)
+    saved = dict(Expense.objects.filter(reference__in=[e.reference for e in rows]).values_list("reference", "id"))
+    for expense, made in zip(rows, charge_rows, strict=True):
+        for charge in made:
+            charge.expense_id = saved[expense.reference]
+    bulk_create_with_history([c for made in charge_rows for c in made], ExpenseCharge, default_user=by)
+    return len(rows)
+
+
+def conversion_method() -> str:
+    method = settings.SPENDING_CONVERSION
+    if method not in ("average", "spot"):
+        raise LedgerError(f"SPENDING_CONVERSION is {method!r}; use 'average' or 'spot'.")
+    return method
