@@ -15,6 +15,8 @@ ROLES = (FINANCE, PROGRAMME, LEADERSHIP, AUDITOR)
 _DONOR_MODELS = ("donor", "contact", "pledge", "instalment", "donation", "donationbatch", "exchangerate", "writeoff")
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
 _DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent", "mailing")
+# The organisation profile: every role reads what the reports print; only a superuser changes it.
+_PROFILE = {"backoffice.view_organisation"}
 
 
 _TRANSFER_LEDGER = ("donor", "contact", "pledge", "instalment", "donation", "exchangerate")
@@ -53,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"reports.view_dashboard"}
         | _transfer("import", (*_TRANSFER_LEDGER, "allocation"))
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
+        | _PROFILE
     ),
     PROGRAMME: (
         _view("donors", ("donor", "pledge"))
@@ -60,6 +63,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("grants", ("allocation",))
         | _transfer("import", ("output", "indicator"))
         | _transfer("export", ("output", "indicator"))
+        | _PROFILE
     ),
     LEADERSHIP: (
         _view("donors", _DONOR_MODELS)
@@ -69,6 +73,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
+        | _PROFILE
     ),
     AUDITOR: (
         _view("donors", _DONOR_MODELS)
@@ -78,6 +83,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
+        | _PROFILE
     ),
 }
 
