@@ -6,6 +6,7 @@ changes an old report's bytes; the logo is kept under a name made of its SHA-256
 overwritten, so the file a snapshot names is still there to draw it again.
 """
 
+import base64
 from email.utils import formataddr
 
 from django.conf import settings
@@ -15,6 +16,28 @@ from django.db import models
 from .checks import public_url_problem
 from .logo import logo_check, logo_sha256
 from .text import validate_notes_text, validate_plain_text
+
+
+# The profile the row starts with (migration 0003, and again after a flush): the demo alliance's.
+# An administrator replaces it in the admin; seed_demo adds a logo.
+FIRST_PROFILE = {
+    "name": "Safe Online Alliance",
+    "address": "1 Example Street\nLondon EC1A 1AA\nUnited Kingdom",
+    "email": "partnerships@alliance.example.org",
+    "website": "https://alliance.example.org",
+    "registration": "Registered charity 1234567 (England and Wales)",
+    "sender_email": "reports@alliance.example.org",
+}
+
+
+def organisation_row_ensure(model) -> None:
+    """Make the one row if it is missing (`model`: the migration's historical model, or Organisation)."""
+    model.objects.get_or_create(pk=1, defaults=FIRST_PROFILE)
+
+
+def organisation_ensure_on_migrate(sender, **kwargs) -> None:
+    """`flush` (tests that use a live server) empties every table and then sends post_migrate."""
+    organisation_row_ensure(Organisation)
 
 
 def logo_upload_to(organisation, filename) -> str:
@@ -90,6 +113,14 @@ class Organisation(models.Model):
     def sender(self) -> str:
         """The From header of donor email: the organisation's name and its sender address."""
         return formataddr((self.name, self.sender_email))
+
+    def logo_data_uri(self) -> str:
+        """The logo as a data: URI for an <img> (the storage is private, with no URL); "" without a logo."""
+        if not self.logo:
+            return ""
+        with self.logo.open("rb") as f:
+            data = base64.b64encode(f.read()).decode()
+        return f"data:{'image/svg+xml' if self.logo_format == 'svg' else 'image/png'};base64,{data}"
 
     def snapshot(self) -> dict:
         """What a report prints of the profile, copied into its snapshot when it is made."""
