@@ -17,7 +17,6 @@ from .checks import public_url_problem
 from .logo import logo_check, logo_sha256
 from .text import validate_notes_text, validate_plain_text
 
-
 # The profile the row starts with (migration 0003, and again after a flush): the demo alliance's.
 # An administrator replaces it in the admin; seed_demo adds a logo.
 FIRST_PROFILE = {

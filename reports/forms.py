@@ -117,7 +117,9 @@ class VerifyForm(forms.Form):
             )
         data = upload.read()
         if not data.startswith(b"%PDF-"):
-            raise forms.ValidationError("The file is not a PDF (it does not begin as a PDF does). Choose the report's PDF.")
+            raise forms.ValidationError(
+                "The file is not a PDF (it does not begin as a PDF does). Choose the report's PDF."
+            )
         return data
 
 

@@ -38,7 +38,7 @@ def test_a_genuine_pdf_is_genuine_and_says_what_it_was_made_from_but_not_whom_fo
     answer = upload(client, stored(run))
     assert answer.status_code == 200
     html = answer.content.decode()
-    assert "<h2 id=\"result-title\">Genuine</h2>" in html
+    assert '<h2 id="result-title">Genuine</h2>' in html
     assert "Donor summary" in html
     assert "1 January 2025 to 31 December 2025" in html
     assert run.snapshot_sha256 in html
@@ -51,7 +51,7 @@ def test_a_genuine_pdf_is_genuine_and_says_what_it_was_made_from_but_not_whom_fo
 
 def test_one_changed_byte_is_not_genuine(client, run):
     html = upload(client, altered(stored(run))).content.decode()
-    assert "<h2 id=\"result-title\">Not genuine</h2>" in html
+    assert '<h2 id="result-title">Not genuine</h2>' in html
     assert "It has been changed since it was made." in html
     assert run.snapshot_sha256 not in html and run.donor.name not in html
 
