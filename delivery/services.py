@@ -19,6 +19,7 @@ from django.db.models.functions import Upper
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from backoffice.models import Organisation
 from donors.models import Contact, Donation, Donor
 from reports.models import ReportRun
 from reports.services import report_run_supersede, report_runs_fail_stuck
@@ -254,6 +255,7 @@ def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=header_text(subject),
         body=render_to_string("delivery/email/summary.txt", context),
+        from_email=Organisation.current().sender(),  # donor email speaks for the organisation
         to=[delivery.email],
         headers={"Message-ID": delivery.message_id},
     )
