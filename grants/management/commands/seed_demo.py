@@ -12,22 +12,27 @@ donations are posted by the ledger's own services (`donations_post_bulk`, `donat
 import datetime as dt
 import random
 from decimal import Decimal
+from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from backoffice import roles
+from backoffice.models import FIRST_PROFILE, Organisation
 from backoffice.money import money_round
 from donors.models import Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
 from donors.rates import RateBook
 from donors.selectors import pledges_with_figures
 from donors.services import NewDonation, donation_reverse, donations_post_bulk, schedule_split
 from grants.demo import seed_grants
+
+DEMO_LOGO = Path(__file__).resolve().parent / "demo" / "alliance-logo.svg"
 
 DEMO_PASSWORD = "fundtrace-demo"
 DEMO_USERS = [
@@ -126,6 +131,7 @@ class Command(BaseCommand):
             self.rng = random.Random(f"{seed}-gifts")
             created["one-off gifts"] = self.gifts(donations)
             self.extend(created)
+            self.organisation()
         if verbosity:
             summary = ", ".join(f"{n} {what}" for what, n in created.items())
             self.stdout.write(f"Demo data: created {summary}.")
@@ -136,6 +142,15 @@ class Command(BaseCommand):
     def extend(self, created):
         """Hook for other apps' demo data (outputs, allocations), called in the same transaction."""
         created.update(seed_grants(rng=random.Random(self.seed + 1), by=self.admin))
+
+    def organisation(self):
+        """The demo alliance's profile, with its logo (an SVG shipped beside this command)."""
+        profile = Organisation.current()
+        for name, value in {**FIRST_PROFILE, "public_url": ""}.items():
+            setattr(profile, name, value)
+        profile.logo = File(DEMO_LOGO.open("rb"), name=DEMO_LOGO.name)
+        profile.full_clean()
+        profile.save()
 
     # Users ------------------------------------------------------------------------------
 
