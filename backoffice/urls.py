@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from reports import views as reports_views
-
 from . import views
 
 admin.site.site_header = "Fundtrace back office"
@@ -18,6 +16,6 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("", include("delivery.urls")),
     path("reports/", include("reports.urls")),
-    path("verify/", reports_views.verify, name="verify"),
+    path("", include("reports.public_urls")),
     path("dashboard/", include("dashboard.urls")),
 ]

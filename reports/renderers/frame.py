@@ -1,6 +1,6 @@
-"""The frame of every page: the organisation's logo and name at the top, its registration and the
-way to verify the report at the bottom, and "Internal — not for donors" on every page of a report
-that is not for donors.
+"""The frame of every page: the organisation's logo and name at the top; its name, address,
+registration, contacts and the way to verify the report at the bottom; and "Internal — not for
+donors" on every page of a report that is not for donors.
 
 Everything printed comes from the snapshot's `organisation` (copied from the profile when the
 report was made, backoffice.models.Organisation.snapshot) and `internal`. The logo is read from
@@ -102,13 +102,21 @@ def page_frame_draw(canvas, *, snapshot: dict, subject: str, fingerprint: str, p
         canvas.setFillColor(INTERNAL_COLOUR)
         canvas.drawRightString(width - margin, height - 8.5 * mm, INTERNAL)
 
-    # Footer: who made it, and how anyone can check it is genuine; the page count on the right.
-    canvas.setFont(FONT, 7.5)
+    # Footer: who made it and how to reach them, and how anyone can check the report is genuine.
+    size = 7
+    canvas.setFont(FONT, size)
     canvas.setFillColor(MUTED)
-    who = " · ".join(part for part in (organisation["name"], organisation["registration"]) if part)
-    canvas.drawString(margin, 10 * mm, fit(who, FONT, 7.5, inner - 30 * mm))
+    address = ", ".join(line.strip() for line in organisation["address"].splitlines() if line.strip())
+    lines = [
+        " · ".join(part for part in (organisation["name"], address) if part),
+        " · ".join(
+            part for part in (organisation["registration"], organisation["email"], organisation["website"]) if part
+        ),
+    ]
+    for y, line in zip((10.5 * mm, 7.6 * mm), lines, strict=True):
+        canvas.drawString(margin, y, fit(line, FONT, size, inner - 28 * mm))
     before, after = "Verify this report at ", f" — fingerprint {fingerprint}"
-    room = inner - stringWidth(before + after, FONT, 7.5)
-    canvas.drawString(margin, 6.5 * mm, before + fit(organisation["verify_url"], FONT, 7.5, room) + after)
-    canvas.draw_page_count(width - margin, 10 * mm)
+    room = inner - stringWidth(before + after, FONT, size)
+    canvas.drawString(margin, 4.7 * mm, before + fit(organisation["verify_url"], FONT, size, room) + after)
+    canvas.draw_page_count(width - margin, 10.5 * mm)
     canvas.restoreState()

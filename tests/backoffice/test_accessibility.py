@@ -1,5 +1,5 @@
-"""Every admin page, the dashboard and the reports page in Chromium on a 1366 x 768 laptop screen,
-as a superuser on the demo data: axe-core finds no violation, and no page is wider than the
+"""Every admin page, the dashboard, the reports page and the public /verify/ page in Chromium on a
+1366 x 768 laptop screen, as a superuser on the demo data: axe-core finds no violation, and no page is wider than the
 screen, nor any list wider than its box.
 
 The pages are visited once for the module (seeding takes seconds, each page a second); the tests
@@ -86,7 +86,7 @@ def pages(user) -> list[str]:
         first = model._base_manager.order_by("pk").first()
         if first is not None:
             found.append(f"{base}{first.pk}/change/")
-    return [*found, "/dashboard/", "/reports/"]
+    return [*found, "/dashboard/", "/reports/", "/verify/"]
 
 
 def readable(violation: dict) -> str:

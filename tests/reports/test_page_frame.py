@@ -37,7 +37,8 @@ def test_every_page_of_a_donor_summary_speaks_for_the_organisation(demo):
     assert len(pages) > 1
     for text in pages:
         assert "Safe Online Alliance" in text
-        assert "Registered charity 1234567 (England and Wales)" in text
+        assert "1 Example Street, London EC1A 1AA, United Kingdom" in text
+        assert "Registered charity 1234567 (England and Wales) · partnerships@alliance.example.org" in text
         assert "Verify this report at http://testserver/verify/ — fingerprint " in text
         assert "Fundtrace" not in text and "manage.py" not in text
         assert INTERNAL not in text  # a donor summary is for the donor
@@ -51,7 +52,7 @@ def test_every_page_of_an_internal_report_says_it_is_not_for_donors(demo, kind):
         snapshot = output_statement_snapshot(output=co_funded_output(), as_of=AS_OF, external=False)
     assert snapshot["internal"] is True
     pages = pages_text(render(snapshot))
-    assert all("Internal — not for donors" in text for text in pages), [i for i, t in enumerate(pages) if INTERNAL not in t]
+    assert [i for i, text in enumerate(pages) if "Internal — not for donors" not in text] == []
 
 
 def test_an_external_output_statement_is_not_marked_internal(demo):
