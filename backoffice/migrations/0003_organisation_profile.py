@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.PositiveSmallIntegerField(default=1, editable=False, primary_key=True, serialize=False)),
                 ('name', models.CharField(help_text='As reports, emails and pages print it.', max_length=200, validators=[backoffice.text.validate_plain_text])),
-                ('logo', models.FileField(blank=True, help_text="PNG or SVG, at most 512 KB; a PNG between 64 and 4,000 pixels a side. Printed in every report's header.", upload_to=backoffice.models.logo_upload_to)),
+                ('logo', models.FileField(blank=True, help_text="PNG or SVG, at most 512 KB; a PNG 64 to 4,000 pixels a side. Printed in every report's header.", upload_to=backoffice.models.logo_upload_to)),
                 ('logo_sha256', models.CharField(blank=True, editable=False, max_length=64)),
                 ('logo_format', models.CharField(blank=True, editable=False, max_length=3)),
                 ('address', models.TextField(blank=True, help_text='Postal address, one line each.', validators=[backoffice.text.validate_notes_text])),
