@@ -172,3 +172,14 @@ def test_the_renderer_version_names_the_reportlab_release_it_draws_with():
         f"reportlab is {reportlab.Version}, but RENDERER_VERSION was drawn with {RENDERED_WITH_REPORTLAB}: "
         "bump RENDERER_VERSION and RENDERED_WITH_REPORTLAB together"
     )
+
+
+def test_without_the_sha_in_its_metadata_a_pdf_is_found_by_the_fingerprint_in_its_footer(run):
+    from reports.services import report_verify
+
+    pdf = stored(run)
+    assert pdf.count(b"sha256:") >= 2  # Subject and Keywords
+    stripped = pdf.replace(b"sha256:", b"sha000:")  # same length: the file still reads
+    result = report_verify(stripped)
+    assert not result.ok and result.run == run
+    assert result.reason.startswith(f"The file differs from the PDF of run {run.pk}")
