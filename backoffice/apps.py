@@ -7,6 +7,7 @@ class BackofficeConfig(AppConfig):
     verbose_name = "Fundtrace"
 
     def ready(self):
-        from . import checks, roles  # noqa: F401 (checks registers the system checks)
+        from . import checks, models, roles  # noqa: F401 (checks registers the system checks)
 
         post_migrate.connect(roles.groups_sync_on_migrate, sender=self)
+        post_migrate.connect(models.organisation_ensure_on_migrate, sender=self)

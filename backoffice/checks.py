@@ -36,6 +36,17 @@ def _site_url_parts(url: str):
     return parts
 
 
+def public_url_problem(url: str) -> str | None:
+    """Why `url` cannot be the site's public address printed in reports and emails, or None.
+    The same rules as SITE_URL's checks, for the organisation profile's URL (backoffice.models)."""
+    parts = _site_url_parts(url)
+    if parts is None:
+        return f"{url!r} is not an http(s) address of the site (a scheme, a host, and nothing after the path)."
+    if not settings.DEBUG and site_url_local(parts.hostname):
+        return f"{url!r} points at this machine: donors could not open it."
+    return None
+
+
 @register()
 def site_url_check(app_configs, **kwargs):
     """Outside DEBUG every link in a donor email starts with SITE_URL: it must reach the site from outside."""

@@ -20,6 +20,8 @@ _DONOR_RECORDS = ("donormerge",)  # written by services only: read here, never e
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
 _SPENDING_MODELS = ("agreement", "budgetversion", "budgetline", "expense", "expensecharge")
 _DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent", "mailing")
+# The organisation profile: every role reads what the reports print; only a superuser changes it.
+_PROFILE = {"backoffice.view_organisation"}
 
 
 _TRANSFER_LEDGER = ("donor", "contact", "pledge", "instalment", "donation", "exchangerate")
@@ -63,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"reports.view_dashboard"}
         | _transfer("import", (*_TRANSFER_LEDGER, "allocation"))
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
+        | _PROFILE
     ),
     PROGRAMME: (
         _view("donors", ("donor", "pledge"))
@@ -71,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("spending", _SPENDING_MODELS)
         | _transfer("import", ("output", "indicator"))
         | _transfer("export", ("output", "indicator"))
+        | _PROFILE
     ),
     LEADERSHIP: (
         _view("donors", (*_DONOR_MODELS, *_DONOR_RECORDS))
@@ -82,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
+        | _PROFILE
     ),
     AUDITOR: (
         _view("donors", (*_DONOR_MODELS, *_DONOR_RECORDS))
@@ -92,6 +97,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
+        | _PROFILE
     ),
 }
 

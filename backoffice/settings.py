@@ -178,9 +178,6 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Fundtrace <reports@fundtrace.invalid>")
-# The organisation that speaks to donors (backoffice/branding.py): the name on the HTML reports and in
-# donor email, whose sender is this name at DEFAULT_FROM_EMAIL's address.
-ORGANISATION_NAME = env.str("ORGANISATION_NAME", default="Fundtrace")
 
 # Celery: with no broker configured, tasks run in process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None
@@ -278,11 +275,16 @@ CONTENT_SECURITY_POLICY = {
 # by django-ratelimit in a cache every web process shares: a table in the database (migration
 # backoffice 0002), so a fresh machine needs no cache server.
 DELIVERY_LINK_RATE_LIMIT = env.str("DELIVERY_LINK_RATE_LIMIT", default="30/m")
-if not re.fullmatch(r"[1-9][0-9]*/[0-9]*[smhd]", DELIVERY_LINK_RATE_LIMIT):
-    raise ImproperlyConfigured(
-        f"DELIVERY_LINK_RATE_LIMIT={DELIVERY_LINK_RATE_LIMIT!r} is not a rate: write requests/period, "
-        "where period is s, m, h or d, optionally with a count (for example 30/m, 100/h or 20/5m)."
-    )
+# The public /verify/ page (reports.views.verify): uploads larger than this are refused, and one client
+# address may check at most this many files per period (counted like the download links).
+VERIFY_MAX_BYTES = env.int("VERIFY_MAX_BYTES", default=20 * 1024 * 1024)
+VERIFY_RATE_LIMIT = env.str("VERIFY_RATE_LIMIT", default="20/h")
+for _name in ("DELIVERY_LINK_RATE_LIMIT", "VERIFY_RATE_LIMIT"):
+    if not re.fullmatch(r"[1-9][0-9]*/[0-9]*[smhd]", vars()[_name]):
+        raise ImproperlyConfigured(
+            f"{_name}={vars()[_name]!r} is not a rate: write requests/period, "
+            "where period is s, m, h or d, optionally with a count (for example 30/m, 100/h or 20/5m)."
+        )
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "ratelimit": {

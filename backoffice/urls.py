@@ -16,6 +16,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("", include("delivery.urls")),
     path("reports/", include("reports.urls")),
+    path("", include("reports.public_urls")),
     path("dashboard/", include("dashboard.urls")),
     path("privacy/", include("privacy.urls")),
 ]

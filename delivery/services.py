@@ -20,7 +20,7 @@ from django.db.models.functions import Upper
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from backoffice.branding import organisation
+from backoffice.models import Organisation
 from donors.models import Contact, Donation, Donor
 from reports.models import ReportRun, period_name
 from reports.renderers.base import fmt_money
@@ -285,7 +285,7 @@ def summary_headline(run: ReportRun) -> str:
 
 def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
     run = delivery.run
-    who = organisation()
+    who = Organisation.current()
     context = {
         "contact": delivery.contact,
         "donor": run.donor,
@@ -301,7 +301,7 @@ def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=header_text(subject),
         body=render_to_string("delivery/email/summary.txt", context),
-        from_email=who.sender,
+        from_email=who.sender(),  # donor email speaks for the organisation
         to=[delivery.email],
         headers={"Message-ID": delivery.message_id},
     )

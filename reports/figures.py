@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
 
+from backoffice.models import Organisation
 from backoffice.money import money_round
 from backoffice.sql import ZERO
 from donors.models import Donation, Donor, Instalment, WriteOff
@@ -244,7 +245,16 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         "instalments": instalments,
         "obligations": [_obligation_row(o) for o in obligations],
         "rates": fx.rates_used(),
+        **report_voice(internal=False),
     }
+
+
+def report_voice(*, internal: bool) -> dict:
+    """Whose report it is, as its pages say it (reports/renderers/frame.py): the organisation profile as
+    it stands now, copied so a later edit never changes the report; and whether it is for the
+    alliance only. Internal: the portfolio (it names every donor) and an output statement made
+    for internal use (it names unacknowledged co-funders); never a donor summary."""
+    return {"organisation": Organisation.current().snapshot(), "internal": internal}
 
 
 def _co_funder_rows(co_funders: CoFunders) -> list[dict]:
@@ -406,6 +416,7 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
         "overdue_pledges": overdue,
         "obligations": [_obligation_row(o) for o in obligations],
         "rates": fx.rates_used(),
+        **report_voice(internal=True),
     }
 
 
@@ -473,4 +484,5 @@ def output_statement_snapshot(*, output: Output, as_of: dt.date, external: bool 
         "funders": funder_rows,
         "over_time": over_time,
         "indicators": _indicators([output.pk]).get(output.pk, []),
+        **report_voice(internal=not external),
     }

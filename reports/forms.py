@@ -1,8 +1,11 @@
-"""Asking for a report: the reports page's form, and the period asked by the admin actions."""
+"""Asking for a report: the reports page's form, and the period asked by the admin actions; the public
+/verify/ page's upload and the answer it gives."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from backoffice.money import CURRENCY_CODES
@@ -92,3 +95,68 @@ class ReportRequestForm(PeriodForm):
         if kind == ReportRun.Kind.DONOR_SUMMARY:
             kwargs |= {"donor": data["donor"], "currency": data["currency"]}
         return kwargs
+
+
+# The public /verify/ page ---------------------------------------------------------------------
+
+
+class VerifyForm(forms.Form):
+    pdf = forms.FileField(
+        label="Report PDF",
+        help_text="The PDF file as you received it.",
+        error_messages={"required": "Choose the report's PDF file to verify.", "empty": "The file is empty."},
+    )
+
+    def clean_pdf(self) -> bytes:
+        upload = self.cleaned_data["pdf"]
+        limit = settings.VERIFY_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024 / 1024:.1f} MB; a report PDF checked here may be at most "
+                f"{limit // (1024 * 1024)} MB."
+            )
+        data = upload.read()
+        if not data.startswith(b"%PDF-"):
+            raise forms.ValidationError(
+                "The file is not a PDF (it does not begin as a PDF does). Choose the report's PDF."
+            )
+        return data
+
+
+@dataclass(frozen=True)
+class VerifiedReport:
+    """What the public page says about an uploaded file: genuine or not, and for a genuine one what it
+    was made from. Only what identifies the report, never what it shows: no donor, output or amount."""
+
+    genuine: bool
+    message: str
+    kind: str = ""
+    period: tuple[dt.date, dt.date] | None = None
+    as_of: dt.date | None = None
+    generated: dt.datetime | None = None
+    fingerprint: str = ""
+    renderer_version: int | None = None
+
+    @classmethod
+    def of(cls, verification) -> "VerifiedReport":
+        run = verification.run
+        if not verification.ok:
+            message = (
+                "This file is not genuine: it differs from the report that was made with its fingerprint. "
+                "It has been changed since it was made."
+                if run
+                else "This file is not a report we made: no report carries its fingerprint."
+            )
+            return cls(False, message)
+        period = (run.period_start, run.period_end) if run.period_start and run.period_end else None
+        as_of = dt.date.fromisoformat(run.snapshot.get("as_of") or run.snapshot["period"]["end"])
+        return cls(
+            True,
+            "This file is genuine: it is, byte for byte, a report we made.",
+            kind=run.get_kind_display(),
+            period=period,
+            as_of=as_of,
+            generated=run.finished_at,
+            fingerprint=run.snapshot_sha256,
+            renderer_version=run.renderer_version,
+        )

@@ -10,7 +10,7 @@ title, a caption and its data table beside it. Staff open it from the reports pa
 
 from django.shortcuts import render
 
-from backoffice.branding import organisation
+from backoffice.models import Organisation
 from backoffice.text import xml_safe
 
 from . import charts
@@ -102,7 +102,8 @@ def report_page(request, run: ReportRun, *, pdf_url: str):
         "charts": report_charts(s),
         "budget_rows": budget_rows(s) if s["kind"] == ReportRun.Kind.PORTFOLIO else [],
         "converted": s.get("currency", s["base_currency"]) != s["base_currency"],
-        "organisation": organisation(),
+        # The organisation as the report printed it (renderer 7 on); older snapshots hold none.
+        "organisation": s.get("organisation") or Organisation.current().snapshot(),
         "pdf_url": pdf_url,
     }
     response = render(request, f"reports/html/{s['kind']}.html", context)

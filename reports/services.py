@@ -146,7 +146,8 @@ def report_runs_remake(*, runs, older_than: dt.timedelta) -> list[int]:
 # Verification ----------------------------------------------------------------------------------
 
 SHA_IN_METADATA = re.compile(r"sha256:([0-9a-f]{64})")
-FINGERPRINT_IN_TEXT = re.compile(r"Fingerprint ([0-9a-f]{12})")
+# The footer's "— fingerprint …" (renderer 7 on), "Fingerprint …" before it.
+FINGERPRINT_IN_TEXT = re.compile(r"fingerprint ([0-9a-f]{12})", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

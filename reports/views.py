@@ -1,18 +1,25 @@
-"""The reports page: runs with their status, a permission-checked download, and each run's HTML version."""
+"""The reports page: runs with their status, a permission-checked download, and each run's HTML version; the
+public /verify/ page."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django_ratelimit.core import get_usage
+from django_ratelimit.decorators import ratelimit
 
 from backoffice.access import PageAccess
+from backoffice.models import Organisation
 
-from .forms import ReportRequestForm
+from .forms import ReportRequestForm, VerifiedReport, VerifyForm
 from .html import report_page
 from .models import ReportRun
-from .services import ReportError, report_run_request, runs_with_stuck
+from .services import ReportError, report_run_request, report_verify, runs_with_stuck
 from .tasks import STUCK_AFTER
 
 GENERATE, DOWNLOAD = "reports.generate_report", "reports.download_report"
@@ -94,3 +101,42 @@ def run_html(request, pk: int):
     if run.status != ReportRun.Status.DONE or not run.snapshot:
         raise Http404("This report is not made yet.")
     return report_page(request, run, pdf_url=reverse("reports:run_download", args=[run.pk]))
+
+
+# The public verification page ------------------------------------------------------------------
+
+
+def _verify_rate(group, request) -> str:
+    return settings.VERIFY_RATE_LIMIT  # read at each request, as the download links' rate
+
+
+VERIFY_LIMIT = {"group": "reports.verify", "key": "ip", "rate": _verify_rate, "method": "POST"}
+
+
+# Outside the request's transaction, as the download links: an error must not undo the request's count.
+@transaction.non_atomic_requests
+@csrf_protect
+@never_cache
+@ratelimit(**VERIFY_LIMIT, block=False)
+def verify(request):
+    """Anyone may upload a report PDF and learn whether it is one the organisation made, and what it was
+    made from. The answer names no donor and shows no amount (reports.forms.VerifiedReport)."""
+    organisation = Organisation.current()
+    context = {"organisation": organisation, "max_mb": settings.VERIFY_MAX_BYTES // (1024 * 1024)}
+    if request.method == "POST" and request.limited:
+        usage = get_usage(request, **VERIFY_LIMIT)
+        wait = max(usage["time_left"], 1) if usage else 60
+        response = render(request, "reports/verify.html", context | {"wait": wait, "form": VerifyForm()}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    form = VerifyForm(request.POST, request.FILES) if request.method == "POST" else VerifyForm()
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            result = report_verify(form.cleaned_data["pdf"])
+            context["result"] = VerifiedReport.of(result)
+        else:
+            status = 400
+    response = render(request, "reports/verify.html", context | {"form": form}, status=status)
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -38,11 +38,12 @@ from backoffice.money import format_money
 from .. import charts
 from ..charts import ACCENT, BAND, FONT, FONT_BOLD, INK, MUTED, RULE, fonts_register
 from ..snapshot import snapshot_sha256
+from .frame import page_frame_draw
 
 # Bump whenever a change to any renderer changes the bytes of a PDF: each run records the version
 # that drew it, and verify_report re-renders only runs of the current version (older runs verify
 # by the SHA-256 of the PDF stored with them).
-RENDERER_VERSION = 6
+RENDERER_VERSION = 7
 # The reportlab release that version draws with. Another release may draw other bytes, and
 # genuine PDFs of the current version would then fail verify_report's re-render: a test pins
 # this, so that upgrading reportlab (requirements.txt) goes with a RENDERER_VERSION bump.
@@ -205,7 +206,7 @@ class ReportRenderer:
             lang=snapshot.get("language") or DEFAULT_LANGUAGE,
             displayDocTitle=1,
             title=f"{snapshot['title']}: {self.subject()}",
-            author="Fundtrace",
+            author=snapshot["organisation"]["name"],
             creator="Fundtrace",
             subject=f"Fundtrace report snapshot sha256:{self.sha}",
             keywords=f"fundtrace, {snapshot['kind']}, renderer {RENDERER_VERSION}, sha256:{self.sha}",
@@ -222,22 +223,10 @@ class ReportRenderer:
         return buffer.getvalue()
 
     def _page(self, canvas, doc):
-        width, height = self.pagesize
-        canvas.saveState()
-        canvas.setStrokeColor(RULE)
-        canvas.setLineWidth(0.5)
-        canvas.line(self.margin, height - 15 * mm, width - self.margin, height - 15 * mm)
-        canvas.line(self.margin, 14 * mm, width - self.margin, 14 * mm)
-        canvas.setFont(FONT_BOLD, 8)
-        canvas.setFillColor(ACCENT)
-        canvas.drawString(self.margin, height - 12.5 * mm, f"Fundtrace · {self.s['title']}")
-        canvas.setFont(FONT, 8)
-        canvas.setFillColor(MUTED)
-        canvas.drawRightString(width - self.margin, height - 12.5 * mm, self.subject()[:75])
-        canvas.setFont(FONT, 7.5)
-        canvas.drawString(self.margin, 10 * mm, f"Fingerprint {self.fingerprint} · check with manage.py verify_report")
-        canvas.draw_page_count(width - self.margin, 10 * mm)
-        canvas.restoreState()
+        page_frame_draw(
+            canvas, snapshot=self.s, subject=self.subject(), fingerprint=self.fingerprint,
+            pagesize=self.pagesize, margin=self.margin,
+        )  # fmt: skip
 
     # Styles and building blocks -----------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""Every admin page, the dashboard and the reports page in Chromium on a 1366 x 768 laptop screen,
-as a superuser on the demo data: axe-core finds no violation, and no page is wider than the
+"""Every admin page, the dashboard, the reports page and the public /verify/ page in Chromium on a
+1366 x 768 laptop screen, as a superuser on the demo data: axe-core finds no violation, and no page is wider than the
 screen, nor any list wider than its box.
 
 The pages are visited once for the module (seeding takes seconds, each page a second); the tests
@@ -99,7 +99,7 @@ def pages(user) -> list[str]:
         f"/admin/donors/donor/{second.pk}/merge/?survivor={first.ref}",
         f"/admin/donors/donormerge/{merge.pk}/undo/",
     ]
-    return [*found, *duplicates, "/dashboard/", "/reports/"]
+    return [*found, *duplicates, "/dashboard/", "/reports/", "/verify/"]
 
 
 def readable(violation: dict) -> str:

@@ -71,6 +71,8 @@ MATRIX = {
     "delivery.mailing": _access(VIEW, NONE, VIEW, VIEW),
     "transfers.importjob": _access(VIEW, VIEW, VIEW, VIEW),  # Programme: the jobs of the kinds it imports
     "privacy.subjectaccessrequest": _access(VIEW, NONE, NONE, NONE),  # personal data: finance answers requests
+    # The organisation profile: what the reports print, read by all; only a superuser changes it.
+    "backoffice.organisation": _access(VIEW, VIEW, VIEW, VIEW),
     # Users, roles and login records are a superuser's.
     "auth.user": _access(NONE, NONE, NONE, NONE),
     "auth.group": _access(NONE, NONE, NONE, NONE),

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from backoffice.models import Organisation
 from delivery.models import Delivery
 from delivery.services import summaries_request, summary_headline
 from donors.services import donation_post
@@ -21,8 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sent(smtp, settings, eager_celery, django_capture_on_commit_callbacks):
-    settings.ORGANISATION_NAME = "Child Safety Alliance"
-    settings.DEFAULT_FROM_EMAIL = "Fundtrace <reports@alliance.example>"
+    Organisation.objects.filter(pk=1).update(name="Child Safety Alliance", sender_email="reports@alliance.example")
     donor = DonorFactory(name="Global Affairs Canada", preferred_currency="GBP")
     ContactFactory(donor=donor, receives_reports=True, name="Jo Bloggs")
     for amount, day in (("1000000.00", dt.date(2025, 3, 1)), ("250000.00", dt.date(2025, 9, 1))):

@@ -162,3 +162,17 @@ def test_a_message_stored_without_an_answer_is_not_sent_again_and_waits_for_a_hu
     with django_capture_on_commit_callbacks(execute=True):  # a human found it missing from the mail log
         assert deliveries_resend(deliveries=Delivery.objects.all()) == [delivery.pk]
     assert len(smtp.messages) == 2 and Delivery.objects.get().status == Delivery.Status.SENT
+
+
+def test_a_summary_comes_from_the_organisations_sender_under_its_name(
+    smtp, eager_celery, django_capture_on_commit_callbacks
+):
+    """Donor email speaks for the organisation (its profile), not for the software."""
+    from backoffice.models import Organisation
+
+    Organisation.objects.filter(pk=1).update(name="Alliance for Safe Childhoods", sender_email="impact@asc.example")
+    donor_with_gift(reporting=1, silent=0)
+    send(django_capture_on_commit_callbacks)
+    [sent] = smtp.messages
+    assert sent["message"]["From"] == "Alliance for Safe Childhoods <impact@asc.example>"
+    assert "fundtrace.invalid" not in sent["message"]["From"]

@@ -19,7 +19,7 @@ from donors.models import Donation, Donor, Instalment, Pledge, WriteOff
 from donors.rates import RateBook
 from grants.models import Allocation, Indicator, Output
 from grants.selectors import donor_output_funding, obligations_pending
-from reports.figures import _by_currency, _money_row
+from reports.figures import _by_currency, _money_row, report_voice
 from reports.snapshot import SNAPSHOT_VERSION, day, money, share
 
 D0 = Decimal("0.00")
@@ -209,6 +209,7 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         "instalments": instalments,
         "obligations": [_obligation_row(o) for o in obligations],
         "rates": fx.rates_used(),
+        **report_voice(internal=False),
     }
 
 

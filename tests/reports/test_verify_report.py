@@ -11,7 +11,7 @@ from django.utils import timezone
 from reportlab.pdfgen.canvas import Canvas
 
 from donors.models import Donor
-from reports.figures import donor_summary_snapshot
+from reports.figures import donor_summary_snapshot, report_voice
 from reports.models import ReportRun
 from reports.renderers import RENDERER_VERSION, render
 from reports.services import report_run_generate, report_run_request
@@ -104,7 +104,7 @@ def test_it_rejects_a_pdf_that_is_not_a_fundtrace_report(db, tmp_path):
     assert caught.value.returncode == 2
 
 
-def test_pdf_carries_fingerprint_on_every_page_and_full_sha_in_metadata(run):
+def test_pdf_points_to_the_verify_page_with_its_fingerprint_on_every_page_and_full_sha_in_metadata(run):
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(stored(run)))
@@ -112,7 +112,7 @@ def test_pdf_carries_fingerprint_on_every_page_and_full_sha_in_metadata(run):
     total = len(reader.pages)
     for number, page in enumerate(reader.pages, start=1):
         text = page.extract_text()
-        assert f"Fingerprint {run.fingerprint}" in text
+        assert f"Verify this report at http://testserver/verify/ — fingerprint {run.fingerprint}" in text
         assert f"Page {number} of {total}" in text
 
 
@@ -141,9 +141,11 @@ def test_a_pdf_made_by_an_older_renderer_still_verifies_beside_one_made_today(de
     old = (DATA / f"donor_summary_renderer_{version}.pdf").read_bytes()
     assert f"renderer {version}, sha256:{snapshot_sha256(snapshot)}".encode() in old
     assert version < RENDERER_VERSION
-    new = render(snapshot)
-    assert new != old  # today's renderer draws the same snapshot differently
-    old_run, new_run = recorded(snapshot, old, version), recorded(snapshot, new, RENDERER_VERSION)
+    # Today's snapshots also record the organisation that speaks (renderer 7 prints it).
+    today = snapshot | report_voice(internal=False)
+    new = render(today)
+    assert new != old
+    old_run, new_run = recorded(snapshot, old, version), recorded(today, new, RENDERER_VERSION)
 
     for pdf, run in ((old, old_run), (new, new_run)):
         path = tmp_path / f"run-{run.pk}.pdf"
@@ -170,3 +172,14 @@ def test_the_renderer_version_names_the_reportlab_release_it_draws_with():
         f"reportlab is {reportlab.Version}, but RENDERER_VERSION was drawn with {RENDERED_WITH_REPORTLAB}: "
         "bump RENDERER_VERSION and RENDERED_WITH_REPORTLAB together"
     )
+
+
+def test_without_the_sha_in_its_metadata_a_pdf_is_found_by_the_fingerprint_in_its_footer(run):
+    from reports.services import report_verify
+
+    pdf = stored(run)
+    assert pdf.count(b"sha256:") >= 2  # Subject and Keywords
+    stripped = pdf.replace(b"sha256:", b"sha000:")  # same length: the file still reads
+    result = report_verify(stripped)
+    assert not result.ok and result.run == run
+    assert result.reason.startswith(f"The file differs from the PDF of run {run.pk}")

@@ -12,16 +12,19 @@ donations are posted by the ledger's own services (`donations_post_bulk`, `donat
 import datetime as dt
 import random
 from decimal import Decimal
+from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from backoffice import roles
+from backoffice.models import FIRST_PROFILE, Organisation
 from backoffice.money import money_round
 from donors.models import (
     Activity,
@@ -40,6 +43,8 @@ from donors.selectors import pledges_with_figures
 from donors.services import NewDonation, activity_save, donation_reverse, donations_post_bulk, schedule_split
 from grants.demo import seed_grants
 from grants.signals import demo_seeded
+
+DEMO_LOGO = Path(__file__).resolve().parent / "demo" / "alliance-logo.svg"
 
 DEMO_PASSWORD = "fundtrace-demo"
 DEMO_USERS = [
@@ -139,6 +144,7 @@ class Command(BaseCommand):
             created["one-off gifts"] = self.gifts(donations)
             created["activities"] = self.relationships_and_activities(users)
             self.extend(created)
+            self.organisation()
         if verbosity:
             summary = ", ".join(f"{n} {what}" for what, n in created.items())
             self.stdout.write(f"Demo data: created {summary}.")
@@ -152,6 +158,15 @@ class Command(BaseCommand):
         created.update(seed_grants(rng=random.Random(self.seed + 1), by=self.admin))
         for _receiver, counts in demo_seeded.send(sender=Command, rng=random.Random(self.seed + 2), by=self.admin):
             created.update(counts)
+
+    def organisation(self):
+        """The demo alliance's profile, with its logo (an SVG shipped beside this command)."""
+        profile = Organisation.current()
+        for name, value in {**FIRST_PROFILE, "public_url": ""}.items():
+            setattr(profile, name, value)
+        profile.logo = File(DEMO_LOGO.open("rb"), name=DEMO_LOGO.name)
+        profile.full_clean()
+        profile.save()
 
     # Users ------------------------------------------------------------------------------
 
