@@ -16,6 +16,7 @@ import io
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -42,7 +43,7 @@ from ..snapshot import snapshot_sha256
 # Bump whenever a change to any renderer changes the bytes of a PDF: each run records the version
 # that drew it, and verify_report re-renders only runs of the current version (older runs verify
 # by the SHA-256 of the PDF stored with them).
-RENDERER_VERSION = 6
+RENDERER_VERSION = 7
 # The reportlab release that version draws with. Another release may draw other bytes, and
 # genuine PDFs of the current version would then fail verify_report's re-render: a test pins
 # this, so that upgrading reportlab (requirements.txt) goes with a RENDERER_VERSION bump.
@@ -91,6 +92,7 @@ def _styles() -> dict:
         "h3": ParagraphStyle(
             "h3", parent=body, fontName=FONT_BOLD, fontSize=9.5, leading=12.5, spaceBefore=8, keepWithNext=1
         ),
+        "key": ParagraphStyle("key", parent=body, fontName=FONT_BOLD, fontSize=10.5, leading=13, spaceAfter=0),
         "cell": ParagraphStyle("cell", parent=body, fontSize=CELL_SIZE, leading=CELL_LEADING, spaceAfter=0),
     }  # fmt: skip
 
@@ -152,8 +154,9 @@ class ReportDocTemplate(BaseDocTemplate):
     """A document that shows its outline on open, dated `created` (a PDF date), and that adds
     one outline entry for each section heading (`ReportRenderer.heading`) as it is drawn."""
 
-    def __init__(self, filename, *, created: str, **kwargs):
+    def __init__(self, filename, *, created: str, anchors: dict[int, list[str]], **kwargs):
         self.created = created
+        self.anchors = anchors  # id(flowable) -> names of destinations at the page it is drawn on
         super().__init__(filename, **kwargs)
 
     def beforeDocument(self):
@@ -164,6 +167,8 @@ class ReportDocTemplate(BaseDocTemplate):
         key = getattr(flowable, "outline_key", None)
         if key:
             self.canv.addOutlineEntry(flowable.outline_title, key, level=0)
+        for anchor in self.anchors.get(id(flowable), ()):
+            self.canv.bookmarkPage(anchor)
 
 
 class ReportRenderer:
@@ -192,6 +197,7 @@ class ReportRenderer:
         self.sha = snapshot_sha256(snapshot)
         self.fingerprint = self.sha[:12]
         self.sections = 0
+        self.anchors: dict[int, list[str]] = {}
         buffer = io.BytesIO()
         width, height = self.pagesize
         frame_first = Frame(self.margin, 16 * mm, width - 2 * self.margin, height - 16 * mm - 22 * mm, id="first")
@@ -199,6 +205,7 @@ class ReportRenderer:
         doc = ReportDocTemplate(
             buffer,
             created=pdf_date(as_of(snapshot)),
+            anchors=self.anchors,
             pagesize=self.pagesize,
             invariant=1,
             initialFontName=FONT,
@@ -305,6 +312,18 @@ class ReportRenderer:
         widths = [80 * mm, 45 * mm, 45 * mm] if base_column else [110 * mm, 50 * mm]
         return self.table(header, rows, widths, numeric=range(1, len(header)))
 
+    def tiles(self, cells) -> Table:
+        """Key figures side by side, each on its own tinted tile, across the frame."""
+        width = (self.pagesize[0] - 2 * self.margin) / len(cells)
+        style = [
+            ("BACKGROUND", (0, 0), (-1, -1), BAND),
+            ("LINEAFTER", (0, 0), (-2, -1), 3, colors.white),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 0), (-1, -1), 4),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+        ]
+        return Table([cells], colWidths=[width] * len(cells), hAlign="LEFT", style=TableStyle(style))
+
     def empty(self, text: str) -> Paragraph:
         return self.para(text, "small")
 
@@ -313,6 +332,27 @@ class ReportRenderer:
 
     def spacer(self, height=4 * mm) -> Spacer:
         return Spacer(1, height)
+
+    def chart_with_table(self, *flowables) -> KeepTogether:
+        """A chart (with what leads into it) and then its table, kept on one page. The chart and the
+        table's start are named destinations, `chart-n` and `chart-n-table`, at the pages they are
+        drawn on, so a test can tell they share one (tests/reports/test_page_images.py)."""
+        *lead, chart, table = flowables
+        key = self.chart_key()
+        self.anchors[id(chart)], self.anchors[id(table)] = [key], [f"{key}-table"]
+        return KeepTogether([*lead, chart, table])
+
+    def chart_beside_table(self, chart, table, widths) -> Table:
+        """A chart with its table on its right: one row, so on one page by construction (both
+        destinations, as `chart_with_table` sets them, point at it)."""
+        style = TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+        row = Table([[chart, table]], colWidths=widths, hAlign="LEFT", style=style)
+        key = self.chart_key()
+        self.anchors[id(row)] = [key, f"{key}-table"]
+        return row
+
+    def chart_key(self) -> str:
+        return f"chart-{sum(len(keys) for keys in self.anchors.values()) // 2 + 1}"
 
     # Charts: the shared drawings (reports.charts), so the dashboard shows the same charts.
 
