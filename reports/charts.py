@@ -181,13 +181,14 @@ def bar_chart(
 
 
 # A pie slice below this share of the whole is too thin to see: two or more such slices are drawn
-# as one "Other" slice; a single one is drawn pulled out of the pie. The legend gives every share.
+# as one "Other" slice; a single one is drawn pulled out of the pie, its share in its legend entry.
 SLICE_MIN_SHARE = Decimal("0.03")
 OTHER = "Other"
 
 
 def pie_slices(labels, values, colours) -> tuple[list[str], list[Decimal], list]:
-    """The slices a pie draws: (legend label with its share, amount, colour), small ones grouped."""
+    """The slices a pie draws, as (legend labels, amounts, colours): two or more small slices are
+    grouped into "Other (n)"; a single small one keeps its place and says its share."""
     amounts = [Decimal(v["amount"] if isinstance(v, dict) else v) for v in values]
     whole = sum(amounts, start=Decimal(0)) or Decimal(1)
     small = [i for i, a in enumerate(amounts) if a / whole < SLICE_MIN_SHARE]
@@ -196,14 +197,14 @@ def pie_slices(labels, values, colours) -> tuple[list[str], list[Decimal], list]
     if len(small) >= 2:
         slices.append((f"{OTHER} ({len(small)})", sum((amounts[i] for i in small), start=Decimal(0)), OTHER_COLOUR))
     return (
-        [f"{label} · {a / whole * 100:.1f}%" for label, a, _ in slices],
+        [f"{label} ({a / whole * 100:.1f}%)" if a / whole < SLICE_MIN_SHARE else label for label, a, _ in slices],
         [a for _, a, _ in slices],
         [c for _, _, c in slices],
     )
 
 
 def pie_chart(labels, values, *, width=170 * mm, height=58 * mm, font_size=7, colours=None, label_limit=50) -> Drawing:
-    """A pie with its legend on the right, each label with its share of the whole; `colours` (one
+    """A pie with its legend on the right; `colours` (one
     per label, see `palette_colour`) keep each category's colour whichever categories are shown,
     else colours follow the order. Slices too thin to see are grouped or pulled out (`pie_slices`)."""
     colours = colours or [SERIES[i % len(SERIES)] for i in range(len(values))]
@@ -307,7 +308,7 @@ def result_bars(rows, *, width=70 * mm, font_size=6.5) -> Drawing:
     """Results as bars, one row each: `rows` of (text, done) where done is actual / target (a
     Decimal, drawn up to a full track) or None for an indicator not yet measured; the text
     (formatted by the caller) stands beside the track."""
-    height = font_size * 1.5
+    height = font_size * 1.4
     drawing = _drawing(width, max(1, len(rows)) * height)
     track = RESULT_TEXT_AT - 2 * mm
     for n, (text, done) in enumerate(rows):

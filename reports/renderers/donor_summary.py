@@ -13,7 +13,10 @@ from .base import CELL_PADDING, ReportRenderer, fmt_date, fmt_money, fmt_number,
 FRAME = 174 * mm  # the frame's width on A4 with the renderer's margins
 # Page 1's table of outputs: output, your funding, results (drawn as bars).
 OUTPUT_WIDTHS = [80 * mm, 26 * mm, 68 * mm]
-RESULT_SIZE = 6.2  # the results' text
+RESULT_SIZE = 6  # the results' text
+# Page 1's key figures: (snapshot figure, its label on a tile).
+GLANCE = [("received_in_period", "Received in this period"), ("received_to_date", "Received to date"),
+          ("outstanding", "Outstanding on pledges")]  # fmt: skip
 
 
 class DonorSummaryRenderer(ReportRenderer):
@@ -26,8 +29,7 @@ class DonorSummaryRenderer(ReportRenderer):
             self.para(s["donor"]["name"], "title"),
             self.para(f"Impact summary for {fmt_period(s['period'])}", "subtitle"),
             self.para(
-                f"Thank you, {s['donor']['name']}. Your support lets the alliance protect children from "
-                "sexual exploitation and abuse online. Here is what your funding did."
+                "Thank you. Your support lets the alliance protect children from sexual exploitation and abuse online."
             ),
             *self._at_a_glance(),
             *self._paid_for(),
@@ -46,10 +48,7 @@ class DonorSummaryRenderer(ReportRenderer):
         return next((f for f in self.s["figures"] if f["key"] == key), None)
 
     def _at_a_glance(self) -> list:
-        boxes = [
-            (self._figure(key)["label"], fmt_money(self._figure(key)["value"]))
-            for key in ("received_in_period", "received_to_date", "outstanding")
-        ]
+        boxes = [(label, fmt_money(self._figure(key)["value"])) for key, label in GLANCE]
         boxes.append(("Outputs your money funds", str(len(self.s["outputs"]))))
         cells = [[self.para(label, "small"), self.para(value, "key")] for label, value in boxes]
         return [self.heading("Your giving at a glance"), self.tiles(cells)]
@@ -95,7 +94,7 @@ class DonorSummaryRenderer(ReportRenderer):
         table = self.table(
             ["Programme", "Your funding"],
             [[self.cell(p["label"]), fmt_money(p["amount"])] for p in s["by_programme"]],
-            [48 * mm, 32 * mm],
+            [58 * mm, 32 * mm],
             numeric=(1,),
         )
         heading = self.heading("Where your money went, by programme")
@@ -105,11 +104,11 @@ class DonorSummaryRenderer(ReportRenderer):
             [p["label"] for p in s["by_programme"]],
             [[p["amount"] for p in s["by_programme"]]],
             horizontal=True,
-            width=FRAME - 80 * mm,
-            height=6 * mm * len(s["by_programme"]) + 20 * mm,
+            width=FRAME - 90 * mm,
+            height=4 * mm * len(s["by_programme"]) + 16 * mm,
             label_limit=24,
         )
-        return [heading, self.chart_beside_table(chart, table, [FRAME - 80 * mm, 80 * mm])]
+        return [heading, self.chart_beside_table(chart, table, [FRAME - 90 * mm, 90 * mm])]
 
     def _to_come(self) -> list:
         s = self.s
