@@ -197,7 +197,10 @@ def pie_slices(labels, values, colours) -> tuple[list[str], list[Decimal], list]
     if len(small) >= 2:
         slices.append((f"{OTHER} ({len(small)})", sum((amounts[i] for i in small), start=Decimal(0)), OTHER_COLOUR))
     return (
-        [f"{label} ({a / whole * 100:.1f}%)" if a / whole < SLICE_MIN_SHARE else label for label, a, _ in slices],
+        [
+            f"{label} ({a / whole * 100:.1f}%)" if len(small) == 1 and a / whole < SLICE_MIN_SHARE else label
+            for label, a, _ in slices
+        ],  # fmt: skip
         [a for _, a, _ in slices],
         [c for _, _, c in slices],
     )

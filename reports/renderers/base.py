@@ -20,6 +20,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfdoc import PDFDictionary
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -33,6 +34,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.flowables import _listWrapOn
 
 from backoffice.money import format_money
 
@@ -112,11 +114,13 @@ class Text(str):
 class NumberedCanvas(Canvas):
     """A canvas that can say "Page x of y" on every page. A page shows a form (a PDF XObject) by
     name, and the forms are drawn when the file is saved and the number of pages is known:
-    reportlab lets a page use a form that is defined later."""
+    reportlab lets a page use a form that is defined later. It also lists its named destinations
+    (`ReportRenderer.chart_with_table`) in the catalog's `/Dests`, where a PDF reader finds them."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._page_counts = []  # (form name, right end of the text, baseline) of each numbered page
+        self.named_destinations = []  # bookmarked pages listed by name in the catalog's /Dests
 
     def draw_page_count(self, x: float, y: float) -> None:
         """Draw "Page x of y" in the footer's font, right-aligned to end at (x, y)."""
@@ -132,6 +136,9 @@ class NumberedCanvas(Canvas):
             self.setFillColor(MUTED)
             self.drawRightString(x, y, f"Page {number} of {total}")
             self.endForm()
+        if self.named_destinations:
+            destinations = {key: self._bookmarkReference(key) for key in self.named_destinations}
+            self._doc.Catalog.Dests = PDFDictionary(destinations)
         super().save()
 
 
@@ -169,6 +176,36 @@ class ReportDocTemplate(BaseDocTemplate):
             self.canv.addOutlineEntry(flowable.outline_title, key, level=0)
         for anchor in self.anchors.get(id(flowable), ()):
             self.canv.bookmarkPage(anchor)
+            self.canv.named_destinations.append(anchor)
+
+
+class ChartTable(KeepTogether):
+    """A chart (after its `lead`, a heading) and its table, on one page: all of it where it fits;
+    else, with the table's first MIN_ROWS rows or more beside the chart and the rest on the next
+    pages, so a long table leaves no page half blank; else all of it from the next page. The table's
+    first part takes over the table's destination names (`anchors`)."""
+
+    MIN_ROWS = 4
+
+    def __init__(self, lead, chart, table, *, anchors: dict[int, list[str]]):
+        super().__init__([*lead, chart, table])
+        self.lead, self.chart, self.table, self.anchors = lead, chart, table, anchors
+
+    def split(self, aW, aH):
+        if getattr(self, "_wrapInfo", None) != (aW, aH):
+            self.wrap(aW, aH)
+        if aH >= self._H:
+            return self._content[:]
+        frame = getattr(self, "_frame", None)
+        at_top = bool(frame and getattr(frame, "_atTop", False))
+        above = _listWrapOn([*self.lead, self.chart], aW, self.canv)[1]
+        parts = self.table.splitOn(self.canv, aW, aH - above) if above < aH else []
+        if len(parts) == 2 and (at_top or len(parts[0]._cellvalues) - self.table.repeatRows >= self.MIN_ROWS):
+            self.anchors[id(parts[0])] = self.anchors.get(id(self.table), [])
+            return [*self.lead, self.chart, *parts]
+        if at_top:  # nothing better can be done on a fresh page
+            return self._content[:]
+        return [self.FrameBreak(), ChartTable(self.lead, self.chart, self.table, anchors=self.anchors)]
 
 
 class ReportRenderer:
@@ -340,7 +377,7 @@ class ReportRenderer:
         *lead, chart, table = flowables
         key = self.chart_key()
         self.anchors[id(chart)], self.anchors[id(table)] = [key], [f"{key}-table"]
-        return KeepTogether([*lead, chart, table])
+        return ChartTable(lead, chart, table, anchors=self.anchors)
 
     def chart_beside_table(self, chart, table, widths) -> Table:
         """A chart with its table on its right: one row, so on one page by construction (both
