@@ -353,6 +353,7 @@ class ReportRenderer:
         """Key figures side by side, each on its own tinted tile, across the frame."""
         width = (self.pagesize[0] - 2 * self.margin) / len(cells)
         style = [
+            ("FONT", (0, 0), (-1, -1), FONT),  # not reportlab's default font, which the PDF would not embed
             ("BACKGROUND", (0, 0), (-1, -1), BAND),
             ("LINEAFTER", (0, 0), (-2, -1), 3, colors.white),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -382,7 +383,8 @@ class ReportRenderer:
     def chart_beside_table(self, chart, table, widths) -> Table:
         """A chart with its table on its right: one row, so on one page by construction (both
         destinations, as `chart_with_table` sets them, point at it)."""
-        style = TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+        style = TableStyle([("FONT", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                            ("LEFTPADDING", (0, 0), (-1, -1), 0)])  # fmt: skip
         row = Table([[chart, table]], colWidths=widths, hAlign="LEFT", style=style)
         key = self.chart_key()
         self.anchors[id(row)] = [key, f"{key}-table"]
