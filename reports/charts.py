@@ -5,6 +5,7 @@ Money enters a chart only as bar lengths; every printed figure is formatted from
 strings by the caller, never from these floats.
 """
 
+import math
 import xml.etree.ElementTree as ET  # noqa: N817
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from reportlab.graphics import renderSVG
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.piecharts import Pie
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -31,6 +32,7 @@ BAND = colors.HexColor("#f0f4f8")
 ACCENT = colors.HexColor("#2f5d8a")
 SERIES = [ACCENT, colors.HexColor("#8fb3d9"), colors.HexColor("#c97b2f"), colors.HexColor("#6b8f71"),
           colors.HexColor("#a05d8c"), colors.HexColor("#9aa5b1"), colors.HexColor("#d4b35f")]  # fmt: skip
+OTHER_COLOUR = colors.HexColor("#cbd2d9")  # a pie's "Other" slice: no category's colour
 
 
 def fonts_register() -> None:
@@ -80,6 +82,16 @@ def axis_label(value) -> str:
     return f"{value:,.0f}"
 
 
+def value_step(top: float, steps: int) -> float:
+    """The smallest round step (1, 2, 2.5 or 5 times a power of ten) that reaches `top` in at
+    most `steps` steps, so the value axis has at most `steps` + 1 labels."""
+    power = 10 ** math.floor(math.log10(top / steps))
+    for factor in (1, 2, 2.5, 5, 10):
+        if top / (factor * power) <= steps:
+            return factor * power
+    return 10 * power
+
+
 def _drawing(width, height) -> Drawing:
     """An empty drawing whose text starts in the embedded font: reportlab's default font would be
     referenced by the PDF without being embedded."""
@@ -118,9 +130,13 @@ def bar_chart(
         labels, series = list(reversed(labels)), [list(reversed(s)) for s in series]
     else:
         width = min(width, 40 * mm * scale + 22 * mm * scale * len(labels))
+        height = min(height, (30 * mm + 10 * mm * len(labels)) * scale)  # a bar or two need no half page
     drawing = _drawing(width, height)
     chart = HorizontalBarChart() if horizontal else VerticalBarChart()
-    label_room = 55 * mm if horizontal and not label_bar else 0
+    label_room = 0
+    if horizontal and not label_bar:  # the longest label's width, up to 55 mm
+        shortened = [label_shorten(label, label_limit) for label in labels]
+        label_room = min(55 * mm, max(pdfmetrics.stringWidth(t, FONT, font_size) for t in shortened) + 4 * mm)
     left = 4 * mm if label_bar else 12 * mm * scale
     chart.x, chart.y = left + label_room, bottom
     chart.width, chart.height = width - left - 8 * mm * scale - label_room, height - bottom - top
@@ -131,6 +147,13 @@ def bar_chart(
         axis.labels.fontSize = font_size
         axis.strokeColor = RULE
     chart.valueAxis.labelTextFormat = axis_label
+    # Value labels ("400k", "1.2m") need about five characters' room each: fewer ticks on a short axis.
+    value_length = chart.width if horizontal else chart.height
+    top_value = max((v for s in chart.data for v in s), default=0)
+    if top_value > 0:
+        step = value_step(top_value, max(2, min(6, int(value_length // (font_size * 5)))))
+        chart.valueAxis.valueStep = step
+        chart.valueAxis.valueMax = math.ceil(top_value / step) * step
     chart.valueAxis.valueMin = 0
     chart.valueAxis.visibleGrid = True
     chart.valueAxis.gridStrokeColor = BAND
@@ -157,10 +180,38 @@ def bar_chart(
     return drawing
 
 
+# A pie slice below this share of the whole is too thin to see: two or more such slices are drawn
+# as one "Other" slice; a single one is drawn pulled out of the pie, its share in its legend entry.
+SLICE_MIN_SHARE = Decimal("0.03")
+OTHER = "Other"
+
+
+def pie_slices(labels, values, colours) -> tuple[list[str], list[Decimal], list]:
+    """The slices a pie draws, as (legend labels, amounts, colours): two or more small slices are
+    grouped into "Other (n)"; a single small one keeps its place and says its share."""
+    amounts = [Decimal(v["amount"] if isinstance(v, dict) else v) for v in values]
+    whole = sum(amounts, start=Decimal(0)) or Decimal(1)
+    small = [i for i, a in enumerate(amounts) if a / whole < SLICE_MIN_SHARE]
+    kept = [i for i in range(len(amounts)) if i not in small or len(small) < 2]
+    slices = [(labels[i], amounts[i], colours[i]) for i in kept]
+    if len(small) >= 2:
+        slices.append((f"{OTHER} ({len(small)})", sum((amounts[i] for i in small), start=Decimal(0)), OTHER_COLOUR))
+    return (
+        [
+            f"{label} ({a / whole * 100:.1f}%)" if len(small) == 1 and a / whole < SLICE_MIN_SHARE else label
+            for label, a, _ in slices
+        ],  # fmt: skip
+        [a for _, a, _ in slices],
+        [c for _, _, c in slices],
+    )
+
+
 def pie_chart(labels, values, *, width=170 * mm, height=58 * mm, font_size=7, colours=None, label_limit=50) -> Drawing:
-    """A pie with its legend on the right; `colours` (one per label, see `palette_colour`) keep
-    each category's colour whichever categories are shown, else colours follow the order."""
+    """A pie with its legend on the right; `colours` (one
+    per label, see `palette_colour`) keep each category's colour whichever categories are shown,
+    else colours follow the order. Slices too thin to see are grouped or pulled out (`pie_slices`)."""
     colours = colours or [SERIES[i % len(SERIES)] for i in range(len(values))]
+    labels, values, colours = pie_slices(labels, values, colours)
     drawing = _drawing(width, height)
     pie = Pie()
     pie.x, pie.y = 10 * mm, 4 * mm
@@ -169,8 +220,11 @@ def pie_chart(labels, values, *, width=170 * mm, height=58 * mm, font_size=7, co
     pie.labels = None
     pie.slices.strokeColor = colors.white
     pie.slices.strokeWidth = 0.5
+    whole = sum(values, start=Decimal(0)) or Decimal(1)
     for i, colour in enumerate(colours):
         pie.slices[i].fillColor = colour
+        if values[i] / whole < SLICE_MIN_SHARE:
+            pie.slices[i].popout = 4
     drawing.add(pie)
     drawing.add(
         legend(labels, 10 * mm + height, height - 6 * mm, font_size=font_size, colours=colours, label_limit=label_limit)
@@ -248,3 +302,23 @@ def svg(drawing: Drawing, *, key: str, title: str, full_names: dict[str, str] | 
     heading.text = title
     root.insert(0, heading)
     return ET.tostring(root, encoding="unicode")
+
+
+RESULT_TEXT_AT = 20 * mm  # where a result's text starts, right of its bar
+
+
+def result_bars(rows, *, width=70 * mm, font_size=6.5) -> Drawing:
+    """Results as bars, one row each: `rows` of (text, done) where done is actual / target (a
+    Decimal, drawn up to a full track) or None for an indicator not yet measured; the text
+    (formatted by the caller) stands beside the track."""
+    height = font_size * 1.4
+    drawing = _drawing(width, max(1, len(rows)) * height)
+    track = RESULT_TEXT_AT - 2 * mm
+    for n, (text, done) in enumerate(rows):
+        y = drawing.height - (n + 1) * height + height * 0.2
+        drawing.add(Rect(0, y, track, height * 0.6, fillColor=BAND, strokeColor=RULE, strokeWidth=0.3))
+        if done:
+            length = float(min(done, Decimal(1))) * track
+            drawing.add(Rect(0, y, length, height * 0.6, fillColor=ACCENT, strokeColor=None))
+        drawing.add(String(RESULT_TEXT_AT, y + 0.6, text, fontName=FONT, fontSize=font_size, fillColor=INK))
+    return drawing

@@ -23,14 +23,14 @@ from backoffice.sql import ZERO
 from donors.models import Donation, Donor, Instalment, WriteOff
 from donors.rates import RateBook
 from donors.selectors import donor_period_totals, pledge_totals_by_currency, pledges_at, posted_days
-from grants.models import Allocation, Indicator, Output
+from grants.models import Allocation, Indicator, Output, ReportingObligation
 from grants.selectors import (
     CoFunders,
     co_funders_pooled,
     donor_output_funding,
     obligations_due,
     obligations_overdue,
-    obligations_pending,
+    obligations_with_state,
     output_co_funders,
     output_funders,
     output_funding,
@@ -41,6 +41,13 @@ from .snapshot import SNAPSHOT_VERSION, day, money, share
 
 D0 = Decimal("0.00")
 OTHER_FUNDERS = "Other funders"
+# A donor's report names at most this many co-funders of an output in its one line, then counts the rest.
+CO_FUNDERS_NAMED = 3
+# A donor whose share of an output is at least this also gets the output's full co-funder table:
+# a lead funder wants to see who met the rest; at 0.6% a list of every other funder is noise.
+CO_FUNDERS_TABLE_SHARE = Decimal("0.25")
+# A chart's time axis shows at most this many periods: months, else quarters, else years.
+PERIODS_SHOWN = 16
 
 
 def _sum(queryset, field: str) -> Decimal:
@@ -184,10 +191,7 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
 
     funded = donor_output_funding(donor=donor, end=end)
     output_ids = [f.output_id for f in funded]
-    co_funders = {
-        output_id: _co_funder_rows(funders)
-        for output_id, funders in output_co_funders(outputs=output_ids, end=end, excluding_donor=donor).items()
-    }
+    co_funders = output_co_funders(outputs=output_ids, end=end, excluding_donor=donor)
     indicators = _indicators(output_ids)
     outputs = []
     by_programme: dict[str, Decimal] = defaultdict(lambda: D0)
@@ -205,7 +209,9 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
                 "donor_amount": money(f.donor_amount, base),
                 "output_allocated": money(f.output_allocated, base),
                 "share": share(f.share),
-                "co_funders": co_funders.get(f.output_id, []),
+                "co_funders": _co_funder_rows(co_funders[f.output_id]) if f.output_id in co_funders else [],
+                "co_funding": co_funding_line(co_funders.get(f.output_id)),
+                "co_funders_table": f.share >= CO_FUNDERS_TABLE_SHARE and f.output_id in co_funders,
                 "indicators": indicators.get(f.output_id, []),
             }
         )
@@ -223,8 +229,13 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         .values("due_date", "pledge__ref", "amount", "pledge__currency")
         if i["pledge__ref"] in open_pledges
     ]
-    # Overdue at the period end, then due within a year of it: one query, in due-date order.
-    obligations = obligations_pending().filter(pledge__donor=donor, due_date__lte=horizon).order_by("due_date", "pk")
+    # Still pending at the period end, due by a year after it: overdue first, then due (in due-date
+    # order); the state is derived on the period end (`grants.selectors.obligation_states`).
+    obligations = (
+        obligations_with_state(today=end)
+        .filter(pledge__donor=donor, status=ReportingObligation.Status.PENDING, due_date__lte=horizon)
+        .order_by("due_date", "pk")
+    )
 
     return {
         "version": SNAPSHOT_VERSION,
@@ -242,6 +253,7 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         "donations_total": {"value": money(period_value, shown), "base": money(period_base, base)},
         "outputs": outputs,
         "by_programme": [{"label": k, "amount": money(v, base)} for k, v in sorted(by_programme.items())],
+        "horizon": day(horizon),
         "instalments": instalments,
         "obligations": [_obligation_row(o) for o in obligations],
         "rates": fx.rates_used(),
@@ -268,6 +280,20 @@ def _co_funder_rows(co_funders: CoFunders) -> list[dict]:
     return rows
 
 
+def co_funding_line(co_funders: CoFunders | None) -> str:
+    """An output's co-funders in one line: "with A, B, C and 12 other funders" (the named ones
+    first, largest first; every pooled one is counted, never named), or "" when there are none."""
+    if co_funders is None:
+        return ""
+    names = [name for name, _ in co_funders.named[:CO_FUNDERS_NAMED]]
+    others = len(co_funders.named) - len(names) + co_funders.others_count
+    if others:
+        names.append(f"{others} other funder{'s' if others > 1 else ''}")
+    if len(names) == 1:
+        return f"with {names[0]}"
+    return f"with {', '.join(names[:-1])} and {names[-1]}"
+
+
 def _indicators(output_ids) -> dict[int, list[dict]]:
     rows: dict[int, list[dict]] = defaultdict(list)
     for output_id, name, unit, baseline, target, actual, as_of in (
@@ -289,12 +315,13 @@ def _indicators(output_ids) -> dict[int, list[dict]]:
 
 
 def _obligation_row(o) -> dict:
+    """A report owed, with its state on the report's as-of day (`obligations_with_state`)."""
     return {
         "due_date": day(o.due_date),
         "kind": o.get_kind_display(),
         "pledge": o.pledge.ref,
         "donor_name": o.pledge.donor.name,
-        "status": o.get_status_display(),
+        "state": ReportingObligation.State(o.state).label,
         "period_end": day(o.period_end),
     }
 
@@ -423,6 +450,51 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
 # Output statement ----------------------------------------------------------------------------
 
 
+def period_grouping(months: list[dt.date]) -> str:
+    """How a time axis groups these months: by month while at most PERIODS_SHOWN, else by quarter
+    while at most that many, else by year; so a chart's axis labels never crowd into a smear."""
+    if not months:
+        return "month"
+    first, last = min(months), max(months)
+    span = (last.year - first.year) * 12 + last.month - first.month + 1
+    if span <= PERIODS_SHOWN:
+        return "month"
+    if (last.year * 4 + (last.month - 1) // 3) - (first.year * 4 + (first.month - 1) // 3) + 1 <= PERIODS_SHOWN:
+        return "quarter"
+    return "year"
+
+
+def period_label(month: dt.date, grouping: str) -> str:
+    if grouping == "year":
+        return str(month.year)
+    if grouping == "quarter":
+        return f"{month.year} Q{(month.month - 1) // 3 + 1}"
+    return month.strftime("%Y-%m")
+
+
+def _over_time(monthly: list[dict]) -> tuple[str, list[dict]]:
+    """Monthly received and planned sums, grouped as `period_grouping` says, with the running total
+    of received money at the end of each period."""
+    base = settings.BASE_CURRENCY
+    grouping = period_grouping([m["month"] for m in monthly])
+    periods: dict[str, list[Decimal]] = {}
+    for m in monthly:
+        received, planned = periods.setdefault(period_label(m["month"], grouping), [D0, D0])
+        periods[period_label(m["month"], grouping)] = [received + m["received"], planned + m["planned"]]
+    rows, running = [], D0
+    for label, (received, planned) in periods.items():
+        running += received
+        rows.append(
+            {
+                "period": label,
+                "received": money(received, base),
+                "planned": money(planned, base),
+                "cumulative": money(running, base),
+            }
+        )
+    return grouping, rows
+
+
 def output_statement_snapshot(*, output: Output, as_of: dt.date, external: bool = True) -> dict:
     base = settings.BASE_CURRENCY
     output = Output.objects.select_related("programme").get(pk=output.pk)
@@ -446,17 +518,7 @@ def output_statement_snapshot(*, output: Output, as_of: dt.date, external: bool 
         )
         .order_by("month")
     )
-    over_time, running = [], D0
-    for m in monthly:
-        running += m["received"]
-        over_time.append(
-            {
-                "month": m["month"].strftime("%Y-%m"),
-                "received": money(m["received"], base),
-                "planned": money(m["planned"], base),
-                "cumulative": money(running, base),
-            }
-        )
+    grouping, over_time = _over_time(list(monthly))
     return {
         "version": SNAPSHOT_VERSION,
         "kind": "output_statement",
@@ -482,6 +544,7 @@ def output_statement_snapshot(*, output: Output, as_of: dt.date, external: bool 
             {"key": "gap", "label": "Funding gap", "value": money(funding.gap, base)},
         ],
         "funders": funder_rows,
+        "over_time_by": grouping,
         "over_time": over_time,
         "indicators": _indicators([output.pk]).get(output.pk, []),
         **report_voice(internal=not external),

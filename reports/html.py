@@ -71,7 +71,10 @@ def report_charts(s: dict) -> dict[str, str]:
     elif s["kind"] == ReportRun.Kind.OUTPUT_STATEMENT and s["over_time"]:
         rows = s["over_time"]
         found["over_time"] = _bars(
-            "chart-over-time", "Funding over time", [m["month"] for m in rows], [[m["cumulative"] for m in rows]],
+            "chart-over-time",
+            "Funding over time",
+            [m.get("period") or m["month"] for m in rows],  # by month before renderer 7
+            [[m["cumulative"] for m in rows]],
             names=["Funded to date"], height=240,
         )  # fmt: skip
     return found

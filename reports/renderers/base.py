@@ -16,9 +16,11 @@ import io
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfdoc import PDFDictionary
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -32,6 +34,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.flowables import _listWrapOn
 
 from backoffice.money import format_money
 
@@ -92,6 +95,7 @@ def _styles() -> dict:
         "h3": ParagraphStyle(
             "h3", parent=body, fontName=FONT_BOLD, fontSize=9.5, leading=12.5, spaceBefore=8, keepWithNext=1
         ),
+        "key": ParagraphStyle("key", parent=body, fontName=FONT_BOLD, fontSize=10.5, leading=13, spaceAfter=0),
         "cell": ParagraphStyle("cell", parent=body, fontSize=CELL_SIZE, leading=CELL_LEADING, spaceAfter=0),
     }  # fmt: skip
 
@@ -111,11 +115,13 @@ class Text(str):
 class NumberedCanvas(Canvas):
     """A canvas that can say "Page x of y" on every page. A page shows a form (a PDF XObject) by
     name, and the forms are drawn when the file is saved and the number of pages is known:
-    reportlab lets a page use a form that is defined later."""
+    reportlab lets a page use a form that is defined later. It also lists its named destinations
+    (`ReportRenderer.chart_with_table`) in the catalog's `/Dests`, where a PDF reader finds them."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._page_counts = []  # (form name, right end of the text, baseline) of each numbered page
+        self.named_destinations = []  # bookmarked pages listed by name in the catalog's /Dests
 
     def draw_page_count(self, x: float, y: float) -> None:
         """Draw "Page x of y" in the footer's font, right-aligned to end at (x, y)."""
@@ -131,6 +137,9 @@ class NumberedCanvas(Canvas):
             self.setFillColor(MUTED)
             self.drawRightString(x, y, f"Page {number} of {total}")
             self.endForm()
+        if self.named_destinations:
+            destinations = {key: self._bookmarkReference(key) for key in self.named_destinations}
+            self._doc.Catalog.Dests = PDFDictionary(destinations)
         super().save()
 
 
@@ -153,8 +162,9 @@ class ReportDocTemplate(BaseDocTemplate):
     """A document that shows its outline on open, dated `created` (a PDF date), and that adds
     one outline entry for each section heading (`ReportRenderer.heading`) as it is drawn."""
 
-    def __init__(self, filename, *, created: str, **kwargs):
+    def __init__(self, filename, *, created: str, anchors: dict[int, list[str]], **kwargs):
         self.created = created
+        self.anchors = anchors  # id(flowable) -> names of destinations at the page it is drawn on
         super().__init__(filename, **kwargs)
 
     def beforeDocument(self):
@@ -165,6 +175,38 @@ class ReportDocTemplate(BaseDocTemplate):
         key = getattr(flowable, "outline_key", None)
         if key:
             self.canv.addOutlineEntry(flowable.outline_title, key, level=0)
+        for anchor in self.anchors.get(id(flowable), ()):
+            self.canv.bookmarkPage(anchor)
+            self.canv.named_destinations.append(anchor)
+
+
+class ChartTable(KeepTogether):
+    """A chart (after its `lead`, a heading) and its table, on one page: all of it where it fits;
+    else, with the table's first MIN_ROWS rows or more beside the chart and the rest on the next
+    pages, so a long table leaves no page half blank; else all of it from the next page. The table's
+    first part takes over the table's destination names (`anchors`)."""
+
+    MIN_ROWS = 4
+
+    def __init__(self, lead, chart, table, *, anchors: dict[int, list[str]]):
+        super().__init__([*lead, chart, table])
+        self.lead, self.chart, self.table, self.anchors = lead, chart, table, anchors
+
+    def split(self, aW, aH):
+        if getattr(self, "_wrapInfo", None) != (aW, aH):
+            self.wrap(aW, aH)
+        if aH >= self._H:
+            return self._content[:]
+        frame = getattr(self, "_frame", None)
+        at_top = bool(frame and getattr(frame, "_atTop", False))
+        above = _listWrapOn([*self.lead, self.chart], aW, self.canv)[1]
+        parts = self.table.splitOn(self.canv, aW, aH - above) if above < aH else []
+        if len(parts) == 2 and (at_top or len(parts[0]._cellvalues) - self.table.repeatRows >= self.MIN_ROWS):
+            self.anchors[id(parts[0])] = self.anchors.get(id(self.table), [])
+            return [*self.lead, self.chart, *parts]
+        if at_top:  # nothing better can be done on a fresh page
+            return self._content[:]
+        return [self.FrameBreak(), ChartTable(self.lead, self.chart, self.table, anchors=self.anchors)]
 
 
 class ReportRenderer:
@@ -193,6 +235,7 @@ class ReportRenderer:
         self.sha = snapshot_sha256(snapshot)
         self.fingerprint = self.sha[:12]
         self.sections = 0
+        self.anchors: dict[int, list[str]] = {}
         buffer = io.BytesIO()
         width, height = self.pagesize
         frame_first = Frame(self.margin, 16 * mm, width - 2 * self.margin, height - 16 * mm - 22 * mm, id="first")
@@ -200,6 +243,7 @@ class ReportRenderer:
         doc = ReportDocTemplate(
             buffer,
             created=pdf_date(as_of(snapshot)),
+            anchors=self.anchors,
             pagesize=self.pagesize,
             invariant=1,
             initialFontName=FONT,
@@ -294,6 +338,19 @@ class ReportRenderer:
         widths = [80 * mm, 45 * mm, 45 * mm] if base_column else [110 * mm, 50 * mm]
         return self.table(header, rows, widths, numeric=range(1, len(header)))
 
+    def tiles(self, cells) -> Table:
+        """Key figures side by side, each on its own tinted tile, across the frame."""
+        width = (self.pagesize[0] - 2 * self.margin) / len(cells)
+        style = [
+            ("FONT", (0, 0), (-1, -1), FONT),  # not reportlab's default font, which the PDF would not embed
+            ("BACKGROUND", (0, 0), (-1, -1), BAND),
+            ("LINEAFTER", (0, 0), (-2, -1), 3, colors.white),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 0), (-1, -1), 4),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+        ]
+        return Table([cells], colWidths=[width] * len(cells), hAlign="LEFT", style=TableStyle(style))
+
     def empty(self, text: str) -> Paragraph:
         return self.para(text, "small")
 
@@ -302,6 +359,28 @@ class ReportRenderer:
 
     def spacer(self, height=4 * mm) -> Spacer:
         return Spacer(1, height)
+
+    def chart_with_table(self, *flowables) -> KeepTogether:
+        """A chart (with what leads into it) and then its table, kept on one page. The chart and the
+        table's start are named destinations, `chart-n` and `chart-n-table`, at the pages they are
+        drawn on, so a test can tell they share one (tests/reports/test_page_images.py)."""
+        *lead, chart, table = flowables
+        key = self.chart_key()
+        self.anchors[id(chart)], self.anchors[id(table)] = [key], [f"{key}-table"]
+        return ChartTable(lead, chart, table, anchors=self.anchors)
+
+    def chart_beside_table(self, chart, table, widths) -> Table:
+        """A chart with its table on its right: one row, so on one page by construction (both
+        destinations, as `chart_with_table` sets them, point at it)."""
+        style = TableStyle([("FONT", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                            ("LEFTPADDING", (0, 0), (-1, -1), 0)])  # fmt: skip
+        row = Table([[chart, table]], colWidths=widths, hAlign="LEFT", style=style)
+        key = self.chart_key()
+        self.anchors[id(row)] = [key, f"{key}-table"]
+        return row
+
+    def chart_key(self) -> str:
+        return f"chart-{sum(len(keys) for keys in self.anchors.values()) // 2 + 1}"
 
     # Charts: the shared drawings (reports.charts), so the dashboard shows the same charts.
 

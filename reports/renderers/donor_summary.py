@@ -1,8 +1,22 @@
-"""Donor summary: what one donor gave in a period, and what it paid for."""
+"""Donor summary: an impact report. Page 1 answers at a glance what the donor gave, what it paid
+for, what came of it and what is still to come; the detail follows, each figure once."""
+
+from decimal import Decimal
+from xml.sax.saxutils import escape
 
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from .base import ReportRenderer, fmt_date, fmt_money, fmt_number, fmt_period, fmt_share
+from ..charts import FONT, RESULT_TEXT_AT, label_shorten, result_bars
+from .base import CELL_PADDING, ReportRenderer, fmt_date, fmt_money, fmt_number, fmt_period, fmt_share
+
+FRAME = 174 * mm  # the frame's width on A4 with the renderer's margins
+# Page 1's table of outputs: output, your funding, results (drawn as bars).
+OUTPUT_WIDTHS = [80 * mm, 26 * mm, 68 * mm]
+RESULT_SIZE = 6  # the results' text
+# Page 1's key figures: (snapshot figure, its label on a tile).
+GLANCE = [("received_in_period", "Received in this period"), ("received_to_date", "Received to date"),
+          ("outstanding", "Outstanding on pledges")]  # fmt: skip
 
 
 class DonorSummaryRenderer(ReportRenderer):
@@ -11,25 +25,122 @@ class DonorSummaryRenderer(ReportRenderer):
 
     def story(self) -> list:
         s = self.s
-        converted = s["currency"] != s["base_currency"]
-        story = [
+        return [
             self.para(s["donor"]["name"], "title"),
             self.para(f"Impact summary for {fmt_period(s['period'])}", "subtitle"),
-            self.spacer(),
             self.para(
-                f"Thank you, {s['donor']['name']}. Your support lets the alliance protect children from "
-                "sexual exploitation and abuse online. This summary sets out what you gave, what is still "
-                "to come, and the work your funding paid for."
+                "Thank you. Your support lets the alliance protect children from sexual exploitation and abuse online."
             ),
-            self.heading("Your giving"),
-            self.figures_table(s["figures"], base_column=converted),
-            *self._rates_note(),
+            *self._at_a_glance(),
+            *self._paid_for(),
+            *self._by_programme(),
+            *self._to_come(),
+            *self._giving(),
             *self._pledges(),
             *self._donations(),
             *self._outputs(),
             *self._upcoming(),
         ]
-        return story
+
+    # Page 1 ---------------------------------------------------------------------------------
+
+    def _figure(self, key: str) -> dict | None:
+        return next((f for f in self.s["figures"] if f["key"] == key), None)
+
+    def _at_a_glance(self) -> list:
+        boxes = [(label, fmt_money(self._figure(key)["value"])) for key, label in GLANCE]
+        boxes.append(("Outputs your money funds", str(len(self.s["outputs"]))))
+        cells = [[self.para(label, "small"), self.para(value, "key")] for label, value in boxes]
+        return [self.heading("Your giving at a glance"), self.tiles(cells)]
+
+    def _paid_for(self) -> list:
+        s = self.s
+        heading = self.heading("What your money paid for, and what came of it")
+        if not s["outputs"]:
+            return [heading, self.empty("None of your funding had been allocated to an output by the period end.")]
+        rows = []
+        for o in s["outputs"]:
+            title = self.cell(o["title"])
+            results = self._result_bars(o["indicators"]) if o["indicators"] else self.para("No results yet", "small")
+            rows.append([title, fmt_money(o["donor_amount"]), results])
+        return [
+            heading,
+            self.table(["Output", "Your funding", "Results: actual against target"], rows, OUTPUT_WIDTHS, numeric=(1,)),
+        ]
+
+    def _result_bars(self, indicators):
+        rows = []
+        for i in indicators:
+            if i["actual"] is None:
+                figure, done = "not yet measured", None
+            else:
+                # "Downloads: 9 of 8", not "Downloads: 9 of 8 downloads"
+                unit = "" if i["unit"].lower() in i["name"].lower() else i["unit"]
+                figure = f"{fmt_number(i['actual'])} of {fmt_number(i['target'])} {unit}".rstrip()
+                target = Decimal(i["target"])
+                done = Decimal(i["actual"]) / target if target > 0 else None
+            room = OUTPUT_WIDTHS[2] - 2 * CELL_PADDING - RESULT_TEXT_AT
+            name, limit = i["name"], len(i["name"])
+            while limit > 8 and stringWidth(f"{name}: {figure}", FONT, RESULT_SIZE) > room:
+                limit -= 1
+                name = label_shorten(i["name"], limit)
+            rows.append((f"{name}: {figure}", done))
+        return result_bars(rows, width=OUTPUT_WIDTHS[2] - 2 * CELL_PADDING, font_size=RESULT_SIZE)
+
+    def _by_programme(self) -> list:
+        s = self.s
+        if not s["by_programme"]:
+            return []
+        table = self.table(
+            ["Programme", "Your funding"],
+            [[self.cell(p["label"]), fmt_money(p["amount"])] for p in s["by_programme"]],
+            [58 * mm, 32 * mm],
+            numeric=(1,),
+        )
+        heading = self.heading("Where your money went, by programme")
+        if len(s["by_programme"]) == 1:  # one bar says nothing the table does not
+            return [heading, table]
+        chart = self.bar_chart(
+            [p["label"] for p in s["by_programme"]],
+            [[p["amount"] for p in s["by_programme"]]],
+            horizontal=True,
+            width=FRAME - 90 * mm,
+            height=4 * mm * len(s["by_programme"]) + 16 * mm,
+            label_limit=24,
+        )
+        return [heading, self.chart_beside_table(chart, table, [FRAME - 90 * mm, 90 * mm])]
+
+    def _to_come(self) -> list:
+        s = self.s
+        end = fmt_date(s["horizon"]) if s.get("horizon") else "a year after the period end"
+        instalments = s["instalments"]
+        if instalments:
+            first = instalments[0]
+            due = (f"{len(instalments)} instalment{'s' if len(instalments) > 1 else ''} due by {end}; the next, "
+                   f"{fmt_money(first['amount'])} on {fmt_date(first['due_date'])}.")  # fmt: skip
+        else:
+            due = f"No instalment falls due by {end}."
+        overdue = [o for o in s["obligations"] if self._state(o) == "Overdue"]
+        coming = [o for o in s["obligations"] if self._state(o) != "Overdue"]
+        reports = []
+        if overdue:
+            reports.append(f"{len(overdue)} overdue (due {', '.join(fmt_date(o['due_date']) for o in overdue[:3])}"
+                           f"{', …' if len(overdue) > 3 else ''})")  # fmt: skip
+        if coming:
+            reports.append(f"{len(coming)} due by {end}, the next on {fmt_date(coming[0]['due_date'])}")
+        owed = ("Reports to you: " + "; ".join(reports) + ".") if reports else f"No report to you is due by {end}."
+        return [self.heading("Still to come"), self.para(due), self.para(owed)]
+
+    @staticmethod
+    def _state(obligation: dict) -> str:
+        return obligation.get("state") or obligation["status"]  # "status": snapshots before renderer 7
+
+    # The detail ------------------------------------------------------------------------------
+
+    def _giving(self) -> list:
+        converted = self.s["currency"] != self.s["base_currency"]
+        return [self.heading("Your giving"), self.figures_table(self.s["figures"], base_column=converted),
+                *self._rates_note()]  # fmt: skip
 
     def _rates_note(self) -> list:
         if not self.s["rates"]:
@@ -87,68 +198,49 @@ class DonorSummaryRenderer(ReportRenderer):
         return story
 
     def _outputs(self) -> list:
+        """Each output once more, with what page 1 leaves out: its dates and state, all the funding
+        it has had, who else funds it in one line, and where the donor leads, every co-funder."""
         s = self.s
-        story = []
         if not s["outputs"]:
-            story.append(self.heading("What your funding supported"))
-            return [*story, self.empty("None of your funding had been allocated to an output by the period end.")]
-        intro = [
-            self.para(
-                f"Amounts are in {s['base_currency']}, the currency in which the alliance allocates funding. "
-                "Other donors are named only where they have agreed to be acknowledged.",
-                "small",
-            )
-        ]
+            return []
+        story, lead = (
+            [],
+            [
+                self.heading("The outputs you funded"),
+                self.para(
+                    f"Amounts are in {s['base_currency']}, the currency in which the alliance allocates funding. "
+                    "Other donors are named only where they have agreed to be acknowledged.",
+                    "small",
+                ),
+            ],
+        )
         for o in s["outputs"]:
             dates = f"{fmt_date(o['start_date'])} – {fmt_date(o['end_date'])}"
-            funders = [["Your funding", fmt_money(o["donor_amount"]), fmt_share(o["share"])]]
-            for c in o["co_funders"]:
-                funders.append([self.cell(c["name"]), fmt_money(c["amount"]), ""])
-            funders.append(["All funding allocated", fmt_money(o["output_allocated"]), "100.0%"])
+            allocated = escape(fmt_money(o["output_allocated"]))
+            funding = f"{allocated} allocated in all, {fmt_share(o['share'])} of it yours"
+            if o.get("co_funding"):
+                funding += f", {escape(o['co_funding'])}"
+            as_of = sorted({i["as_of"] for i in o["indicators"] if i["as_of"]})
+            if as_of:
+                funding += f". Results as measured on {', '.join(fmt_date(d) for d in as_of)}"
             block = [
                 self.para(o["title"], "h3"),
                 self.para(f"{o['programme']} · {o['kind']} · {dates} · {o['status']}", "small"),
-                self.table(["Funding", "Amount", "Your share"], funders, [80 * mm, 45 * mm, 25 * mm], numeric=(1, 2)),
+                self.markup(funding + "."),
             ]
-            if o["indicators"]:
-                rows = [
-                    [self.cell(i["name"]), self.cell(i["unit"]), fmt_number(i["target"]), fmt_number(i["actual"]),
-                     fmt_date(i["as_of"])]
-                    for i in o["indicators"]
-                ]  # fmt: skip
-                block += [
-                    self.spacer(2 * mm),
-                    self.table(
-                        ["Result", "Unit", "Target", "Actual", "As of"],
-                        rows,
-                        [62 * mm, 30 * mm, 22 * mm, 22 * mm, 24 * mm],
-                        numeric=(2, 3),
-                    ),
-                ]
-            heading = [self.heading("What your funding supported")] if intro else []
-            story.append(self.keep(*heading, *intro, *block))
-            intro = []
-        if s["by_programme"]:
-            story += [
-                self.heading("Your funding by programme"),
-                self.bar_chart(
-                    [p["label"] for p in s["by_programme"]],
-                    [[p["amount"] for p in s["by_programme"]]],
-                    horizontal=True,
-                    height=max(35 * mm, 12 * mm * len(s["by_programme"]) + 20 * mm),
-                ),
-                self.table(
-                    ["Programme", "Your funding"],
-                    [[self.cell(p["label"]), fmt_money(p["amount"])] for p in s["by_programme"]],
-                    [110 * mm, 50 * mm],
-                    numeric=(1,),
-                ),
-            ]
+            if o.get("co_funders_table", bool(o["co_funders"])) and o["co_funders"]:
+                funders = [["Your funding", fmt_money(o["donor_amount"]), fmt_share(o["share"])]]
+                funders += [[self.cell(c["name"]), fmt_money(c["amount"]), ""] for c in o["co_funders"]]
+                funders.append(["All funding allocated", fmt_money(o["output_allocated"]), "100.0%"])
+                widths = [80 * mm, 45 * mm, 25 * mm]
+                block.append(self.table(["Funding", "Amount", "Your share"], funders, widths, numeric=(1, 2)))
+            story.append(self.keep(*lead, *block))  # the section's heading stays with its first output
+            lead = []
         return story
 
     def _upcoming(self) -> list:
         s = self.s
-        story = [self.heading("Coming up")]
+        story = [self.heading("Instalments and reports to come")]
         if s["instalments"]:
             story.append(
                 self.table(
@@ -164,11 +256,11 @@ class DonorSummaryRenderer(ReportRenderer):
         if s["obligations"]:
             story.append(
                 self.table(
-                    ["Report due", "Kind", "Pledge", "Status"],
-                    [[fmt_date(o["due_date"]), o["kind"], o["pledge"], o["status"]] for o in s["obligations"]],
+                    ["Report due", "Kind", "Pledge", "State"],
+                    [[fmt_date(o["due_date"]), o["kind"], o["pledge"], self._state(o)] for o in s["obligations"]],
                     [40 * mm, 30 * mm, 40 * mm, 30 * mm],
                 )
             )
         else:
-            story.append(self.empty("No reports to you are due in the twelve months after the period end."))
+            story.append(self.empty("No reports to you are overdue or due in the twelve months after the period end."))
         return story

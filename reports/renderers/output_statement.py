@@ -36,24 +36,24 @@ class OutputStatementRenderer(ReportRenderer):
             )
         else:
             story.append(self.empty("No funding has been allocated to this output yet."))
-        story.append(self.heading("Funding over time"))
         if s["over_time"]:
+            by = s.get("over_time_by", "month")
+            periods = [m.get("period") or m["month"] for m in s["over_time"]]  # "month": snapshots before renderer 7
             story.append(
-                self.bar_chart(
-                    [m["month"] for m in s["over_time"]],
-                    [[m["cumulative"] for m in s["over_time"]]],
-                    names=["Funded to date"],
-                )
-            )
-            story.append(
-                self.table(
-                    ["Month", "Received and allocated", "Planned from pledges", "Funded to date"],
-                    [[m["month"], fmt_money(m["received"]), fmt_money(m["planned"]), fmt_money(m["cumulative"])]
-                     for m in s["over_time"]],
-                    [25 * mm, 48 * mm, 48 * mm, 48 * mm],
-                    numeric=(1, 2, 3),
+                self.chart_with_table(
+                    self.heading("Funding over time"),
+                    self.bar_chart(periods, [[m["cumulative"] for m in s["over_time"]]], names=["Funded to date"]),
+                    self.table(
+                        [by.capitalize(), "Received and allocated", "Planned from pledges", "Funded to date"],
+                        [[period, fmt_money(m["received"]), fmt_money(m["planned"]), fmt_money(m["cumulative"])]
+                         for period, m in zip(periods, s["over_time"], strict=True)],
+                        [25 * mm, 48 * mm, 48 * mm, 48 * mm],
+                        numeric=(1, 2, 3),
+                    ),
                 )
             )  # fmt: skip
+        else:
+            story += [self.heading("Funding over time"), self.empty("Nothing has been allocated to this output yet.")]
         story.append(self.heading("Results"))
         if s["indicators"]:
             story.append(

@@ -63,18 +63,27 @@ class PortfolioRenderer(ReportRenderer):
 
     def _received_breakdowns(self) -> list:
         s = self.s
-        story = [self.heading("Received by year")]
-        if s["by_year"]:
-            story.append(self.bar_chart([r["label"] for r in s["by_year"]], [[r["amount"] for r in s["by_year"]]]))
-            story.append(self._label_table("Year", s["by_year"]))
+        story = []
+        if len(s["by_year"]) > 1:
+            chart = self.bar_chart([r["label"] for r in s["by_year"]], [[r["amount"] for r in s["by_year"]]])
+            table = self._label_table("Year", s["by_year"])
+            story.append(self.chart_with_table(self.heading("Received by year"), chart, table))
+        elif s["by_year"]:  # one bar says nothing the table does not
+            story += [self.heading("Received by year"), self._label_table("Year", s["by_year"])]
         else:
-            story.append(self.empty("Nothing was received in the period."))
-        story.append(self.heading("Received by kind of donor"))
+            story += [self.heading("Received by year"), self.empty("Nothing was received in the period.")]
         if s["by_kind"]:
             kinds = [r["label"] for r in s["by_kind"]]
             amounts = [r["amount"] for r in s["by_kind"]]
-            story.append(self.pie_chart(kinds, amounts, colours=charts.donor_kind_colours(kinds)))
-            story.append(self._label_table("Kind of donor", s["by_kind"]))
+            story.append(
+                self.chart_with_table(
+                    self.heading("Received by kind of donor"),
+                    self.pie_chart(kinds, amounts, colours=charts.donor_kind_colours(kinds)),
+                    self._label_table("Kind of donor", s["by_kind"]),
+                )
+            )
+        else:
+            story += [self.heading("Received by kind of donor"), self.empty("Nothing was received in the period.")]
         story.append(self.heading("Received by currency"))
         story.append(
             self.table(
@@ -108,18 +117,16 @@ class PortfolioRenderer(ReportRenderer):
             story.append(self._label_table("Programme", s["by_programme"]))
         else:
             story.append(self.empty("Nothing was allocated in the period."))
-        story.append(self.heading("Funding against budget"))
+        heading = self.heading("Funding against budget")
         if not s["outputs"]:
-            return [*story, self.empty("There are no outputs yet.")]
+            return [*story, heading, self.empty("There are no outputs yet.")]
         programmes = budget_by_programme(s["outputs"])
-        story.append(
-            self.bar_chart(
-                list(programmes),
-                [[str(v[0]) for v in programmes.values()], [str(v[1]) for v in programmes.values()]],
-                names=["Budget", "Funded"],
-                horizontal=True,
-                height=max(45 * mm, 14 * mm * len(programmes) + 20 * mm),
-            )
+        chart = self.bar_chart(
+            list(programmes),
+            [[str(v[0]) for v in programmes.values()], [str(v[1]) for v in programmes.values()]],
+            names=["Budget", "Funded"],
+            horizontal=True,
+            height=max(45 * mm, 14 * mm * len(programmes) + 20 * mm),
         )
         rows = [
             [self.markup(f"{escape(o['title'])}<br/><font size='6.5' color='#616e7c'>{escape(o['programme'])} · "
@@ -127,14 +134,13 @@ class PortfolioRenderer(ReportRenderer):
              fmt_money(o["budget"]), fmt_money(o["allocated"]), fmt_money(o["planned"]), fmt_money(o["gap"])]
             for o in s["outputs"]
         ]  # fmt: skip
-        story.append(
-            self.table(
-                ["Output", "Budget", "Funded", "Planned", "Gap"],
-                rows,
-                [58 * mm, 29 * mm, 29 * mm, 29 * mm, 29 * mm],
-                numeric=(1, 2, 3, 4),
-            )
+        table = self.table(
+            ["Output", "Budget", "Funded", "Planned", "Gap"],
+            rows,
+            [58 * mm, 29 * mm, 29 * mm, 29 * mm, 29 * mm],
+            numeric=(1, 2, 3, 4),
         )
+        story.append(self.chart_with_table(heading, chart, table))
         return story
 
     def _attention(self) -> list:
@@ -156,8 +162,8 @@ class PortfolioRenderer(ReportRenderer):
         if s["obligations"]:
             story.append(
                 self.table(
-                    ["Due", "Kind", "Pledge", "Donor", "Status"],
-                    [[fmt_date(o["due_date"]), o["kind"], o["pledge"], self.cell(o["donor_name"]), o["status"]]
+                    ["Due", "Kind", "Pledge", "Donor", "State"],
+                    [[fmt_date(o["due_date"]), o["kind"], o["pledge"], self.cell(o["donor_name"]), o["state"]]
                      for o in s["obligations"]],
                     [24 * mm, 22 * mm, 22 * mm, 82 * mm, 20 * mm],
                 )

@@ -3,7 +3,9 @@
 A verbatim copy of `reports.figures.donor_summary_snapshot` and its helpers at 54ff9e5 (one model
 instance per row, every exchange rate loaded, co-funders pooled in Python).
 `test_donor_summary_snapshot_unchanged` asserts the current code gives the same snapshot, byte for
-byte, for every demo donor.
+byte, for every demo donor. Renderer 7 added fields to the snapshot (each output's co-funding line
+and whether it gets a co-funder table, the horizon of "still to come", each report's state on the
+period end in place of its stored status): this copy builds them its own way, from its own rows.
 """
 
 import datetime as dt
@@ -174,6 +176,8 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
                 "output_allocated": money(f.output_allocated, base),
                 "share": share(f.share),
                 "co_funders": co_funders.get(f.output_id, []),
+                "co_funding": _co_funding(co_funders.get(f.output_id, [])),
+                "co_funders_table": f.share >= Decimal("0.25") and bool(co_funders.get(f.output_id)),
                 "indicators": indicators.get(f.output_id, []),
             }
         )
@@ -189,6 +193,7 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     ]
     # Overdue at the period end, then due within a year of it: one query, in due-date order.
     obligations = obligations_pending().filter(pledge__donor=donor, due_date__lte=horizon).order_by("due_date", "pk")
+    obligation_rows = [_obligation_row(o) | {"state": "Overdue" if o.due_date < end else "Due"} for o in obligations]
 
     return {
         "version": SNAPSHOT_VERSION,
@@ -206,8 +211,9 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         "donations_total": {"value": money(period_value, shown), "base": money(period_base, base)},
         "outputs": outputs,
         "by_programme": [{"label": k, "amount": money(v, base)} for k, v in sorted(by_programme.items())],
+        "horizon": day(horizon),
         "instalments": instalments,
-        "obligations": [_obligation_row(o) for o in obligations],
+        "obligations": obligation_rows,
         "rates": fx.rates_used(),
         **report_voice(internal=False),
     }
@@ -267,6 +273,16 @@ def _obligation_row(o) -> dict:
         "kind": o.get_kind_display(),
         "pledge": o.pledge.ref,
         "donor_name": o.pledge.donor.name,
-        "status": o.get_status_display(),
         "period_end": day(o.period_end),
     }
+
+
+def _co_funding(rows: list[dict]) -> str:
+    """The co-funders' line from the report rows: three names, then how many more (pooled counted)."""
+    named = [r["name"] for r in rows if not r["name"].startswith(f"{OTHER_FUNDERS} (")]
+    pooled = sum(int(r["name"][len(OTHER_FUNDERS) + 2 : -1]) for r in rows if r["name"] not in named)
+    more = len(named[3:]) + pooled
+    parts = named[:3] + ([f"{more} other funder" + ("s" if more > 1 else "")] if more else [])
+    if not parts:
+        return ""
+    return "with " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1])

@@ -34,6 +34,7 @@ def test_an_output_taller_than_a_page_flows_onto_the_next_pages(demo):
     output = snap["outputs"][0]
     amount = {"amount": "100.00", "currency": snap["base_currency"]}
     output["co_funders"] = [{"name": f"Co-funder {n:03d}", "amount": amount} for n in range(120)]
+    output["co_funders_table"] = True  # as for a lead funder
     text = pages(render(snap))
     with_rows = [page for page in text if "Co-funder " in page]
     assert len(with_rows) >= 2

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 from decimal import Decimal
 
 from django.db import connection
@@ -85,3 +86,34 @@ def test_query_count_does_not_grow_with_data(demo):
         snap = output_statement_snapshot(output=output, as_of=AS_OF)
     assert len(snap["indicators"]) >= 5
     assert len(large) == len(small)
+
+
+def test_a_long_funding_history_is_grouped_so_the_axis_labels_never_crowd(demo):
+    """An output funded over four years showed 47 month labels in one smear; now at most 16 periods."""
+    import datetime as dt
+
+    from django.db.models.functions import TruncMonth
+
+    from reports.figures import PERIODS_SHOWN
+
+    end = dt.date(2025, 12, 31)
+    months = {
+        o.pk: Allocation.objects.filter(output=o, allocated_on__lte=end)
+        .annotate(m=TruncMonth("allocated_on"))
+        .values("m")
+        .distinct()
+        .count()
+        for o in Output.objects.all()
+    }
+    output = Output.objects.get(pk=max(months, key=months.get))
+    assert months[output.pk] > PERIODS_SHOWN
+    snap = output_statement_snapshot(output=output, as_of=end)
+    assert snap["over_time_by"] in ("quarter", "year")
+    assert 1 < len(snap["over_time"]) <= PERIODS_SHOWN
+    pattern = r"\d{4} Q[1-4]" if snap["over_time_by"] == "quarter" else r"\d{4}"
+    assert all(re.fullmatch(pattern, row["period"]) for row in snap["over_time"])
+    received = total(Allocation.objects.filter(output=output, donation__isnull=False, allocated_on__lte=end))
+    assert sum(Decimal(row["received"]["amount"]) for row in snap["over_time"]) == received
+    assert Decimal(snap["over_time"][-1]["cumulative"]["amount"]) == received
+    text = " ".join(pdf_text(render(snap)).split())
+    assert f"{snap['over_time_by'].capitalize()} Received and allocated" in text

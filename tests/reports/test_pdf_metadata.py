@@ -16,12 +16,15 @@ from .test_output_statement import AS_OF, co_funded_output
 # Each kind's section headings, in the order the report prints them (the demo data fills every section).
 SECTIONS = {
     "donor_summary": [
+        "Your giving at a glance",
+        "What your money paid for, and what came of it",
+        "Where your money went, by programme",
+        "Still to come",
         "Your giving",
         "Your pledges",
         "Donations received in this period",
-        "What your funding supported",
-        "Your funding by programme",
-        "Coming up",
+        "The outputs you funded",
+        "Instalments and reports to come",
     ],
     "portfolio": [
         "Headline figures",
