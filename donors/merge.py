@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from backoffice.errors import LedgerError
@@ -36,6 +36,7 @@ from .models import (
     Donation,
     Donor,
     DonorMerge,
+    DonorRelationship,
     DuplicateDismissal,
     Pledge,
     PostedDonorMonthTotal,
@@ -47,7 +48,8 @@ MERGE_SETTING = "fundtrace.donor_merge"
 
 # Compared field by field in the preview; the survivor's values are kept, the loser's stay on its record.
 COMPARED_FIELDS = ("ref", "name", "kind", "country", "preferred_currency", "status", "external_ref", "notes")
-_NOT_MOVED = {Donor, DonorMerge, DuplicateDismissal, PostedDonorMonthTotal, PostedDonorYearTotal}
+# DonorRelationship: a group is Finance's to redraw (merge_refusals); moving it could join a donor to itself.
+_NOT_MOVED = {Donor, DonorMerge, DonorRelationship, DuplicateDismissal, PostedDonorMonthTotal, PostedDonorYearTotal}
 
 
 def donor_links() -> list[tuple[type, str]]:
@@ -129,6 +131,11 @@ def merge_refusals(survivor: Donor, loser: Donor) -> list[str]:
         refusals.append(f"{loser} was already merged into {loser.merged_into}.")
     if survivor.merged_into_id:
         refusals.append(f"{survivor} was merged into {survivor.merged_into}: merge into that donor instead.")
+    if related := DonorRelationship.objects.filter(Q(donor=loser) | Q(parent=loser)).count():
+        refusals.append(
+            f"{loser} is in a group ({related} relationship{'s' if related > 1 else ''}): give {survivor} the "
+            f"relationships it should have on the donor pages, remove {loser}'s, then merge."
+        )
     return refusals
 
 

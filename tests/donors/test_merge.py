@@ -185,6 +185,7 @@ def test_undo_is_refused_when_a_donation_was_recorded_against_a_moved_pledge(pai
 
 def test_every_link_to_a_donor_moves_except_history_merges_and_kept_totals():
     assert [f"{m._meta.label_lower}.{name}" for m, name in donor_links()] == [
+        "donors.activity.donor",
         "donors.contact.donor",
         "donors.donation.donor",
         "donors.pledge.donor",
@@ -255,3 +256,14 @@ def test_a_report_run_made_before_the_merge_still_verifies(pair, django_capture_
     run.refresh_from_db()
     assert run.donor == survivor
     assert report_verify(pdf).ok
+
+
+def test_a_merge_of_a_donor_in_a_group_is_refused_until_finance_redraws_the_group(pair):
+    from donors.models import DonorRelationship
+    from tests.factories import DonorFactory
+
+    survivor, loser, finance = pair
+    DonorRelationship.objects.create(donor=loser, kind="agency", parent=DonorFactory(name="Government of Norway"))
+    with pytest.raises(LedgerError, match=f"{loser.name}.* is in a group \\(1 relationship\\)"):
+        donor_merge(survivor=survivor, loser=loser, by=finance)
+    assert DonorRelationship.objects.get().donor == loser
