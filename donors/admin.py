@@ -21,7 +21,7 @@ from backoffice.admin_tools import (
     money,
     run_each,
 )
-from backoffice.money import format_rate
+from backoffice.money import MONEY_DIGITS, STORED_PLACES, format_rate
 from grants import services as grant_services
 from grants.models import Allocation
 from reports.admin_actions import ReportActionsMixin, generate_donor_summary
@@ -664,7 +664,10 @@ class ExchangeRateAdmin(ShownAsMixin, TransferAdminMixin, HistoryAdmin):
 
 class WriteOffForm(forms.ModelForm):
     amount = forms.DecimalField(
-        max_digits=14, decimal_places=2, required=False, help_text="Leave blank to write off the rest."
+        max_digits=MONEY_DIGITS,
+        decimal_places=STORED_PLACES,
+        required=False,
+        help_text="Leave blank to write off the rest.",
     )
 
     class Meta:

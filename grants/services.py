@@ -11,12 +11,13 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from backoffice.errors import LedgerError
-from backoffice.money import CENT, money_round, split_largest_remainder
+from backoffice.money import money_places_check, money_round, split_largest_remainder
 from backoffice.reversals import reversal_create
 from donors.models import Donation, Pledge
 from donors.rates import rate_lookup
@@ -63,8 +64,10 @@ def _check_output(*, output: Output, pledge) -> None:
 def _check_amount(amount: Decimal) -> None:
     if amount is None or amount <= 0:
         raise LedgerError({"amount": "The amount must be greater than zero."})
-    if amount != amount.quantize(CENT):
-        raise LedgerError({"amount": f"{amount} has more than 2 decimal places."})
+    try:
+        money_places_check(amount, settings.BASE_CURRENCY)
+    except ValidationError as e:
+        raise LedgerError({"amount": e.messages}) from None
 
 
 # Received money -------------------------------------------------------------------------

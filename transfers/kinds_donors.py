@@ -12,12 +12,13 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from backoffice.errors import LedgerError
-from backoffice.money import format_money, money_round
+from backoffice.money import format_money
 from donors.models import COUNTRY_CHOICES, Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge
 from donors.services import DonationsBulk, NewDonation, instalments_check_total
 
 from . import fields as f
 from .engine import Column, ExportColumn, Importer, Outcome, RowError, RowProblem
+from .export import amounts_in_places
 
 
 def _text(max_length=None):
@@ -193,7 +194,7 @@ class PledgeImporter(Importer):
     def export_rows(cls, queryset=None):
         queryset = Pledge.objects.order_by("ref") if queryset is None else queryset
         fields = ("ref", "donor__ref", "title", "total", "currency", "start_date", "end_date", "agreement_ref")
-        yield from queryset.values_list(*fields).iterator(chunk_size=2000)
+        yield from amounts_in_places(queryset.values_list(*fields).iterator(chunk_size=2000), {3: 4})
 
 
 class InstalmentImporter(Importer):
@@ -237,7 +238,9 @@ class InstalmentImporter(Importer):
                 f"Pledge {ref} already has a schedule with other instalments; change it in the admin.",
             )
         self.scheduled.setdefault(ref, (row.line, []))[1].append(row.values["amount"])
-        return Instalment(pledge_id=pledge.pk, due_date=row.values["due_date"], amount=row.values["amount"])
+        instalment = Instalment(pledge=pledge, due_date=row.values["due_date"], amount=row.values["amount"])
+        instalment.clean()  # the amount in the pledge currency's places
+        return instalment
 
     def finish(self, outcome: Outcome, dry_run: bool):
         for ref, (line, amounts) in self.scheduled.items():
@@ -250,7 +253,8 @@ class InstalmentImporter(Importer):
     @classmethod
     def export_rows(cls, queryset=None):
         queryset = Instalment.objects.order_by("pledge__ref", "due_date") if queryset is None else queryset
-        yield from queryset.values_list("pledge__ref", "due_date", "amount").iterator(chunk_size=2000)
+        rows = queryset.values_list("pledge__ref", "due_date", "amount", "pledge__currency").iterator(chunk_size=2000)
+        yield from amounts_in_places(rows, {2: 3}, drop=1)
 
 
 class ExchangeRateImporter(Importer):
@@ -477,7 +481,7 @@ class DonationImporter(Importer):
         for currency, batch in self.batches.items():
             batch.reference = f"{reference}-{currency}"
             batch.expected_count = self.counts[currency]
-            batch.expected_total = money_round(self.totals[currency])
+            batch.expected_total = self.totals[currency]
             if self.post:
                 batch.status = DonationBatch.Status.POSTED
                 batch.posted_at = self.bulk.now
@@ -514,4 +518,5 @@ class DonationImporter(Importer):
             "reversed_by__reference",
             "reversal_reason",
         )
-        yield from queryset.values_list(*fields).iterator(chunk_size=5000)
+        rows = queryset.values_list(*fields).iterator(chunk_size=5000)
+        yield from amounts_in_places(rows, {3: 4, 13: settings.BASE_CURRENCY})

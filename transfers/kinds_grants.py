@@ -6,6 +6,7 @@ recorded outputs with the same programme and title make such a row an error (amb
 
 from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from backoffice.errors import LedgerError
@@ -15,6 +16,7 @@ from grants.services import allocation_create
 
 from . import fields as f
 from .engine import Column, Importer, RowProblem
+from .export import amounts_in_places
 
 
 def _budget(value):
@@ -139,7 +141,8 @@ class OutputImporter(Importer):
     @classmethod
     def export_rows(cls, queryset=None):
         queryset = Output.objects.order_by("programme__code", "title") if queryset is None else queryset
-        yield from queryset.values_list(*cls.fields).iterator(chunk_size=2000)
+        rows = queryset.values_list(*cls.fields).iterator(chunk_size=2000)
+        yield from amounts_in_places(rows, {cls.fields.index("budget"): settings.BASE_CURRENCY})
 
 
 class IndicatorImporter(Importer):
@@ -302,4 +305,5 @@ class AllocationImporter(Importer):
             cls.received() if queryset is None else queryset.filter(donation__isnull=False, reversal_of__isnull=True)
         )
         queryset = queryset.order_by("donation__reference", "output__programme__code", "output__title", "allocated_on")
-        yield from queryset.values_list(*cls.fields).iterator(chunk_size=2000)
+        rows = queryset.values_list(*cls.fields).iterator(chunk_size=2000)
+        yield from amounts_in_places(rows, {cls.fields.index("amount"): settings.BASE_CURRENCY})
