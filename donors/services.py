@@ -17,7 +17,14 @@ from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
 from backoffice.errors import LedgerError
-from backoffice.money import format_money, money_places_check, money_round, smallest_unit, split_largest_remainder
+from backoffice.money import (
+    format_money,
+    money_in_places,
+    money_places_check,
+    money_round,
+    smallest_unit,
+    split_largest_remainder,
+)
 from backoffice.reversals import reversal_check, reversal_create
 
 from .models import Donation, DonationBatch, Donor, Instalment, Pledge, WriteOff
@@ -97,8 +104,8 @@ def instalments_check_total(*, pledge: Pledge, amounts: Iterable[Decimal]) -> No
         raise LedgerError(
             {
                 "instalments": (
-                    f"The instalments add up to {scheduled} {pledge.currency}, "
-                    f"but the pledge total is {pledge.total} {pledge.currency}."
+                    f"The instalments add up to {money_in_places(scheduled, pledge.currency)} {pledge.currency}, "
+                    f"but the pledge total is {money_in_places(pledge.total, pledge.currency)} {pledge.currency}."
                 )
             }
         )
@@ -209,7 +216,8 @@ def write_off_amount(*, pledge: Pledge, amount: Decimal | None, reason: str) -> 
         raise LedgerError(
             {
                 "amount": (
-                    f"{amount} {pledge.currency} is more than the {figures.outstanding} {pledge.currency} outstanding."
+                    f"{money_in_places(amount, pledge.currency)} {pledge.currency} is more than the "
+                    f"{money_in_places(figures.outstanding, pledge.currency)} {pledge.currency} outstanding."
                 )
             }
         )

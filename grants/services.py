@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from backoffice.errors import LedgerError
-from backoffice.money import money_places_check, money_round, split_largest_remainder
+from backoffice.money import money_in_places, money_places_check, money_round, split_largest_remainder
 from backoffice.reversals import reversal_create
 from donors.models import Donation, Pledge
 from donors.rates import rate_lookup
@@ -59,6 +59,11 @@ def _check_output(*, output: Output, pledge) -> None:
         raise LedgerError(
             {"output": f"Pledge {pledge.ref} is restricted to {pledge.restriction_label}; “{output}” is outside it."}
         )
+
+
+def base(amount: Decimal) -> Decimal:
+    """A base-currency amount in the base currency's places, for a message."""
+    return money_in_places(amount, settings.BASE_CURRENCY)
 
 
 def _check_amount(amount: Decimal) -> None:
@@ -103,9 +108,9 @@ def allocation_check(*, donation, output: Output, amount: Decimal) -> None:
         raise LedgerError(
             {
                 "amount": (
-                    f"{amount} {settings.BASE_CURRENCY} is more than the {unallocated} {settings.BASE_CURRENCY} "
-                    f"left to allocate from donation {donation.reference} "
-                    f"(base amount {donation.base_amount} {settings.BASE_CURRENCY})."
+                    f"{base(amount)} {settings.BASE_CURRENCY} is more than the {base(unallocated)} "
+                    f"{settings.BASE_CURRENCY} left to allocate from donation {donation.reference} "
+                    f"(base amount {base(donation.base_amount)} {settings.BASE_CURRENCY})."
                 )
             }
         )
@@ -200,7 +205,8 @@ def plan_check(*, pledge, output: Output, amount: Decimal) -> None:
         raise LedgerError(
             {
                 "amount": (
-                    f"{amount} {settings.BASE_CURRENCY} is more than the {available} {settings.BASE_CURRENCY} "
+                    f"{base(amount)} {settings.BASE_CURRENCY} is more than the {base(available)} "
+                    f"{settings.BASE_CURRENCY} "
                     f"left to plan from pledge {pledge.ref}."
                 )
             }
