@@ -161,7 +161,7 @@ def donation_auto_allocate(*, donation, by, on: dt.date | None = None) -> list[A
     if not gaps:
         return []
     total = min(remainder, sum((gap for _, gap in gaps), ZERO))
-    parts = split_largest_remainder(total, [gap for _, gap in gaps])
+    parts = split_largest_remainder(total, [gap for _, gap in gaps], settings.BASE_CURRENCY)
     allocations = []
     for (output, _), part in zip(gaps, parts, strict=True):
         if part <= 0:
