@@ -14,7 +14,8 @@ from django.core.management.base import CommandError
 from donors import services
 from donors.models import Donation, Instalment, Pledge
 from grants.services import allocation_create
-from tests.factories import DonationFactory, DonorFactory, OutputFactory, PledgeFactory, RateFactory
+from tests.admin_helpers import admin_post
+from tests.factories import DonationFactory, DonorFactory, OutputFactory, PledgeFactory, RateFactory, role_user
 
 START, END = dt.date(2025, 1, 1), dt.date(2027, 12, 31)
 
@@ -147,3 +148,28 @@ def test_the_pledge_and_instalment_exports_write_each_amount_in_its_currencys_pl
             ]
     expected = [("PLG-1", "25000000"), ("PLG-2", "1.500"), ("PLG-3", "10.50")]
     assert rows == {"pledges": expected, "instalments": expected}
+
+
+def test_the_pledge_page_shows_yen_and_fils_in_their_places_and_refuses_sen(db, client):
+    client.force_login(role_user("Finance"))
+    yen = services.pledge_create(
+        donor=DonorFactory(), title="Core", total=Decimal("25000000"), currency="JPY",
+        start_date=START, end_date=END, frequency="annual", count=3,
+    )  # fmt: skip
+    page = client.get(f"/admin/donors/pledge/{yen.pk}/change/").content.decode()
+    assert 'name="total" value="25000000"' in page
+    assert 'name="instalments-0-amount" value="8333334"' in page
+    fils = PledgeFactory(ref="PLG-KWD", currency="KWD", total=Decimal("1.5"))
+    page = client.get(f"/admin/donors/pledge/{fils.pk}/change/").content.decode()
+    assert 'name="total" value="1.500"' in page
+    response = admin_post(
+        client,
+        "/admin/donors/pledge/add/",
+        {
+            "ref": "PLG-0100", "donor": yen.donor.pk, "title": "Another", "total": "1000.50", "currency": "JPY",
+            "start_date": "2025-01-01", "end_date": "2025-12-31",
+        },
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["total"] == ["JPY has no minor unit: 1,000.5 is not a JPY amount."]
+    assert not Pledge.objects.filter(ref="PLG-0100").exists()
