@@ -139,7 +139,10 @@ def describe(parse) -> str:
         return f"Text, at most {length} characters" if length else "Text"
     if func is money:
         sign = "greater than zero" if options.get("positive", True) else "may be negative"
-        return f"Amount: digits, '.' and at most 2 decimals, no thousands separators; {sign}"
+        return (
+            "Amount: digits, '.' and at most its currency's decimals (JPY none, GBP 2, KWD 3), "
+            f"no thousands separators; {sign}"
+        )
     if func is decimal:
         return f"Number: digits, '.' and at most {options.get('places', 2)} decimals; may be zero or negative"
     if func is rate:

@@ -313,7 +313,10 @@ class DonationImporter(Importer):
         Column(
             "amount",
             partial(f.money, positive=False),
-            format="Amount: digits, '.' and at most 2 decimals, no thousands separators; greater than zero",
+            format=(
+                "Amount: digits, '.' and at most its currency's decimals (JPY none, GBP 2, KWD 3), "
+                "no thousands separators; greater than zero"
+            ),
             help="A reversal's negative amount, in an export, imports back as unchanged.",
             example="25000.00",
         ),

@@ -86,7 +86,10 @@ class OutputImporter(Importer):
         Column(
             "budget",
             _budget,
-            format="Amount: digits, '.' and at most 2 decimals, no thousands separators; zero or more",
+            format=(
+                "Amount: digits, '.' and at most its currency's decimals (JPY none, GBP 2, KWD 3), "
+                "no thousands separators; zero or more"
+            ),
             help="In the base currency.",
             example="250000.00",
         ),

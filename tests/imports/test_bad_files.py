@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from .conftest import DATA, counts
 
 AMOUNT_FORM = (
-    "is not an amount like 1234.50 (ASCII digits, '.' before the decimals, at most 2 decimals, "
+    "is not an amount like 1234.50 (ASCII digits, '.' before the decimals, at most 3 decimals, "
     "no thousands separators, no currency sign)."
 )
 COLUMNS = "reference, donor_ref, received_on, amount, currency, method, pledge_ref, rate, note"
