@@ -152,9 +152,13 @@ def format_money(amount: Decimal | None, currency: str) -> str:
     (admin pages, reports, emails)."""
     if amount is None:
         return "—"
-    places = minor_unit(currency)
+    return f"{currency} {format_amount(amount, currency)}"
+
+
+def format_amount(amount: Decimal, currency: str) -> str:
+    """'1,234.50', '24,967,757': `format_money` without the code, where a heading names the currency."""
     shown = Decimal(amount).quantize(smallest_unit(currency), rounding=ROUND_HALF_UP)
-    return f"{currency} {shown:,.{places}f}"
+    return f"{shown:,.{minor_unit(currency)}f}"
 
 
 def format_rate(rate: Decimal | None) -> str:

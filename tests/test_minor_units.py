@@ -107,3 +107,11 @@ def test_split_parts_add_up_exactly_and_each_has_the_currencys_places(currency, 
     assert all(p == p.quantize(unit) for p in parts)
     whole = sum(weights)
     assert all(abs(p - total * w / whole) < unit for p, w in zip(parts, weights, strict=True))
+
+
+def test_the_dashboard_shows_a_received_amount_in_its_own_currencys_places():
+    from dashboard.templatetags.dashboard import amount
+
+    assert amount(Decimal("24967756.66"), "JPY") == "24,967,757"
+    assert amount(Decimal("1234.5"), "KWD") == "1,234.500"
+    assert amount(Decimal("1234.5")) == "1,234.50"  # the base currency's
