@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from iso4217 import Currency
 
+from backoffice.errors import LedgerError
+
 RATE_PLACES = Decimal("0.00000001")
 
 # Amount columns hold this many places: enough for every currency the ledger takes.
@@ -82,20 +84,22 @@ def validate_currency(code: str) -> None:
         )
 
 
-def money_places_check(amount: Decimal | None, currency: str | None) -> None:
+def money_places_check(amount: Decimal | None, currency: str | None, *, field: str = "") -> None:
     """Refuse an amount with more places than its currency has, instead of rounding it away:
-    'JPY has no minor unit: 1,000.50 is not a JPY amount.'"""
+    'JPY has no minor unit: 1,000.5 is not a JPY amount.' A service names the `field` to blame
+    (a LedgerError keyed by it); a model's clean() uses `money_places_errors`."""
     if amount is None or currency not in _MINOR_UNITS:
         return  # a missing amount or an unknown currency is its own field's error
     if amount == amount.quantize(smallest_unit(currency), rounding=ROUND_HALF_UP):
         return
     places = minor_unit(currency)
     has = "has no minor unit" if places == 0 else f"has {places} decimal place{'s' if places > 1 else ''}"
-    raise ValidationError(
+    error = ValidationError(
         "%(currency)s %(has)s: %(amount)s is not a %(currency)s amount.",
         code="too_many_places",
         params={"currency": currency, "has": has, "amount": f"{amount.normalize():,f}"},
     )
+    raise LedgerError({field: [error]}) if field else error
 
 
 def money_places_errors(amounts: dict[str, tuple[Decimal | None, str | None]]) -> dict[str, list[str]]:

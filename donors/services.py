@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.db.models.functions import Length
@@ -81,10 +80,7 @@ def schedule_split(
         raise LedgerError({"frequency": f"Unknown frequency {frequency!r}; use one of {', '.join(FREQUENCIES)}."})
     if count < 1:
         raise LedgerError({"count": "A schedule needs at least one instalment."})
-    try:
-        money_places_check(total, currency)
-    except ValidationError as e:
-        raise LedgerError({"total": e.messages}) from None
+    money_places_check(total, currency, field="total")
     if total / count < smallest_unit(currency):
         raise LedgerError(
             {
@@ -210,6 +206,7 @@ def write_off_amount(*, pledge: Pledge, amount: Decimal | None, reason: str) -> 
     if figures.outstanding <= 0:
         raise LedgerError({"amount": f"Nothing is outstanding on pledge {pledge.ref}."})
     amount = figures.outstanding if amount is None else amount
+    money_places_check(amount, pledge.currency, field="amount")
     if amount <= 0:
         raise LedgerError({"amount": "The amount must be greater than zero."})
     if amount > figures.outstanding:
@@ -282,10 +279,7 @@ def posting_amounts(
     base amount half up to the cent; against a pledge in another currency, the base amount at
     the pledge currency's rate of that day. Bulk work passes a `book` of every rate, so that no
     donation costs a query; without one, the rates are read in one query."""
-    try:
-        money_places_check(amount, currency)
-    except ValidationError as e:
-        raise LedgerError({"amount": e.messages}) from None
+    money_places_check(amount, currency, field="amount")
     if rate is not None and currency == settings.BASE_CURRENCY and rate != 1:
         raise LedgerError({"rate": f"A {settings.BASE_CURRENCY} donation has a rate of exactly 1."})
     other_currency = pledge_currency is not None and pledge_currency != currency

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
@@ -69,10 +68,7 @@ def base(amount: Decimal) -> Decimal:
 def _check_amount(amount: Decimal) -> None:
     if amount is None or amount <= 0:
         raise LedgerError({"amount": "The amount must be greater than zero."})
-    try:
-        money_places_check(amount, settings.BASE_CURRENCY)
-    except ValidationError as e:
-        raise LedgerError({"amount": e.messages}) from None
+    money_places_check(amount, settings.BASE_CURRENCY, field="amount")
 
 
 # Received money -------------------------------------------------------------------------
