@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from backoffice.errors import LedgerError
-from backoffice.money import format_money
+from backoffice.money import format_money, money_in_places
 from donors.models import COUNTRY_CHOICES, Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge
 from donors.services import DonationsBulk, NewDonation, instalments_check_total
 
@@ -182,7 +182,10 @@ class PledgeImporter(Importer):
         recorded = Pledge.objects.filter(ref__in=[r["ref"] for r in rows]).values(
             "ref", "donor__ref", "title", "total", "currency", "start_date", "end_date", "agreement_ref"
         )
-        return {(v["ref"],): {**v, "donor_ref": v.pop("donor__ref")} for v in recorded}
+        return {
+            (v["ref"],): {**v, "donor_ref": v.pop("donor__ref"), "total": money_in_places(v["total"], v["currency"])}
+            for v in recorded
+        }
 
     def build(self, row):
         values = dict(row.values)
@@ -223,9 +226,12 @@ class InstalmentImporter(Importer):
         for ref in set(with_schedule):
             self.pledges[ref].has_schedule = True
         recorded = Instalment.objects.filter(pledge__ref__in={r["pledge_ref"] for r in rows}).values(
-            "pledge__ref", "due_date", "amount"
+            "pledge__ref", "due_date", "amount", "pledge__currency"
         )
-        return {(v["pledge__ref"], v["due_date"]): {"amount": v["amount"]} for v in recorded}
+        return {
+            (v["pledge__ref"], v["due_date"]): {"amount": money_in_places(v["amount"], v["pledge__currency"])}
+            for v in recorded
+        }
 
     def build(self, row):
         ref = row.values["pledge_ref"]
@@ -399,7 +405,7 @@ class DonationImporter(Importer):
             "reference", "donor__ref", "received_on", "amount", "currency", "method", "pledge__ref", "rate", "note"
         )
         names = self.column_names()
-        return {(v[0],): dict(zip(names, v, strict=True)) for v in recorded}
+        return {(v[0],): dict(zip(names, v, strict=True)) for v in amounts_in_places(recorded, {3: 4})}
 
     def build(self, row):
         """The new donation's row, as `DonationsBulk` writes it."""

@@ -122,7 +122,8 @@ class OutputImporter(Importer):
         recorded = {}
         self.ambiguous = set()
         titles = {r["title"] for r in rows}
-        for values in Output.objects.filter(title__in=titles).values_list(*self.fields):
+        found = Output.objects.filter(title__in=titles).values_list(*self.fields)
+        for values in amounts_in_places(found, {self.fields.index("budget"): settings.BASE_CURRENCY}):
             row = dict(zip(self.column_names(), values, strict=True))
             key = (row["programme_code"], row["title"])
             if key in recorded:
@@ -254,7 +255,8 @@ class AllocationImporter(Importer):
         for output in Output.objects.filter(title__in=titles).select_related("programme"):
             self.outputs.setdefault((output.programme.code, output.title), []).append(output)
         recorded, self.ambiguous = {}, set()
-        for values in self.received().filter(donation__reference__in=references).values_list(*self.fields):
+        found = self.received().filter(donation__reference__in=references).values_list(*self.fields)
+        for values in amounts_in_places(found, {self.fields.index("amount"): settings.BASE_CURRENCY}):
             row = dict(zip(self.column_names(), values, strict=True))
             key = self.key_of(row)
             if key in recorded:
