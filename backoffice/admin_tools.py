@@ -1,10 +1,15 @@
 """Shared pieces for admin classes: money display, service errors shown as messages, history."""
 
+import operator
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
-from backoffice.money import format_money
+from backoffice.money import format_money, money_in_places
 
 
 def money(amount, currency: str) -> str:
@@ -80,6 +85,27 @@ class PresentValuesFilter(admin.ChoicesFieldListFilter):
             if value in self.present:
                 yield choice
         yield from offered
+
+
+class AmountsInPlacesForm(forms.ModelForm):
+    """A form whose amount inputs show a stored amount in its currency's places ('8203937.01',
+    '25000000', '1.500'), not the column's three. `amount_currency` names each amount field's
+    currency: an attribute of the instance ('currency', 'pledge.currency'), or None for the base
+    currency. The model's clean() checks what is typed against the same places."""
+
+    amount_currency: dict[str, str | None] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, path in self.amount_currency.items():
+            value = self.initial.get(name)
+            if not isinstance(value, Decimal):
+                continue
+            try:
+                currency = settings.BASE_CURRENCY if path is None else operator.attrgetter(path)(self.instance)
+                self.initial[name] = money_in_places(value, currency)
+            except (AttributeError, ValueError):  # no currency yet (a new row), or none recorded
+                continue
 
 
 class ShownAsMixin:

@@ -5,9 +5,11 @@ from decimal import Decimal
 from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
-ZERO = Value(Decimal("0.00"), output_field=MONEY)
-TOTAL = DecimalField(max_digits=18, decimal_places=2)  # a sum of many amounts
+from backoffice.money import MONEY_DIGITS, STORED_PLACES, TOTAL_DIGITS
+
+MONEY = DecimalField(max_digits=MONEY_DIGITS, decimal_places=STORED_PLACES)
+ZERO = Value(Decimal("0"), output_field=MONEY)
+TOTAL = DecimalField(max_digits=TOTAL_DIGITS, decimal_places=STORED_PLACES)  # a sum of many amounts
 
 
 def sum_subquery(queryset: QuerySet, field: str, outer: str, outer_ref: str = "pk") -> Coalesce:

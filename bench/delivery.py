@@ -125,7 +125,7 @@ def ledger_seed(donors: int):
                 )
             )  # fmt: skip
             step = relativedelta(months=12 // per_year)
-            amounts = split_largest_remainder(total, [Decimal(1)] * (years * per_year))
+            amounts = split_largest_remainder(total, [Decimal(1)] * (years * per_year), currency)
             schedules[pledge_ref] = (ref, currency, [(start + step * k, a) for k, a in enumerate(amounts)])
         Pledge.objects.bulk_create(pledges, batch_size=2000)
         pledge_ids = dict(Pledge.objects.filter(ref__in=schedules).values_list("ref", "id"))

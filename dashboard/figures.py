@@ -45,7 +45,7 @@ def _posted():
 
 def _currency_rows(totals: dict[str, Decimal], fx: Converter) -> list[dict]:
     return [
-        {"currency": c, "amount": money_round(v), "base": money_round(fx.to_base(v, c))}
+        {"currency": c, "amount": money_round(v, c), "base": money_round(fx.to_base(v, c))}
         for c, v in sorted(totals.items())
         if v
     ]
@@ -80,7 +80,11 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
         ]
     else:
         received_by_currency = [
-            {"currency": r["currency"], "amount": money_round(r["amount"]), "base": money_round(r["base"])}
+            {
+                "currency": r["currency"],
+                "amount": money_round(r["amount"], r["currency"]),
+                "base": money_round(r["base"]),
+            }
             for r in _posted()
             .filter(received_on__gte=start, received_on__lte=end, pledge__in=pledge_scope)
             .values("currency")

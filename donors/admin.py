@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from backoffice.admin_tools import (
+    AmountsInPlacesForm,
     HistoryAdmin,
     PresentValuesFilter,
     RecordAdmin,
@@ -22,7 +23,7 @@ from backoffice.admin_tools import (
     money,
     run_each,
 )
-from backoffice.money import format_rate
+from backoffice.money import MONEY_DIGITS, STORED_PLACES, format_rate
 from delivery.models import Delivery
 from grants import services as grant_services
 from grants.models import Allocation
@@ -311,11 +312,20 @@ class InstalmentFormSet(BaseInlineFormSet):
                 raise ValidationError(error.messages) from None
 
 
+class InstalmentForm(AmountsInPlacesForm):
+    amount_currency = {"amount": "pledge.currency"}
+
+
+class BatchForm(AmountsInPlacesForm):
+    amount_currency = {"expected_total": "currency"}
+
+
 class InstalmentInline(ShownAsMixin, admin.TabularInline):
     """The schedule, each instalment with whether it is paid, part paid, overdue or due, and the
     donations (and write-offs) that pay it: `selectors.pledge_instalment_states`, the rule's home."""
 
     model = Instalment
+    form = InstalmentForm
     formset = InstalmentFormSet
     extra = 0
     fields = ("due_date", "amount", "state", "paid_by")
@@ -330,6 +340,9 @@ class InstalmentInline(ShownAsMixin, admin.TabularInline):
             states[obj.pledge_id] = {s.instalment.pk: s for s in selectors.pledge_instalment_states(obj.pledge)}
             self._states = states
         return states[obj.pledge_id].get(obj.pk)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("pledge")  # each row's currency, in one query
 
     @admin.display(description="Amount")
     def amount_display(self, obj):
@@ -440,7 +453,9 @@ class InstalmentAdmin(RecordAdmin, HistoryAdmin):
         return _paid_by(obj.paid_by, obj.pledge.currency)
 
 
-class PledgeForm(forms.ModelForm):
+class PledgeForm(AmountsInPlacesForm):
+    amount_currency = {"total": "currency"}
+
     frequency = forms.ChoiceField(
         required=False,
         choices=[("", "— no schedule —"), ("monthly", "Monthly"), ("quarterly", "Quarterly"), ("annual", "Annual")],
@@ -573,7 +588,9 @@ class PostedReadOnlyMixin:
         return request.user.is_superuser
 
 
-class DonationForm(forms.ModelForm):
+class DonationForm(AmountsInPlacesForm):
+    amount_currency = {"amount": "currency"}
+
     class Meta:
         model = Donation
         fields = "__all__"
@@ -730,6 +747,7 @@ class DonationAdmin(ShownAsMixin, DonationPostingMixin, TransferAdminMixin, Post
 
 @admin.register(DonationBatch)
 class DonationBatchAdmin(ShownAsMixin, HistoryAdmin):
+    form = BatchForm
     list_display = (
         "reference",
         "status",
@@ -840,7 +858,10 @@ class ExchangeRateAdmin(ShownAsMixin, TransferAdminMixin, HistoryAdmin):
 
 class WriteOffForm(forms.ModelForm):
     amount = forms.DecimalField(
-        max_digits=14, decimal_places=2, required=False, help_text="Leave blank to write off the rest."
+        max_digits=MONEY_DIGITS,
+        decimal_places=STORED_PLACES,
+        required=False,
+        help_text="Leave blank to write off the rest.",
     )
 
     class Meta:

@@ -20,7 +20,15 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from backoffice.db import ledger_triggers
-from backoffice.money import CURRENCY_CHOICES, format_money, validate_cents, validate_currency
+from backoffice.money import (
+    CURRENCY_CHOICES,
+    MONEY_DIGITS,
+    STORED_PLACES,
+    TOTAL_DIGITS,
+    format_money,
+    money_places_errors,
+    validate_currency,
+)
 from backoffice.text import validate_notes_text, validate_plain_text
 
 from .names import name_key
@@ -33,7 +41,11 @@ class ImmutableRecordError(Exception):
 
 
 def money_field(validators=(), **kwargs):
-    return models.DecimalField(max_digits=14, decimal_places=2, validators=[validate_cents, *validators], **kwargs)
+    """An amount, stored with the places of the currency that has the most (three); each model's
+    clean() checks it against its own currency's places (backoffice.money.money_places_check)."""
+    return models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=STORED_PLACES, validators=list(validators), **kwargs
+    )
 
 
 class _CodeField(models.CharField):
@@ -447,7 +459,7 @@ class Pledge(models.Model):
     )
     donor = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="pledges")
     title = models.CharField(max_length=200, validators=[validate_plain_text])
-    total = money_field(validators=[MinValueValidator(Decimal("0.01"))])
+    total = money_field(validators=[MinValueValidator(Decimal("0.001"))])
     currency = currency_field()
     start_date = models.DateField()
     end_date = models.DateField()
@@ -485,6 +497,7 @@ class Pledge(models.Model):
             errors["end_date"] = "The end date is before the start date."
         if self.restricted_programme_id and self.restricted_output_id:
             errors["restricted_output"] = "Restrict a pledge to a programme or to an output, not both."
+        errors |= money_places_errors({"total": (self.total, self.currency)})
         if errors:
             raise ValidationError(errors)
 
@@ -500,7 +513,7 @@ class Pledge(models.Model):
 class Instalment(models.Model):
     pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="instalments")
     due_date = models.DateField()
-    amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
+    amount = money_field(validators=[MinValueValidator(Decimal("0.001"))])
 
     history = HistoricalRecords()
 
@@ -512,6 +525,10 @@ class Instalment(models.Model):
 
     def __str__(self):
         return f"{self.pledge.ref} due {self.due_date}: {format_money(self.amount, self.pledge.currency)}"
+
+    def clean(self):
+        if self.pledge_id and (errors := money_places_errors({"amount": (self.amount, self.pledge.currency)})):
+            raise ValidationError(errors)
 
 
 class ExchangeRate(models.Model):
@@ -573,6 +590,8 @@ class DonationBatch(models.Model):
         return self.reference
 
     def clean(self):
+        if errors := money_places_errors({"expected_total": (self.expected_total, self.currency)}):
+            raise ValidationError(errors)
         if self.pk and self.currency:
             others = sorted(
                 set(self.donations.exclude(currency=self.currency).values_list("currency", flat=True).distinct())
@@ -786,6 +805,13 @@ class Donation(models.Model):
 
     def clean(self):
         errors = {}
+        errors |= money_places_errors(
+            {
+                "amount": (self.amount, self.currency),
+                "base_amount": (self.base_amount, settings.BASE_CURRENCY),
+                "pledge_amount": (self.pledge_amount, self.pledge.currency if self.pledge_id else None),
+            }
+        )
         if self.reversal_of_id is None and self.amount is not None and self.amount <= 0:
             errors["amount"] = "The amount must be greater than zero."
         if self.pledge_id and self.donor_id and self.pledge.donor_id != self.donor_id:
@@ -858,6 +884,10 @@ class WriteOff(models.Model):
     def __str__(self):
         return f"Write-off of {format_money(self.amount, self.pledge.currency)} on {self.pledge.ref}"
 
+    def clean(self):
+        if self.pledge_id and (errors := money_places_errors({"amount": (self.amount, self.pledge.currency)})):
+            raise ValidationError(errors)
+
     def save(self, *args, **kwargs):
         if self.pk and WriteOff.objects.filter(pk=self.pk).exists():
             raise ImmutableRecordError("A write-off cannot be changed; reverse it.")
@@ -868,8 +898,8 @@ class WriteOff(models.Model):
 
 
 def total_field():
-    """A sum of many amounts: wider than one amount (max_digits 14), so a busy day cannot overflow it."""
-    return models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
+    """A sum of many amounts: wider than one amount, so a busy day cannot overflow it."""
+    return models.DecimalField(max_digits=TOTAL_DIGITS, decimal_places=STORED_PLACES, default=Decimal("0"))
 
 
 class PostedDayTotal(models.Model):

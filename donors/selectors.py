@@ -154,13 +154,13 @@ def pledge_figures(pledge: Pledge, *, today: dt.date | None = None) -> PledgeFig
     row = pledges_with_figures(Pledge.objects.filter(pk=pledge.pk), today=today).get()
     return PledgeFigures(
         currency=row.currency,
-        total=money_round(row.total),
-        scheduled=money_round(row.scheduled),
-        received=money_round(row.received),
-        written_off=money_round(row.written_off),
-        outstanding=money_round(row.outstanding),
-        overpaid=money_round(row.overpaid),
-        overdue_amount=money_round(row.overdue_amount),
+        total=money_round(row.total, row.currency),
+        scheduled=money_round(row.scheduled, row.currency),
+        received=money_round(row.received, row.currency),
+        written_off=money_round(row.written_off, row.currency),
+        outstanding=money_round(row.outstanding, row.currency),
+        overpaid=money_round(row.overpaid, row.currency),
+        overdue_amount=money_round(row.overdue_amount, row.currency),
         status=row.status,
     )
 
@@ -266,7 +266,7 @@ def instalments_paid_by(pledge_ids) -> dict[int, tuple[InstalmentPayment, ...]]:
             kind, entry_id, label, entry_amount, entry_upto = rows[i]
             part = min(entry_upto, upto) - max(entry_upto - entry_amount, start)
             if part > 0:
-                parts.append(InstalmentPayment(kind, entry_id, label, money_round(part)))
+                parts.append(InstalmentPayment(kind, entry_id, label, part))
             i += 1
         paid_by[pk] = tuple(parts)
     return paid_by
@@ -278,7 +278,10 @@ def pledge_instalment_states(pledge: Pledge, *, today: dt.date | None = None) ->
     paid_by = instalments_paid_by([pledge.pk])
     return [
         InstalmentState(
-            instalment=i, covered=money_round(i.covered), status=i.cover_status, paid_by=paid_by.get(i.pk, ())
+            instalment=i,
+            covered=money_round(i.covered, pledge.currency),
+            status=i.cover_status,
+            paid_by=paid_by.get(i.pk, ()),
         )
         for i in instalments
     ]

@@ -16,7 +16,14 @@ from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
 from backoffice.errors import LedgerError
-from backoffice.money import format_money, money_round, split_largest_remainder
+from backoffice.money import (
+    format_money,
+    money_in_places,
+    money_places_check,
+    money_round,
+    smallest_unit,
+    split_largest_remainder,
+)
 from backoffice.reversals import reversal_check, reversal_create
 
 from .models import Activity, Donation, DonationBatch, Donor, Instalment, Pledge, WriteOff
@@ -85,16 +92,25 @@ def next_steps_done(*, activities, on: dt.date | None = None) -> int:
 # Pledges and instalments ----------------------------------------------------------------
 
 
-def schedule_split(*, total: Decimal, start: dt.date, frequency: str, count: int) -> list[tuple[dt.date, Decimal]]:
-    """`count` instalments from `start`, every month, quarter or year, adding up to `total`."""
+def schedule_split(
+    *, total: Decimal, currency: str, start: dt.date, frequency: str, count: int
+) -> list[tuple[dt.date, Decimal]]:
+    """`count` instalments from `start`, every month, quarter or year, adding up to `total`, each
+    in the currency's places (whole yen, cents, fils)."""
     if frequency not in FREQUENCIES:
         raise LedgerError({"frequency": f"Unknown frequency {frequency!r}; use one of {', '.join(FREQUENCIES)}."})
     if count < 1:
         raise LedgerError({"count": "A schedule needs at least one instalment."})
-    if total / count < Decimal("0.01"):
-        raise LedgerError({"count": f"{total} cannot be split into {count} instalments of at least 0.01."})
+    money_places_check(total, currency, field="total")
+    if total / count < smallest_unit(currency):
+        raise LedgerError(
+            {
+                "count": f"{format_money(total, currency)} cannot be split into {count} instalments of at least "
+                f"{format_money(smallest_unit(currency), currency)}."
+            }
+        )
     step = FREQUENCIES[frequency]
-    amounts = split_largest_remainder(total, [Decimal(1)] * count)
+    amounts = split_largest_remainder(total, [Decimal(1)] * count, currency)
     return [(start + step * i, amount) for i, amount in enumerate(amounts)]
 
 
@@ -105,8 +121,8 @@ def instalments_check_total(*, pledge: Pledge, amounts: Iterable[Decimal]) -> No
         raise LedgerError(
             {
                 "instalments": (
-                    f"The instalments add up to {scheduled} {pledge.currency}, "
-                    f"but the pledge total is {pledge.total} {pledge.currency}."
+                    f"The instalments add up to {money_in_places(scheduled, pledge.currency)} {pledge.currency}, "
+                    f"but the pledge total is {money_in_places(pledge.total, pledge.currency)} {pledge.currency}."
                 )
             }
         )
@@ -132,7 +148,13 @@ def instalments_replace(*, pledge: Pledge, rows: list[tuple[dt.date, Decimal]]) 
 
 @transaction.atomic
 def instalments_generate(*, pledge: Pledge, frequency: str, count: int, first_due: dt.date | None = None):
-    rows = schedule_split(total=pledge.total, start=first_due or pledge.start_date, frequency=frequency, count=count)
+    rows = schedule_split(
+        total=pledge.total,
+        currency=pledge.currency,
+        start=first_due or pledge.start_date,
+        frequency=frequency,
+        count=count,
+    )
     return instalments_replace(pledge=pledge, rows=rows)
 
 
@@ -205,13 +227,15 @@ def write_off_amount(*, pledge: Pledge, amount: Decimal | None, reason: str) -> 
     if figures.outstanding <= 0:
         raise LedgerError({"amount": f"Nothing is outstanding on pledge {pledge.ref}."})
     amount = figures.outstanding if amount is None else amount
+    money_places_check(amount, pledge.currency, field="amount")
     if amount <= 0:
         raise LedgerError({"amount": "The amount must be greater than zero."})
     if amount > figures.outstanding:
         raise LedgerError(
             {
                 "amount": (
-                    f"{amount} {pledge.currency} is more than the {figures.outstanding} {pledge.currency} outstanding."
+                    f"{money_in_places(amount, pledge.currency)} {pledge.currency} is more than the "
+                    f"{money_in_places(figures.outstanding, pledge.currency)} {pledge.currency} outstanding."
                 )
             }
         )
@@ -276,6 +300,7 @@ def posting_amounts(
     base amount half up to the cent; against a pledge in another currency, the base amount at
     the pledge currency's rate of that day. Bulk work passes a `book` of every rate, so that no
     donation costs a query; without one, the rates are read in one query."""
+    money_places_check(amount, currency, field="amount")
     if rate is not None and currency == settings.BASE_CURRENCY and rate != 1:
         raise LedgerError({"rate": f"A {settings.BASE_CURRENCY} donation has a rate of exactly 1."})
     other_currency = pledge_currency is not None and pledge_currency != currency
@@ -287,7 +312,7 @@ def posting_amounts(
         rate, rate_date, rate_source = book.lookup(currency, received_on)
     else:
         rate_date, rate_source = received_on, rate_source or "entered"
-    base_amount = money_round(amount * rate)
+    base_amount = money_round(amount * rate, settings.BASE_CURRENCY)
     pledge_amount = None
     if pledge_currency is not None:
         pledge_amount = amount
@@ -303,7 +328,7 @@ def posting_amounts(
                         )
                     }
                 ) from None
-            pledge_amount = money_round(base_amount / pledge_rate)
+            pledge_amount = money_round(base_amount / pledge_rate, pledge_currency)
     return {
         "rate": rate,
         "rate_date": rate_date,
@@ -563,7 +588,7 @@ def batch_post(*, batch: DonationBatch, by) -> DonationBatch:
     donations = batch.donations.filter(status=Donation.Status.DRAFT, reversal_of__isnull=True)
     figures = donations.aggregate(total=Sum("amount"))
     count = donations.count()
-    total = money_round(figures["total"] or Decimal("0.00"))
+    total = figures["total"] or Decimal("0")
     problems = []
     if count != batch.expected_count:
         problems.append(f"it has {count} donations, {batch.expected_count} expected")

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from backoffice.admin_tools import HistoryAdmin, ShownAsMixin, money, run_each
+from backoffice.admin_tools import AmountsInPlacesForm, HistoryAdmin, ShownAsMixin, money, run_each
 from donors.admin import PostedReadOnlyMixin
 from reports.admin_actions import ReportActionsMixin, generate_output_statement
 from transfers.admin import TransferAdminMixin
@@ -78,8 +78,13 @@ class OutputAllocationInline(admin.TabularInline):
         return _base(obj.amount)
 
 
+class OutputForm(AmountsInPlacesForm):
+    amount_currency = {"budget": None}
+
+
 @admin.register(Output)
 class OutputAdmin(ShownAsMixin, ReportActionsMixin, TransferAdminMixin, HistoryAdmin):
+    form = OutputForm
     resource_classes = [resources.OutputResource]
     shown_as = {"budget": "budget_display"}
     list_display = (

@@ -14,7 +14,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from backoffice.db import ledger_triggers
-from backoffice.money import format_money
+from backoffice.money import format_money, money_places_errors
 from backoffice.text import validate_notes_text, validate_plain_text
 from donors.models import ImmutableQuerySet, ImmutableRecordError, money_field
 
@@ -69,8 +69,11 @@ class Output(models.Model):
         return self.title
 
     def clean(self):
+        errors = money_places_errors({"budget": (self.budget, settings.BASE_CURRENCY)})
         if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise ValidationError({"end_date": "The end date is before the start date."})
+            errors["end_date"] = ["The end date is before the start date."]
+        if errors:
+            raise ValidationError(errors)
 
 
 class Indicator(models.Model):
@@ -155,6 +158,10 @@ class Allocation(models.Model):
     @property
     def is_planned(self) -> bool:
         return self.pledge_id is not None
+
+    def clean(self):
+        if errors := money_places_errors({"amount": (self.amount, settings.BASE_CURRENCY)}):
+            raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
         if self.pk and Allocation.objects.filter(pk=self.pk).exists():

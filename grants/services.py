@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from backoffice.errors import LedgerError
-from backoffice.money import CENT, money_round, split_largest_remainder
+from backoffice.money import money_in_places, money_places_check, money_round, split_largest_remainder
 from backoffice.reversals import reversal_create
 from donors.models import Donation, Pledge
 from donors.rates import rate_lookup
@@ -60,11 +60,15 @@ def _check_output(*, output: Output, pledge) -> None:
         )
 
 
+def base(amount: Decimal) -> Decimal:
+    """A base-currency amount in the base currency's places, for a message."""
+    return money_in_places(amount, settings.BASE_CURRENCY)
+
+
 def _check_amount(amount: Decimal) -> None:
     if amount is None or amount <= 0:
         raise LedgerError({"amount": "The amount must be greater than zero."})
-    if amount != amount.quantize(CENT):
-        raise LedgerError({"amount": f"{amount} has more than 2 decimal places."})
+    money_places_check(amount, settings.BASE_CURRENCY, field="amount")
 
 
 # Received money -------------------------------------------------------------------------
@@ -100,9 +104,9 @@ def allocation_check(*, donation, output: Output, amount: Decimal) -> None:
         raise LedgerError(
             {
                 "amount": (
-                    f"{amount} {settings.BASE_CURRENCY} is more than the {unallocated} {settings.BASE_CURRENCY} "
-                    f"left to allocate from donation {donation.reference} "
-                    f"(base amount {donation.base_amount} {settings.BASE_CURRENCY})."
+                    f"{base(amount)} {settings.BASE_CURRENCY} is more than the {base(unallocated)} "
+                    f"{settings.BASE_CURRENCY} left to allocate from donation {donation.reference} "
+                    f"(base amount {base(donation.base_amount)} {settings.BASE_CURRENCY})."
                 )
             }
         )
@@ -153,7 +157,7 @@ def donation_auto_allocate(*, donation, by, on: dt.date | None = None) -> list[A
     if not gaps:
         return []
     total = min(remainder, sum((gap for _, gap in gaps), ZERO))
-    parts = split_largest_remainder(total, [gap for _, gap in gaps])
+    parts = split_largest_remainder(total, [gap for _, gap in gaps], settings.BASE_CURRENCY)
     allocations = []
     for (output, _), part in zip(gaps, parts, strict=True):
         if part <= 0:
@@ -197,7 +201,8 @@ def plan_check(*, pledge, output: Output, amount: Decimal) -> None:
         raise LedgerError(
             {
                 "amount": (
-                    f"{amount} {settings.BASE_CURRENCY} is more than the {available} {settings.BASE_CURRENCY} "
+                    f"{base(amount)} {settings.BASE_CURRENCY} is more than the {base(available)} "
+                    f"{settings.BASE_CURRENCY} "
                     f"left to plan from pledge {pledge.ref}."
                 )
             }

@@ -141,12 +141,12 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     def donations_figure(groups, amount: str, base_amount: str):
         groups = [g for g in groups if g[base_amount] is not None]  # no donation of that currency in the period
         value = sum((g[amount] if g["currency"] == shown else g[base_amount] / fx.rate(shown) for g in groups), D0)
-        return money_round(value), money_round(sum((g[base_amount] for g in groups), start=D0))
+        return money_round(value, shown), money_round(sum((g[base_amount] for g in groups), start=D0))
 
     def pledge_figure(totals: dict[str, Decimal]):
         value = sum((fx.convert(v, c, shown) for c, v in totals.items()), start=D0)
         base_value = sum((fx.to_base(v, c) for c, v in totals.items()), start=D0)
-        return money_round(value), money_round(base_value)
+        return money_round(value, shown), money_round(base_value)
 
     donations = Donation.objects.posted().filter(donor=donor)
     pledges = pledge_rows(pledges_at(end=end, queryset=donor.pledges.all()))

@@ -19,9 +19,10 @@ def snapshot_sha256(snapshot: dict) -> str:
 
 
 def money(amount: Decimal | None, currency: str) -> dict:
-    """Money in a snapshot: the amount as a cents string with its currency beside it."""
-    amount = Decimal("0.00") if amount is None else amount
-    return {"amount": str(money_round(amount)), "currency": currency}
+    """Money in a snapshot: the amount as a string in its currency's places ('1234.50' GBP,
+    '24967757' JPY, '1234.500' KWD) with its currency beside it."""
+    amount = Decimal("0") if amount is None else amount
+    return {"amount": str(money_round(amount, currency)), "currency": currency}
 
 
 def share(value: Decimal | None) -> str:

@@ -73,15 +73,15 @@ def _agreement(pledge: Pledge, rng, events) -> Agreement:
         status=Agreement.Status.ACTIVE,
     )
     years = list(range(pledge.start_date.year, pledge.end_date.year + 1))
-    budget = money_round(pledge.total * Decimal("0.9"))
+    budget = money_round(pledge.total * Decimal("0.9"), pledge.currency)
     by_year = split_largest_remainder(
-        budget, [Decimal(_months_in(y, pledge.start_date, pledge.end_date)) for y in years]
+        budget, [Decimal(_months_in(y, pledge.start_date, pledge.end_date)) for y in years], pledge.currency
     )
     kinds = [*LINES, *([("9.1", "indirect", "Indirect costs", 6)] if indirect else [])]
     output = rng.choice(events) if events else None
     lines = []
     for year, amount in zip(years, by_year, strict=True):
-        parts = split_largest_remainder(amount, [Decimal(share) for *_, share in kinds])
+        parts = split_largest_remainder(amount, [Decimal(share) for *_, share in kinds], pledge.currency)
         lines += [
             NewLine(
                 code=code,
@@ -103,7 +103,9 @@ def _agreement(pledge: Pledge, rng, events) -> Agreement:
         )
         travel = revision.lines.filter(code="1.2")
         moved = sum(line.amount for line in travel) * Decimal("0.3")
-        moves = split_largest_remainder(money_round(moved), [line.amount for line in travel])
+        moves = split_largest_remainder(
+            money_round(moved, agreement.currency), [line.amount for line in travel], agreement.currency
+        )
         for line, move in zip(travel, moves, strict=True):
             BudgetLine.objects.filter(pk=line.pk).update(amount=line.amount - move)
             BudgetLine.objects.filter(version=revision, code="2.1", year=line.year).update(
@@ -128,18 +130,18 @@ def _expenses(agreement: Agreement, rng, book, agreements) -> list[NewExpense]:
         gone = min(last, LAST_SPEND)
         fraction = Decimal((gone - first).days + 1) / Decimal((last - first).days + 1)
         factor = Decimal("1.25") if rng.random() < 0.1 else Decimal(rng.randint(75, 98)) / 100
-        target = money_round(line.amount * fraction * factor)
+        target = money_round(line.amount * fraction * factor, agreement.currency)
         count = rng.randint(6, 14)
         if target < count:
             continue
-        parts = split_largest_remainder(target, [Decimal(rng.randint(5, 15)) for _ in range(count)])
+        parts = split_largest_remainder(target, [Decimal(rng.randint(5, 15)) for _ in range(count)], agreement.currency)
         for part in parts:
             incurred = first + dt.timedelta(days=rng.randint(0, (gone - first).days))
             paid = min(incurred + dt.timedelta(days=rng.randint(0, 30)), LAST_SPEND)
             currency, amount = agreement.currency, part
             if currency != "GBP" and rng.random() < 0.2:  # paid from the alliance's sterling account
                 rate = book.lookup(currency, paid)[0]
-                currency, amount = "GBP", money_round(part * rate)
+                currency, amount = "GBP", money_round(part * rate, "GBP")
             charges = [NewCharge(line, share=Decimal("100"))]
             other = _partner_line(agreement, line, incurred, agreements) if rng.random() < 0.05 else None
             if other is not None:

@@ -17,7 +17,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from backoffice.db import ledger_triggers
-from backoffice.money import format_money
+from backoffice.money import format_money, money_places_errors
 from backoffice.text import validate_notes_text, validate_plain_text
 from donors.models import ImmutableQuerySet, ImmutableRecordError, currency_field, money_field, rate_field
 
@@ -246,6 +246,10 @@ class BudgetLine(models.Model):
     def clean(self):
         if self.category == self.Category.INDIRECT and self.indirect_eligible:
             self.indirect_eligible = False  # indirect costs are never their own base
+        if self.version_id and (
+            errors := money_places_errors({"amount": (self.amount, self.version.agreement.currency)})
+        ):
+            raise ValidationError(errors)
 
     def _locked(self) -> bool:
         return BudgetVersion.objects.filter(pk=self.version_id, status=BudgetVersion.Status.APPROVED).exists()
@@ -343,6 +347,7 @@ class Expense(models.Model):
             errors["paid_on"] = "The date paid is before the date incurred."
         if self.reversal_of_id is not None and not (self.reversal_reason or "").strip():
             errors["reversal_reason"] = "A reversal needs a reason: say why the expense is reversed."
+        errors |= money_places_errors({"amount": (self.amount, self.currency)})
         if errors:
             raise ValidationError(errors)
 
@@ -399,6 +404,10 @@ class ExpenseCharge(models.Model):
 
     def __str__(self):
         return f"{format_money(self.amount, self.expense.currency)} to {self.line.code} of {self.agreement.funder_ref}"
+
+    def clean(self):
+        if self.expense_id and (errors := money_places_errors({"amount": (self.amount, self.expense.currency)})):
+            raise ValidationError(errors)
 
     def _locked(self) -> bool:
         return Expense.objects.filter(pk=self.expense_id, status=Expense.Status.POSTED).exists()

@@ -92,7 +92,7 @@ def _phased(line_year: int, amount: Decimal, agreement: Agreement, first: int, l
     inside = min(end, last) - max(start, first) + 1
     if months <= 0 or inside <= 0:
         return ZERO
-    return money_round(amount * inside / months)
+    return money_round(amount * inside / months, agreement.currency)
 
 
 # Budget against actual -----------------------------------------------------------------
@@ -197,12 +197,12 @@ def actual_rows(agreement: Agreement, *, start: dt.date, end: dt.date) -> list[d
     )
 
 
-def converted(row: dict, when: str, rate: Decimal | None) -> Decimal:
+def converted(row: dict, when: str, rate: Decimal | None, currency: str) -> Decimal:
     """A row of `actual_rows` in the agreement's currency: at the spot amounts when `rate` is None,
     else the part in that currency plus the rest's base amount at `rate`, half up to the cent."""
     if rate is None:
         return row[f"spot_{when}"]
-    return row[f"same_{when}"] + money_round(row[f"base_{when}"] * rate)
+    return row[f"same_{when}"] + money_round(row[f"base_{when}"] * rate, currency)
 
 
 def budget_vs_actual(agreement: Agreement, *, start: dt.date, end: dt.date) -> BudgetVsActual:
@@ -230,7 +230,8 @@ def budget_vs_actual(agreement: Agreement, *, start: dt.date, end: dt.date) -> B
     eligible_all = agreement.indirect_base == Agreement.IndirectBase.DIRECT
     for row in actual_rows(agreement, start=start, end=end):
         code = row["line__code"]
-        period, to_date = converted(row, "period", rate), converted(row, "to_date", rate)
+        period = converted(row, "period", rate, agreement.currency)
+        to_date = converted(row, "to_date", rate, agreement.currency)
         actual_period[code] = actual_period.get(code, ZERO) + period
         actual_to_date[code] = actual_to_date.get(code, ZERO) + to_date
         figures.direct_period += period
@@ -239,8 +240,8 @@ def budget_vs_actual(agreement: Agreement, *, start: dt.date, end: dt.date) -> B
             figures.indirect_base_period += period
             figures.indirect_base_to_date += to_date
     share = agreement.indirect_rate / HUNDRED
-    figures.indirect_period = money_round(figures.indirect_base_period * share)
-    figures.indirect_to_date = money_round(figures.indirect_base_to_date * share)
+    figures.indirect_period = money_round(figures.indirect_base_period * share, agreement.currency)
+    figures.indirect_to_date = money_round(figures.indirect_base_to_date * share, agreement.currency)
 
     current = current_budget(agreement)
     original = _by_code(original_budget(agreement))

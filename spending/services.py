@@ -221,7 +221,7 @@ def expense_amounts(expense: Expense, *, book: RateBook | None = None) -> dict:
     return amounts
 
 
-def charge_amounts(*, expense_amount: Decimal, charges: list[NewCharge]) -> list[Decimal]:
+def charge_amounts(*, expense_amount: Decimal, currency: str, charges: list[NewCharge]) -> list[Decimal]:
     """Each charge's amount in the expense's currency: as given, or its share of the expense. Shares
     are split by the largest remainder (with the part not charged as one more part), so that charges
     of 100% in all add up exactly to the expense."""
@@ -235,7 +235,7 @@ def charge_amounts(*, expense_amount: Decimal, charges: list[NewCharge]) -> list
         total = sum(shares, Decimal(0))
         if total > HUNDRED:
             raise LedgerError({"share": f"The shares add up to {total}%: more than the whole expense."})
-        parts = iter(split_largest_remainder(expense_amount, [*shares, HUNDRED - total]))
+        parts = iter(split_largest_remainder(expense_amount, [*shares, HUNDRED - total], currency))
         amounts = [a if a is not None else next(parts) for a in amounts]
     return amounts
 
@@ -305,7 +305,7 @@ def charges_total_check(*, expense: Expense, amounts: list[Decimal]) -> None:
 def charges_check(*, expense: Expense, charges: list[NewCharge], currents=None) -> list[Decimal]:
     """Every rule of a draft expense's charges, before anything is written: their amounts. Bulk work
     passes `currents`, a dict that keeps each agreement's current budget once read."""
-    amounts = charge_amounts(expense_amount=expense.amount, charges=charges)
+    amounts = charge_amounts(expense_amount=expense.amount, currency=expense.currency, charges=charges)
     for n, (charge, amount) in enumerate(zip(charges, amounts, strict=True), start=1):
         charge_check(expense=expense, line=charge.line, amount=amount, output=charge.output, n=n, currents=currents)
     charges_total_check(expense=expense, amounts=amounts)
@@ -361,7 +361,9 @@ def charge_postings(*, expense: Expense, base_amount: Decimal, charges: list[Exp
         return []
     weights = [c.amount for c in charges]
     rest = expense.amount - sum(weights, Decimal(0))
-    bases = split_largest_remainder(base_amount, [abs(w) for w in weights] + [abs(rest)])[: len(charges)]
+    bases = split_largest_remainder(base_amount, [abs(w) for w in weights] + [abs(rest)], settings.BASE_CURRENCY)[
+        : len(charges)
+    ]
     book = book or RateBook.closing(expense.paid_on, {c.agreement.currency for c in charges})
     postings = []
     for charge, base in zip(charges, bases, strict=True):
@@ -370,7 +372,7 @@ def charge_postings(*, expense: Expense, base_amount: Decimal, charges: list[Exp
             spot = charge.amount
         else:
             rate = book.lookup(currency, expense.paid_on)[0]
-            spot = money_round(base / rate)
+            spot = money_round(base / rate, currency)
         postings.append({"base_amount": base, "spot_amount": spot})
     return postings
 

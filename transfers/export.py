@@ -11,6 +11,8 @@ import io
 from collections.abc import Iterable
 from decimal import Decimal
 
+from backoffice.money import money_in_places
+
 from .fields import escape
 
 FORMATS = ("csv", "xlsx")
@@ -18,6 +20,17 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+def amounts_in_places(rows: Iterable[tuple], amounts: dict[int, int | str], drop: int = 0) -> Iterable[tuple]:
+    """Exporters' rows with each amount in its currency's places: `amounts` maps an amount's
+    position to its currency's position in the row, or to a currency code (the base currency).
+    The last `drop` values (a currency fetched only for this) are left out."""
+    for row in rows:
+        row = list(row)
+        for at, currency in amounts.items():
+            row[at] = money_in_places(row[at], row[currency] if isinstance(currency, int) else currency)
+        yield tuple(row[: len(row) - drop])
 
 
 def csv_cell(value) -> str:
@@ -73,7 +86,8 @@ def write_xlsx(header: list[str], rows: Iterable, out) -> int:
             if isinstance(value, dt.date):
                 cell.number_format = "yyyy-mm-dd"
             elif isinstance(value, Decimal):
-                cell.number_format = "0.00" if value == value.quantize(Decimal("0.01")) else "0.00000000"
+                places = -value.as_tuple().exponent  # an amount comes in its currency's places
+                cell.number_format = "0" if places <= 0 else "0." + "0" * places
             cells.append(cell)
         sheet.append(cells)
         count += 1

@@ -17,7 +17,7 @@ class CellError(ValueError):
     """A cell's value is not acceptable; the message says why."""
 
 
-_MONEY = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?", re.ASCII)
+_MONEY = re.compile(r"[0-9]{1,12}(\.[0-9]{1,3})?", re.ASCII)
 _RATE = re.compile(r"[0-9]{1,10}(\.[0-9]{1,8})?", re.ASCII)
 _NUMBER_LIKE = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -37,19 +37,20 @@ def text(value: str, *, max_length: int | None = None, notes: bool = False) -> s
 
 
 def money(value: str, *, positive: bool = True) -> Decimal:
-    """An amount: digits, optionally '.' and one or two decimals; nothing else."""
+    """An amount: digits, optionally '.' and up to three decimals (KWD has three); nothing else.
+    Whether the places suit the row's currency is the ledger's check (JPY has none)."""
     negative = value.startswith("-") and not positive
     digits = value[1:] if negative else value
     if not _MONEY.fullmatch(digits):
         if _NUMBER_LIKE.fullmatch(value):
             if value.startswith("-"):
                 raise CellError(f"{value!r} must be greater than zero")
-            if "." in value and len(value.split(".")[1]) > 2:
-                raise CellError(f"{value!r} has more than 2 decimal places")
+            if "." in value and len(value.split(".")[1]) > 3:
+                raise CellError(f"{value!r} has more than 3 decimal places, more than any currency has")
             raise CellError(f"{value!r} is too large (at most 12 digits before the decimal point)")
         raise CellError(
             f"{value!r} is not an amount like 1234.50 (ASCII digits, '.' before the decimals, "
-            "at most 2 decimals, no thousands separators, no currency sign)"
+            "at most 3 decimals, no thousands separators, no currency sign)"
         )
     amount = Decimal(value)
     if positive and amount <= 0:
@@ -138,7 +139,10 @@ def describe(parse) -> str:
         return f"Text, at most {length} characters" if length else "Text"
     if func is money:
         sign = "greater than zero" if options.get("positive", True) else "may be negative"
-        return f"Amount: digits, '.' and at most 2 decimals, no thousands separators; {sign}"
+        return (
+            "Amount: digits, '.' and at most its currency's decimals (JPY none, GBP 2, KWD 3), "
+            f"no thousands separators; {sign}"
+        )
     if func is decimal:
         return f"Number: digits, '.' and at most {options.get('places', 2)} decimals; may be zero or negative"
     if func is rate:

@@ -13,13 +13,14 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from backoffice.errors import LedgerError
-from backoffice.money import format_money, money_round
+from backoffice.money import format_money, money_in_places
 from donors.duplicates import DonorFacts, duplicates_of
 from donors.models import COUNTRY_CHOICES, Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge
 from donors.services import DonationsBulk, NewDonation, instalments_check_total
 
 from . import fields as f
 from .engine import Column, ExportColumn, Importer, Outcome, RowError, RowProblem
+from .export import amounts_in_places
 
 
 def _text(max_length=None):
@@ -257,7 +258,10 @@ class PledgeImporter(Importer):
         recorded = Pledge.objects.filter(ref__in=[r["ref"] for r in rows]).values(
             "ref", "donor__ref", "title", "total", "currency", "start_date", "end_date", "agreement_ref"
         )
-        return {(v["ref"],): {**v, "donor_ref": v.pop("donor__ref")} for v in recorded}
+        return {
+            (v["ref"],): {**v, "donor_ref": v.pop("donor__ref"), "total": money_in_places(v["total"], v["currency"])}
+            for v in recorded
+        }
 
     def build(self, row):
         values = dict(row.values)
@@ -269,7 +273,7 @@ class PledgeImporter(Importer):
     def export_rows(cls, queryset=None):
         queryset = Pledge.objects.order_by("ref") if queryset is None else queryset
         fields = ("ref", "donor__ref", "title", "total", "currency", "start_date", "end_date", "agreement_ref")
-        yield from queryset.values_list(*fields).iterator(chunk_size=2000)
+        yield from amounts_in_places(queryset.values_list(*fields).iterator(chunk_size=2000), {3: 4})
 
 
 class InstalmentImporter(Importer):
@@ -298,9 +302,12 @@ class InstalmentImporter(Importer):
         for ref in set(with_schedule):
             self.pledges[ref].has_schedule = True
         recorded = Instalment.objects.filter(pledge__ref__in={r["pledge_ref"] for r in rows}).values(
-            "pledge__ref", "due_date", "amount"
+            "pledge__ref", "due_date", "amount", "pledge__currency"
         )
-        return {(v["pledge__ref"], v["due_date"]): {"amount": v["amount"]} for v in recorded}
+        return {
+            (v["pledge__ref"], v["due_date"]): {"amount": money_in_places(v["amount"], v["pledge__currency"])}
+            for v in recorded
+        }
 
     def build(self, row):
         ref = row.values["pledge_ref"]
@@ -313,7 +320,9 @@ class InstalmentImporter(Importer):
                 f"Pledge {ref} already has a schedule with other instalments; change it in the admin.",
             )
         self.scheduled.setdefault(ref, (row.line, []))[1].append(row.values["amount"])
-        return Instalment(pledge_id=pledge.pk, due_date=row.values["due_date"], amount=row.values["amount"])
+        instalment = Instalment(pledge=pledge, due_date=row.values["due_date"], amount=row.values["amount"])
+        instalment.clean()  # the amount in the pledge currency's places
+        return instalment
 
     def finish(self, outcome: Outcome, dry_run: bool):
         for ref, (line, amounts) in self.scheduled.items():
@@ -326,7 +335,8 @@ class InstalmentImporter(Importer):
     @classmethod
     def export_rows(cls, queryset=None):
         queryset = Instalment.objects.order_by("pledge__ref", "due_date") if queryset is None else queryset
-        yield from queryset.values_list("pledge__ref", "due_date", "amount").iterator(chunk_size=2000)
+        rows = queryset.values_list("pledge__ref", "due_date", "amount", "pledge__currency").iterator(chunk_size=2000)
+        yield from amounts_in_places(rows, {2: 3}, drop=1)
 
 
 class ExchangeRateImporter(Importer):
@@ -385,7 +395,10 @@ class DonationImporter(Importer):
         Column(
             "amount",
             partial(f.money, positive=False),
-            format="Amount: digits, '.' and at most 2 decimals, no thousands separators; greater than zero",
+            format=(
+                "Amount: digits, '.' and at most its currency's decimals (JPY none, GBP 2, KWD 3), "
+                "no thousands separators; greater than zero"
+            ),
             help="A reversal's negative amount, in an export, imports back as unchanged.",
             example="25000.00",
         ),
@@ -468,7 +481,7 @@ class DonationImporter(Importer):
             "reference", "donor__ref", "received_on", "amount", "currency", "method", "pledge__ref", "rate", "note"
         )
         names = self.column_names()
-        return {(v[0],): dict(zip(names, v, strict=True)) for v in recorded}
+        return {(v[0],): dict(zip(names, v, strict=True)) for v in amounts_in_places(recorded, {3: 4})}
 
     def build(self, row):
         """The new donation's row, as `DonationsBulk` writes it."""
@@ -549,7 +562,7 @@ class DonationImporter(Importer):
         for currency, batch in self.batches.items():
             batch.reference = f"{reference}-{currency}"
             batch.expected_count = self.counts[currency]
-            batch.expected_total = money_round(self.totals[currency])
+            batch.expected_total = self.totals[currency]
             if self.post:
                 batch.status = DonationBatch.Status.POSTED
                 batch.posted_at = self.bulk.now
@@ -586,4 +599,5 @@ class DonationImporter(Importer):
             "reversed_by__reference",
             "reversal_reason",
         )
-        yield from queryset.values_list(*fields).iterator(chunk_size=5000)
+        rows = queryset.values_list(*fields).iterator(chunk_size=5000)
+        yield from amounts_in_places(rows, {3: 4, 13: settings.BASE_CURRENCY})

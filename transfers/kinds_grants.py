@@ -6,6 +6,7 @@ recorded outputs with the same programme and title make such a row an error (amb
 
 from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from backoffice.errors import LedgerError
@@ -15,6 +16,7 @@ from grants.services import allocation_create
 
 from . import fields as f
 from .engine import Column, Importer, RowProblem
+from .export import amounts_in_places
 
 
 def _budget(value):
@@ -84,7 +86,10 @@ class OutputImporter(Importer):
         Column(
             "budget",
             _budget,
-            format="Amount: digits, '.' and at most 2 decimals, no thousands separators; zero or more",
+            format=(
+                "Amount: digits, '.' and at most its currency's decimals (JPY none, GBP 2, KWD 3), "
+                "no thousands separators; zero or more"
+            ),
             help="In the base currency.",
             example="250000.00",
         ),
@@ -117,7 +122,8 @@ class OutputImporter(Importer):
         recorded = {}
         self.ambiguous = set()
         titles = {r["title"] for r in rows}
-        for values in Output.objects.filter(title__in=titles).values_list(*self.fields):
+        found = Output.objects.filter(title__in=titles).values_list(*self.fields)
+        for values in amounts_in_places(found, {self.fields.index("budget"): settings.BASE_CURRENCY}):
             row = dict(zip(self.column_names(), values, strict=True))
             key = (row["programme_code"], row["title"])
             if key in recorded:
@@ -139,7 +145,8 @@ class OutputImporter(Importer):
     @classmethod
     def export_rows(cls, queryset=None):
         queryset = Output.objects.order_by("programme__code", "title") if queryset is None else queryset
-        yield from queryset.values_list(*cls.fields).iterator(chunk_size=2000)
+        rows = queryset.values_list(*cls.fields).iterator(chunk_size=2000)
+        yield from amounts_in_places(rows, {cls.fields.index("budget"): settings.BASE_CURRENCY})
 
 
 class IndicatorImporter(Importer):
@@ -248,7 +255,8 @@ class AllocationImporter(Importer):
         for output in Output.objects.filter(title__in=titles).select_related("programme"):
             self.outputs.setdefault((output.programme.code, output.title), []).append(output)
         recorded, self.ambiguous = {}, set()
-        for values in self.received().filter(donation__reference__in=references).values_list(*self.fields):
+        found = self.received().filter(donation__reference__in=references).values_list(*self.fields)
+        for values in amounts_in_places(found, {self.fields.index("amount"): settings.BASE_CURRENCY}):
             row = dict(zip(self.column_names(), values, strict=True))
             key = self.key_of(row)
             if key in recorded:
@@ -302,4 +310,5 @@ class AllocationImporter(Importer):
             cls.received() if queryset is None else queryset.filter(donation__isnull=False, reversal_of__isnull=True)
         )
         queryset = queryset.order_by("donation__reference", "output__programme__code", "output__title", "allocated_on")
-        yield from queryset.values_list(*cls.fields).iterator(chunk_size=2000)
+        rows = queryset.values_list(*cls.fields).iterator(chunk_size=2000)
+        yield from amounts_in_places(rows, {cls.fields.index("amount"): settings.BASE_CURRENCY})

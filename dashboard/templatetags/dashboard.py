@@ -1,18 +1,20 @@
 from decimal import Decimal
 
 from django import template
+from django.conf import settings
 
-from backoffice.money import format_money
+from backoffice.money import format_amount, format_money
 
 register = template.Library()
 
 
 @register.filter
-def amount(value) -> str:
-    """A base-currency amount without its currency code (the heading or column names it)."""
+def amount(value, currency: str = "") -> str:
+    """An amount without its currency code (the heading or column names it), in its currency's
+    places: the base currency's unless one is given."""
     if value is None:
         return "—"
-    return f"{Decimal(value):,.2f}"
+    return format_amount(Decimal(value), currency or settings.BASE_CURRENCY)
 
 
 @register.filter

@@ -4,7 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count, Sum
 
-from donors.models import Donation, DonationBatch, Donor, ExchangeRate, Pledge, WriteOff
+from backoffice.money import money_round
+from donors.models import Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge, WriteOff
 from donors.selectors import pledges_with_figures
 
 
@@ -35,7 +36,17 @@ def test_seed_demo_is_realistic(db):
         assert (batch.n, batch.total) == (batch.expected_count, batch.expected_total)
     # Seeded donations obey the posting rule: base = amount × rate, half up.
     for d in Donation.objects.filter(currency="USD")[:50]:
-        assert d.base_amount == (d.amount * d.rate).quantize(d.base_amount)
+        assert d.base_amount == money_round(d.amount * d.rate)
+    # Every amount is in its currency's places: the Japanese ministry's yen are whole yen.
+    assert Pledge.objects.filter(currency="JPY").exists()
+    amounts = [
+        *Pledge.objects.values_list("total", "currency"),
+        *Instalment.objects.values_list("amount", "pledge__currency"),
+        *Donation.objects.values_list("amount", "currency"),
+        *Donation.objects.filter(pledge__isnull=False).values_list("pledge_amount", "pledge__currency"),
+        *WriteOff.objects.values_list("amount", "pledge__currency"),
+    ]
+    assert [(a, c) for a, c in amounts if a != money_round(a, c)] == []
 
 
 def models_year_later():

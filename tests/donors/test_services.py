@@ -56,9 +56,13 @@ def test_quarterly_schedule_adds_up_and_steps_three_months(db):
 def test_schedule_always_adds_up_to_the_pledge_total(total, count, frequency):
     if total / count < Decimal("0.01"):
         with pytest.raises(ValidationError):
-            services.schedule_split(total=total, start=dt.date(2024, 1, 31), frequency=frequency, count=count)
+            services.schedule_split(
+                total=total, currency="GBP", start=dt.date(2024, 1, 31), frequency=frequency, count=count
+            )
         return
-    rows = services.schedule_split(total=total, start=dt.date(2024, 1, 31), frequency=frequency, count=count)
+    rows = services.schedule_split(
+        total=total, currency="GBP", start=dt.date(2024, 1, 31), frequency=frequency, count=count
+    )
     assert sum(amount for _, amount in rows) == total
     assert len(rows) == count
     dates = [d for d, _ in rows]

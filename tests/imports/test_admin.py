@@ -50,14 +50,14 @@ def test_admin_import_previews_then_confirms_with_the_engine_rules(ledger, clien
 
 def test_admin_import_reports_each_bad_row_and_writes_nothing(ledger, client):
     client.force_login(role_user("Finance"))
-    bad = HEADER + "BANK-1,DON-0001,03/04/2025,1.234,GBP,,,,\nBANK-2,DON-9,2025-03-02,5,GBP,,,,\n"
+    bad = HEADER + "BANK-1,DON-0001,03/04/2025,1.2345,GBP,,,,\nBANK-2,DON-9,2025-03-02,5,GBP,,,,\n"
     upload = SimpleUploadedFile("bad.csv", bad.encode())
     response = client.post(reverse("admin:donors_donation_import"), {"import_file": upload, "format": CSV_FORMAT})
     result = response.context["result"]
     errors = [(row.number, dict(row.field_specific_errors)) for row in result.invalid_rows]
     assert errors == [
         (2, {"received_on": ["'03/04/2025' is not a date in the form YYYY-MM-DD."]}),
-        (2, {"amount": ["'1.234' has more than 2 decimal places."]}),
+        (2, {"amount": ["'1.2345' has more than 3 decimal places, more than any currency has."]}),
         (3, {"donor_ref": ["There is no donor with reference 'DON-9'."]}),
     ]
     assert "confirm_form" not in response.context

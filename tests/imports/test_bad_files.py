@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from .conftest import DATA, counts
 
 AMOUNT_FORM = (
-    "is not an amount like 1234.50 (ASCII digits, '.' before the decimals, at most 2 decimals, "
+    "is not an amount like 1234.50 (ASCII digits, '.' before the decimals, at most 3 decimals, "
     "no thousands separators, no currency sign)."
 )
 COLUMNS = "reference, donor_ref, received_on, amount, currency, method, pledge_ref, rate, note"
@@ -19,7 +19,7 @@ ROW_ERRORS = {
     "amount_nan.csv": [f"Line 2, column amount: 'NaN' {AMOUNT_FORM}"],
     "amount_exponent.csv": [f"Line 2, column amount: '1e3' {AMOUNT_FORM}"],
     "amount_arabic_digits.csv": [f"Line 2, column amount: '١٠٠' {AMOUNT_FORM}"],
-    "amount_three_places.csv": ["Line 2, column amount: '100.505' has more than 2 decimal places."],
+    "amount_three_places.csv": ["Line 2, column amount: GBP has 2 decimal places: 100.505 is not a GBP amount."],
     "amount_negative.csv": ["Line 2, column amount: '-5.00' must be greater than zero."],
     "amount_zero.csv": ["Line 2, column amount: '0.00' must be greater than zero."],
     "bad_amount.xlsx": [f"Line 2, column amount: '1.234,50' {AMOUNT_FORM}"],

@@ -82,7 +82,7 @@ def test_every_bad_row_is_reported_and_nothing_is_written(setting, tmp_path):
         "Line 3, column donation_reference: There is no donation with reference 'NOPE'.",
         "Line 4, column output_title: Programme GTA has no output titled 'Nothing'.",
         "Line 5, column donation_reference: Donation DRAFT-1 is a draft; post it before allocating.",
-        "Line 6, column amount: '1.234' has more than 2 decimal places.",
+        "Line 6, column amount: GBP has 2 decimal places: 1.234 is not a GBP amount.",
     ]
     assert Allocation.objects.count() == 0
 

@@ -99,7 +99,7 @@ def test_a_bad_large_file_is_refused_with_its_first_errors_and_writes_nothing(
         "line": 152,
         "column": "amount",
         "value": "1.234",
-        "message": "'1.234' has more than 2 decimal places.",
+        "message": "GBP has 2 decimal places: 1.234 is not a GBP amount.",
     }
     assert counts() == before
     page = client.get(reverse("admin:transfers_importjob_change", args=[job.pk])).content.decode()

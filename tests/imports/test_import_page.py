@@ -60,7 +60,7 @@ def test_the_errors_are_a_table_in_file_order_with_line_column_value_and_message
 
 
 AMOUNT_FORM = (
-    "is not an amount like 1234.50 (ASCII digits, '.' before the decimals, at most 2 decimals, "
+    "is not an amount like 1234.50 (ASCII digits, '.' before the decimals, at most 3 decimals, "
     "no thousands separators, no currency sign)."
 )
 

@@ -158,7 +158,7 @@ def test_a_bad_row_after_written_chunks_leaves_the_database_unchanged(ledger, tm
             stdout=StringIO(),
             stderr=err,
         )
-    assert err.getvalue().strip() == "Line 33, column amount: '1.234' has more than 2 decimal places."
+    assert err.getvalue().strip() == "Line 33, column amount: GBP has 2 decimal places: 1.234 is not a GBP amount."
     assert counts() == before
     assert Donation.history.count() == 0
 

@@ -50,7 +50,7 @@ def test_figures_equal_sums_straight_from_the_ledger(demo):
     assert expected["received_in_period"][0] > 0
     for key, (value, base) in expected.items():
         f = figure(snap, key)
-        assert f["value"] == {"amount": str(money_round(Decimal(value))), "currency": cur}, key
+        assert f["value"] == {"amount": str(money_round(Decimal(value), cur)), "currency": cur}, key
         base = base if base is not None else money_round(Decimal(value) * rate)
         assert f["base"] == {"amount": str(base), "currency": "GBP"}, key
 

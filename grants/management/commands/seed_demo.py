@@ -320,7 +320,7 @@ class Command(BaseCommand):
                     "individual": 10_000,
                 }[kind]
                 rate, _, _ = self.book.lookup(currency, start)
-                total = money_round(Decimal(self.rng.randint(size // 2, size * 2)) / rate)
+                total = money_round(Decimal(self.rng.randint(size // 2, size * 2)) / rate, currency)
                 total = total.quantize(Decimal("1000")) if total > 10000 else total
                 pledges.append(
                     Pledge(
@@ -335,7 +335,9 @@ class Command(BaseCommand):
                         created_at=self.now,
                     )
                 )
-                schedules[ref] = schedule_split(total=total, start=start, frequency=frequency, count=years * per_year)
+                schedules[ref] = schedule_split(
+                    total=total, currency=currency, start=start, frequency=frequency, count=years * per_year
+                )
                 behaviour = self.rng.choices(("prompt", "late", "stopped"), weights=(6, 2, 1))[0]
                 for k, (due, amount) in enumerate(schedules[ref]):
                     if due > LAST_GIFT:
@@ -367,13 +369,16 @@ class Command(BaseCommand):
 
     def write_offs(self, write_offs, pledge_ids, fresh):
 
-        outstanding = dict(
-            pledges_with_figures(Pledge.objects.filter(ref__in=write_offs)).values_list("ref", "outstanding")
-        )
+        outstanding = {
+            ref: money_round(amount, currency)
+            for ref, amount, currency in pledges_with_figures(Pledge.objects.filter(ref__in=write_offs)).values_list(
+                "ref", "outstanding", "currency"
+            )
+        }
         rows = [
             WriteOff(
                 pledge_id=pledge_ids[ref],
-                amount=money_round(outstanding[ref]),
+                amount=outstanding[ref],
                 written_off_on=on,
                 reason="Donor ended the agreement early (budget cut); remaining instalments will not be paid.",
                 by=self.admin,
@@ -473,10 +478,10 @@ class Command(BaseCommand):
             donor_ref = refs[self.rng.randrange(len(refs))]
             currency = self.donor_currency[donor_ref]
             rate = self.book.lookup(currency, LAST_GIFT)[0]
-            amount = money_round(Decimal(self.rng.randint(2_000, 2_000_000)) / 100 / rate)
+            amount = money_round(Decimal(self.rng.randint(2_000, 2_000_000)) / 100 / rate, currency)
             received_on = FIRST_GIFT + dt.timedelta(days=self.rng.randrange(span))
             chunk.append(
-                (f"GIFT-{self.seed}-{i + 1:07d}", donor_ref, None, received_on, max(amount, Decimal("1.00")), currency)
+                (f"GIFT-{self.seed}-{i + 1:07d}", donor_ref, None, received_on, max(amount, Decimal("1")), currency)
             )
             if len(chunk) == 20_000:
                 made += self.post_gifts(chunk, {})
