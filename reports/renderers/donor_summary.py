@@ -1,8 +1,12 @@
 """Donor summary: what one donor gave in a period, and what it paid for."""
 
+from decimal import Decimal
+
 from reportlab.lib.units import mm
 
-from .base import ReportRenderer, fmt_date, fmt_money, fmt_number, fmt_period, fmt_share
+from backoffice.money import format_rate
+
+from .base import ReportRenderer, fmt_date, fmt_money, fmt_number, fmt_period, fmt_rates, fmt_share
 
 
 class DonorSummaryRenderer(ReportRenderer):
@@ -32,36 +36,54 @@ class DonorSummaryRenderer(ReportRenderer):
         return story
 
     def _rates_note(self) -> list:
-        if not self.s["rates"]:
-            return []
-        rates = "; ".join(f"1 {r['currency']} = {r['rate']} {r['base_currency']} ({fmt_date(r['date'])})"
-                          for r in self.s["rates"])  # fmt: skip
-        return [
-            self.spacer(2 * mm),
-            self.para(
+        s = self.s
+        notes = []
+        if s["rates"]:
+            rates = fmt_rates(s["rates"])
+            notes.append(
                 "Donations count at the amount received and their base amount as posted. Pledged, written-off and "
-                f"outstanding amounts in other currencies are converted at the rate on the period end: {rates}.",
-                "small",
-            ),
-        ]
+                f"outstanding amounts in other currencies are converted at the rate on the period end: {rates}."
+            )
+        for f in s["figures"]:
+            if f.get("converted_from"):
+                parts = "; ".join(
+                    f"{fmt_money(p['amount'])} at 1 {p['amount']['currency']} = "
+                    f"{format_rate(p['rate'])} {s['currency']} is {fmt_money(p['converted'])}"
+                    for p in f["converted_from"]
+                )
+                notes.append(f"{f['label']} includes, converted at the closing rate: {parts}.")
+        return [self.spacer(2 * mm), self.para(" ".join(notes), "small")] if notes else []
 
     def _pledges(self) -> list:
         pledges = self.s["pledges"]
         if not pledges:
             return []
+        overpaid = any(Decimal(p["overpaid"]["amount"]) for p in pledges)
         rows = [
             [p["ref"], self.cell(p["title"]), fmt_money(p["total"]), fmt_money(p["received"]),
-             fmt_money(p["written_off"]), fmt_money(p["outstanding"])]
+             fmt_money(p["written_off"]), *([fmt_money(p["overpaid"])] if overpaid else []),
+             fmt_money(p["outstanding"])]
             for p in pledges
         ]  # fmt: skip
-        return [
+        header = ["Pledge", "Title", "Pledged", "Received", "Written off", *(["Overpaid"] if overpaid else [])]
+        money_width = 112 * mm / (len(header) - 1)
+        rows_story = [
             self.heading("Your pledges"),
             self.table(
-                ["Pledge", "Title", "Pledged", "Received", "Written off", "Outstanding"],
+                [*header, "Outstanding"],
                 rows,
-                [18 * mm, 40 * mm, 28 * mm, 28 * mm, 28 * mm, 28 * mm],
-                numeric=(2, 3, 4, 5),
+                [18 * mm, 40 * mm, *([money_width] * (len(header) - 1))],
+                numeric=range(2, len(header) + 1),
             ),
+        ]
+        reconciliation = self.s.get("reconciliation", [])
+        if not reconciliation:
+            return rows_story
+        return [
+            *rows_story,
+            self.heading("How your pledges add up"),
+            *self.reconciliation(reconciliation),
+            *self.reconciliation_note(reconciliation),
         ]
 
     def _donations(self) -> list:
@@ -74,7 +96,16 @@ class DonorSummaryRenderer(ReportRenderer):
              d["pledge"], fmt_money(d["amount"]), fmt_money(d["base"])]
             for d in s["donations"]
         ]  # fmt: skip
-        total = ["Total", "", "", fmt_money(s["donations_total"]["value"]), fmt_money(s["donations_total"]["base"])]
+        # One total per currency received, never one currency added into another; then the base total.
+        by_currency = s["donations_total"]["by_currency"]
+        if len(by_currency) == 1:
+            total = ["Total", "", "", fmt_money(by_currency[0]["amount"]), fmt_money(s["donations_total"]["base"])]
+        else:
+            rows += [
+                [f"Total in {t['amount']['currency']}", "", "", fmt_money(t["amount"]), fmt_money(t["base"])]
+                for t in by_currency
+            ]
+            total = ["Total", "", "", "", fmt_money(s["donations_total"]["base"])]
         story.append(
             self.table(
                 ["Received", "Reference", "Pledge", "Amount", f"{s['base_currency']} as posted"],
