@@ -46,9 +46,13 @@ class DonorSummaryRenderer(ReportRenderer):
             )
         for f in s["figures"]:
             if f.get("converted_from"):
+                dates = {(c["from"], c["to"]): c["rate_dates"] for c in s["conversions"]}
                 parts = "; ".join(
                     f"{fmt_money(p['amount'])} at 1 {p['amount']['currency']} = "
-                    f"{format_rate(p['rate'])} {s['currency']} is {fmt_money(p['converted'])}"
+                    f"{format_rate(p['rate'])} {s['currency']} is {fmt_money(p['converted'])} (rates to "
+                    f"{s['base_currency']} of "
+                    + " and ".join(fmt_date(d) for d in dates[(p["amount"]["currency"], s["currency"])])
+                    + ")"
                     for p in f["converted_from"]
                 )
                 notes.append(f"{f['label']} includes, converted at the closing rate: {parts}.")
