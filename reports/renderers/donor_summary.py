@@ -46,7 +46,7 @@ class DonorSummaryRenderer(ReportRenderer):
             )
         for f in s["figures"]:
             if f.get("converted_from"):
-                dates = {(c["from"], c["to"]): c["rate_dates"] for c in s["conversions"]}
+                dates = {(c["from"], c["to"]): c["rate_dates"] for c in s.get("conversions", [])}
                 parts = "; ".join(
                     f"{fmt_money(p['amount'])} at 1 {p['amount']['currency']} = "
                     f"{format_rate(p['rate'])} {s['currency']} is {fmt_money(p['converted'])} (rates to "
@@ -101,7 +101,10 @@ class DonorSummaryRenderer(ReportRenderer):
             for d in s["donations"]
         ]  # fmt: skip
         # One total per currency received, never one currency added into another; then the base total.
-        by_currency = s["donations_total"]["by_currency"]
+        # Snapshots made before renderer 7 hold one total ("value"), in the donor's currency.
+        by_currency = s["donations_total"].get("by_currency") or [
+            {"amount": s["donations_total"]["value"], "base": s["donations_total"]["base"]}
+        ]
         if len(by_currency) == 1:
             total = ["Total", "", "", fmt_money(by_currency[0]["amount"]), fmt_money(s["donations_total"]["base"])]
         else:

@@ -18,6 +18,7 @@ SECTIONS = {
     "donor_summary": [
         "Your giving",
         "Your pledges",
+        "How your pledges add up",
         "Donations received in this period",
         "What your funding supported",
         "Your funding by programme",
@@ -26,6 +27,7 @@ SECTIONS = {
     "portfolio": [
         "Headline figures",
         "Allocated and unallocated",
+        "Pledges at the period end: how they add up",
         "Received by year",
         "Received by kind of donor",
         "Received by currency",
