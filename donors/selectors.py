@@ -138,6 +138,54 @@ def pledge_totals_by_currency(
 
 
 @dataclass(frozen=True)
+class PledgeAccount:
+    """What the pledges in one currency add up to at a day: in that currency, pledged − received
+    − written off + overpaid = outstanding, exactly; `received_base` is what was received on them
+    at the base amounts posted (each donation at its own day's rate)."""
+
+    currency: str
+    pledged: Decimal
+    received: Decimal
+    written_off: Decimal
+    overpaid: Decimal
+    outstanding: Decimal
+    received_base: Decimal
+
+
+def pledge_accounts_by_currency(*, end: dt.date, queryset: QuerySet | None = None) -> list[PledgeAccount]:
+    """Per currency of the pledges at `end` (`pledges_at`), in code order, their `PledgeAccount`
+    at the end of that day. One query."""
+    posted = Donation.objects.posted().filter(received_on__lte=end)
+    rows = (
+        pledges_at(end=end, queryset=queryset)
+        .annotate(received_base=sum_subquery(posted, "base_amount", "pledge"))
+        .order_by()
+        .values("currency")
+        .annotate(
+            pledged_total=Sum("total"),
+            received_total=Sum("received"),
+            written_off_total=Sum("written_off"),
+            overpaid_total=Sum("overpaid"),
+            outstanding_total=Sum("outstanding"),
+            received_base_total=Sum("received_base"),
+        )
+        .order_by("currency")
+    )
+    return [
+        PledgeAccount(
+            currency=r["currency"],
+            pledged=r["pledged_total"],
+            received=r["received_total"],
+            written_off=r["written_off_total"],
+            overpaid=r["overpaid_total"],
+            outstanding=r["outstanding_total"],
+            received_base=r["received_base_total"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
 class PledgeFigures:
     currency: str
     total: Decimal

@@ -6,23 +6,37 @@ totals printed always equal the rows printed.
 
 Conversion rule, stated in every report that converts: a donation counts at its posted
 base amount (and at face value in its own currency); pledge-side amounts (pledged, written
-off, outstanding, overdue) are converted at the closing rate on the period end.
+off, outstanding, overdue) are converted at the closing rate on the period end. An amount
+shown in another currency than its own (the donor's preferred currency) is converted at a
+stated cross rate, and the report lists each conversion with its rate and date.
+
+The reconciliation (`pledge_reconciliation`): for the pledges at the period end, one row per
+pledge currency, exact in that currency, then the base currency, then the donor's currency; in
+every row pledged − received − written off + overpaid + exchange difference = outstanding, to
+the cent. docs/reports.md states the rule.
 """
 
 import datetime as dt
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
 
 from backoffice.models import Organisation
-from backoffice.money import money_round
+from backoffice.money import RATE_PLACES, money_round
 from backoffice.sql import ZERO
 from donors.models import Donation, Donor, Instalment, WriteOff
 from donors.rates import RateBook
-from donors.selectors import donor_period_totals, pledge_totals_by_currency, pledges_at, posted_days
+from donors.selectors import (
+    PledgeAccount,
+    donor_period_totals,
+    pledge_accounts_by_currency,
+    pledge_totals_by_currency,
+    pledges_at,
+    posted_days,
+)
 from grants.models import Allocation, Indicator, Output, ReportingObligation
 from grants.selectors import (
     CoFunders,
@@ -61,6 +75,7 @@ class Converter:
         self.on = on
         self.book = RateBook.closing(on)
         self.used: dict[str, tuple[Decimal, dt.date]] = {}
+        self.crossed: dict[tuple[str, str], Decimal] = {}
 
     def rate(self, currency: str) -> Decimal:
         rate, rate_date, _ = self.book.lookup(currency, self.on)
@@ -81,6 +96,23 @@ class Converter:
             {"currency": c, "rate": str(r), "date": day(d), "base_currency": settings.BASE_CURRENCY}
             for c, (r, d) in sorted(self.used.items())
         ]
+
+    def cross(self, currency: str, target: str) -> Decimal:
+        """The stated rate from `currency` to `target` at the closing rates, to 8 places: a reader
+        multiplies by the printed rate and gets the printed amount."""
+        if currency == target:
+            return Decimal("1")
+        rate = (self.rate(currency) / self.rate(target)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+        self.crossed[(currency, target)] = rate
+        return rate
+
+    def conversions_used(self) -> list[dict]:
+        """Each stated conversion: 1 `from` = `rate` `to`, from the closing rates to base of `rate_dates`."""
+        rows = []
+        for (c, t), rate in sorted(self.crossed.items()):
+            dates = sorted({self.book.lookup(x, self.on)[1] for x in (c, t) if x != settings.BASE_CURRENCY})
+            rows.append({"from": c, "to": t, "rate": str(rate), "rate_dates": [day(d) for d in dates]})
+        return rows
 
 
 def pledge_rows(pledges) -> list[dict]:
@@ -130,6 +162,69 @@ def _by_currency(rows, field) -> dict[str, Decimal]:
     return dict(totals)
 
 
+# Reconciliation ------------------------------------------------------------------------------
+
+RECONCILIATION_FIELDS = ("pledged", "received", "written_off", "overpaid", "exchange_difference", "outstanding")
+
+
+def _reconciled(currency: str, basis: str, label: str, **amounts: Decimal) -> dict:
+    """One reconciliation row: the exchange difference is what makes the row add up to the cent."""
+    rounded = {k: money_round(v) for k, v in amounts.items()}
+    rounded["exchange_difference"] = rounded["outstanding"] - (
+        rounded["pledged"] - rounded["received"] - rounded["written_off"] + rounded["overpaid"]
+    )
+    return {
+        "currency": currency,
+        "basis": basis,
+        "label": label,
+        **{k: money(rounded[k], currency) for k in RECONCILIATION_FIELDS},
+    }
+
+
+def pledge_reconciliation(accounts: list[PledgeAccount], fx: Converter, shown: str = "") -> list[dict]:
+    """The pledges' account at the period end, one row per basis (`basis`):
+    - `pledge`: one row per pledge currency, in that currency, exact (no exchange difference);
+    - `base`: all pledges in the base currency: received at the base amounts posted, the rest at
+      the closing rate; the exchange difference is the gap between the two (and rounding);
+    - `converted`: all pledges in the donor's currency `shown`, each pledge currency converted at
+      its stated cross rate (`Converter.cross`); the exchange difference is rounding.
+    The base row is left out when every pledge is in the base currency, the converted row when
+    `shown` is the base currency or every pledge is in `shown`: those rows would repeat one above."""
+    base = settings.BASE_CURRENCY
+    rows = [
+        _reconciled(
+            a.currency, "pledge", f"{a.currency} pledges", pledged=a.pledged, received=a.received,
+            written_off=a.written_off, overpaid=a.overpaid, outstanding=a.outstanding,
+        )
+        for a in accounts
+    ]  # fmt: skip
+    currencies = {a.currency for a in accounts}
+    if currencies and currencies != {base}:
+
+        def at_closing(field: str) -> Decimal:
+            return sum((fx.to_base(getattr(a, field), a.currency) for a in accounts), start=D0)
+
+        rows.append(
+            _reconciled(
+                base, "base", f"All pledges in {base}", pledged=at_closing("pledged"),
+                received=sum((a.received_base for a in accounts), start=D0), written_off=at_closing("written_off"),
+                overpaid=at_closing("overpaid"), outstanding=at_closing("outstanding"),
+            )
+        )  # fmt: skip
+    if shown and shown != base and currencies and currencies != {shown}:
+
+        def converted(field: str) -> Decimal:
+            return sum((getattr(a, field) * fx.cross(a.currency, shown) for a in accounts), start=D0)
+
+        rows.append(
+            _reconciled(
+                shown, "converted", f"All pledges in {shown}",
+                **{f: converted(f) for f in ("pledged", "received", "written_off", "overpaid", "outstanding")},
+            )
+        )  # fmt: skip
+    return rows
+
+
 # Donor summary -------------------------------------------------------------------------------
 
 
@@ -139,17 +234,33 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     fx = Converter(end)
 
     def donations_figure(groups, amount: str, base_amount: str):
+        """Received in `shown`: its own currency at face value, each other currency at its stated
+        cross rate (listed in `converted_from`, so no currency is added into another unsaid)."""
         groups = [g for g in groups if g[base_amount] is not None]  # no donation of that currency in the period
-        value = sum((g[amount] if g["currency"] == shown else g[base_amount] / fx.rate(shown) for g in groups), D0)
-        return money_round(value, shown), money_round(sum((g[base_amount] for g in groups), start=D0))
-
-    def pledge_figure(totals: dict[str, Decimal]):
-        value = sum((fx.convert(v, c, shown) for c, v in totals.items()), start=D0)
-        base_value = sum((fx.to_base(v, c) for c, v in totals.items()), start=D0)
-        return money_round(value, shown), money_round(base_value)
+        parts = [
+            {
+                "amount": money(g[amount], g["currency"]),
+                "rate": str(fx.cross(g["currency"], shown)),
+                "converted": money(g[amount] * fx.cross(g["currency"], shown), shown),
+            }
+            for g in groups
+            if g["currency"] != shown
+        ]
+        own = sum((money_round(g[amount], shown) for g in groups if g["currency"] == shown), start=D0)
+        value = own + sum((Decimal(p["converted"]["amount"]) for p in parts), start=D0)
+        return value, money_round(sum((g[base_amount] for g in groups), start=D0)), parts
 
     donations = Donation.objects.posted().filter(donor=donor)
     pledges = pledge_rows(pledges_at(end=end, queryset=donor.pledges.all()))
+    accounts = pledge_accounts_by_currency(end=end, queryset=donor.pledges.all())
+    reconciliation = pledge_reconciliation(accounts, fx, shown)
+    in_shown = next((r for r in reversed(reconciliation) if r["currency"] == shown), None)
+    in_base = next((r for r in reversed(reconciliation) if r["currency"] == base), None)
+
+    def pledge_figure(field: str):
+        zero = {"amount": str(D0), "currency": shown}
+        return (in_shown or {}).get(field, zero), (in_base or {}).get(field, {**zero, "currency": base}), []
+
     in_period = Q(received_on__gte=start)
     # Received to date and in the period, by currency, in one pass over the donor's donations.
     groups = list(
@@ -163,17 +274,24 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         )
         .order_by("currency")
     )
-    period_value, period_base = donations_figure(groups, "period_amount", "period_base")
-    to_date = donations_figure(groups, "to_date_amount", "to_date_base")
+    period_value, period_base, period_parts = donations_figure(groups, "period_amount", "period_base")
+    to_date_value, to_date_base, to_date_parts = donations_figure(groups, "to_date_amount", "to_date_base")
     figures = []
-    for key, label, (value, base_value) in (
-        ("pledged", "Pledged", pledge_figure(_by_currency(pledges, "total"))),
-        ("received_in_period", "Received in this period", (period_value, period_base)),
-        ("received_to_date", f"Received to {end:%-d %B %Y}", to_date),
-        ("written_off", "Written off", pledge_figure(_by_currency(pledges, "written_off"))),
-        ("outstanding", "Outstanding on pledges", pledge_figure(_by_currency(pledges, "outstanding"))),
-    ):
-        figures.append({"key": key, "label": label, "value": money(value, shown), "base": money(base_value, base)})
+    for key, label, (value, base_value, parts) in (
+        ("pledged", "Pledged", pledge_figure("pledged")),
+        ("received_in_period", "Received in this period",
+         (money(period_value, shown), money(period_base, base), period_parts)),
+        ("received_to_date", f"Received to {end:%-d %B %Y}",
+         (money(to_date_value, shown), money(to_date_base, base), to_date_parts)),
+        ("written_off", "Written off", pledge_figure("written_off")),
+        ("outstanding", "Outstanding on pledges", pledge_figure("outstanding")),
+    ):  # fmt: skip
+        figures.append({"key": key, "label": label, "value": value, "base": base_value, "converted_from": parts})
+    donations_by_currency = [
+        {"amount": money(g["period_amount"], g["currency"]), "base": money(g["period_base"], base)}
+        for g in groups
+        if g["period_base"] is not None
+    ]
 
     donation_rows = [
         {
@@ -250,7 +368,8 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
             _money_row(p, "total", "received", "written_off", "outstanding", "overdue", "overpaid") for p in pledges
         ],
         "donations": donation_rows,
-        "donations_total": {"value": money(period_value, shown), "base": money(period_base, base)},
+        "donations_total": {"by_currency": donations_by_currency, "base": money(period_base, base)},
+        "reconciliation": reconciliation,
         "outputs": outputs,
         "by_programme": [{"label": k, "amount": money(v, base)} for k, v in sorted(by_programme.items())],
         "horizon": day(horizon),
@@ -258,6 +377,7 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         "obligations": [_obligation_row(o) for o in obligations],
         "rates": fx.rates_used(),
         **report_voice(internal=False),
+        "conversions": fx.conversions_used(),
     }
 
 
@@ -334,6 +454,7 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
     fx = Converter(end)
 
     pledge_totals = pledge_totals_by_currency(start=start, end=end)
+    reconciliation = pledge_reconciliation(pledge_accounts_by_currency(end=end), fx)
 
     def pledge_side(field) -> Decimal:
         return money_round(sum((fx.to_base(getattr(t, field), t.currency) for t in pledge_totals), start=D0))
@@ -441,6 +562,7 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
         "top_donors": top_donors,
         "outputs": outputs,
         "overdue_pledges": overdue,
+        "reconciliation": reconciliation,
         "obligations": [_obligation_row(o) for o in obligations],
         "rates": fx.rates_used(),
         **report_voice(internal=True),

@@ -36,7 +36,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import _listWrapOn
 
-from backoffice.money import format_money
+from backoffice.money import format_money, format_rate
 
 from .. import charts
 from ..charts import ACCENT, BAND, FONT, FONT_BOLD, INK, MUTED, RULE, fonts_register
@@ -64,6 +64,13 @@ def fmt_date(value: str | None) -> str:
         return "—"
     d = dt.date.fromisoformat(value)
     return f"{d.day} {d:%b %Y}"
+
+
+def fmt_rates(rates: list[dict]) -> str:
+    """The closing rates a snapshot used, each with its date: "1 USD = 0.75 GBP (1 Dec 2025)"."""
+    return "; ".join(
+        f"1 {r['currency']} = {format_rate(r['rate'])} {r['base_currency']} ({fmt_date(r['date'])})" for r in rates
+    )
 
 
 def fmt_period(period: dict) -> str:
@@ -350,6 +357,82 @@ class ReportRenderer:
             ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
         ]
         return Table([cells], colWidths=[width] * len(cells), hAlign="LEFT", style=TableStyle(style))
+
+    # A pledge account that adds up: pledged − received − written off + overpaid + exchange
+    # difference = outstanding, in each column (reports.figures.pledge_reconciliation).
+    RECONCILIATION_LINES = (
+        ("pledged", "Pledged"),
+        ("received", "less received on pledges"),
+        ("written_off", "less written off"),
+        ("overpaid", "plus overpaid (received beyond a pledge)"),
+        ("exchange_difference", "plus exchange difference"),
+    )
+    RECONCILIATION_COLUMNS = 3  # columns beside the labels per table, so that every amount fits
+
+    def reconciliation(self, rows: list[dict]) -> list:
+        """The reconciliation as tables of at most three columns: one line per figure, one column per row."""
+        if not rows:
+            return []
+        converted = any(r["basis"] != "pledge" for r in rows)
+        lines = [
+            (key, label)
+            for key, label in self.RECONCILIATION_LINES
+            if (key != "overpaid" or any(Decimal(r["overpaid"]["amount"]) for r in rows))
+            and (key != "exchange_difference" or converted)
+        ]
+        story = []
+        step = self.RECONCILIATION_COLUMNS
+        for i in range(0, len(rows), step):
+            chunk = rows[i : i + step]
+            width = (self.pagesize[0] - 2 * self.margin - 58 * mm) / step
+            body = [
+                [self.cell(label), *("—" if key == "exchange_difference" and r["basis"] == "pledge"
+                                     else fmt_money(r[key]) for r in chunk)]
+                for key, label in lines
+            ]  # fmt: skip
+            story += [
+                self.spacer(2 * mm) if i else self.spacer(0),
+                self.table(
+                    ["", *(r["label"] for r in chunk)],
+                    body,
+                    [58 * mm, *([width] * len(chunk))],
+                    numeric=range(1, len(chunk) + 1),
+                    total=["Outstanding", *(fmt_money(r["outstanding"]) for r in chunk)],
+                ),
+            ]
+        return story
+
+    def reconciliation_note(self, rows: list[dict]) -> list:
+        """How the columns are made, with every rate and its date."""
+        s = self.s
+        base = s["base_currency"]
+        text = [
+            "Each column adds up: pledged, less received and written off, plus any overpayment and exchange "
+            "difference, is what is outstanding. Pledge-currency columns are exact."
+        ]
+        if any(r["basis"] == "base" for r in rows):
+            rates = fmt_rates(s["rates"])
+            closing = fmt_date(s["period"]["end"])
+            text.append(
+                f"In {base}, received is the sum of the {base} amounts posted on the days the money arrived; "
+                f"pledged, written off, overpaid and outstanding are at the closing rate on {closing} "
+                f"({rates}). The exchange difference is the gap between the two."
+            )
+        for r in rows:
+            if r["basis"] == "converted":
+                text.append(
+                    f"In {r['currency']}, each pledge currency is converted at the closing rate "
+                    f"({self.conversions_text(r['currency'])}); its exchange difference is rounding."
+                )
+        return [self.spacer(2 * mm), self.para(" ".join(text), "small")]
+
+    def conversions_text(self, target: str) -> str:
+        return "; ".join(
+            f"1 {c['from']} = {format_rate(c['rate'])} {c['to']}, from the rates of "
+            + " and ".join(fmt_date(d) for d in c["rate_dates"])
+            for c in self.s.get("conversions", [])
+            if c["to"] == target
+        )
 
     def empty(self, text: str) -> Paragraph:
         return self.para(text, "small")

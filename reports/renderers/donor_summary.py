@@ -7,8 +7,10 @@ from xml.sax.saxutils import escape
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from backoffice.money import format_rate
+
 from ..charts import FONT, RESULT_TEXT_AT, label_shorten, result_bars
-from .base import CELL_PADDING, ReportRenderer, fmt_date, fmt_money, fmt_number, fmt_period, fmt_share
+from .base import CELL_PADDING, ReportRenderer, fmt_date, fmt_money, fmt_number, fmt_period, fmt_rates, fmt_share
 
 FRAME = 174 * mm  # the frame's width on A4 with the renderer's margins
 # Page 1's table of outputs: output, your funding, results (drawn as bars).
@@ -143,36 +145,58 @@ class DonorSummaryRenderer(ReportRenderer):
                 *self._rates_note()]  # fmt: skip
 
     def _rates_note(self) -> list:
-        if not self.s["rates"]:
-            return []
-        rates = "; ".join(f"1 {r['currency']} = {r['rate']} {r['base_currency']} ({fmt_date(r['date'])})"
-                          for r in self.s["rates"])  # fmt: skip
-        return [
-            self.spacer(2 * mm),
-            self.para(
+        s = self.s
+        notes = []
+        if s["rates"]:
+            rates = fmt_rates(s["rates"])
+            notes.append(
                 "Donations count at the amount received and their base amount as posted. Pledged, written-off and "
-                f"outstanding amounts in other currencies are converted at the rate on the period end: {rates}.",
-                "small",
-            ),
-        ]
+                f"outstanding amounts in other currencies are converted at the rate on the period end: {rates}."
+            )
+        for f in s["figures"]:
+            if f.get("converted_from"):
+                dates = {(c["from"], c["to"]): c["rate_dates"] for c in s.get("conversions", [])}
+                parts = "; ".join(
+                    f"{fmt_money(p['amount'])} at 1 {p['amount']['currency']} = "
+                    f"{format_rate(p['rate'])} {s['currency']} is {fmt_money(p['converted'])} (rates to "
+                    f"{s['base_currency']} of "
+                    + " and ".join(fmt_date(d) for d in dates[(p["amount"]["currency"], s["currency"])])
+                    + ")"
+                    for p in f["converted_from"]
+                )
+                notes.append(f"{f['label']} includes, converted at the closing rate: {parts}.")
+        return [self.spacer(2 * mm), self.para(" ".join(notes), "small")] if notes else []
 
     def _pledges(self) -> list:
         pledges = self.s["pledges"]
         if not pledges:
             return []
+        overpaid = any(Decimal(p["overpaid"]["amount"]) for p in pledges)
         rows = [
             [p["ref"], self.cell(p["title"]), fmt_money(p["total"]), fmt_money(p["received"]),
-             fmt_money(p["written_off"]), fmt_money(p["outstanding"])]
+             fmt_money(p["written_off"]), *([fmt_money(p["overpaid"])] if overpaid else []),
+             fmt_money(p["outstanding"])]
             for p in pledges
         ]  # fmt: skip
-        return [
+        header = ["Pledge", "Title", "Pledged", "Received", "Written off", *(["Overpaid"] if overpaid else [])]
+        money_width = 112 * mm / (len(header) - 1)
+        rows_story = [
             self.heading("Your pledges"),
             self.table(
-                ["Pledge", "Title", "Pledged", "Received", "Written off", "Outstanding"],
+                [*header, "Outstanding"],
                 rows,
-                [18 * mm, 40 * mm, 28 * mm, 28 * mm, 28 * mm, 28 * mm],
-                numeric=(2, 3, 4, 5),
+                [18 * mm, 40 * mm, *([money_width] * (len(header) - 1))],
+                numeric=range(2, len(header) + 1),
             ),
+        ]
+        reconciliation = self.s.get("reconciliation", [])
+        if not reconciliation:
+            return rows_story
+        return [
+            *rows_story,
+            self.heading("How your pledges add up"),
+            *self.reconciliation(reconciliation),
+            *self.reconciliation_note(reconciliation),
         ]
 
     def _donations(self) -> list:
@@ -185,7 +209,19 @@ class DonorSummaryRenderer(ReportRenderer):
              d["pledge"], fmt_money(d["amount"]), fmt_money(d["base"])]
             for d in s["donations"]
         ]  # fmt: skip
-        total = ["Total", "", "", fmt_money(s["donations_total"]["value"]), fmt_money(s["donations_total"]["base"])]
+        # One total per currency received, never one currency added into another; then the base total.
+        # Snapshots made before renderer 7 hold one total ("value"), in the donor's currency.
+        by_currency = s["donations_total"].get("by_currency") or [
+            {"amount": s["donations_total"]["value"], "base": s["donations_total"]["base"]}
+        ]
+        if len(by_currency) == 1:
+            total = ["Total", "", "", fmt_money(by_currency[0]["amount"]), fmt_money(s["donations_total"]["base"])]
+        else:
+            rows += [
+                [f"Total in {t['amount']['currency']}", "", "", fmt_money(t["amount"]), fmt_money(t["base"])]
+                for t in by_currency
+            ]
+            total = ["Total", "", "", "", fmt_money(s["donations_total"]["base"])]
         story.append(
             self.table(
                 ["Received", "Reference", "Pledge", "Amount", f"{s['base_currency']} as posted"],

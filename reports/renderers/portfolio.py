@@ -58,6 +58,12 @@ class PortfolioRenderer(ReportRenderer):
                     numeric=(1,),
                 ),
             ]
+        if s.get("reconciliation"):
+            story += [
+                self.heading("Pledges at the period end: how they add up"),
+                *self.reconciliation(s["reconciliation"]),
+                *self.reconciliation_note(s["reconciliation"]),
+            ]
         story += self._received_breakdowns() + self._outputs() + self._attention()
         return story
 

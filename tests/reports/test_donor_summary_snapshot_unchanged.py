@@ -23,11 +23,20 @@ from . import reference_figures
 PERIODS = [(dt.date(2025, 1, 1), dt.date(2025, 12, 31)), (dt.date(2023, 7, 1), dt.date(2024, 6, 30))]
 
 
+# What the reconciliation (issue 17) changed on purpose: the pledge account and its headline figures,
+# conversions stated, donations totalled per currency. tests/reports/test_reconciliation*.py check them.
+RECONCILED = ("figures", "donations_total", "reconciliation", "rates", "conversions")
+
+
 def same(donor, start, end, currency=""):
     new = donor_summary_snapshot(donor=donor, start=start, end=end, currency=currency)
     old = reference_figures.donor_summary_snapshot(donor=donor, start=start, end=end, currency=currency)
-    assert canonical_json(new) == canonical_json(old), donor.ref
-    assert list(new) == list(old)  # the same keys in the same order, not only the same JSON
+
+    def kept(snapshot: dict) -> dict:
+        return {k: v for k, v in snapshot.items() if k not in RECONCILED}
+
+    assert canonical_json(kept(new)) == canonical_json(kept(old)), donor.ref
+    assert list(kept(new)) == list(kept(old))  # the same keys in the same order, not only the same JSON
     return new
 
 

@@ -22,6 +22,7 @@ SECTIONS = {
         "Still to come",
         "Your giving",
         "Your pledges",
+        "How your pledges add up",
         "Donations received in this period",
         "The outputs you funded",
         "Instalments and reports to come",
@@ -29,6 +30,7 @@ SECTIONS = {
     "portfolio": [
         "Headline figures",
         "Allocated and unallocated",
+        "Pledges at the period end: how they add up",
         "Received by year",
         "Received by kind of donor",
         "Received by currency",
