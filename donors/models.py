@@ -274,6 +274,7 @@ class Contact(models.Model):
     created_at = models.DateTimeField("on record since", default=timezone.now, editable=False)
     lawful_basis = models.CharField(
         max_length=20, choices=LawfulBasis.choices, default=LawfulBasis.LEGITIMATE_INTERESTS,
+        validators=[validate_plain_text],
         help_text="The UK GDPR basis on which the alliance processes this person's data.",
     )  # fmt: skip
     consent_given_on = models.DateField(
@@ -340,7 +341,7 @@ class DonorRelationship(models.Model):
         MEMBER = "member", "Member of"
 
     donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="part_of")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices, validators=[validate_plain_text])
     parent = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="parts")
 
     history = HistoricalRecords()
@@ -396,7 +397,7 @@ class Activity(models.Model):
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities",
         help_text="Who it was with, if one person.",
     )  # fmt: skip
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices, validators=[validate_plain_text])
     happened_on = models.DateField()
     summary = models.TextField(validators=[validate_notes_text])
     next_step = models.CharField(max_length=200, blank=True, validators=[validate_plain_text])

@@ -11,7 +11,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from backoffice.errors import LedgerError
-from backoffice.money import money_round, split_largest_remainder
+from backoffice.money import money_in_places, money_round, split_largest_remainder
 from backoffice.reversals import reversal_check, reversal_create
 from donors.models import Pledge
 from donors.rates import RateBook
@@ -295,8 +295,8 @@ def charges_total_check(*, expense: Expense, amounts: list[Decimal]) -> None:
         raise LedgerError(
             {
                 "charges": (
-                    f"The charges add up to {total} {expense.currency}, more than the expense's "
-                    f"{expense.amount} {expense.currency}."
+                    f"The charges add up to {money_in_places(total, expense.currency)} {expense.currency}, more than "
+                    f"the expense's {money_in_places(expense.amount, expense.currency)} {expense.currency}."
                 )
             }
         )

@@ -40,7 +40,9 @@ def _add(client, **extra):
     data = {"ref": "DON-0003", "name": "THE OAKRIDGE FOUNDATION", "kind": "foundation", "country": "GB"}
     data |= {"preferred_currency": "GBP", "status": "active", **extra}
     management = {"TOTAL_FORMS": "0", "INITIAL_FORMS": "0", "MIN_NUM_FORMS": "0", "MAX_NUM_FORMS": "1000"}
-    data |= {f"{prefix}-{key}": value for prefix in ("contacts", "pledges") for key, value in management.items()}
+    data |= {
+        f"{prefix}-{key}": value for prefix in ("contacts", "part_of", "pledges") for key, value in management.items()
+    }
     return client.post("/admin/donors/donor/add/", data)
 
 

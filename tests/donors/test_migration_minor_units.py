@@ -35,9 +35,10 @@ def test_widening_the_amount_columns_keeps_posted_amounts_exact_and_immutable():
         assert _scale("donors_donation", "amount") == (14, 2)
         with connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO donors_donor (ref, name, kind, country, preferred_currency, status, external_ref,"
-                " publicly_acknowledged, notes, created_at)"
-                " VALUES ('DON-1', 'Ministry', 'government', 'JP', 'JPY', 'active', '', true, '', now()) RETURNING id"
+                "INSERT INTO donors_donor (ref, name, name_key, kind, country, preferred_currency, status,"
+                " external_ref, publicly_acknowledged, notes, created_at)"
+                " VALUES ('DON-1', 'Ministry', 'ministry', 'government', 'JP', 'JPY', 'active', '', true, '', now())"
+                " RETURNING id"
             )
             donor = cursor.fetchone()[0]
             cursor.execute(
