@@ -169,7 +169,7 @@ RECONCILIATION_FIELDS = ("pledged", "received", "written_off", "overpaid", "exch
 
 def _reconciled(currency: str, basis: str, label: str, **amounts: Decimal) -> dict:
     """One reconciliation row: the exchange difference is what makes the row add up to the cent."""
-    rounded = {k: money_round(v) for k, v in amounts.items()}
+    rounded = {k: money_round(v, currency) for k, v in amounts.items()}
     rounded["exchange_difference"] = rounded["outstanding"] - (
         rounded["pledged"] - rounded["received"] - rounded["written_off"] + rounded["overpaid"]
     )
@@ -258,8 +258,7 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     in_base = next((r for r in reversed(reconciliation) if r["currency"] == base), None)
 
     def pledge_figure(field: str):
-        zero = {"amount": str(D0), "currency": shown}
-        return (in_shown or {}).get(field, zero), (in_base or {}).get(field, {**zero, "currency": base}), []
+        return (in_shown or {}).get(field, money(D0, shown)), (in_base or {}).get(field, money(D0, base)), []
 
     in_period = Q(received_on__gte=start)
     # Received to date and in the period, by currency, in one pass over the donor's donations.
