@@ -24,6 +24,12 @@ def total(queryset, field="amount") -> Decimal:
     return money_round(queryset.aggregate(t=Sum(field))["t"] or Decimal("0.00"))
 
 
+def total_in(queryset, currency: str, field="amount") -> Decimal:
+    """The exact sum of a column (stored with three places), rounded to `currency`'s places as a
+    snapshot writes money: whole yen, cents, fils."""
+    return money_round(queryset.aggregate(t=Sum(field))["t"] or Decimal("0"), currency)
+
+
 def posted(**filters):
     return Donation.objects.filter(status="posted", **filters)
 
