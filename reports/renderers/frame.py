@@ -45,6 +45,8 @@ def logo_load(name: str, sha256: str, kind: str):
         raise LogoMissing(f"The logo {name} no longer has the SHA-256 the report recorded.")
     if kind == "svg":
         drawing = logo_svg_drawing(data)
+        # The drawing starts in the embedded font, not reportlab's default Helvetica, which the PDF would not embed.
+        drawing.initialFontName = FONT
         return drawing, drawing.width, drawing.height
     image = ImageReader(io.BytesIO(data))
     width, height = image.getSize()
