@@ -193,7 +193,9 @@ class ChartTable(KeepTogether):
     pages, so a long table leaves no page half blank; else all of it from the next page. The table's
     first part takes over the table's destination names (`anchors`)."""
 
-    MIN_ROWS = 4
+    # Two, not four: a tall chart with tall rows (the portfolio's "Funding against budget") and four
+    # rows did not fit below the sections before it and left that page mostly blank.
+    MIN_ROWS = 2
 
     def __init__(self, lead, chart, table, *, anchors: dict[int, list[str]]):
         super().__init__([*lead, chart, table])
