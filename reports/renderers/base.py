@@ -197,9 +197,13 @@ class ChartTable(KeepTogether):
     # rows did not fit below the sections before it and left that page mostly blank.
     MIN_ROWS = 2
 
-    def __init__(self, lead, chart, table, *, anchors: dict[int, list[str]]):
+    def __init__(self, lead, chart, table, *, anchors: dict[int, list[str]], alive: list | None = None):
         super().__init__([*lead, chart, table])
         self.lead, self.chart, self.table, self.anchors = lead, chart, table, anchors
+        # Every flowable named in `anchors` stays alive while the document is built: `anchors` is keyed
+        # by id(), and a freed flowable's id given to a later one would move its destination.
+        self.alive = [] if alive is None else alive
+        self.alive += [chart, table]
 
     def split(self, aW, aH):
         if getattr(self, "_wrapInfo", None) != (aW, aH):
@@ -211,11 +215,15 @@ class ChartTable(KeepTogether):
         above = _listWrapOn([*self.lead, self.chart], aW, self.canv)[1]
         parts = self.table.splitOn(self.canv, aW, aH - above) if above < aH else []
         if len(parts) == 2 and (at_top or len(parts[0]._cellvalues) - self.table.repeatRows >= self.MIN_ROWS):
-            self.anchors[id(parts[0])] = self.anchors.get(id(self.table), [])
+            self.anchors[id(parts[0])] = self.anchors.pop(id(self.table), [])
+            self.alive.append(parts[0])
             return [*self.lead, self.chart, *parts]
         if at_top:  # nothing better can be done on a fresh page
             return self._content[:]
-        return [self.FrameBreak(), ChartTable(self.lead, self.chart, self.table, anchors=self.anchors)]
+        return [
+            self.FrameBreak(),
+            ChartTable(self.lead, self.chart, self.table, anchors=self.anchors, alive=self.alive),
+        ]
 
 
 class ReportRenderer:
@@ -245,6 +253,7 @@ class ReportRenderer:
         self.fingerprint = self.sha[:12]
         self.sections = 0
         self.anchors: dict[int, list[str]] = {}
+        self.anchored: list = []  # the flowables `anchors` names, alive until the PDF is built (ids are reused)
         buffer = io.BytesIO()
         width, height = self.pagesize
         frame_first = Frame(self.margin, 16 * mm, width - 2 * self.margin, height - 16 * mm - 22 * mm, id="first")
@@ -452,7 +461,7 @@ class ReportRenderer:
         *lead, chart, table = flowables
         key = self.chart_key()
         self.anchors[id(chart)], self.anchors[id(table)] = [key], [f"{key}-table"]
-        return ChartTable(lead, chart, table, anchors=self.anchors)
+        return ChartTable(lead, chart, table, anchors=self.anchors, alive=self.anchored)
 
     def chart_beside_table(self, chart, table, widths) -> Table:
         """A chart with its table on its right: one row, so on one page by construction (both
@@ -462,6 +471,7 @@ class ReportRenderer:
         row = Table([[chart, table]], colWidths=widths, hAlign="LEFT", style=style)
         key = self.chart_key()
         self.anchors[id(row)] = [key, f"{key}-table"]
+        self.anchored.append(row)
         return row
 
     def chart_key(self) -> str:
