@@ -41,7 +41,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.postgres",  # trigram similarity (pg_trgm) for duplicate donors
     "simple_history",
     "axes",
     "import_export",

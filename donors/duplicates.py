@@ -3,8 +3,8 @@
 Signals, each with its points (a pair scores their sum, at most 100):
 - the names (half as much for donors in different countries): the same name key
   (donors.names: case, accents, scripts, punctuation, "&", "The" and legal suffixes set aside)
-  scores NAME_SAME; otherwise the keys' trigram similarity (PostgreSQL pg_trgm, through the GIN
-  index on the key) scores up to NAME_SAME;
+  scores NAME_SAME; otherwise the keys' trigram similarity (pg_trgm's measure, computed in
+  Python by donors.names.similarity: the embedded PostgreSQL ships no pg_trgm) scores up to NAME_SAME;
 - the same external reference: EXTERNAL_REF;
 - the same contact email: EMAIL; else a contact at the same email domain: DOMAIN (a webmail
   domain such as gmail.com says nothing about who a donor is and never counts);
@@ -16,14 +16,14 @@ the user's confirmation, and the pair is listed for Finance's review until it is
 dismissed as two donors (DuplicateDismissal).
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.search import TrigramSimilarity
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 
 from .models import Contact, Donor, DuplicateDismissal
-from .names import name_key
+from .names import name_key, similarity, trigrams
 
 NAME_SAME = 60
 EXTERNAL_REF = 40
@@ -38,9 +38,13 @@ SIMILAR_FROM = 0.4
 SEARCH_FROM = round((LIKELY - COUNTRY_KIND) / NAME_SAME, 2)
 
 
-def _trigram_threshold(cursor) -> None:
-    """The trigram operator's threshold, for the current transaction only."""
-    cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(SEARCH_FROM)])
+def _alike(key: str, others) -> dict[int, float]:
+    """{donor id: similarity} of the (id, key) pairs whose keys are alike enough to matter."""
+    found = {}
+    for pk, other in others:
+        if other and (alike := similarity(key, other)) >= SEARCH_FROM:
+            found[pk] = alike
+    return found
 
 
 _WEBMAIL = """
@@ -142,24 +146,16 @@ def duplicates_of(facts: DonorFacts, *, threshold: int = LIKELY) -> list[Duplica
     key = facts.key
     emails = {e.casefold() for e in facts.emails}
     facts.emails = emails
-    match = Q(name_key=key) | Q(name_key__trigram_similar=key) if key else Q(pk__in=[])
+    recorded = Donor.objects.unmerged().exclude(pk=facts.id)
+    alike = _alike(key, recorded.values_list("pk", "name_key")) if key else {}
+    match = Q(pk__in=list(alike))
     if facts.external_ref:
         match |= Q(external_ref__iexact=facts.external_ref)
     if emails:
         match |= Q(contacts__email__in=emails)
     for domain in facts.domains:
         match |= Q(contacts__email__iendswith=f"@{domain}")
-    candidates = (
-        Donor.objects.unmerged()
-        .filter(match)
-        .exclude(pk=facts.id)
-        .annotate(similarity=TrigramSimilarity("name_key", key))
-        .distinct()
-    )
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            _trigram_threshold(cursor)
-        candidates = list(candidates)
+    candidates = list(recorded.filter(match).distinct())
     if facts.id:
         dismissed = _dismissed_with(facts.id)
         candidates = [c for c in candidates if c.pk not in dismissed]
@@ -167,7 +163,7 @@ def duplicates_of(facts: DonorFacts, *, threshold: int = LIKELY) -> list[Duplica
     pairs = []
     for candidate in candidates:
         recorded = _facts(candidate, recorded_emails.get(candidate.pk, set()))
-        score, reasons = pair_score(facts, recorded, candidate.similarity)
+        score, reasons = pair_score(facts, recorded, similarity(key, candidate.name_key) if key else 0.0)
         if score >= threshold:
             pairs.append(DuplicatePair(donor=candidate, score=score, reasons=reasons))
     return sorted(pairs, key=lambda p: (-p.score, p.donor.ref))
@@ -178,10 +174,9 @@ def _dismissed_with(donor_id: int) -> set[int]:
     return {low if low != donor_id else high for low, high in rows.values_list("donor_low", "donor_high")}
 
 
-# The candidate pairs among recorded donors, each signal its own join so that none compares every
-# donor with every other: names alike (the trigram operator, served by the GIN index on the key),
-# the same external reference, contacts at one non-webmail domain. Scored in Python with
-# pair_score, the one home of the rule.
+# The candidate pairs among recorded donors by the other signals, each its own join so that none
+# compares every donor with every other: the same external reference, contacts at one non-webmail
+# domain. Names alike come from _alike_pairs. Scored in Python with pair_score, the one home of the rule.
 _PAIRS_SQL = """
     WITH domains AS (
         SELECT DISTINCT c.donor_id, lower(split_part(c.email, '@', 2)) AS domain
@@ -190,14 +185,11 @@ _PAIRS_SQL = """
     ),
     candidates AS (
         SELECT a.id AS low, b.id AS high FROM donors_donor a JOIN donors_donor b
-            ON b.name_key %% a.name_key AND a.id < b.id
-        UNION
-        SELECT a.id, b.id FROM donors_donor a JOIN donors_donor b
             ON lower(a.external_ref) = lower(b.external_ref) AND a.external_ref <> '' AND a.id < b.id
         UNION
         SELECT a.donor_id, b.donor_id FROM domains a JOIN domains b ON a.domain = b.domain AND a.donor_id < b.donor_id
     )
-    SELECT c.low, c.high, similarity(a.name_key, b.name_key)
+    SELECT c.low, c.high
     FROM candidates c JOIN donors_donor a ON a.id = c.low JOIN donors_donor b ON b.id = c.high
     WHERE a.merged_into_id IS NULL AND b.merged_into_id IS NULL
       AND NOT EXISTS (
@@ -206,20 +198,39 @@ _PAIRS_SQL = """
 """
 
 
+def _alike_pairs() -> set[tuple[int, int]]:
+    """(low id, high id) of unmerged donors whose name keys are alike (SEARCH_FROM), found through
+    the trigrams they share rather than by comparing every donor with every other."""
+    grams = {
+        pk: trigrams(key) for pk, key in Donor.objects.unmerged().exclude(name_key="").values_list("pk", "name_key")
+    }
+    holders = defaultdict(list)
+    for pk, found in grams.items():
+        for gram in found:
+            holders[gram].append(pk)
+    pairs = set()
+    for pk, found in grams.items():
+        others = {other for gram in found for other in holders[gram] if other > pk}
+        pairs.update((pk, o) for o in others if len(found & grams[o]) / len(found | grams[o]) >= SEARCH_FROM)
+    return pairs
+
+
 def duplicate_pairs(*, threshold: int = LIKELY) -> list[DuplicatePair]:
     """Every likely pair among recorded, unmerged donors not dismissed, highest score first: Finance's review list."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        _trigram_threshold(cursor)
+    with connection.cursor() as cursor:
         cursor.execute(_PAIRS_SQL, [sorted(WEBMAIL_DOMAINS)])
-        rows = cursor.fetchall()
-    ids = {i for a, b, _ in rows for i in (a, b)}
+        rows = {(low, high) for low, high in cursor.fetchall()}
+    rows |= _alike_pairs() - set(DuplicateDismissal.objects.values_list("donor_low", "donor_high"))
+    ids = {i for pair in rows for i in pair}
     donors = Donor.objects.in_bulk(ids)
     emails = _emails(ids)
     pairs = []
-    for a, b, similarity in rows:
+    for a, b in rows:
         first, second = donors[a], donors[b]
         score, reasons = pair_score(
-            _facts(second, emails.get(b, set())), _facts(first, emails.get(a, set())), similarity or 0.0
+            _facts(second, emails.get(b, set())),
+            _facts(first, emails.get(a, set())),
+            similarity(first.name_key, second.name_key),
         )
         if score >= threshold:
             pairs.append(DuplicatePair(donor=first, other=second, score=score, reasons=reasons))

@@ -11,7 +11,6 @@ import pgtrigger
 import phonenumbers
 import pycountry
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -162,9 +161,6 @@ class Donor(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [
-            GinIndex(fields=["name_key"], opclasses=["gin_trgm_ops"], name="donor_name_key_trgm"),
-        ]
 
     def __str__(self):
         return f"{self.name} ({self.ref})"

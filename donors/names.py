@@ -25,3 +25,27 @@ def name_key(name: str) -> str:
     if words[:1] == ["the"] and len(words) > 1:
         words = words[1:]
     return " ".join(words)
+
+
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def trigrams(key: str) -> frozenset[str]:
+    """The trigrams of a text as PostgreSQL's pg_trgm makes them: each word (letters and digits),
+    lower case, padded with two spaces before and one after, cut into every run of three."""
+    found = set()
+    for word in _WORDS.findall(key.lower()):
+        padded = f"  {word} "
+        found.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    return frozenset(found)
+
+
+def similarity(a: str, b: str) -> float:
+    """pg_trgm's similarity(a, b): the trigrams the two share over those either has (0 to 1).
+
+    Computed here because the embedded PostgreSQL that `make run` and `make test` start (a PyPI
+    wheel) ships no pg_trgm; one engine, one result."""
+    ta, tb = trigrams(a), trigrams(b)
+    if not ta or not tb:
+        return 0.0
+    return len(ta & tb) / len(ta | tb)

@@ -6,7 +6,6 @@ import django.utils.timezone
 import pgtrigger.compiler
 import pgtrigger.migrations
 from django.conf import settings
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 import backoffice.text
@@ -28,7 +27,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
         migrations.CreateModel(
             name="DonorMerge",
             fields=[
@@ -110,12 +108,6 @@ class Migration(migrations.Migration):
                 help_text="The name without case, accents, punctuation, a leading 'The' or legal suffixes (donors.names.name_key): what duplicate detection compares.",
                 max_length=400,
                 validators=[backoffice.text.validate_plain_text],
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="donor",
-            index=django.contrib.postgres.indexes.GinIndex(
-                fields=["name_key"], name="donor_name_key_trgm", opclasses=["gin_trgm_ops"]
             ),
         ),
         pgtrigger.migrations.AddTrigger(

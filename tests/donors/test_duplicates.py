@@ -115,3 +115,14 @@ def test_the_review_list_scores_pairs_and_forgets_dismissed_and_merged_ones(db):
     assert duplicates_of(DonorFacts(name=mueller.name, country="DE", kind=mueller.kind, id=mueller.pk)) == []
     donor_merge(survivor=oak, loser=the_oak, by=finance)
     assert duplicate_pairs() == []
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [("word", "word", 1.0), ("word", "two words", 4 / 11), ("oakridge foundation", "", 0.0), ("ab", "ba", 0.0)],
+)
+def test_similarity_is_pg_trgms_measure(a, b, expected):
+    """As PostgreSQL answers: similarity('word', 'two words') = 0.363636 (4 shared trigrams of 11)."""
+    from donors.names import similarity
+
+    assert similarity(a, b) == pytest.approx(expected)
