@@ -23,7 +23,7 @@ from django.db import connection
 from django.db.models import Q
 
 from .models import Contact, Donor, DuplicateDismissal
-from .names import name_key, similarity, trigrams
+from .names import name_key, similarity, trigram_overlap, trigrams
 
 NAME_SAME = 60
 EXTERNAL_REF = 40
@@ -211,7 +211,7 @@ def _alike_pairs() -> set[tuple[int, int]]:
     pairs = set()
     for pk, found in grams.items():
         others = {other for gram in found for other in holders[gram] if other > pk}
-        pairs.update((pk, o) for o in others if len(found & grams[o]) / len(found | grams[o]) >= SEARCH_FROM)
+        pairs.update((pk, o) for o in others if trigram_overlap(found, grams[o]) >= SEARCH_FROM)
     return pairs
 
 

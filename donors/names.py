@@ -45,7 +45,11 @@ def similarity(a: str, b: str) -> float:
 
     Computed here because the embedded PostgreSQL that `make run` and `make test` start (a PyPI
     wheel) ships no pg_trgm; one engine, one result."""
-    ta, tb = trigrams(a), trigrams(b)
+    return trigram_overlap(trigrams(a), trigrams(b))
+
+
+def trigram_overlap(ta: frozenset[str], tb: frozenset[str]) -> float:
+    """The similarity of two trigram sets: shared over either's (0 when either is empty)."""
     if not ta or not tb:
         return 0.0
     return len(ta & tb) / len(ta | tb)
