@@ -41,9 +41,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
     uncommitted records it as holding none, and the planner then picks plans made for empty
     tables: a selector over seeded data took 40 s a query instead of milliseconds.
     """
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f'ALTER TABLE "{table}" SET (autovacuum_enabled = false)')
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            for table in connection.introspection.table_names():
+                cursor.execute(f'ALTER TABLE "{table}" SET (autovacuum_enabled = false)')
+        # The demo's database starts as a copy of this one, made now: CREATE DATABASE … TEMPLATE
+        # needs the template to have no other session, and later a worker or live server may hold one.
+        _database_create(_demo_database_name(), template=connection.settings_dict["NAME"])
+    yield
+    with django_db_blocker.unblock():
+        _database_drop(_demo_database_name())
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -74,15 +81,46 @@ def superuser(db):
     return get_user_model().objects.create_superuser("root", "root@example.org", "pw")
 
 
+def _demo_database_name() -> str:
+    return f"{connection.settings_dict['NAME']}_demo"
+
+
+def _database_create(name: str, *, template: str) -> None:
+    connection.close()
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+def _database_drop(name: str) -> None:
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextlib.contextmanager
-def _kept_for_module(django_db_blocker):
+def _database(name: str):
+    """The default connection works in database `name` for the block, then in its own again."""
+    settings_dict = connection.settings_dict
+    own = settings_dict["NAME"]
+    connection.close()
+    settings_dict["NAME"] = name
+    try:
+        yield
+    finally:
+        connection.close()
+        settings_dict["NAME"] = own
+
+
+@contextlib.contextmanager
+def _kept_for_module(django_db_blocker, database: str | None = None):
     """Data made inside this block is shared by the module's tests, then rolled back.
 
     The same trick as Django's TestCase.setUpTestData: an outer transaction per module,
-    and each test's own transaction nested in it as a savepoint. Tests that need
+    and each test's own transaction nested in it as a savepoint. With `database`, the module's
+    tests work in that database instead of the test database. Tests that need
     transactional_db or live_server must not use it.
     """
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), _database(database) if database else contextlib.nullcontext():
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
@@ -92,9 +130,39 @@ def _kept_for_module(django_db_blocker):
             atomic.__exit__(None, None, None)
 
 
-@pytest.fixture(scope="module")
-def demo_data(django_db_setup, django_db_blocker):
-    """`seed_demo` once per test module (it takes seconds); each test rolls back its own changes."""
-    with _kept_for_module(django_db_blocker):
+@pytest.fixture(scope="session")
+def demo_database(django_db_setup, django_db_blocker) -> str:
+    """The name of a database holding `seed_demo`'s data, committed, made once per test process.
+
+    seed_demo takes about 20 seconds. A module that needs the demo works in this database
+    (`_kept_for_module`) inside a transaction that is rolled back at its end, so every module
+    sees the same fresh demo without seeding it again.
+    """
+    name = _demo_database_name()
+    with django_db_blocker.unblock(), _database(name):
         call_command("seed_demo", "--demo-users", verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # committed rows, autovacuum off: the planner needs the counts
+    return name
+
+
+@contextlib.contextmanager
+def demo_database_copy(demo_database: str):
+    """The default connection, and a live server's, work in a throwaway copy of the demo's database.
+
+    For tests whose data must be committed for a live server to see: what they write is dropped
+    with the copy, with no flush, and the copy takes a second where seeding took twenty."""
+    name = f"{demo_database}_copy"
+    _database_create(name, template=demo_database)
+    try:
+        with _database(name):
+            yield
+    finally:
+        _database_drop(name)
+
+
+@pytest.fixture(scope="module")
+def demo_data(demo_database, django_db_blocker):
+    """`seed_demo`'s data for the module's tests; each test rolls back its own changes."""
+    with _kept_for_module(django_db_blocker, demo_database):
         yield

@@ -9,20 +9,18 @@ then read what was found.
 import datetime as dt
 from dataclasses import dataclass, field
 
-import pgtrigger
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.test import RequestFactory
 
-from backoffice.db import truncate_guards
 from delivery.models import Delivery, Mailing, ReminderSent
 from donors.models import Contact, Donor, DonorMerge
 from privacy.models import SubjectAccessRequest
 from reports.models import ReportRun
 from tests.browser import chromium, signed_in_page
+from tests.conftest import demo_database_copy
 from tests.factories import PASSWORD
 from transfers.models import ImportJob
 
@@ -114,31 +112,26 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def visited(browser, live_server, django_db_setup, django_db_blocker):
-    """{url: Visit}. The data is committed for the live server to see, and flushed at the end."""
+def visited(browser, live_server, demo_database, django_db_blocker):
+    """{url: Visit}. The data is committed for the live server to see, in a copy of the demo dropped at the end."""
     from axe_playwright_python.sync_playwright import Axe
 
-    with django_db_blocker.unblock():
-        try:
-            call_command("seed_demo", "--demo-users", verbosity=0)
-            user = get_user_model().objects.create_superuser("axe-root", "axe-root@example.org", PASSWORD)
-            records_the_system_writes(user)
-            # axe-core's own checks trip the Content Security Policy: its messages are not the pages'.
-            context, page = signed_in_page(browser, live_server, user, next_url="/admin/", csp_messages=[])
-            page.set_viewport_size(SCREEN)
-            axe, found = Axe(), {}
-            for url in pages(user):
-                response = page.goto(f"{live_server.url}{url}")
-                found[url] = visit = Visit(status=response.status)
-                if response.status == 200:
-                    visit.violations = [readable(v) for v in axe.run(page).response["violations"]]
-                    widths = page.evaluate(WIDTHS)
-                    visit.page_width, visit.list_overflow = widths["page"], widths["list"]
-            context.close()
-            yield found
-        finally:
-            with pgtrigger.ignore(*truncate_guards()):
-                call_command("flush", verbosity=0, interactive=False)
+    with django_db_blocker.unblock(), demo_database_copy(demo_database):
+        user = get_user_model().objects.create_superuser("axe-root", "axe-root@example.org", PASSWORD)
+        records_the_system_writes(user)
+        # axe-core's own checks trip the Content Security Policy: its messages are not the pages'.
+        context, page = signed_in_page(browser, live_server, user, next_url="/admin/", csp_messages=[])
+        page.set_viewport_size(SCREEN)
+        axe, found = Axe(), {}
+        for url in pages(user):
+            response = page.goto(f"{live_server.url}{url}")
+            found[url] = visit = Visit(status=response.status)
+            if response.status == 200:
+                visit.violations = [readable(v) for v in axe.run(page).response["violations"]]
+                widths = page.evaluate(WIDTHS)
+                visit.page_width, visit.list_overflow = widths["page"], widths["list"]
+        context.close()
+        yield found
 
 
 def test_every_page_answers(visited):

@@ -1,18 +1,16 @@
 import datetime as dt
 
 import pytest
-from django.core.management import call_command
 
-from tests.reports.conftest import END, START, funding_add
+from tests.reports.conftest import END, START, reports_demo_data
 
-__all__ = ["END", "START", "dashboard_demo"]
+__all__ = ["END", "START", "dashboard_demo", "reports_demo_data"]
 
 
 @pytest.fixture
-def dashboard_demo(db):
-    """seed_demo plus the report tests' outputs, allocations and obligations."""
-    call_command("seed_demo", "--demo-users", verbosity=0)
-    return funding_add()
+def dashboard_demo(reports_demo_data, db):
+    """The demo plus the report tests' outputs, allocations and obligations (once per module)."""
+    return reports_demo_data
 
 
 def query(start=START, end=END, **extra) -> dict:

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from backoffice.money import format_money
 from reports.figures import portfolio_snapshot
 from tests.browser import chromium, signed_in_page
+from tests.conftest import demo_database_copy
 from tests.factories import role_user
 from tests.reports.conftest import funding_add
 
@@ -56,9 +57,11 @@ def page_for(browser, live_server):
 
 
 @pytest.fixture
-def seeded(transactional_db):
-    call_command("seed_demo", "--demo-users", verbosity=0)
-    funding_add()
+def seeded(demo_database, django_db_blocker):
+    """The demo and the report tests' funding, committed in a copy of the demo's database."""
+    with django_db_blocker.unblock(), demo_database_copy(demo_database):
+        funding_add()
+        yield
 
 
 def period(start=START, end=END):

@@ -9,7 +9,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.db.models import Q
 
 from backoffice.money import money_round
@@ -84,12 +83,10 @@ def funding_add() -> list[Output]:
 
 
 @pytest.fixture(scope="module")
-def reports_demo_data(django_db_setup, django_db_blocker):
-    """The demo plus the report tests' own funding, made once per module (see tests/conftest.py)."""
-    with _kept_for_module(django_db_blocker):
-        call_command("seed_demo", "--demo-users", verbosity=0)
-        funding_add()
-        yield
+def reports_demo_data(demo_database, django_db_blocker):
+    """The demo plus the report tests' own funding, added once per module (see tests/conftest.py)."""
+    with _kept_for_module(django_db_blocker, demo_database):
+        yield funding_add()
 
 
 @pytest.fixture

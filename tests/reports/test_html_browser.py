@@ -5,17 +5,15 @@ Policy blocks nothing, and the page fits a phone's width.
 The data is seeded once for the module and committed for the live server to see, then flushed.
 """
 
-import pgtrigger
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.urls import reverse
 
-from backoffice.db import truncate_guards
 from delivery.links import delivery_token
 from delivery.models import Delivery, DownloadLog
 from tests.backoffice.test_accessibility import readable
 from tests.browser import chromium, signed_in_page
+from tests.conftest import demo_database_copy
 from tests.factories import PASSWORD
 from tests.reports.conftest import funding_add
 from tests.reports.html_pages import runs_made
@@ -31,39 +29,34 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def visited(browser, live_server, django_db_setup, django_db_blocker):
+def visited(browser, live_server, demo_database, django_db_blocker):
     """{name: (status, axe violations, page width on a phone)} for each page, and the CSP messages."""
     from axe_playwright_python.sync_playwright import Axe
 
-    with django_db_blocker.unblock():
-        try:
-            call_command("seed_demo", "--demo-users", verbosity=0)
-            funding_add()
-            user = get_user_model().objects.create_superuser("html-root", "html-root@example.org", PASSWORD)
-            runs = runs_made(by=user)
-            summary = runs["donor_summary"]
-            contact = summary.donor.contacts.first()
-            delivery = Delivery.objects.create(run=summary, contact=contact, email=contact.email)
-            urls = {kind: reverse("reports:run_html", args=[run.pk]) for kind, run in runs.items()}
-            donor_url = reverse("delivery:report", args=[delivery_token(delivery.pk)])
-            csp, found = [], {}
-            context, page = signed_in_page(browser, live_server, user, next_url="/reports/", csp_messages=csp)
-            axe = Axe()
-            for name, url in urls.items():
-                found[name] = _visit(page, axe, f"{live_server.url}{url}")
-            context.close()
-            # The donor: no login, a fresh browser context.
-            donor_context = browser.new_context()
-            donor_page = donor_context.new_page()
-            donor_page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
-            found["donor link"] = _visit(donor_page, axe, f"{live_server.url}{donor_url}")
-            donor_context.close()
-            # axe-core's own checks trip the policy with messages of its own; the pages' are checked apart.
-            found["logged views"] = DownloadLog.objects.filter(delivery=delivery, format="html").count()
-            yield found, [m for m in csp if "axe" not in m.lower()]
-        finally:
-            with pgtrigger.ignore(*truncate_guards()):
-                call_command("flush", verbosity=0, interactive=False)
+    with django_db_blocker.unblock(), demo_database_copy(demo_database):
+        funding_add()
+        user = get_user_model().objects.create_superuser("html-root", "html-root@example.org", PASSWORD)
+        runs = runs_made(by=user)
+        summary = runs["donor_summary"]
+        contact = summary.donor.contacts.first()
+        delivery = Delivery.objects.create(run=summary, contact=contact, email=contact.email)
+        urls = {kind: reverse("reports:run_html", args=[run.pk]) for kind, run in runs.items()}
+        donor_url = reverse("delivery:report", args=[delivery_token(delivery.pk)])
+        csp, found = [], {}
+        context, page = signed_in_page(browser, live_server, user, next_url="/reports/", csp_messages=csp)
+        axe = Axe()
+        for name, url in urls.items():
+            found[name] = _visit(page, axe, f"{live_server.url}{url}")
+        context.close()
+        # The donor: no login, a fresh browser context.
+        donor_context = browser.new_context()
+        donor_page = donor_context.new_page()
+        donor_page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
+        found["donor link"] = _visit(donor_page, axe, f"{live_server.url}{donor_url}")
+        donor_context.close()
+        # axe-core's own checks trip the policy with messages of its own; the pages' are checked apart.
+        found["logged views"] = DownloadLog.objects.filter(delivery=delivery, format="html").count()
+        yield found, [m for m in csp if "axe" not in m.lower()]
 
 
 def _visit(page, axe, url):

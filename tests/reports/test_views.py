@@ -1,14 +1,11 @@
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.urls import reverse
 
-from donors.models import Donor
 from reports.models import ReportRun
 from reports.services import report_run_request
-from tests.factories import PASSWORD, DonorFactory, role_user
+from tests.factories import DonorFactory, role_user
 
 
 @pytest.fixture
@@ -174,18 +171,6 @@ def test_who_may_only_download_sees_no_form_and_cannot_post(client, db):
     )
     assert response.status_code == 403
     assert ReportRun.objects.count() == 0
-
-
-def test_impact_report_command_writes_pdf(tmp_path, db):
-    call_command("seed_demo", "--demo-users", verbosity=0)
-    out = tmp_path / "donor.pdf"
-    call_command("impact_report", "donor", "DON-0002", "--from", "2025-01-01", "--to", "2025-12-31", "--out", str(out))
-    assert out.read_bytes().startswith(b"%PDF")
-    run = ReportRun.objects.get()
-    assert run.donor == Donor.objects.get(ref="DON-0002")
-    call_command("verify_report", str(out))
-    assert Group.objects.get(name="Leadership").permissions.filter(codename="download_report").exists()
-    assert PASSWORD
 
 
 def test_the_page_does_not_refresh_over_a_form_being_corrected(client, db):
