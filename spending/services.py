@@ -8,6 +8,7 @@ from itertools import islice
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
@@ -233,6 +234,8 @@ def charge_amounts(*, expense_amount: Decimal, currency: str, charges: list[NewC
             raise LedgerError({"charges": f"Charge {i}: give an amount or a share, not both and not neither."})
         amounts.append(charge.amount)
     shares = [c.share for c in charges if c.share is not None]
+    if shares == [HUNDRED] and len(charges) == 1:
+        return [expense_amount]  # the whole: what the split below gives, without its work
     if shares:
         total = sum(shares, Decimal(0))
         if total > HUNDRED:
@@ -363,9 +366,12 @@ def charge_postings(*, expense: Expense, base_amount: Decimal, charges: list[Exp
         return []
     weights = [c.amount for c in charges]
     rest = expense.amount - sum(weights, Decimal(0))
-    bases = split_largest_remainder(base_amount, [abs(w) for w in weights] + [abs(rest)], settings.BASE_CURRENCY)[
-        : len(charges)
-    ]
+    if len(charges) == 1 and not rest:
+        bases = [base_amount]  # the whole: what the split below gives, without its work
+    else:
+        bases = split_largest_remainder(base_amount, [abs(w) for w in weights] + [abs(rest)], settings.BASE_CURRENCY)[
+            : len(charges)
+        ]
     book = book or RateBook.closing(expense.paid_on, {c.agreement.currency for c in charges})
     postings = []
     for charge, base in zip(charges, bases, strict=True):
@@ -509,45 +515,72 @@ class ExpensesBulk:
         self.now = timezone.now()
         self.today = timezone.localdate()
         self.currents: dict = {}  # each agreement's current budget, read once
+        self._expense = Expense()  # each row's values in turn, for the model's checks
+        self._fields = [Expense._meta.get_field(name) for name in NewExpense._fields if name != "charges"]
+        self._checked: dict[str, set] = {field.name: set() for field in self._fields}
         self.expenses = _CopyWithHistory(Expense, ["id", *self.EXPENSE, *self.EXPENSE_COMMON])
         self.charges = _CopyWithHistory(ExpenseCharge, ["id", "expense_id", *self.CHARGE])
 
     def row(self, new: NewExpense) -> tuple[tuple, list[tuple]]:
         """The expense's row and its charges' rows for `new`, checked."""
-        fields = new._asdict()
-        charges = fields.pop("charges")
-        expense = Expense(**fields)
-        expense.full_clean(exclude=["evidence"], validate_unique=False, validate_constraints=False)
+        expense = self._expense
+        for name, value in zip(new._fields, new, strict=True):
+            if name != "charges":
+                setattr(expense, name, value)
+        expense.rate_date, expense.rate_source, expense.base_amount = None, "", None
+        self._fields_check(expense)
+        expense.clean()
         if self.post:
             paid_on_check(paid_on=new.paid_on, today=self.today)
-            charges_present_check(expense=expense, charges=charges)
+            charges_present_check(expense=expense, charges=new.charges)
         amounts = expense_amounts(expense, book=self.book)  # a missing rate is an error, even for a draft
-        for i, charge in enumerate(charges, start=1):
+        for i, charge in enumerate(new.charges, start=1):
             if charge.amount is not None and (errors := money_places_errors({"amount": (charge.amount, new.currency)})):
                 raise LedgerError({"charges": [f"Charge {i} ({charge.line.code}): {m}" for m in errors["amount"]]})
-        charge_amounts_ = charges_check(expense=expense, charges=charges, currents=self.currents)
+        charge_amounts_ = charges_check(expense=expense, charges=new.charges, currents=self.currents)
         made = [
-            ExpenseCharge(
-                agreement=c.line.version.agreement,
-                line=c.line,
-                output=c.output or c.line.output,
-                amount=amount,
-                share=c.share,
-            )
-            for c, amount in zip(charges, charge_amounts_, strict=True)
+            _BulkCharge(c.line.version.agreement, c.line, c.output or c.line.output, amount, c.share)
+            for c, amount in zip(new.charges, charge_amounts_, strict=True)
         ]
         if self.post:
             for field, value in amounts.items():
                 setattr(expense, field, value)
             postings = charge_postings(expense=expense, base_amount=expense.base_amount, charges=made, book=self.book)
-            for charge, posting in zip(made, postings, strict=True):
-                charge.base_amount, charge.spot_amount = posting["base_amount"], posting["spot_amount"]
-        else:  # a draft keeps what it was given
-            expense.rate_date, expense.rate_source, expense.base_amount = None, "", None
+            made = [
+                c._replace(base_amount=p["base_amount"], spot_amount=p["spot_amount"])
+                for c, p in zip(made, postings, strict=True)
+            ]
         return (
             tuple(getattr(expense, name) for name in self.EXPENSE),
-            [tuple(getattr(charge, name) for name in self.CHARGE) for charge in made],
-        )
+            [
+                (c.agreement.pk, c.line.pk, c.output.pk if c.output else None, c.amount, c.share, c.base_amount,
+                 c.spot_amount)
+                for c in made
+            ],
+        )  # fmt: skip
+
+    def _fields_check(self, expense: Expense) -> None:
+        """What `full_clean` checks of each field given (its validators: length, plain text, places),
+        each value once: a payee, a date or a currency repeats over a file, and the checks are
+        functions of the value alone."""
+        errors = {}
+        for field in self._fields:
+            value = getattr(expense, field.attname)
+            if field.blank and value in field.empty_values:
+                continue  # as full_clean: a blank allowed is not checked
+            checked = self._checked[field.name]
+            key = value.as_tuple() if isinstance(value, Decimal) else value  # 1.5 and 1.50 apart
+            if key in checked:
+                continue
+            try:
+                setattr(expense, field.attname, field.clean(value, expense))
+            except ValidationError as error:
+                errors[field.name] = error.messages
+                continue
+            if len(checked) < 4096:
+                checked.add(key)
+        if errors:
+            raise ValidationError(errors)
 
     def write(self, rows: list[tuple[tuple, list[tuple]]]) -> None:
         """Write `rows` (from `row`), each expense and charge with its '+' history row."""
@@ -566,6 +599,18 @@ class ExpensesBulk:
             self.now,
             self.by_id,
         )
+
+
+class _BulkCharge(NamedTuple):
+    """A charge to write in bulk: what `charge_postings` reads of an ExpenseCharge, without the model."""
+
+    agreement: Agreement
+    line: BudgetLine
+    output: Output | None
+    amount: Decimal
+    share: Decimal | None
+    base_amount: Decimal | None = None
+    spot_amount: Decimal | None = None
 
 
 class _CopyWithHistory:
