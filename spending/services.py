@@ -508,8 +508,11 @@ class ExpensesBulk:
     EXPENSE_COMMON = ["evidence", "reversal_reason", "status", "posted_at", "posted_by_id", "created_at"]
     CHARGE = ["agreement_id", "line_id", "output_id", "amount", "share", "base_amount", "spot_amount"]
 
-    def __init__(self, *, by, post: bool, book: RateBook | None = None):
+    def __init__(self, *, by, post: bool, book: RateBook | None = None, fields_checked: bool = False):
+        """`fields_checked`: each value given has passed its model field's validators already (an
+        import's cell parsers check the lengths and characters); the model's `clean()` still runs."""
         self.post = post
+        self.fields_checked = fields_checked
         self.by_id = getattr(by, "pk", None)
         self.book = RateBook() if book is None else book
         self.now = timezone.now()
@@ -528,7 +531,8 @@ class ExpensesBulk:
             if name != "charges":
                 setattr(expense, name, value)
         expense.rate_date, expense.rate_source, expense.base_amount = None, "", None
-        self._fields_check(expense)
+        if not self.fields_checked:
+            self._fields_check(expense)
         expense.clean()
         if self.post:
             paid_on_check(paid_on=new.paid_on, today=self.today)
@@ -553,8 +557,8 @@ class ExpensesBulk:
         return (
             tuple(getattr(expense, name) for name in self.EXPENSE),
             [
-                (c.agreement.pk, c.line.pk, c.output.pk if c.output else None, c.amount, c.share, c.base_amount,
-                 c.spot_amount)
+                (c.line.version.agreement_id, c.line.pk, c.output.pk if c.output else None, c.amount, c.share,
+                 c.base_amount, c.spot_amount)
                 for c in made
             ],
         )  # fmt: skip

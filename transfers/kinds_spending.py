@@ -105,6 +105,10 @@ def output_ref(output: Output) -> str:
     return f"{output.programme.code}/{output.title}"
 
 
+def _length(name: str) -> int:
+    return Expense._meta.get_field(name).max_length
+
+
 # A ledger field's error is shown in the column that gave the value.
 _EXPENSE_COLUMNS = {"reference", "incurred_on", "paid_on", "payee", "description", "amount", "currency", "rate"}
 
@@ -120,13 +124,13 @@ class ExpenseImporter(Importer):
     columns = [
         Column(
             "reference",
-            partial(f.text, max_length=100),
+            partial(f.text, max_length=_length("reference")),
             help="The invoice or payment reference. Unique; the row's key.",
             example="INV-2025-0412",
         ),
         Column("incurred_on", f.date, example="2025-03-10"),
         Column("paid_on", f.date, help="Not before incurred_on.", example="2025-03-28"),
-        Column("payee", partial(f.text, max_length=200), example="Harbour Hotels Ltd"),
+        Column("payee", partial(f.text, max_length=_length("payee")), example="Harbour Hotels Ltd"),
         Column("description", partial(f.text, notes=True), example="Venue for the March workshop"),
         Column(
             "amount",
@@ -215,10 +219,13 @@ class ExpenseImporter(Importer):
     ]
 
     def start(self):
-        self.bulk = ExpensesBulk(by=self.user, post=self.post)
+        # The cells' parsers (transfers.fields, with the model's lengths) checked what the model's
+        # field validators check, as for donations (DonationsBulk); the model's clean() still runs.
+        self.bulk = ExpensesBulk(by=self.user, post=self.post, fields_checked=True)
         self.agreements: dict[str, list[Agreement]] = {}  # by funder_ref
         self.lines: dict[int, list[BudgetLine]] = {}  # every line of an agreement, by its id
         self.outputs: dict[tuple[str, str], list[Output]] = {}
+        self.targets: dict[tuple, tuple | RowProblem] = {}  # a part's line and output, or why there is none
         self.counts: dict[str, int] = {}
         self.totals: dict[str, Decimal] = {}
 
@@ -310,6 +317,24 @@ class ExpenseImporter(Importer):
         return built
 
     def _charge(self, n: int, part: Part, v: dict, column: str) -> NewCharge:
+        if part.amount is not None and part.currency != v["currency"]:
+            label = f"Part {n} ({part.agreement_ref}:{part.budget_line}): "
+            raise RowProblem(column, f"{label}the amount is in {part.currency}, the expense in {v['currency']}.")
+        key = (n, part.agreement_ref, part.budget_line, part.output_ref, v["incurred_on"].year, column)
+        found = self.targets.get(key)
+        if found is None:
+            try:
+                found = self._target(n, part, v["incurred_on"], column)
+            except RowProblem as problem:
+                found = problem
+            self.targets[key] = found
+        if isinstance(found, RowProblem):
+            raise RowProblem(found.column, found.message)
+        line, output = found
+        return NewCharge(line=line, amount=part.amount, share=part.share, output=output)
+
+    def _target(self, n: int, part: Part, incurred_on, column: str) -> tuple[BudgetLine, Output | None]:
+        """The line and output a part names (the same for every row of that year: kept per file)."""
         label = f"Part {n} ({part.agreement_ref}:{part.budget_line}): " if column == "share" else ""
         agreements = self.agreements.get(part.agreement_ref, [])
         if len(agreements) != 1:
@@ -319,9 +344,7 @@ class ExpenseImporter(Importer):
                 f"{label}{reason} with the funder's reference {part.agreement_ref!r}.",
             )
         agreement = agreements[0]
-        line = self._line(agreement, part.budget_line, v["incurred_on"], label, column)
-        if part.amount is not None and part.currency != v["currency"]:
-            raise RowProblem(column, f"{label}the amount is in {part.currency}, the expense in {v['currency']}.")
+        line = self._line(agreement, part.budget_line, incurred_on, label, column)
         output = None
         if part.output_ref:
             output_column = "output_ref" if column != "share" else column
@@ -331,7 +354,7 @@ class ExpenseImporter(Importer):
                 reason = "no output" if not matches else "more than one output"
                 raise RowProblem(output_column, f"{label}Programme {code} has {reason} titled {title!r}.")
             output = matches[0]
-        return NewCharge(line=line, amount=part.amount, share=part.share, output=output)
+        return line, output
 
     def _line(self, agreement: Agreement, code: str, incurred_on, label: str, column: str) -> BudgetLine:
         """The line `code` of the agreement's current budget for the year the expense was incurred;
