@@ -4,14 +4,38 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('transfers', '0008_importjob_confirm_duplicates'),
+        ("transfers", "0008_importjob_confirm_duplicates"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='transfer',
-            options={'default_permissions': (), 'managed': False, 'permissions': [('import_donor', 'Can import donor files'), ('import_contact', 'Can import contact files'), ('import_pledge', 'Can import pledge files'), ('import_instalment', 'Can import instalment files'), ('import_donation', 'Can import donation files'), ('import_exchangerate', 'Can import exchangerate files'), ('import_output', 'Can import output files'), ('import_indicator', 'Can import indicator files'), ('import_allocation', 'Can import allocation files'), ('import_expense', 'Can import expense files'), ('export_donor', 'Can export donor files'), ('export_contact', 'Can export contact files'), ('export_pledge', 'Can export pledge files'), ('export_instalment', 'Can export instalment files'), ('export_donation', 'Can export donation files'), ('export_exchangerate', 'Can export exchangerate files'), ('export_output', 'Can export output files'), ('export_indicator', 'Can export indicator files'), ('export_allocation', 'Can export allocation files'), ('export_expense', 'Can export expense files')]},
+            name="transfer",
+            options={
+                "default_permissions": (),
+                "managed": False,
+                "permissions": [
+                    ("import_donor", "Can import donor files"),
+                    ("import_contact", "Can import contact files"),
+                    ("import_pledge", "Can import pledge files"),
+                    ("import_instalment", "Can import instalment files"),
+                    ("import_donation", "Can import donation files"),
+                    ("import_exchangerate", "Can import exchangerate files"),
+                    ("import_output", "Can import output files"),
+                    ("import_indicator", "Can import indicator files"),
+                    ("import_allocation", "Can import allocation files"),
+                    ("import_expense", "Can import expense files"),
+                    ("export_donor", "Can export donor files"),
+                    ("export_contact", "Can export contact files"),
+                    ("export_pledge", "Can export pledge files"),
+                    ("export_instalment", "Can export instalment files"),
+                    ("export_donation", "Can export donation files"),
+                    ("export_exchangerate", "Can export exchangerate files"),
+                    ("export_output", "Can export output files"),
+                    ("export_indicator", "Can export indicator files"),
+                    ("export_allocation", "Can export allocation files"),
+                    ("export_expense", "Can export expense files"),
+                ],
+            },
         ),
     ]
