@@ -26,6 +26,7 @@ _PROFILE = {"backoffice.view_organisation"}
 
 _TRANSFER_LEDGER = ("donor", "contact", "pledge", "instalment", "donation", "exchangerate")
 _TRANSFER_GRANTS = ("output", "indicator", "allocation")
+_TRANSFER_SPENDING = ("expense",)
 
 
 def _transfer(action, kinds):
@@ -63,8 +64,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"privacy.add_subjectaccessrequest", "privacy.view_subjectaccessrequest"}  # subject access: finance alone
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
-        | _transfer("import", (*_TRANSFER_LEDGER, "allocation"))
-        | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
+        | _transfer("import", (*_TRANSFER_LEDGER, "allocation", *_TRANSFER_SPENDING))
+        | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS, *_TRANSFER_SPENDING))
         | _PROFILE
     ),
     PROGRAMME: (
@@ -85,7 +86,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("delivery", _DELIVERY_MODELS)
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
-        | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
+        | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS, *_TRANSFER_SPENDING))
         | _PROFILE
     ),
     AUDITOR: (
@@ -96,7 +97,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("delivery", _DELIVERY_MODELS)
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
-        | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
+        | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS, *_TRANSFER_SPENDING))
         | _PROFILE
     ),
 }

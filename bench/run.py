@@ -7,7 +7,7 @@ one after another in fresh processes so that memory figures are their own.
 By default they measure what the issues ask for, on the local PostgreSQL server
 (BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432) in databases of their own, created
 when missing and never the configured DATABASE_URL: imports of 100,000 and 1,000,000 donation
-rows; reports and the dashboard on 10,000 donors and 1,000,000 donations (seeded once, then
+rows, and of 100,000 expense rows; reports and the dashboard on 10,000 donors and 1,000,000 donations (seeded once, then
 reused), the dashboard also on the same donors with 100,000 donations; delivery of 1,000
 donors' summaries on 2 worker processes with Redis. Any variable already set in the
 environment wins, e.g. `BENCH_DONORS=200 make bench`.
@@ -27,6 +27,7 @@ LEDGER_1M = {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_1m", "BENCH_DONO
              "BENCH_DONATIONS": "1000000"}  # fmt: skip
 DEFAULTS = {
     "imports.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_imports"},
+    "expense_imports.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_expenses"},
     "reports.py": LEDGER_1M,
     "dashboard.py": {
         **LEDGER_1M,

@@ -18,8 +18,9 @@ from backoffice.admin_tools import HistoryAdmin, PresentValuesFilter, money, run
 from backoffice.money import format_rate
 from donors.admin import PostedReadOnlyMixin
 from donors.admin_posting import ReversalForm, problems
+from transfers.admin import TransferAdminMixin
 
-from . import selectors, services
+from . import resources, selectors, services
 from .models import Agreement, BudgetLine, BudgetVersion, Expense, ExpenseCharge
 
 
@@ -343,7 +344,8 @@ class ExpenseForm(forms.ModelForm):
 
 
 @admin.register(Expense)
-class ExpenseAdmin(PostedReadOnlyMixin, HistoryAdmin):
+class ExpenseAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
+    resource_classes = [resources.ExpenseResource]
     form = ExpenseForm
     inlines = [ExpenseChargeInline]
     list_display = ("reference", "incurred_on", "paid_on", "payee", "amount_display", "base_display", "status")

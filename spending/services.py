@@ -2,16 +2,19 @@
 spending lives here, once; the posting rule itself is the donations' (`donors.services.posting_amounts`)."""
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
+from itertools import islice
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import get_history_manager_for_model
 
 from backoffice.errors import LedgerError
-from backoffice.money import money_in_places, money_round, split_largest_remainder
+from backoffice.money import money_in_places, money_places_errors, money_round, split_largest_remainder
 from backoffice.reversals import reversal_check, reversal_create
 from donors.models import Pledge
 from donors.rates import RateBook
@@ -231,6 +234,8 @@ def charge_amounts(*, expense_amount: Decimal, currency: str, charges: list[NewC
             raise LedgerError({"charges": f"Charge {i}: give an amount or a share, not both and not neither."})
         amounts.append(charge.amount)
     shares = [c.share for c in charges if c.share is not None]
+    if shares == [HUNDRED] and len(charges) == 1:
+        return [expense_amount]  # the whole: what the split below gives, without its work
     if shares:
         total = sum(shares, Decimal(0))
         if total > HUNDRED:
@@ -361,9 +366,12 @@ def charge_postings(*, expense: Expense, base_amount: Decimal, charges: list[Exp
         return []
     weights = [c.amount for c in charges]
     rest = expense.amount - sum(weights, Decimal(0))
-    bases = split_largest_remainder(base_amount, [abs(w) for w in weights] + [abs(rest)], settings.BASE_CURRENCY)[
-        : len(charges)
-    ]
+    if len(charges) == 1 and not rest:
+        bases = [base_amount]  # the whole: what the split below gives, without its work
+    else:
+        bases = split_largest_remainder(base_amount, [abs(w) for w in weights] + [abs(rest)], settings.BASE_CURRENCY)[
+            : len(charges)
+        ]
     book = book or RateBook.closing(expense.paid_on, {c.agreement.currency for c in charges})
     postings = []
     for charge, base in zip(charges, bases, strict=True):
@@ -377,6 +385,12 @@ def charge_postings(*, expense: Expense, base_amount: Decimal, charges: list[Exp
     return postings
 
 
+def charges_present_check(*, expense: Expense, charges: list) -> None:
+    """A posted expense is charged to at least one budget line."""
+    if not charges:
+        raise LedgerError({"charges": f"Expense {expense.reference} is charged to no budget line."})
+
+
 def expense_post_preview(expense: Expense) -> dict:
     """What posting `expense` freezes (rate, its date and source, base amount, each charge's base and
     spot amounts), after every check posting makes; LedgerError when it cannot be posted."""
@@ -385,8 +399,7 @@ def expense_post_preview(expense: Expense) -> dict:
     expense.full_clean()
     paid_on_check(paid_on=expense.paid_on)
     charges = list(expense.charges.select_related("line__version__agreement", "agreement", "output"))
-    if not charges:
-        raise LedgerError({"charges": f"Expense {expense.reference} is charged to no budget line."})
+    charges_present_check(expense=expense, charges=charges)
     for n, charge in enumerate(charges, start=1):
         charge_check(expense=expense, line=charge.line, amount=charge.amount, output=charge.output, n=n)
     charges_total_check(expense=expense, amounts=[c.amount for c in charges])
@@ -461,7 +474,8 @@ def expense_reverse(*, expense: Expense, by, reason: str, on: dt.date | None = N
 
 
 class NewExpense(NamedTuple):
-    """An expense to post in bulk (demo data; later the expense import), with its charges."""
+    """An expense to write in bulk (demo data, the expense import), with its charges. Each charge's
+    `line` comes with its version's agreement and its output loaded (select_related)."""
 
     reference: str
     incurred_on: dt.date
@@ -471,53 +485,187 @@ class NewExpense(NamedTuple):
     amount: Decimal
     currency: str
     charges: list[NewCharge]
+    rate: Decimal | None = None  # blank: the latest rate on or before paid_on (the posting rule)
+
+
+class ExpensesBulk:
+    """Many new expenses and their charges, as drafts or posted, written with COPY in the caller's
+    transaction (as `donors.services.DonationsBulk` writes donations).
+
+    `row(new)` holds `new` to every rule one expense is held to (the model's `clean`, `paid_on_check`
+    when posting, the posting rule `expense_amounts`, `charges_check`, and at posting
+    `charge_postings`) and gives the rows to write, or raises LedgerError keyed by field, as
+    `expense_create`, `expense_charges_set` and `expense_post` would. `write(rows)` writes them, each
+    with its '+' history row. Apart, so that an import can check every row of a file and report every
+    bad one before it writes any. A unique reference is the database's constraint; an import looks
+    the references up first, to report them.
+    """
+
+    EXPENSE = [
+        "reference", "incurred_on", "paid_on", "payee", "description", "amount", "currency",
+        "rate", "rate_date", "rate_source", "base_amount",
+    ]  # fmt: skip
+    EXPENSE_COMMON = ["evidence", "reversal_reason", "status", "posted_at", "posted_by_id", "created_at"]
+    CHARGE = ["agreement_id", "line_id", "output_id", "amount", "share", "base_amount", "spot_amount"]
+
+    def __init__(self, *, by, post: bool, book: RateBook | None = None, fields_checked: bool = False):
+        """`fields_checked`: each value given has passed its model field's validators already (an
+        import's cell parsers check the lengths and characters); the model's `clean()` still runs."""
+        self.post = post
+        self.fields_checked = fields_checked
+        self.by_id = getattr(by, "pk", None)
+        self.book = RateBook() if book is None else book
+        self.now = timezone.now()
+        self.today = timezone.localdate()
+        self.currents: dict = {}  # each agreement's current budget, read once
+        self._expense = Expense()  # each row's values in turn, for the model's checks
+        self._fields = [Expense._meta.get_field(name) for name in NewExpense._fields if name != "charges"]
+        self._checked: dict[str, set] = {field.name: set() for field in self._fields}
+        self.expenses = _CopyWithHistory(Expense, ["id", *self.EXPENSE, *self.EXPENSE_COMMON])
+        self.charges = _CopyWithHistory(ExpenseCharge, ["id", "expense_id", *self.CHARGE])
+
+    def row(self, new: NewExpense) -> tuple[tuple, list[tuple]]:
+        """The expense's row and its charges' rows for `new`, checked."""
+        expense = self._expense
+        for name, value in zip(new._fields, new, strict=True):
+            if name != "charges":
+                setattr(expense, name, value)
+        expense.rate_date, expense.rate_source, expense.base_amount = None, "", None
+        if not self.fields_checked:
+            self._fields_check(expense)
+        expense.clean()
+        if self.post:
+            paid_on_check(paid_on=new.paid_on, today=self.today)
+            charges_present_check(expense=expense, charges=new.charges)
+        amounts = expense_amounts(expense, book=self.book)  # a missing rate is an error, even for a draft
+        for i, charge in enumerate(new.charges, start=1):
+            if charge.amount is not None and (errors := money_places_errors({"amount": (charge.amount, new.currency)})):
+                raise LedgerError({"charges": [f"Charge {i} ({charge.line.code}): {m}" for m in errors["amount"]]})
+        charge_amounts_ = charges_check(expense=expense, charges=new.charges, currents=self.currents)
+        made = [
+            _BulkCharge(c.line.version.agreement, c.line, c.output or c.line.output, amount, c.share)
+            for c, amount in zip(new.charges, charge_amounts_, strict=True)
+        ]
+        if self.post:
+            for field, value in amounts.items():
+                setattr(expense, field, value)
+            postings = charge_postings(expense=expense, base_amount=expense.base_amount, charges=made, book=self.book)
+            made = [
+                c._replace(base_amount=p["base_amount"], spot_amount=p["spot_amount"])
+                for c, p in zip(made, postings, strict=True)
+            ]
+        return (
+            tuple(getattr(expense, name) for name in self.EXPENSE),
+            [
+                (c.line.version.agreement_id, c.line.pk, c.output.pk if c.output else None, c.amount, c.share,
+                 c.base_amount, c.spot_amount)
+                for c in made
+            ],
+        )  # fmt: skip
+
+    def _fields_check(self, expense: Expense) -> None:
+        """What `full_clean` checks of each field given (its validators: length, plain text, places),
+        each value once: a payee, a date or a currency repeats over a file, and the checks are
+        functions of the value alone."""
+        errors = {}
+        for field in self._fields:
+            value = getattr(expense, field.attname)
+            if field.blank and value in field.empty_values:
+                continue  # as full_clean: a blank allowed is not checked
+            checked = self._checked[field.name]
+            key = value.as_tuple() if isinstance(value, Decimal) else value  # 1.5 and 1.50 apart
+            if key in checked:
+                continue
+            try:
+                setattr(expense, field.attname, field.clean(value, expense))
+            except ValidationError as error:
+                errors[field.name] = error.messages
+                continue
+            if len(checked) < 4096:
+                checked.add(key)
+        if errors:
+            raise ValidationError(errors)
+
+    def write(self, rows: list[tuple[tuple, list[tuple]]]) -> None:
+        """Write `rows` (from `row`), each expense and charge with its '+' history row."""
+        if not rows:
+            return
+        if not connection.in_atomic_block:
+            raise transaction.TransactionManagementError("Bulk expenses are written inside transaction.atomic().")
+        now = self.now.isoformat()
+        if self.post:
+            common = ("", "", Expense.Status.POSTED.value, now, self.by_id, now)
+        else:
+            common = ("", "", Expense.Status.DRAFT.value, None, None, now)
+        ids = self.expenses.write([(*expense, *common) for expense, _charges in rows], self.now, self.by_id)
+        self.charges.write(
+            [(expense_id, *charge) for expense_id, (_e, charges) in zip(ids, rows, strict=True) for charge in charges],
+            self.now,
+            self.by_id,
+        )
+
+
+class _BulkCharge(NamedTuple):
+    """A charge to write in bulk: what `charge_postings` reads of an ExpenseCharge, without the model."""
+
+    agreement: Agreement
+    line: BudgetLine
+    output: Output | None
+    amount: Decimal
+    share: Decimal | None
+    base_amount: Decimal | None = None
+    spot_amount: Decimal | None = None
+
+
+class _CopyWithHistory:
+    """Rows of `model` written with one COPY, their ids drawn first, then each row's '+' history row
+    copied from it in one INSERT … SELECT (what `bulk_create_with_history` writes, without a Python
+    object per row). Each row written starts with its id, which `write` fills in."""
+
+    def __init__(self, model, columns: list[str]):
+        q = connection.ops.quote_name
+        self.table = model._meta.db_table
+        named = ", ".join(q(model._meta.get_field(c.removesuffix("_id") if c != "id" else c).column) for c in columns)
+        self.copy_sql = f"COPY {q(self.table)} ({named}) FROM STDIN"
+        self.ids_sql = "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
+        history = get_history_manager_for_model(model).model._meta.db_table
+        every = ", ".join(q(f.column) for f in model._meta.concrete_fields)
+        # Table and column names come from the models' _meta; values are parameters.
+        self.history_sql = (
+            f"INSERT INTO {q(history)} ({every}, history_date, history_change_reason, history_type, history_user_id) "  # noqa: S608
+            f"SELECT {every}, %s, NULL, '+', %s FROM {q(self.table)} WHERE id = ANY(%s::bigint[])"
+        )
+
+    def write(self, rows: list[tuple], history_date, user_id) -> list[int]:
+        """Write `rows` (each without its id) and return their ids, in order."""
+        if not rows:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(self.ids_sql, [self.table, len(rows)])
+            ids = sorted(i for (i,) in cursor.fetchall())
+            with connection.wrap_database_errors, cursor.cursor.copy(self.copy_sql) as copy:
+                for i, row in zip(ids, rows, strict=True):
+                    copy.write_row((i, *row))
+            cursor.execute(self.history_sql, [history_date, user_id, "{" + ",".join(map(str, ids)) + "}"])
+        return ids
 
 
 @transaction.atomic
-def expenses_post_bulk(*, expenses: list[NewExpense], by, book: RateBook | None = None) -> int:
-    """Post many new expenses with their charges, each held to the rules one expense is
-    (`charges_check`, `paid_on_check`, the posting rule), then written in bulk with their history.
-    A bad one raises LedgerError and none is posted."""
-    book = RateBook() if book is None else book
-    today, now = timezone.localdate(), timezone.now()
-    line_ids = {c.line.pk for new in expenses for c in new.charges}
-    lines = BudgetLine.objects.select_related("version__agreement", "output").in_bulk(line_ids)
-    currents: dict = {}
-    rows, charge_rows = [], []
-    for new in expenses:
-        fields = new._asdict()
-        charges = [c._replace(line=lines[c.line.pk]) for c in fields.pop("charges")]
-        expense = Expense(**fields, status=Expense.Status.POSTED, posted_at=now, posted_by=by)
-        expense.full_clean(validate_unique=False, validate_constraints=False)  # the database checks those
-        paid_on_check(paid_on=new.paid_on, today=today)
-        for field, value in expense_amounts(expense, book=book).items():
-            setattr(expense, field, value)
-        amounts = charges_check(expense=expense, charges=charges, currents=currents)
-        made = [
-            ExpenseCharge(
-                agreement=c.line.version.agreement,
-                line=c.line,
-                output=c.output or c.line.output,
-                amount=amount,
-                share=c.share,
-            )
-            for c, amount in zip(charges, amounts, strict=True)
-        ]
-        for charge, posting in zip(
-            made,
-            charge_postings(expense=expense, base_amount=expense.base_amount, charges=made, book=book),
-            strict=True,
-        ):
-            charge.base_amount, charge.spot_amount = posting["base_amount"], posting["spot_amount"]
-        rows.append(expense)
-        charge_rows.append(made)
-    bulk_create_with_history(rows, Expense, default_user=by)
-    saved = dict(Expense.objects.filter(reference__in=[e.reference for e in rows]).values_list("reference", "id"))
-    for expense, made in zip(rows, charge_rows, strict=True):
-        for charge in made:
-            charge.expense_id = saved[expense.reference]
-    bulk_create_with_history([c for made in charge_rows for c in made], ExpenseCharge, default_user=by)
-    return len(rows)
+def expenses_post_bulk(*, expenses: Iterable[NewExpense], by, book: RateBook | None = None, chunk_size=10_000) -> int:
+    """Post many new expenses with their charges (`ExpensesBulk`), a chunk at a time so that memory
+    stays flat, and return how many. A bad one raises LedgerError and none is posted."""
+    bulk = ExpensesBulk(by=by, post=True, book=book)
+    count = 0
+    expenses = iter(expenses)
+    while chunk := list(islice(expenses, chunk_size)):
+        line_ids = {c.line.pk for new in chunk for c in new.charges}
+        lines = BudgetLine.objects.select_related("version__agreement", "output").in_bulk(line_ids)
+        rows = []
+        for new in chunk:
+            rows.append(bulk.row(new._replace(charges=[c._replace(line=lines[c.line.pk]) for c in new.charges])))
+        bulk.write(rows)
+        count += len(chunk)
+    return count
 
 
 def conversion_method() -> str:

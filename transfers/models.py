@@ -11,7 +11,10 @@ from django.db import models
 
 from backoffice.text import validate_notes_text, validate_plain_text
 
-KINDS = ("donor", "contact", "pledge", "instalment", "donation", "exchangerate", "output", "indicator", "allocation")
+KINDS = (
+    "donor", "contact", "pledge", "instalment", "donation", "exchangerate", "output", "indicator", "allocation",
+    "expense",
+)  # fmt: skip
 
 
 class Transfer(models.Model):

@@ -9,6 +9,7 @@ from .kinds_donors import (
     PledgeImporter,
 )
 from .kinds_grants import AllocationImporter, IndicatorImporter, OutputImporter
+from .kinds_spending import ExpenseImporter
 
 KINDS = {
     "donors": DonorImporter,
@@ -20,4 +21,5 @@ KINDS = {
     "outputs": OutputImporter,
     "indicators": IndicatorImporter,
     "allocations": AllocationImporter,
+    "expenses": ExpenseImporter,
 }

@@ -86,12 +86,13 @@ DELETABLE = {("donors.contact", F)}
 
 _LEDGER_FILES = ("donors.donor", "donors.contact", "donors.pledge", "donors.donation", "donors.exchangerate")
 _GRANT_FILES = ("grants.output", "grants.indicator", "grants.allocation")
-IMPORTS = {label: {F} for label in (*_LEDGER_FILES, "grants.allocation")} | {
+_SPENDING_FILES = ("spending.expense",)
+IMPORTS = {label: {F} for label in (*_LEDGER_FILES, "grants.allocation", *_SPENDING_FILES)} | {
     "grants.output": {P},
     "grants.indicator": {P},
     "transfers.importjob": {P},  # the go-ahead for the ledger fixture's job, a file of outputs
 }
-EXPORTS = {label: {F, L, A} for label in (*_LEDGER_FILES, *_GRANT_FILES)} | {
+EXPORTS = {label: {F, L, A} for label in (*_LEDGER_FILES, *_GRANT_FILES, *_SPENDING_FILES)} | {
     "grants.output": {F, P, L, A},
     "grants.indicator": {F, P, L, A},
 }

@@ -13,7 +13,9 @@ class Command(BaseCommand):
         parser.add_argument("kind", choices=sorted(KINDS))
         parser.add_argument("file")
         parser.add_argument("--dry-run", action="store_true", help="Validate and report; write nothing.")
-        parser.add_argument("--post", action="store_true", help="Donations: post them in the same transaction.")
+        parser.add_argument(
+            "--post", action="store_true", help="Donations and expenses: post them in the same transaction."
+        )
         parser.add_argument("--user", help="Username recorded as the importer (and poster with --post).")
         parser.add_argument(
             "--confirm-duplicates",
@@ -23,8 +25,8 @@ class Command(BaseCommand):
 
     def handle(self, *, kind, file, dry_run, post, user, confirm_duplicates, verbosity, **options):
         importer_class = KINDS[kind]
-        if post and importer_class.kind != "donation":
-            raise CommandError("--post applies to donation files only.")
+        if post and importer_class.kind not in ("donation", "expense"):
+            raise CommandError("--post applies to donation and expense files only.")
         if confirm_duplicates and importer_class.kind != "donor":
             raise CommandError("--confirm-duplicates applies to donor files only.")
         extra = {"confirm_duplicates": True} if confirm_duplicates else {}
