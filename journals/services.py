@@ -158,7 +158,9 @@ class EntryBuilder:
         line.records += 1
 
     def finish(self) -> Entry:
-        self.entry.lines = [line for line in self.lines.values() if line.amount or line.original]
+        # A line worth nothing in base currency (KWD 0.001 at 2.61 is GBP 0.00) is left out: the
+        # ledgers refuse a line with neither debit nor credit. Its postings stay in the entry's items.
+        self.entry.lines = [line for line in self.lines.values() if line.amount]
         return self.entry
 
 
