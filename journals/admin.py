@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from backoffice.admin_tools import RecordAdmin, error_text, money
+from backoffice.admin_tools import PresentValuesFilter, RecordAdmin, error_text, money
 
 from . import services
 from .models import AccountMap, JournalEntry, JournalExport, LedgerBatch
@@ -120,7 +120,7 @@ class JournalExportAdmin(RecordAdmin):
 @admin.register(LedgerBatch)
 class LedgerBatchAdmin(RecordAdmin):
     list_display = ("reference", "currency", "status", "posted_at", "exported_in")
-    list_filter = ("status", "currency")
+    list_filter = ("status", ("currency", PresentValuesFilter))
     search_fields = ("reference",)
     ordering = ("-posted_at", "-id")
     actions = ["export_xero", "export_quickbooks", "export_generic"]
