@@ -67,7 +67,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _JOURNAL_READ
-        | {"journals.add_accountmap", "journals.change_accountmap", "journals.delete_accountmap"}
+        | {"journals.add_accountmap", "journals.change_accountmap"}
         | {"journals.export_journal"}
         | _transfer("import", (*_TRANSFER_LEDGER, "allocation"))
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))

@@ -31,5 +31,11 @@ def seed_account_map() -> dict:
         rows.append(AccountMap(
             kind="programme", programme=programme, account_code=programme.code, account_name=programme.name,
         ))  # fmt: skip
+    mapped = {_key(r) for r in AccountMap.objects.all()}
+    rows = [row for row in rows if _key(row) not in mapped]  # a rerun adds only what is new
     AccountMap.objects.bulk_create(rows)
     return {"account mappings": len(rows)}
+
+
+def _key(row: AccountMap) -> tuple:
+    return (row.kind, *(getattr(row, f + ("_id" if f == "programme" else "")) for f in AccountMap.KEYS[row.kind]))

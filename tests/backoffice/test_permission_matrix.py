@@ -88,7 +88,7 @@ MATRIX = {
 }
 
 # Nobody but a superuser deletes a money record; contacts are not money.
-DELETABLE = {("donors.contact", F), ("journals.accountmap", F)}  # a mapping is not money either
+DELETABLE = {("donors.contact", F)}
 
 _LEDGER_FILES = ("donors.donor", "donors.contact", "donors.pledge", "donors.donation", "donors.exchangerate")
 _GRANT_FILES = ("grants.output", "grants.indicator", "grants.allocation")
