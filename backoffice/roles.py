@@ -20,6 +20,9 @@ _DONOR_RECORDS = ("donormerge",)  # written by services only: read here, never e
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
 _SPENDING_MODELS = ("agreement", "budgetversion", "budgetline", "expense", "expensecharge")
 _DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent", "mailing")
+# Journals for the general ledger: Finance keeps the account map and exports; the log is read-only.
+_JOURNAL_LOG = ("journalexport", "journalentry")
+_JOURNAL_READ = {"journals.view_accountmap", "journals.download_journal"} | {f"journals.view_{m}" for m in _JOURNAL_LOG}
 # The organisation profile: every role reads what the reports print; only a superuser changes it.
 _PROFILE = {"backoffice.view_organisation"}
 
@@ -64,6 +67,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"privacy.add_subjectaccessrequest", "privacy.view_subjectaccessrequest"}  # subject access: finance alone
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
+        | _JOURNAL_READ
+        | {"journals.add_accountmap", "journals.change_accountmap"}
+        | {"journals.export_journal"}
         | _transfer("import", (*_TRANSFER_LEDGER, "allocation", *_TRANSFER_SPENDING))
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS, *_TRANSFER_SPENDING))
         | _PROFILE
@@ -86,6 +92,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("delivery", _DELIVERY_MODELS)
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
+        | _JOURNAL_READ
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS, *_TRANSFER_SPENDING))
         | _PROFILE
     ),
@@ -97,6 +104,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("delivery", _DELIVERY_MODELS)
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
+        | _JOURNAL_READ
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS, *_TRANSFER_SPENDING))
         | _PROFILE
     ),

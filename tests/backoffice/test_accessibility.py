@@ -16,7 +16,8 @@ from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 
 from delivery.models import Delivery, Mailing, ReminderSent
-from donors.models import Contact, Donor, DonorMerge
+from donors.models import Contact, DonationBatch, Donor, DonorMerge
+from journals.services import journal_export
 from privacy.models import SubjectAccessRequest
 from reports.models import ReportRun
 from tests.browser import chromium, signed_in_page
@@ -74,6 +75,9 @@ def records_the_system_writes(by) -> None:
     attempt = {"username": "someone", "ip_address": "192.0.2.1", "path_info": "/admin/login/"}
     AccessAttempt.objects.create(**attempt, failures_since_start=1)
     AccessFailureLog.objects.create(**attempt, locked_out=False)
+    # A journal export of one posted batch (seed_demo makes the account map).
+    batch = DonationBatch.objects.filter(status=DonationBatch.Status.POSTED).order_by("pk").first()
+    journal_export(format="xero", batch_ids=[batch.pk], by=by)
 
 
 def pages(user) -> list[str]:

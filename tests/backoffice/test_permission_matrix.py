@@ -17,6 +17,7 @@ from delivery.models import Delivery, Mailing, ReminderSent
 from donors import services
 from donors.models import Activity, Donation, Donor, DonorMerge, DonorRelationship
 from grants.models import Allocation, Indicator, ReportingObligation
+from journals.services import journal_export
 from privacy.models import SubjectAccessRequest
 from reports.models import ReportRun
 from spending import services as spending
@@ -31,6 +32,7 @@ from tests.factories import (
     RateFactory,
     role_user,
 )
+from tests.journals.helpers import account_map, posted_batch
 from tests.spending.helpers import agreement_with_budget, line
 from transfers.models import ImportJob
 
@@ -71,6 +73,10 @@ MATRIX = {
     "delivery.mailing": _access(VIEW, NONE, VIEW, VIEW),
     "transfers.importjob": _access(VIEW, VIEW, VIEW, VIEW),  # Programme: the jobs of the kinds it imports
     "privacy.subjectaccessrequest": _access(VIEW, NONE, NONE, NONE),  # personal data: finance answers requests
+    # Journals for the general ledger: Finance keeps the map and exports; whoever reads the ledger reads the log.
+    "journals.accountmap": _access(EDIT, NONE, VIEW, VIEW),
+    "journals.journalexport": _access(VIEW, NONE, VIEW, VIEW),
+    "journals.ledgerbatch": _access(VIEW, NONE, VIEW, VIEW),
     # The organisation profile: what the reports print, read by all; only a superuser changes it.
     "backoffice.organisation": _access(VIEW, VIEW, VIEW, VIEW),
     # Users, roles and login records are a superuser's.
@@ -95,6 +101,7 @@ IMPORTS = {label: {F} for label in (*_LEDGER_FILES, "grants.allocation", *_SPEND
 EXPORTS = {label: {F, L, A} for label in (*_LEDGER_FILES, *_GRANT_FILES, *_SPENDING_FILES)} | {
     "grants.output": {F, P, L, A},
     "grants.indicator": {F, P, L, A},
+    "journals.journalexport": {F},  # "Export a journal": a new journal of what is not yet exported
 }
 
 # The donation page's Post and Reverse confirmation pages (donors.admin_posting).
@@ -119,6 +126,9 @@ ACTIONS = {
     ("delivery.delivery", "resend"): {F},
     ("transfers.importjob", "fail_stuck"): {F, P},
     ("axes.accessattempt", "cleanup_expired_attempts"): set(),
+    ("journals.ledgerbatch", "export_xero"): {F},
+    ("journals.ledgerbatch", "export_quickbooks"): {F},
+    ("journals.ledgerbatch", "export_generic"): {F},
 }
 
 
@@ -167,7 +177,15 @@ def ledger(db):
     AccessAttempt.objects.create(username="someone", ip_address="192.0.2.1", failures_since_start=1)
     AccessLog.objects.create(username="someone", ip_address="192.0.2.1")
     AccessFailureLog.objects.create(username="someone", ip_address="192.0.2.1", locked_out=False)
+    journal_ledger(by)
     return by
+
+
+def journal_ledger(by) -> None:
+    """An account map and one logged journal export (of a posted batch)."""
+    account_map()
+    batch = posted_batch(amounts=[Decimal("5.00")], reference="B-JOURNAL", by=by)
+    journal_export(format="generic", batch_ids=[batch.pk], by=by)
 
 
 def _registered(label):
