@@ -8,7 +8,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 
 from backoffice.money import RATE_PLACES, money_round
 from donors.models import Donation
@@ -93,6 +95,20 @@ def _phased(line_year: int, amount: Decimal, agreement: Agreement, first: int, l
     if months <= 0 or inside <= 0:
         return ZERO
     return money_round(amount * inside / months, agreement.currency)
+
+
+# Indirect costs ------------------------------------------------------------------------
+
+
+def in_indirect_base(indirect_base: str, line_eligible: bool) -> bool:
+    """Spend on a line counts towards its agreement's indirect cost base: every direct cost when the
+    agreement's base is all direct costs, else the lines marked eligible (never an indirect line)."""
+    return indirect_base == Agreement.IndirectBase.DIRECT or line_eligible
+
+
+def indirect_cost(base: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """The agreement's rate (a percentage) times its eligible direct costs, half up in `currency`."""
+    return money_round(base * (rate / HUNDRED), currency)
 
 
 # Budget against actual -----------------------------------------------------------------
@@ -227,7 +243,6 @@ def budget_vs_actual(agreement: Agreement, *, start: dt.date, end: dt.date) -> B
 
     actual_period: dict[str, Decimal] = {}
     actual_to_date: dict[str, Decimal] = {}
-    eligible_all = agreement.indirect_base == Agreement.IndirectBase.DIRECT
     for row in actual_rows(agreement, start=start, end=end):
         code = row["line__code"]
         period = converted(row, "period", rate, agreement.currency)
@@ -236,12 +251,11 @@ def budget_vs_actual(agreement: Agreement, *, start: dt.date, end: dt.date) -> B
         actual_to_date[code] = actual_to_date.get(code, ZERO) + to_date
         figures.direct_period += period
         figures.direct_to_date += to_date
-        if eligible_all or row["line__indirect_eligible"]:
+        if in_indirect_base(agreement.indirect_base, row["line__indirect_eligible"]):
             figures.indirect_base_period += period
             figures.indirect_base_to_date += to_date
-    share = agreement.indirect_rate / HUNDRED
-    figures.indirect_period = money_round(figures.indirect_base_period * share, agreement.currency)
-    figures.indirect_to_date = money_round(figures.indirect_base_to_date * share, agreement.currency)
+    figures.indirect_period = indirect_cost(figures.indirect_base_period, agreement.indirect_rate, agreement.currency)
+    figures.indirect_to_date = indirect_cost(figures.indirect_base_to_date, agreement.indirect_rate, agreement.currency)
 
     current = current_budget(agreement)
     original = _by_code(original_budget(agreement))
@@ -298,3 +312,86 @@ def budget_vs_actual(agreement: Agreement, *, start: dt.date, end: dt.date) -> B
     figures.received_period = received_under(agreement, start=start, end=end)["amount"]
     figures.received_to_date = received_under(agreement, end=end)["amount"]
     return figures
+
+
+# What an output cost -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputCost:
+    """What was spent on one output, in base currency: direct (the charges to it) and indirect (each
+    agreement's rate times the output's eligible direct charges under that agreement). The period
+    figures are zero when no start is given."""
+
+    output_id: int | None  # None: posted charges to no output
+    direct_period: Decimal = ZERO
+    indirect_period: Decimal = ZERO
+    direct_to_date: Decimal = ZERO
+    indirect_to_date: Decimal = ZERO
+
+    @property
+    def full_cost_period(self) -> Decimal:
+        return self.direct_period + self.indirect_period
+
+    @property
+    def full_cost_to_date(self) -> Decimal:
+        return self.direct_to_date + self.indirect_to_date
+
+
+def charged_output():
+    """The output a charge is for: its own, else its budget line's (the charge's own wins; the
+    services set it to the line's output and refuse a charge to another output than its line's)."""
+    return Coalesce("output_id", "line__output_id")
+
+
+def output_costs(*, end: dt.date, start: dt.date | None = None, outputs=None) -> dict[int | None, OutputCost]:
+    """What each output cost by `end` (and from `start`), from the posted charges (reversals included)
+    incurred by then, at the base amounts frozen at posting; one SQL sum per output, agreement and
+    eligibility for the indirect base. `outputs` (ids) narrows the outputs read; without it, every
+    output with a charge is given, and the charges to no output under the key None."""
+    base = settings.BASE_CURRENCY
+    rows = ExpenseCharge.objects.filter(expense__status="posted", expense__incurred_on__lte=end).annotate(
+        charged_output=charged_output()
+    )
+    if outputs is not None:
+        rows = rows.filter(charged_output__in=list(outputs))
+    sums = {"to_date": Sum("base_amount", default=ZERO)}
+    if start is not None:
+        sums["period"] = Sum("base_amount", filter=Q(expense__incurred_on__gte=start), default=ZERO)
+    groups = (
+        rows.order_by()
+        .values("charged_output", "agreement_id", "agreement__indirect_rate", "agreement__indirect_base",
+                "line__indirect_eligible")
+        .annotate(**sums)
+    )  # fmt: skip
+    # Per output and agreement: direct spend, and the part of it in that agreement's indirect base.
+    by_agreement: dict[tuple, dict] = {}
+    for g in groups:
+        key = (g["charged_output"], g["agreement_id"])
+        part = by_agreement.setdefault(
+            key, {"rate": g["agreement__indirect_rate"], "period": ZERO, "to_date": ZERO, "base_period": ZERO,
+                  "base_to_date": ZERO},
+        )  # fmt: skip
+        in_period = g.get("period", ZERO)
+        part["period"] += in_period
+        part["to_date"] += g["to_date"]
+        if in_indirect_base(g["agreement__indirect_base"], g["line__indirect_eligible"]):
+            part["base_period"] += in_period
+            part["base_to_date"] += g["to_date"]
+    costs: dict[int | None, OutputCost] = {}
+    for (output_id, _), sums in by_agreement.items():
+        cost = costs.get(output_id, OutputCost(output_id))
+        costs[output_id] = OutputCost(
+            output_id,
+            direct_period=cost.direct_period + sums["period"],
+            indirect_period=cost.indirect_period + indirect_cost(sums["base_period"], sums["rate"], base),
+            direct_to_date=cost.direct_to_date + sums["to_date"],
+            indirect_to_date=cost.indirect_to_date + indirect_cost(sums["base_to_date"], sums["rate"], base),
+        )
+    for output_id in outputs or ():
+        costs.setdefault(output_id, OutputCost(output_id))
+    return costs
+
+
+def output_cost(*, output, end: dt.date, start: dt.date | None = None) -> OutputCost:
+    return output_costs(end=end, start=start, outputs=[output.pk])[output.pk]
