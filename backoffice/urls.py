@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("reports.public_urls")),
     path("dashboard/", include("dashboard.urls")),
     path("privacy/", include("privacy.urls")),
+    path("spending/", include("spending.urls")),
 ]
