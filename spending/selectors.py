@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from backoffice.money import RATE_PLACES, money_round
 from donors.models import Donation
 
 from .models import Agreement, BudgetLine, BudgetVersion, ExpenseCharge
-from .services import conversion_method, current_budget
+from .services import conversion_method
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
@@ -172,36 +172,44 @@ class BudgetVsActual:
         return [line for line in self.lines if line.flagged]
 
 
-def received_under(agreement: Agreement, *, end: dt.date, start: dt.date | None = None) -> dict:
-    """Posted money from the funder under the agreement's pledge (reversals included), received by
-    `end` (and from `start`): in the agreement's currency (`pledge_amount`) and in base currency."""
-    rows = Donation.objects.posted().filter(pledge_id=agreement.pledge_id, received_on__lte=end)
+def received_by_pledge(pledge_ids, *, end: dt.date, start: dt.date | None = None) -> dict[int, dict]:
+    """Posted money under each pledge (reversals included) received by `end` (and from `start`): in the
+    pledge's currency (`amount`) and in base currency (`base`), one SQL sum per pledge."""
+    rows = Donation.objects.posted().filter(pledge_id__in=list(pledge_ids), received_on__lte=end)
     if start is not None:
         rows = rows.filter(received_on__gte=start)
-    sums = rows.aggregate(amount=Sum("pledge_amount"), base=Sum("base_amount"))
-    return {"amount": sums["amount"] or ZERO, "base": sums["base"] or ZERO}
+    sums = rows.order_by().values("pledge_id").annotate(amount=Sum("pledge_amount"), base=Sum("base_amount"))
+    found = {row["pledge_id"]: {"amount": row["amount"] or ZERO, "base": row["base"] or ZERO} for row in sums}
+    return {pk: found.get(pk, {"amount": ZERO, "base": ZERO}) for pk in pledge_ids}
 
 
-def average_rate(agreement: Agreement, *, end: dt.date) -> Decimal | None:
-    """The weighted average rate at which the funder's money arrived by `end`: agreement currency per
-    unit of base currency (8 places, half up); None before any money arrived."""
-    received = received_under(agreement, end=end)
+def received_under(agreement: Agreement, *, end: dt.date, start: dt.date | None = None) -> dict:
+    """Posted money from the funder under the agreement's pledge (reversals included), received by
+    `end` (and from `start`): in the agreement's currency (`amount`) and in base currency (`base`)."""
+    return received_by_pledge([agreement.pledge_id], end=end, start=start)[agreement.pledge_id]
+
+
+def _average(received: dict) -> Decimal | None:
     if received["base"] <= 0:
         return None
     return (received["amount"] / received["base"]).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
-def actual_rows(agreement: Agreement, *, start: dt.date, end: dt.date) -> list[dict]:
-    """Posted charges to the agreement incurred by `end`, summed in SQL per line code and eligibility
-    for the indirect base: in the period and to date, each split into the part already in the
-    agreement's currency (`same_*`), the base-currency amounts of the rest (`base_*`), and the spot
-    amounts frozen at posting (`spot_*`)."""
-    same = Q(expense__currency=agreement.currency)
+def average_rate(agreement: Agreement, *, end: dt.date) -> Decimal | None:
+    """The weighted average rate at which the funder's money arrived by `end`: agreement currency per
+    unit of base currency (8 places, half up); None before any money arrived."""
+    return _average(received_under(agreement, end=end))
+
+
+def _actual_rows(agreement_ids, *, start: dt.date, end: dt.date) -> list[dict]:
+    same = Q(expense__currency=F("agreement__currency"))
     period = Q(expense__incurred_on__gte=start)
     return list(
-        ExpenseCharge.objects.filter(agreement=agreement, expense__status="posted", expense__incurred_on__lte=end)
+        ExpenseCharge.objects.filter(
+            agreement_id__in=list(agreement_ids), expense__status="posted", expense__incurred_on__lte=end
+        )
         .order_by()
-        .values("line__code", "line__indirect_eligible")
+        .values("agreement_id", "line__code", "line__indirect_eligible")
         .annotate(
             same_period=Sum("amount", filter=same & period, default=ZERO),
             base_period=Sum("base_amount", filter=~same & period, default=ZERO),
@@ -210,7 +218,16 @@ def actual_rows(agreement: Agreement, *, start: dt.date, end: dt.date) -> list[d
             base_to_date=Sum("base_amount", filter=~same, default=ZERO),
             spot_to_date=Sum("spot_amount", default=ZERO),
         )
+        .order_by("agreement_id", "line__code", "line__indirect_eligible")
     )
+
+
+def actual_rows(agreement: Agreement, *, start: dt.date, end: dt.date) -> list[dict]:
+    """Posted charges to the agreement incurred by `end`, summed in SQL per line code and eligibility
+    for the indirect base: in the period and to date, each split into the part already in the
+    agreement's currency (`same_*`), the base-currency amounts of the rest (`base_*`), and the spot
+    amounts frozen at posting (`spot_*`)."""
+    return _actual_rows([agreement.pk], start=start, end=end)
 
 
 def converted(row: dict, when: str, rate: Decimal | None, currency: str) -> Decimal:
@@ -221,14 +238,52 @@ def converted(row: dict, when: str, rate: Decimal | None, currency: str) -> Deci
     return row[f"same_{when}"] + money_round(row[f"base_{when}"] * rate, currency)
 
 
-def budget_vs_actual(agreement: Agreement, *, start: dt.date, end: dt.date) -> BudgetVsActual:
+@dataclass
+class _Read:
+    """What budget against actual reads for some agreements, in a few queries whatever their number."""
+
+    received_to_date: dict[int, dict]
+    received_period: dict[int, dict]
+    rows: dict[int, list[dict]]
+    lines: dict[int, dict[int, list[BudgetLine]]]  # agreement -> approved version number -> its lines
+
+
+def _read(agreements: list[Agreement], *, start: dt.date, end: dt.date) -> _Read:
+    ids = [a.pk for a in agreements]
+    pledges = [a.pledge_id for a in agreements]
+    rows: dict[int, list[dict]] = {pk: [] for pk in ids}
+    for row in _actual_rows(ids, start=start, end=end):
+        rows[row["agreement_id"]].append(row)
+    lines: dict[int, dict[int, list[BudgetLine]]] = {pk: {} for pk in ids}
+    approved = BudgetLine.objects.filter(version__agreement_id__in=ids, version__status="approved")
+    for line in approved.select_related("version").order_by("version__number", "code", "year", "pk"):
+        lines[line.version.agreement_id].setdefault(line.version.number, []).append(line)
+    return _Read(
+        received_to_date=received_by_pledge(pledges, end=end),
+        received_period=received_by_pledge(pledges, start=start, end=end),
+        rows=rows,
+        lines=lines,
+    )
+
+
+def budgets_vs_actual(agreements, *, start: dt.date, end: dt.date) -> list[BudgetVsActual]:
+    """`budget_vs_actual` of each agreement, read in five queries for them all."""
+    agreements = list(agreements)
+    read = _read(agreements, start=start, end=end)
+    return [budget_vs_actual(a, start=start, end=end, read=read) for a in agreements]
+
+
+def budget_vs_actual(
+    agreement: Agreement, *, start: dt.date, end: dt.date, read: _Read | None = None
+) -> BudgetVsActual:
     """Per budget line code: original and current budget, the current budget phased over the period,
     actual in the period and to date, remaining, variance (period budget less period actual, in money
     and %), a flag where the variance passes the threshold, and the forecast (actual to date plus the
     current budget phased over the months after the period). Then income, spend with indirect costs
     and the balance held. In the agreement's currency (docs/spending.md says how spend converts)."""
+    read = read or _read([agreement], start=start, end=end)
     method = conversion_method()
-    rate = average_rate(agreement, end=end) if method == "average" else None
+    rate = _average(read.received_to_date[agreement.pledge_id]) if method == "average" else None
     if method == "average" and rate is None:
         method_text = "spot rate of the day paid (no money received from the funder yet to average)"
         method = "spot"
@@ -243,7 +298,7 @@ def budget_vs_actual(agreement: Agreement, *, start: dt.date, end: dt.date) -> B
 
     actual_period: dict[str, Decimal] = {}
     actual_to_date: dict[str, Decimal] = {}
-    for row in actual_rows(agreement, start=start, end=end):
+    for row in read.rows[agreement.pk]:
         code = row["line__code"]
         period = converted(row, "period", rate, agreement.currency)
         to_date = converted(row, "to_date", rate, agreement.currency)
@@ -257,9 +312,11 @@ def budget_vs_actual(agreement: Agreement, *, start: dt.date, end: dt.date) -> B
     figures.indirect_period = indirect_cost(figures.indirect_base_period, agreement.indirect_rate, agreement.currency)
     figures.indirect_to_date = indirect_cost(figures.indirect_base_to_date, agreement.indirect_rate, agreement.currency)
 
-    current = current_budget(agreement)
-    original = _by_code(original_budget(agreement))
-    lines = list(current.lines.all()) if current else []
+    versions = read.lines[agreement.pk]
+    lines = versions[max(versions)] if versions else []  # the current budget: the latest approved version
+    original: dict[str, Decimal] = {}
+    for line in versions[min(versions)] if versions else []:
+        original[line.code] = original.get(line.code, ZERO) + line.amount
     described: dict[str, BudgetLine] = {}
     current_total: dict[str, Decimal] = {}
     period_budget: dict[str, Decimal] = {}
@@ -309,8 +366,8 @@ def budget_vs_actual(agreement: Agreement, *, start: dt.date, end: dt.date) -> B
             )
         )
 
-    figures.received_period = received_under(agreement, start=start, end=end)["amount"]
-    figures.received_to_date = received_under(agreement, end=end)["amount"]
+    figures.received_period = read.received_period[agreement.pledge_id]["amount"]
+    figures.received_to_date = read.received_to_date[agreement.pledge_id]["amount"]
     return figures
 
 
