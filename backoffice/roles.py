@@ -19,6 +19,8 @@ _DONOR_MODELS = (
 _DONOR_RECORDS = ("donormerge",)  # written by services only: read here, never edited
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
 _SPENDING_MODELS = ("agreement", "budgetversion", "budgetline", "expense", "expensecharge")
+# An agreement's audit pack (spending/audit_pack.py): made and downloaded by the roles that export.
+_AUDIT_PACK = {"spending.view_auditpack"}
 _DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent", "mailing")
 # Journals for the general ledger: Finance keeps the account map and exports; the log is read-only.
 _JOURNAL_LOG = ("journalexport", "journalentry")
@@ -61,6 +63,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"grants.reverse_allocation"}
         | _edit("spending", _SPENDING_MODELS)
         | {"spending.post_expense", "spending.reverse_expense", "spending.approve_budgetversion"}
+        | _AUDIT_PACK
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"delivery.send_donor_summaries", "delivery.revoke_delivery"}
@@ -88,6 +91,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _edit("donors", ("activity",))  # leadership meets donors: it records the meetings and their next steps
         | _view("grants", _GRANT_MODELS)
         | _view("spending", _SPENDING_MODELS)
+        | _AUDIT_PACK
         | {"reports.view_reportrun", "reports.generate_report", "reports.download_report"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"transfers.view_importjob"}
@@ -100,6 +104,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         _view("donors", (*_DONOR_MODELS, *_DONOR_RECORDS))
         | _view("grants", _GRANT_MODELS)
         | _view("spending", _SPENDING_MODELS)
+        | _AUDIT_PACK
         | {"reports.view_reportrun"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"transfers.view_importjob"}

@@ -20,4 +20,5 @@ urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
     path("privacy/", include("privacy.urls")),
     path("journals/", include("journals.urls")),
+    path("spending/", include("spending.urls")),
 ]

@@ -5,7 +5,9 @@ itself, so the dashboard and the portfolio PDF for the same period never disagre
 here, from the same selectors and helpers: each figure split by currency, five years of
 pledged against received, funding per programme and the largest output gaps (optionally for
 one programme), instalments overdue today, and reports owed to donors: those overdue, then
-those due in the next 30 days. Every read is one query whatever the size of the ledger.
+those due in the next 30 days; spend against budget per programme and the agreements whose budget
+against actual has a line past its variance threshold. Every read is one query (budget against actual
+a few for all agreements) whatever the size of the ledger.
 """
 
 import datetime as dt
@@ -20,9 +22,11 @@ from backoffice.money import money_round
 from backoffice.sql import ZERO
 from donors.models import Donation, Pledge, WriteOff
 from donors.selectors import overdue_instalments, pledge_totals_by_currency, posted_days
-from grants.models import Allocation
+from grants.models import Allocation, Output
 from grants.selectors import obligations_due, obligations_overdue, output_funding, output_gaps, unallocated_balance
 from reports.figures import Converter, portfolio_snapshot
+from spending.models import Agreement
+from spending.selectors import budgets_vs_actual, output_costs
 
 D0 = Decimal("0.00")
 YEARS = 5
@@ -30,6 +34,7 @@ LARGEST_GAPS = 8
 OVERDUE_INSTALMENTS_SHOWN = 15
 OBLIGATIONS_SHOWN = 10  # of each state; the counts say how many there are, the admin lists them all
 OBLIGATIONS_DUE_WITHIN = 30  # days
+FLAGGED_AGREEMENTS_SHOWN = 10
 PROGRAMME_FIGURES = [
     ("pledged", "Pledged for this programme (restricted pledges starting in the period)"),
     ("received", "Received on pledges restricted to this programme"),
@@ -153,6 +158,8 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
         "by_year": _by_year(end, fx),
         "by_programme": sorted(programmes.values(), key=lambda r: r["label"]),
         "gaps": output_gaps(programme=programme, end=end, limit=LARGEST_GAPS),
+        "spend_by_programme": spend_by_programme(start=start, end=end, programme=programme),
+        **agreements_flagged(start=start, end=end, programme=programme),
         "top_donors": [{**r, "amount": Decimal(r["amount"]["amount"])} for r in snapshot["top_donors"]],
         "overdue_instalments": list(overdue_instalments(today=today)[:OVERDUE_INSTALMENTS_SHOWN]),
         "obligations_overdue": list(overdue_obligations[:OBLIGATIONS_SHOWN]),
@@ -190,3 +197,53 @@ def _by_year(end: dt.date, fx: Converter) -> list[dict]:
     for row in years.values():
         row["pledged"] = money_round(row["pledged"])
     return list(years.values())
+
+
+UNCHARGED = "Not charged to an output"
+
+
+def spend_by_programme(*, start: dt.date, end: dt.date, programme=None) -> list[dict]:
+    """Each programme's budget (its outputs' budgets) against what its outputs cost, direct and indirect
+    (spending.selectors.output_costs), in the period and to its end, in base currency; then the spend
+    charged to no output, which belongs to no programme. Two queries."""
+    costs = output_costs(start=start, end=end)
+    outputs = Output.objects.order_by()
+    if programme is not None:
+        outputs = outputs.filter(programme=programme)
+    rows: dict[str, dict] = {}
+    for o in outputs.values("pk", "budget", "programme__name"):
+        row = rows.setdefault(o["programme__name"], {"label": o["programme__name"], "budget": D0, "period": D0,
+                                                      "to_date": D0})  # fmt: skip
+        row["budget"] += o["budget"]
+        if cost := costs.get(o["pk"]):
+            row["period"] += cost.full_cost_period
+            row["to_date"] += cost.full_cost_to_date
+    found = sorted(rows.values(), key=lambda r: r["label"])
+    uncharged = costs.get(None)
+    if programme is None and uncharged is not None and (uncharged.full_cost_to_date or uncharged.full_cost_period):
+        found.append({"label": UNCHARGED, "budget": None, "period": uncharged.full_cost_period,
+                      "to_date": uncharged.full_cost_to_date})  # fmt: skip
+    for row in found:
+        row["budget"] = None if row["budget"] is None else money_round(row["budget"])
+        row["pct"] = (row["to_date"] * 100 / row["budget"]).quantize(Decimal("0.1")) if row["budget"] else None
+    return found
+
+
+def agreements_flagged(*, start: dt.date, end: dt.date, programme=None) -> dict:
+    """The active agreements running in the period whose budget against actual for it has a line past the
+    agreement's variance threshold (spending.selectors.budgets_vs_actual), largest variance first."""
+    agreements = Agreement.objects.filter(
+        status=Agreement.Status.ACTIVE, start_date__lte=end, end_date__gte=start
+    ).select_related("pledge__donor")
+    if programme is not None:
+        agreements = agreements.filter(
+            Q(pledge__restricted_programme=programme) | Q(pledge__restricted_output__programme=programme)
+        )
+    flagged = []
+    for figures in budgets_vs_actual(agreements, start=start, end=end):
+        if lines := figures.flagged:
+            worst = max(lines, key=lambda line: abs(line.variance_pct or Decimal(100)))
+            flagged.append({"agreement": figures.agreement, "currency": figures.currency, "lines": lines,
+                            "worst": worst})  # fmt: skip
+    flagged.sort(key=lambda f: (-abs(f["worst"].variance_pct or Decimal(100)), f["agreement"].funder_ref))
+    return {"agreements_flagged": flagged[:FLAGGED_AGREEMENTS_SHOWN], "agreements_flagged_count": len(flagged)}

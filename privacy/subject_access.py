@@ -12,15 +12,14 @@ The ZIP holds:
 """
 
 import hashlib
-import io
 import json
-import zipfile
 
 from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
+from backoffice.archives import zip_bytes
 from delivery.models import Delivery
 from donors.models import Activity, Contact
 
@@ -90,16 +89,6 @@ def subject_access_files(contact: Contact) -> dict[str, bytes]:
             with delivery.run.pdf.open("rb") as pdf:
                 files[f"reports/{delivery.run.filename}"] = pdf.read()
     return files
-
-
-def zip_bytes(files: dict[str, bytes], *, made_at) -> bytes:
-    """The same files and time give the same bytes."""
-    out = io.BytesIO()
-    stamp = timezone.localtime(made_at).timetuple()[:6]
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(files):
-            archive.writestr(zipfile.ZipInfo(name, date_time=stamp), files[name], compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
 
 
 @transaction.atomic

@@ -50,6 +50,7 @@ from grants.selectors import (
     output_funding,
     unallocated_balance,
 )
+from spending.selectors import output_cost, output_costs
 
 from .snapshot import SNAPSHOT_VERSION, day, money, share
 
@@ -377,7 +378,24 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         "rates": fx.rates_used(),
         **report_voice(internal=False),
         "conversions": fx.conversions_used(),
+        "output_spend": _output_spend(output_ids, end),
     }
+
+
+def _output_spend(output_ids: list[int], end: dt.date) -> list[dict]:
+    """What was spent on each output by `end`, from all its funding (not the donor's share, which
+    spending does not trace), in the outputs' order (spending.selectors.output_costs)."""
+    base = settings.BASE_CURRENCY
+    costs = output_costs(end=end, outputs=output_ids)
+    return [
+        {
+            "output_id": i,
+            "direct": money(costs[i].direct_to_date, base),
+            "indirect": money(costs[i].indirect_to_date, base),
+            "full_cost": money(costs[i].full_cost_to_date, base),
+        }
+        for i in output_ids
+    ]
 
 
 def report_voice(*, internal: bool) -> dict:
@@ -640,6 +658,7 @@ def output_statement_snapshot(*, output: Output, as_of: dt.date, external: bool 
         .order_by("month")
     )
     grouping, over_time = _over_time(list(monthly))
+    cost = output_cost(output=output, end=as_of)
     return {
         "version": SNAPSHOT_VERSION,
         "kind": "output_statement",
@@ -663,6 +682,18 @@ def output_statement_snapshot(*, output: Output, as_of: dt.date, external: bool 
             {"key": "allocated", "label": "Funded (received and allocated)", "value": money(funding.allocated, base)},
             {"key": "planned", "label": "Planned from pledges", "value": money(funding.planned, base)},
             {"key": "gap", "label": "Funding gap", "value": money(funding.gap, base)},
+            {"key": "spent_direct", "label": "Spent: direct costs", "value": money(cost.direct_to_date, base)},
+            {
+                "key": "spent_indirect",
+                "label": "Spent: indirect costs (the funders' agreed rates)",
+                "value": money(cost.indirect_to_date, base),
+            },
+            {"key": "full_cost", "label": "Full cost to date", "value": money(cost.full_cost_to_date, base)},
+            {
+                "key": "remaining",
+                "label": "Budget remaining (budget less full cost)",
+                "value": money(funding.budget - cost.full_cost_to_date, base),
+            },
         ],
         "funders": funder_rows,
         "over_time_by": grouping,

@@ -21,7 +21,8 @@ from donors.admin_posting import ReversalForm, problems
 from transfers.admin import TransferAdminMixin
 
 from . import resources, selectors, services
-from .models import Agreement, BudgetLine, BudgetVersion, Expense, ExpenseCharge
+from .models import Agreement, AuditPack, BudgetLine, BudgetVersion, Expense, ExpenseCharge
+from .views import AUDIT_PACK
 
 
 def _table(headers, rows, table_id):
@@ -71,6 +72,14 @@ class AgreementAdmin(HistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         return (*fields, "pledge") if obj is not None and obj.pk else fields
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The audit packs show to the roles that may make and download them (spending/views.py).
+        extra = dict(extra_context or {})
+        if AUDIT_PACK.allows(request.user) and str(object_id).isdigit():
+            extra["audit_pack_url"] = reverse("spending:audit_pack_new", args=[object_id])
+            extra["audit_packs"] = AuditPack.objects.filter(agreement_id=object_id).select_related("requested_by")[:20]
+        return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def save_model(self, request, obj, form, change):
         if change:

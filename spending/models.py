@@ -421,3 +421,42 @@ class ExpenseCharge(models.Model):
         if self._locked():
             raise ImmutableRecordError("The charges of a posted expense cannot be deleted; reverse the expense.")
         return super().delete(*args, **kwargs)
+
+
+class AuditPack(models.Model):
+    """An auditor's pack for one agreement and period: a ZIP made in the background on private
+    storage (spending/audit_pack.py), downloaded from the agreement's admin page."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Being made"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="audit_packs")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, validators=[validate_plain_text]
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    file = models.FileField(upload_to="audit-packs/", blank=True)
+    sha256 = models.CharField("SHA-256 of the file", max_length=64, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")), name="audit_pack_period_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Audit pack #{self.pk}: {self.agreement.funder_ref}, {self.period_start} to {self.period_end}"
+
+    @property
+    def filename(self) -> str:
+        ref = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.agreement.funder_ref)
+        return f"audit-pack-{ref}-{self.period_start:%Y%m%d}-{self.period_end:%Y%m%d}.zip"

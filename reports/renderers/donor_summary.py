@@ -4,6 +4,7 @@ for, what came of it and what is still to come; the detail follows, each figure 
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from django.utils.translation import gettext as _
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
@@ -19,6 +20,29 @@ RESULT_SIZE = 6  # the results' text
 # Page 1's key figures: (snapshot figure, its label on a tile).
 GLANCE = [("received_in_period", "Received in this period"), ("received_to_date", "Received to date"),
           ("outstanding", "Outstanding on pledges")]  # fmt: skip
+
+
+def spent_on(s: dict, output_id: int) -> dict | None:
+    """The snapshot's spend on one output (snapshots before spend was reported hold none)."""
+    return next((r for r in s.get("output_spend", ()) if r["output_id"] == output_id), None)
+
+
+def spent_line(s: dict, o: dict) -> str:
+    """One sentence on what the output has cost, beside what was allocated to it: the output's spend
+    from all its funding, never presented as the donor's own."""
+    spent = spent_on(s, o["output_id"])
+    if spent is None:
+        return ""
+    return _(
+        "Spent on this output by %(end)s, from all its funding: %(full_cost)s (%(direct)s direct costs, "
+        "%(indirect)s indirect costs), against %(allocated)s allocated."
+    ) % {
+        "end": fmt_date(s["period"]["end"]),
+        "full_cost": fmt_money(spent["full_cost"]),
+        "direct": fmt_money(spent["direct"]),
+        "indirect": fmt_money(spent["indirect"]),
+        "allocated": fmt_money(o["output_allocated"]),
+    }
 
 
 class DonorSummaryRenderer(ReportRenderer):
@@ -264,6 +288,8 @@ class DonorSummaryRenderer(ReportRenderer):
                 self.para(f"{o['programme']} · {o['kind']} · {dates} · {o['status']}", "small"),
                 self.markup(funding + "."),
             ]
+            if spent := spent_line(s, o):
+                block.append(self.para(spent, "small"))
             if o.get("co_funders_table", bool(o["co_funders"])) and o["co_funders"]:
                 funders = [["Your funding", fmt_money(o["donor_amount"]), fmt_share(o["share"])]]
                 funders += [[self.cell(c["name"]), fmt_money(c["amount"]), ""] for c in o["co_funders"]]
