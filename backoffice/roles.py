@@ -86,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))
+        | {"iati.export_iati", "iati.download_iati"}  # publishing to IATI
         | _PROFILE
     ),
     AUDITOR: (
@@ -94,6 +95,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("spending", _SPENDING_MODELS)
         | {"reports.view_reportrun"}
         | _view("delivery", _DELIVERY_MODELS)
+        | {"iati.download_iati"}
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS))

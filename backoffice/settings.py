@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "transfers",
     "delivery",
     "privacy",
+    "iati",
     "dashboard",
 ]
 
