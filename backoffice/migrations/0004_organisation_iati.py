@@ -5,20 +5,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('backoffice', '0003_organisation_profile'),
+        ("backoffice", "0003_organisation_profile"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='iati_identifier',
-            field=models.CharField(blank=True, help_text="As registered with IATI, e.g. GB-CHC-1234567. Every published activity's identifier begins with it.", max_length=100, validators=[django.core.validators.RegexValidator('^[A-Z]{2}-[A-Za-z0-9]+-[A-Za-z0-9._-]+$', 'An IATI organisation identifier is the agency prefix and the number, e.g. GB-CHC-1234567 (letters, digits, dots, dashes; no spaces).')], verbose_name='IATI organisation identifier'),
+            model_name="organisation",
+            name="iati_identifier",
+            field=models.CharField(
+                blank=True,
+                help_text="As registered with IATI, e.g. GB-CHC-1234567. Every published activity's identifier begins with it.",
+                max_length=100,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[A-Z]{2}-[A-Za-z0-9]+-[A-Za-z0-9._-]+$",
+                        "An IATI organisation identifier is the agency prefix and the number, e.g. GB-CHC-1234567 (letters, digits, dots, dashes; no spaces).",
+                    )
+                ],
+                verbose_name="IATI organisation identifier",
+            ),
         ),
         migrations.AddField(
-            model_name='organisation',
-            name='iati_type',
-            field=models.CharField(choices=[('10', 'Government'), ('11', 'Local Government'), ('15', 'Other Public Sector'), ('21', 'International NGO'), ('22', 'National NGO'), ('23', 'Regional NGO'), ('30', 'Public Private Partnership'), ('40', 'Multilateral'), ('60', 'Foundation'), ('70', 'Private Sector'), ('80', 'Academic, Training and Research'), ('90', 'Other')], default='30', help_text="The organisation's type in IATI's OrganisationType codelist.", max_length=2, verbose_name='IATI organisation type'),
+            model_name="organisation",
+            name="iati_type",
+            field=models.CharField(
+                choices=[
+                    ("10", "Government"),
+                    ("11", "Local Government"),
+                    ("15", "Other Public Sector"),
+                    ("21", "International NGO"),
+                    ("22", "National NGO"),
+                    ("23", "Regional NGO"),
+                    ("30", "Public Private Partnership"),
+                    ("40", "Multilateral"),
+                    ("60", "Foundation"),
+                    ("70", "Private Sector"),
+                    ("80", "Academic, Training and Research"),
+                    ("90", "Other"),
+                ],
+                default="30",
+                help_text="The organisation's type in IATI's OrganisationType codelist.",
+                max_length=2,
+                verbose_name="IATI organisation type",
+            ),
         ),
     ]

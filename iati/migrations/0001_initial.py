@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,23 +15,41 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='IatiExport',
+            name="IatiExport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('as_of', models.DateTimeField(help_text="The ledger as of this time; the files' generated-datetime.")),
-                ('status', models.CharField(choices=[('queued', 'Being made'), ('done', 'Ready'), ('failed', 'Refused')], default='queued', max_length=10)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('file', models.FileField(blank=True, upload_to='iati/')),
-                ('sha256', models.CharField(blank=True, max_length=64, verbose_name='SHA-256 of the file')),
-                ('activities', models.PositiveIntegerField(default=0, help_text='How many activities the file publishes.')),
-                ('error', models.TextField(blank=True)),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("requested_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("as_of", models.DateTimeField(help_text="The ledger as of this time; the files' generated-datetime.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Being made"), ("done", "Ready"), ("failed", "Refused")],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("file", models.FileField(blank=True, upload_to="iati/")),
+                ("sha256", models.CharField(blank=True, max_length=64, verbose_name="SHA-256 of the file")),
+                (
+                    "activities",
+                    models.PositiveIntegerField(default=0, help_text="How many activities the file publishes."),
+                ),
+                ("error", models.TextField(blank=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'IATI export',
-                'ordering': ['-requested_at', '-id'],
-                'permissions': [('export_iati', 'Can publish IATI files'), ('download_iati', 'Can download IATI files')],
+                "verbose_name": "IATI export",
+                "ordering": ["-requested_at", "-id"],
+                "permissions": [
+                    ("export_iati", "Can publish IATI files"),
+                    ("download_iati", "Can download IATI files"),
+                ],
             },
         ),
     ]
