@@ -17,7 +17,10 @@ class OrganisationForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = ["name", "logo", "address", "email", "website", "registration", "sender_email", "public_url"]
+        fields = [
+            "name", "logo", "address", "email", "website", "registration", "sender_email", "public_url",
+            "iati_identifier", "iati_type",
+        ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,6 +51,7 @@ class OrganisationAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "registration", "address", "email", "website"]}),
         ("Logo", {"fields": ["current_logo", "logo", "logo_remove"]}),
         ("Email and public address", {"fields": ["sender_email", "public_url"]}),
+        ("IATI publishing", {"fields": ["iati_identifier", "iati_type"]}),
     ]
 
     def get_fieldsets(self, request, obj=None):

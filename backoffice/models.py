@@ -11,6 +11,7 @@ from email.utils import formataddr
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 from .checks import public_url_problem
@@ -27,6 +28,32 @@ FIRST_PROFILE = {
     "registration": "Registered charity 1234567 (England and Wales)",
     "sender_email": "reports@alliance.example.org",
 }
+
+
+# An IATI organisation identifier: the registration agency's prefix (e.g. GB-CHC) and the number it
+# gave, with no spaces or the characters IATI forbids in identifiers (/ & | ?).
+validate_iati_identifier = RegexValidator(
+    r"^[A-Z]{2}-[A-Za-z0-9]+-[A-Za-z0-9._-]+$",
+    "An IATI organisation identifier is the agency prefix and the number, e.g. GB-CHC-1234567 "
+    "(letters, digits, dots, dashes; no spaces).",
+)
+
+
+class IatiOrganisationType(models.TextChoices):
+    """IATI's OrganisationType codelist (the codes an alliance or its funders are)."""
+
+    GOVERNMENT = "10", "Government"
+    LOCAL_GOVERNMENT = "11", "Local Government"
+    OTHER_PUBLIC = "15", "Other Public Sector"
+    INTERNATIONAL_NGO = "21", "International NGO"
+    NATIONAL_NGO = "22", "National NGO"
+    REGIONAL_NGO = "23", "Regional NGO"
+    PUBLIC_PRIVATE = "30", "Public Private Partnership"
+    MULTILATERAL = "40", "Multilateral"
+    FOUNDATION = "60", "Foundation"
+    PRIVATE_SECTOR = "70", "Private Sector"
+    ACADEMIC = "80", "Academic, Training and Research"
+    OTHER = "90", "Other"
 
 
 def organisation_row_ensure(model) -> None:
@@ -74,6 +101,20 @@ class Organisation(models.Model):
         "site's public URL",
         blank=True,
         help_text="Printed in reports and emails (e.g. the /verify/ page). Blank: the SITE_URL setting.",
+    )
+    iati_identifier = models.CharField(
+        "IATI organisation identifier",
+        max_length=100,
+        blank=True,
+        validators=[validate_iati_identifier],
+        help_text="As registered with IATI, e.g. GB-CHC-1234567. Every published activity's identifier begins with it.",
+    )
+    iati_type = models.CharField(
+        "IATI organisation type",
+        max_length=2,
+        choices=IatiOrganisationType.choices,
+        default=IatiOrganisationType.PUBLIC_PRIVATE,
+        help_text="The organisation's type in IATI's OrganisationType codelist.",
     )
 
     class Meta:

@@ -98,6 +98,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"reports.view_dashboard"}
         | _JOURNAL_READ
         | _transfer("export", (*_TRANSFER_LEDGER, *_TRANSFER_GRANTS, *_TRANSFER_SPENDING))
+        | {"iati.export_iati", "iati.download_iati"}  # publishing to IATI
         | _PROFILE
     ),
     AUDITOR: (
@@ -107,6 +108,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _AUDIT_PACK
         | {"reports.view_reportrun"}
         | _view("delivery", _DELIVERY_MODELS)
+        | {"iati.download_iati"}
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _JOURNAL_READ

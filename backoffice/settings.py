@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "delivery",
     "privacy",
     "journals",
+    "iati",
     "dashboard",
 ]
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("favicon.ico", views.favicon),
     path("", include("delivery.urls")),
+    path("", include("iati.urls")),
     path("reports/", include("reports.urls")),
     path("", include("reports.public_urls")),
     path("dashboard/", include("dashboard.urls")),

