@@ -17,7 +17,7 @@ from delivery.models import Delivery, Mailing, ReminderSent
 from donors import services
 from donors.models import Activity, Donation, Donor, DonorMerge, DonorRelationship
 from grants.models import Allocation, Indicator, ReportingObligation
-from privacy.models import SubjectAccessRequest
+from privacy.models import ErasureRequest, SubjectAccessRequest
 from reports.models import ReportRun
 from spending import services as spending
 from tests.admin_helpers import inline_management
@@ -71,6 +71,8 @@ MATRIX = {
     "delivery.mailing": _access(VIEW, NONE, VIEW, VIEW),
     "transfers.importjob": _access(VIEW, VIEW, VIEW, VIEW),  # Programme: the jobs of the kinds it imports
     "privacy.subjectaccessrequest": _access(VIEW, NONE, NONE, NONE),  # personal data: finance answers requests
+    # Erasures: Finance asks, Finance or Leadership approves on the request's own page (tests/privacy).
+    "privacy.erasurerequest": _access(VIEW, NONE, VIEW, NONE),
     # The organisation profile: what the reports print, read by all; only a superuser changes it.
     "backoffice.organisation": _access(VIEW, VIEW, VIEW, VIEW),
     # Users, roles and login records are a superuser's.
@@ -143,6 +145,7 @@ def ledger(db):
     )  # fmt: skip
     DonorRelationship.objects.create(donor=pledge.donor, kind="agency", parent=DonorFactory())
     SubjectAccessRequest.objects.create(contact=contact, requested_by=by)
+    ErasureRequest.objects.create(contact=contact, requested_by=by, reason="Asked by email", label="Erased contact")
     agreement = agreement_with_budget()
     spending.expense_post(
         expense=spending.expense_create(
