@@ -21,10 +21,12 @@ figure and total is the same after an erasure. The request is the log: once done
 person only by the pseudonym, with who asked, who approved, when, and counts of what was erased.
 """
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import phonenumbers
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -35,8 +37,7 @@ from django.utils import timezone
 
 from backoffice.money import format_money
 from delivery.models import Delivery, DeliveryAttempt, DownloadLog
-from donors.models import Activity, Contact, Donation, Donor, DonorMerge, Pledge, WriteOff, phone_written
-from donors.names import name_key
+from donors.models import Activity, Contact, Donation, Donor, DonorMerge, Pledge, WriteOff
 from reports.models import ReportRun
 from reports.services import report_run_redact, snapshot_redact
 
@@ -62,6 +63,22 @@ def contact_label(contact: Contact) -> str:
 def contact_address(contact: Contact) -> str:
     """The address an erased contact keeps: unique per contact (as emails are per donor), delivers nowhere."""
     return f"erased-contact-{contact.pk:04d}@erased.invalid"
+
+
+def phone_forms(phone: str) -> list[str]:
+    """The ways a phone number is written in text: as stored, international with and without spaces,
+    and national ("020 7946 0813")."""
+    if not phone:
+        return []
+    forms = [phone]
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return forms
+    for style in (phonenumbers.PhoneNumberFormat.INTERNATIONAL, phonenumbers.PhoneNumberFormat.E164,
+                  phonenumbers.PhoneNumberFormat.NATIONAL):  # fmt: skip
+        forms.append(phonenumbers.format_number(number, style))
+    return forms
 
 
 def erased_words(erasure: ErasureRequest) -> str:
@@ -91,11 +108,8 @@ class Scope:
             label = contact_label(person)
             scope._mention(person.name, label)
             scope._mention(person.email, contact_address(person))
-            if person.phone:
-                scope._mention(person.phone, "[phone erased]")
-                written = phone_written(person.phone)
-                if written:
-                    scope._mention(written.replace(" ", ""), "[phone erased]")
+            for written in phone_forms(person.phone):
+                scope._mention(written, "[phone erased]")
             for line in [person.address.strip(), *person.address.splitlines()]:
                 # The whole address, and its lines that carry a number (street, postcode); a town alone
                 # names nobody and appears in unrelated text.
@@ -104,8 +118,11 @@ class Scope:
         return scope
 
     def _mention(self, text: str, replacement: str) -> None:
-        if len(text.strip()) >= SHORTEST_MENTION:
-            self.replacements.setdefault(text.strip(), replacement)
+        text = text.strip()
+        if len(text) >= SHORTEST_MENTION:
+            self.replacements.setdefault(text, replacement)
+            # As JSON writes it without its non-ASCII letters (the admin's change messages): "Zo\u00eb".
+            self.replacements.setdefault(json.dumps(text)[1:-1], replacement)
 
     @property
     def donor_ids(self) -> list[int]:
@@ -393,14 +410,14 @@ def _erase(scope: Scope, erasure: ErasureRequest) -> dict[str, int]:
             "phone": "",
             "address": "",
             "consent_method": "",
-            "receives_reports": False,
         }
-        Contact.objects.filter(pk=contact.pk).update(**blank)
+        Contact.objects.filter(pk=contact.pk).update(**blank, receives_reports=False)
         _history_update(Contact, [contact.pk], **blank)
         Delivery.objects.filter(contact=contact).update(email=contact_address(contact), last_error="")
     for donor in scope.donors:
         label = donor_label(donor)
-        blank = {"name": label, "name_key": name_key(label), "external_ref": "", "notes": ""}
+        # No name key: an erased donor is never offered as a likely duplicate (donors.duplicates).
+        blank = {"name": label, "name_key": "", "external_ref": "", "notes": ""}
         Donor.objects.filter(pk=donor.pk).update(**blank)
         _history_update(Donor, [donor.pk], **blank)
     return counts

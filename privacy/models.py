@@ -60,6 +60,9 @@ class ErasureRequest(models.Model):
     )  # fmt: skip
     decided_at = models.DateTimeField(null=True, blank=True)
     refusal_reason = models.TextField(blank=True)
+    # A request is about the donor it names: a merge never moves it to the survivor (donors.merge).
+    merge_keeps_donor = True
+
     removed = models.JSONField(
         default=dict, blank=True, editable=False, help_text="How many of each kind of record were erased or redacted."
     )

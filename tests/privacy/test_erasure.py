@@ -44,10 +44,11 @@ pytestmark = pytest.mark.django_db
 
 NAME = "Wilhelmina Quarterfield"
 EMAIL = "w.quarterfield@zephyrmail.example"
-PHONE = "+44 20 7946 0813"
+PHONE, PHONE_AT_HOME = "+44 20 7946 0813", "020 7946 0813"
 STREET, POSTCODE = "17 Lantern Row", "KX9 4QZ"
 IP = "203.0.113.77"
-NEEDLES = (NAME, EMAIL, PHONE, STREET, POSTCODE, IP)
+ADA = "Adélaïde Colleague"
+NEEDLES = (NAME, EMAIL, PHONE, PHONE_AT_HOME, STREET, POSTCODE, IP)
 
 
 @pytest.fixture
@@ -85,10 +86,10 @@ def person(client, smtp, eager_celery, storage, django_capture_on_commit_callbac
     services.pledge_write_off(pledge=pledge, amount=Decimal("100.00"), reason=f"{NAME} reduced her pledge", by=finance)
     Activity.objects.create(
         donor=donor, contact=contact, kind="call", happened_on=dt.date(2025, 5, 2),
-        summary=f"Called {NAME} on {PHONE} about her gift",
+        summary=f"Called {NAME} on {PHONE} about her gift; evenings on {PHONE_AT_HOME}",
     )  # fmt: skip
     other = DonorFactory(name="Harbourlight Trust")
-    ContactFactory(donor=other, name="Ada Colleague", email="ada@harbourlight.example", receives_reports=True)
+    ContactFactory(donor=other, name=ADA, email="ada@harbourlight.example", receives_reports=True)
     services.donation_post(donation=DonationFactory(donor=other, received_on=dt.date(2025, 6, 1)), by=finance)
     Activity.objects.create(
         donor=other, kind="meeting", happened_on=dt.date(2025, 6, 2), summary=f"{NAME} introduced us to the trust"
@@ -118,10 +119,13 @@ def person(client, smtp, eager_celery, storage, django_capture_on_commit_callbac
 def found_in_database(needle: str) -> list[str]:
     """The tables holding `needle` in any column: every table, each row cast to text."""
     found = []
+    # A row written as text quotes a value holding a backslash or a double quote, and doubles them.
+    in_row = needle.replace("\\", "\\\\").replace('"', '""')
+    pattern = in_row.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
             quoted = connection.ops.quote_name(table)
-            cursor.execute(f"SELECT count(*) FROM {quoted} t WHERE t::text ILIKE %s", [f"%{needle}%"])  # noqa: S608
+            cursor.execute(f"SELECT count(*) FROM {quoted} t WHERE t::text ILIKE %s", [f"%{pattern}%"])  # noqa: S608
             if cursor.fetchone()[0]:
                 found.append(table)
     return found
@@ -176,7 +180,7 @@ def test_no_table_and_no_file_keeps_anything_of_the_person(person, storage, djan
     label = f"Erased donor {person['donor'].pk:04d}"
     assert Donor.objects.get(pk=person["donor"].pk).name == label == erasure.label
     assert Contact.objects.get(pk=person["contact"].pk).name == f"Erased contact {person['contact'].pk:04d}"
-    assert found_in_database("Ada Colleague") == ["donors_contact", "donors_historicalcontact"]  # others stay
+    assert found_in_database(ADA) == ["donors_contact", "donors_historicalcontact"]  # others stay
     assert Activity.objects.get(donor__name="Harbourlight Trust").summary == f"{label} introduced us to the trust"
     assert DownloadLog.objects.get().ip is None
     assert erasure.reason == f"{label} asked by email on 1 Dec"
@@ -243,12 +247,19 @@ def test_an_organisation_is_not_erased_its_contact_is(person):
     with pytest.raises(ErasureError, match="not an individual"):
         erasure_request(by=finance, donor=other, reason="x")
     ada = other.contacts.get()
+    LogEntry.objects.create(
+        user=finance, content_type=ContentType.objects.get_for_model(other), object_id=str(other.pk),
+        object_repr=str(other), action_flag=CHANGE,
+        change_message=json.dumps([{"changed": {"name": "contact", "object": str(ada), "fields": ["Role"]}}]),
+    )  # fmt: skip
+    escaped = json.dumps(ADA)[1:-1]
+    assert escaped == "Ad\\u00e9la\\u00efde Colleague" and found_in_database(escaped) == ["django_admin_log"]
     preview = erasure_preview(contact=ada)
     assert preview.label == f"Erased contact {ada.pk:04d}" and preview.erased["contacts"] == 1
     erasure = erasure_approve(
         erasure=erasure_request(by=finance, contact=ada, reason="Left the trust"), by=role_user(roles.FINANCE, "f2")
     )
-    assert found_in_database("Ada Colleague") == [] and found_in_database("ada@harbourlight.example") == []
+    assert [found_in_database(n) for n in (ADA, escaped, "ada@harbourlight.example")] == [[], [], []]
     assert Donor.objects.get(pk=other.pk).name == "Harbourlight Trust"  # the organisation stays
     assert erasure.status == ErasureRequest.Status.DONE
 
