@@ -15,6 +15,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Sum
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from backoffice import roles
@@ -31,7 +34,7 @@ from donors.models import (
     PostedDonorYearTotal,
     WriteOff,
 )
-from privacy.erasure import ErasureError, erasure_approve, erasure_preview, erasure_refuse, erasure_request
+from privacy.erasure import ErasureError, Scope, erasure_approve, erasure_preview, erasure_refuse, erasure_request
 from privacy.models import ErasureRequest, SubjectAccessRequest
 from privacy.subject_access import subject_access_make, subject_access_request
 from reports import figures
@@ -278,3 +281,25 @@ def test_the_ledger_refuses_a_change_to_an_erased_donors_amounts_even_inside_an_
             cursor.execute("DELETE FROM donors_donation WHERE id = %s", [donation.pk])
         cursor.execute("UPDATE donors_donation SET note = 'words only' WHERE id = %s", [donation.pk])
     assert Donation.objects.get(pk=donation.pk).note == "words only"
+
+
+PEOPLE = {NAME: "Erased donor 0001", EMAIL: "erased-contact-0002@erased.invalid", STREET: "[address erased]"}
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(
+    parts=st.lists(
+        st.one_of(st.sampled_from(sorted(PEOPLE)), st.text(alphabet=st.characters(codec="utf-8"), max_size=12)),
+        max_size=8,
+    ),
+    upper=st.booleans(),
+)
+def test_redaction_leaves_no_mention_in_any_case_and_changes_nothing_else(parts, upper):
+    scope = Scope(donors=[], contacts=[])
+    for text, replacement in PEOPLE.items():
+        scope._mention(text, replacement)
+    text = "".join(p.upper() if upper and p in PEOPLE else p for p in parts)
+    redacted = scope.redactor()(text)
+    assert not [person for person in PEOPLE if person.lower() in redacted.lower()]
+    if not [person for person in PEOPLE if person.lower() in text.lower()]:
+        assert redacted == text
