@@ -645,12 +645,14 @@ class DonationQuerySet(ImmutableQuerySet):
         """
         return models.QuerySet.update(self, donor_id=donor_id)
 
-    def text_erase(self, *, note: str, reversal_reason: str) -> int:
+    def text_erase(self, **words: str) -> int:
         """The one sanctioned change to posted donations' words: their note and reversal reason, by the
         erasure of an individual donor (privacy.erasure), inside the transaction where it has named
         that donor (SET LOCAL fundtrace.donor_erasure); the trigger (ERASURE_TEXT_SQL) refuses it
         anywhere else, and any change to another column with it."""
-        return models.QuerySet.update(self, note=note, reversal_reason=reversal_reason)
+        if not words or set(words) - {"note", "reversal_reason"}:
+            raise ImmutableRecordError("An erasure replaces only a donation's note and reversal reason.")
+        return models.QuerySet.update(self, **words)
 
 
 # True only for an UPDATE that changes nothing but donor_id, inside a donor merge or its undo: the

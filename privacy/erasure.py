@@ -270,7 +270,8 @@ def erasure_request(*, by, reason: str, contact: Contact | None = None, donor: D
     if donor is not None and donor.merged_into_id:
         raise ErasureError(f"{donor.name} was merged into {donor.merged_into}: erase that donor.")
     subject = {"donor": donor} if donor is not None else {"contact": contact}
-    if ErasureRequest.objects.filter(status=ErasureRequest.Status.DONE, **subject).exists():
+    done = ErasureRequest.objects.filter(status=ErasureRequest.Status.DONE)
+    if done.filter(**subject).exists() or (contact is not None and done.filter(donor=contact.donor_id).exists()):
         raise ErasureError("This person has already been erased.")
     if ErasureRequest.objects.filter(status=ErasureRequest.Status.REQUESTED, **subject).exists():
         raise ErasureError("An erasure of this person is already waiting for approval.")
@@ -385,8 +386,8 @@ def _erase(scope: Scope, erasure: ErasureRequest) -> dict[str, int]:
             for donor in scope.donors:
                 cursor.execute("SELECT set_config('fundtrace.donor_erasure', %s, true)", [str(donor.pk)])
                 donations = Donation.objects.filter(donor=donor)
-                donations.exclude(note="").text_erase(note=words, reversal_reason="")
-                donations.exclude(reversal_reason="").text_erase(note=words, reversal_reason=words)
+                donations.exclude(note="").text_erase(note=words)
+                donations.exclude(reversal_reason="").text_erase(reversal_reason=words)
                 WriteOff.objects.filter(pledge__donor=donor).exclude(reason="").text_erase(reason=words)
             cursor.execute("SELECT set_config('fundtrace.donor_erasure', '', true)")
         ids = list(scope.donations().values_list("pk", flat=True))

@@ -188,6 +188,13 @@ def test_no_table_and_no_file_keeps_anything_of_the_person(person, storage, djan
     assert DownloadLog.objects.get().ip is None
     assert erasure.reason == f"{label} asked by email on 1 Dec"
     assert erasure.removed["report runs redacted"] == 1 and erasure.removed["donation notes"] == 2
+    words = f"Erased under erasure request #{erasure.pk}."
+    assert sorted(Donation.objects.filter(donor=person["donor"]).values_list("amount", "note", "reversal_reason")) == [
+        (Decimal("-40.000"), "", words),
+        (Decimal("40.000"), "", ""),
+        (Decimal("250.000"), words, ""),
+    ]
+    assert WriteOff.objects.get().reason == words
     assert SubjectAccessRequest.objects.get().file == ""
 
 
