@@ -9,7 +9,8 @@ def ledger_triggers(*, posted: pgtrigger.Condition | None = None, allowed_update
     """Refuse UPDATE and DELETE of posted rows (all rows, or those where `posted` holds), and any TRUNCATE.
 
     `allowed_update`, a SQL condition over OLD and NEW, lets through the one sanctioned change
-    (a donor merge's relink of a posted donation: donors.models.MERGE_RELINK_SQL).
+    (a donor merge's relink of a posted donation, donors.models.MERGE_RELINK_SQL; an erasure's
+    replacement of their words, ERASURE_TEXT_SQL).
 
     TRUNCATE skips row triggers, and `TRUNCATE other_table CASCADE` empties every table that refers to
     it; a statement trigger on each ledger table refuses both. The models refuse the same changes

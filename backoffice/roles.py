@@ -68,6 +68,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("delivery", _DELIVERY_MODELS)
         | {"delivery.send_donor_summaries", "delivery.revoke_delivery"}
         | {"privacy.add_subjectaccessrequest", "privacy.view_subjectaccessrequest"}  # subject access: finance alone
+        # Erasure: Finance asks; another Finance user, or Leadership, approves (privacy/erasure.py).
+        | {"privacy.add_erasurerequest", "privacy.view_erasurerequest", "privacy.approve_erasurerequest"}
         | {"transfers.view_importjob"}
         | {"reports.view_dashboard"}
         | _JOURNAL_READ
@@ -89,6 +91,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     LEADERSHIP: (
         _view("donors", (*_DONOR_MODELS, *_DONOR_RECORDS))
         | _edit("donors", ("activity",))  # leadership meets donors: it records the meetings and their next steps
+        | {"privacy.view_erasurerequest", "privacy.approve_erasurerequest"}  # the second person of an erasure
         | _view("grants", _GRANT_MODELS)
         | _view("spending", _SPENDING_MODELS)
         | _AUDIT_PACK

@@ -55,14 +55,17 @@ _NOT_MOVED = {Donor, DonorMerge, DonorRelationship, DuplicateDismissal, PostedDo
 def donor_links() -> list[tuple[type, str]]:
     """(model, field) of every row that belongs to a donor and moves in a merge.
 
-    Every foreign key to Donor except the merge's own records, the kept totals (rebuilt) and the
-    change history (which records what was, and stays as it was).
+    Every foreign key to Donor except the merge's own records, the kept totals (rebuilt), the
+    change history (which records what was, and stays as it was) and a model that declares
+    `merge_keeps_donor` (it records something about that donor, not a row of theirs).
     """
     links = []
     for relation in Donor._meta.get_fields(include_hidden=True):  # hidden: links with related_name="+"
         model = relation.related_model
         if not relation.one_to_many or model in _NOT_MOVED or hasattr(model, "instance_type"):
             continue  # instance_type: a simple-history model
+        if getattr(model, "merge_keeps_donor", False):
+            continue  # a higher app's record of that donor itself (privacy's erasure requests)
         links.append((model, relation.field.name))
     return sorted(links, key=lambda link: link[0]._meta.label_lower)
 

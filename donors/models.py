@@ -645,6 +645,15 @@ class DonationQuerySet(ImmutableQuerySet):
         """
         return models.QuerySet.update(self, donor_id=donor_id)
 
+    def text_erase(self, **words: str) -> int:
+        """The one sanctioned change to posted donations' words: their note and reversal reason, by the
+        erasure of an individual donor (privacy.erasure), inside the transaction where it has named
+        that donor (SET LOCAL fundtrace.donor_erasure); the trigger (ERASURE_TEXT_SQL) refuses it
+        anywhere else, and any change to another column with it."""
+        if not words or set(words) - {"note", "reversal_reason"}:
+            raise ImmutableRecordError("An erasure replaces only a donation's note and reversal reason.")
+        return models.QuerySet.update(self, **words)
+
 
 # True only for an UPDATE that changes nothing but donor_id, inside a donor merge or its undo: the
 # transaction has named the merge event (SET LOCAL fundtrace.donor_merge), the event lists this
@@ -659,6 +668,16 @@ MERGE_RELINK_SQL = """
         AND ((m.loser_id = OLD.donor_id AND m.survivor_id = NEW.donor_id AND m.undone_at IS NULL)
              OR (m.survivor_id = OLD.donor_id AND m.loser_id = NEW.donor_id))
     )
+"""
+
+
+# True only for an UPDATE that changes nothing but a posted donation's note and reversal reason,
+# inside the erasure of its donor: the transaction has named that donor (SET LOCAL
+# fundtrace.donor_erasure). Amounts, rates, dates and links cannot change this way.
+ERASURE_TEXT_SQL = """
+    TG_OP = 'UPDATE'
+    AND (to_jsonb(NEW) - 'note' - 'reversal_reason') = (to_jsonb(OLD) - 'note' - 'reversal_reason')
+    AND current_setting('fundtrace.donor_erasure', true) = OLD.donor_id::text
 """
 
 
@@ -786,8 +805,11 @@ class Donation(models.Model):
             ("post_donation", "Can post donations"),
             ("reverse_donation", "Can reverse donations"),
         ]
-        # The one exception to immutability: a recorded donor merge relinks a posted donation's donor.
-        triggers = ledger_triggers(posted=pgtrigger.Q(old__status="posted"), allowed_update=MERGE_RELINK_SQL)
+        # The exceptions to immutability: a recorded donor merge relinks a posted donation's donor, and
+        # the erasure of an individual donor replaces the words on their donations.
+        triggers = ledger_triggers(
+            posted=pgtrigger.Q(old__status="posted"), allowed_update=f"({MERGE_RELINK_SQL}) OR ({ERASURE_TEXT_SQL})"
+        )
 
     def __str__(self):
         return f"{self.reference}: {format_money(self.amount, self.currency)}"
@@ -849,6 +871,20 @@ class Donation(models.Model):
 class WriteOffQuerySet(ImmutableQuerySet):
     posted_filter = Q()  # every write-off is posted when it is made
 
+    def text_erase(self, *, reason: str) -> int:
+        """Replace the reason of write-offs of an erased individual donor's pledges: the one change the
+        trigger lets through (WRITEOFF_ERASURE_TEXT_SQL), as Donation's text_erase."""
+        return models.QuerySet.update(self, reason=reason)
+
+
+# A write-off's reason, and nothing else, inside the erasure of its pledge's donor.
+WRITEOFF_ERASURE_TEXT_SQL = """
+    TG_OP = 'UPDATE'
+    AND (to_jsonb(NEW) - 'reason') = (to_jsonb(OLD) - 'reason')
+    AND current_setting('fundtrace.donor_erasure', true)
+        = (SELECT p.donor_id::text FROM donors_pledge p WHERE p.id = OLD.pledge_id)
+"""
+
 
 class WriteOff(models.Model):
     """A part of a pledge that will not be received. Posted when made; corrected by reversal."""
@@ -876,7 +912,7 @@ class WriteOff(models.Model):
             ),
         ]
         permissions = [("reverse_writeoff", "Can reverse write-offs")]
-        triggers = ledger_triggers()
+        triggers = ledger_triggers(allowed_update=WRITEOFF_ERASURE_TEXT_SQL)
 
     def __str__(self):
         return f"Write-off of {format_money(self.amount, self.pledge.currency)} on {self.pledge.ref}"

@@ -136,6 +136,7 @@ class VerifiedReport:
     generated: dt.datetime | None = None
     fingerprint: str = ""
     renderer_version: int | None = None
+    redacted_on: dt.date | None = None
 
     @classmethod
     def of(cls, verification) -> "VerifiedReport":
@@ -150,13 +151,20 @@ class VerifiedReport:
             return cls(False, message)
         period = (run.period_start, run.period_end) if run.period_start and run.period_end else None
         as_of = dt.date.fromisoformat(run.snapshot.get("as_of") or run.snapshot["period"]["end"])
+        message = "This file is genuine: it is, byte for byte, a report we made."
+        if run.redacted_on:
+            message = (
+                f"{message} It has since been redacted under an erasure request on {run.redacted_on:%-d %B %Y}: "
+                "our copy no longer names the person erased."
+            )
         return cls(
             True,
-            "This file is genuine: it is, byte for byte, a report we made.",
+            message,
             kind=run.get_kind_display(),
             period=period,
             as_of=as_of,
             generated=run.finished_at,
             fingerprint=run.snapshot_sha256,
             renderer_version=run.renderer_version,
+            redacted_on=run.redacted_on,
         )

@@ -76,6 +76,16 @@ class ReportRun(models.Model):
         default=1, editable=False, help_text="The version of the renderer that drew the PDF (1: before versions)."
     )
 
+    # An erasure (privacy/erasure.py) redacts a snapshot that named the person in place and deletes
+    # its PDF; the SHA-256s stay those of the original, so the PDF the reader holds still verifies.
+    redacted_on = models.DateField(
+        null=True, blank=True, editable=False,
+        help_text="The snapshot was redacted under an erasure request on this day; its PDF was deleted.",
+    )  # fmt: skip
+    redacted_by_erasure = models.ForeignKey(
+        "privacy.ErasureRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
     queued_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -107,6 +107,41 @@ def report_run_supersede(*, old: ReportRun, new: ReportRun) -> None:
     ReportRun.objects.filter(Q(pk=old.pk) | Q(superseded_by=old.pk)).update(superseded_by=new)
 
 
+# Redaction under an erasure ----------------------------------------------------------------------
+
+
+def snapshot_redact(value, redact):
+    """`value` (a snapshot, or any JSON) with `redact` applied to every string in it, keys included."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [snapshot_redact(item, redact) for item in value]
+    if isinstance(value, dict):
+        return {redact(key): snapshot_redact(item, redact) for key, item in value.items()}
+    return value
+
+
+def report_run_redact(*, run: ReportRun, redact, erasure, on: dt.date) -> bool:
+    """Redact a run that named an erased person, in place: every string of its snapshot (and the names
+    it shows) through `redact`, and its PDF deleted, for the file named them and a PDF drawn again
+    from the redacted snapshot would be a report nobody was sent. The SHA-256s stay those of the
+    original, so the PDF a reader holds still verifies, as redacted (report_verify). Returns whether
+    anything changed. Called inside the erasure's transaction (privacy.erasure); the file goes when
+    it commits, so a failed erasure keeps it."""
+    snapshot = snapshot_redact(run.snapshot, redact)
+    shown = snapshot_redact(run.names_shown, redact)
+    if snapshot == run.snapshot and shown == run.names_shown and not (run.redacted_on is None and run.pdf):
+        return False
+    run.snapshot, run.names_shown = snapshot, shown
+    run.redacted_on, run.redacted_by_erasure = on, erasure
+    if run.pdf:
+        storage, name = run.pdf.storage, run.pdf.name
+        transaction.on_commit(lambda: storage.delete(name))
+        run.pdf = ""
+    run.save(update_fields=["snapshot", "names_shown", "redacted_on", "redacted_by_erasure", "pdf"])
+    return True
+
+
 # Runs whose worker died --------------------------------------------------------------------------
 
 
@@ -178,6 +213,17 @@ def report_verify(pdf: bytes) -> Verification:
         if run is None:
             return Verification(False, f"No report run has the snapshot fingerprint {sha[:12]}: unknown report.")
         return Verification(False, f"The file differs from the PDF of run {run.pk} ({_difference(pdf, run)}).", run)
+    if run.redacted_on is not None:
+        # Its snapshot no longer hashes to the recorded SHA-256 and cannot be drawn again: the file
+        # matching the PDF recorded when it was made is the proof. The answer names nobody.
+        made = timezone.localdate(run.finished_at)
+        return Verification(
+            True,
+            f"Genuine: this report was made by Fundtrace on {made:%-d %B %Y} (run {run.pk}, "
+            f"{run.get_kind_display()}). It has since been redacted under an erasure request on "
+            f"{run.redacted_on:%-d %B %Y}.",
+            run,
+        )
     if snapshot_sha256(run.snapshot) != run.snapshot_sha256:
         return Verification(False, f"The stored snapshot of run {run.pk} no longer matches its SHA-256.", run)
     if run.renderer_version == RENDERER_VERSION and render(run.snapshot) != pdf:
@@ -191,7 +237,7 @@ def _difference(pdf: bytes, run: ReportRun) -> str:
         with run.pdf.open("rb") as f:
             expected = f.read()
     except (OSError, ValueError):
-        return "the stored PDF is missing"
+        return "its PDF was deleted when it was redacted" if run.redacted_on else "the stored PDF is missing"
     at = next((i for i, (a, b) in enumerate(zip(pdf, expected, strict=False)) if a != b), None)
     where = f"first difference at byte {at}" if at is not None else "lengths differ"
     return f"{len(pdf)} vs {len(expected)} bytes, {where}"

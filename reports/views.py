@@ -87,6 +87,8 @@ def run_list(request):
 def run_download(request, pk: int):
     REPORT_PDF.check(request.user)
     run = get_object_or_404(ReportRun, pk=pk)
+    if run.redacted_on:
+        raise Http404("This report was redacted under an erasure request: its PDF was deleted.")
     if run.status != ReportRun.Status.DONE or not run.pdf:
         raise Http404("This report has no PDF yet.")
     return FileResponse(run.pdf.open("rb"), as_attachment=True, filename=run.filename, content_type="application/pdf")

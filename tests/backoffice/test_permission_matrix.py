@@ -18,7 +18,7 @@ from donors import services
 from donors.models import Activity, Donation, Donor, DonorMerge, DonorRelationship
 from grants.models import Allocation, Indicator, ReportingObligation
 from journals.services import journal_export
-from privacy.models import SubjectAccessRequest
+from privacy.models import ErasureRequest, SubjectAccessRequest
 from reports.models import ReportRun
 from spending import services as spending
 from tests.admin_helpers import inline_management
@@ -77,6 +77,8 @@ MATRIX = {
     "journals.accountmap": _access(EDIT, NONE, VIEW, VIEW),
     "journals.journalexport": _access(VIEW, NONE, VIEW, VIEW),
     "journals.ledgerbatch": _access(VIEW, NONE, VIEW, VIEW),
+    # Erasures: Finance asks, Finance or Leadership approves on the request's own page (tests/privacy).
+    "privacy.erasurerequest": _access(VIEW, NONE, VIEW, NONE),
     # The organisation profile: what the reports print, read by all; only a superuser changes it.
     "backoffice.organisation": _access(VIEW, VIEW, VIEW, VIEW),
     # Users, roles and login records are a superuser's.
@@ -154,6 +156,7 @@ def ledger(db):
     )  # fmt: skip
     DonorRelationship.objects.create(donor=pledge.donor, kind="agency", parent=DonorFactory())
     SubjectAccessRequest.objects.create(contact=contact, requested_by=by)
+    ErasureRequest.objects.create(contact=contact, requested_by=by, reason="Asked by email", label="Erased contact")
     agreement = agreement_with_budget()
     spending.expense_post(
         expense=spending.expense_create(
