@@ -1,7 +1,7 @@
 """Merging one donor into another, previewing it, and undoing it.
 
-A merge moves every row that points at the loser (its contacts, pledges, donations, report runs,
-and whatever else links to a donor: found from the model graph, so a new link moves too) to the
+A merge moves every row that points at the loser (its contacts, pledges, donations, soft credits,
+report runs, and whatever else links to a donor: found from the model graph, so a new link moves too) to the
 survivor, and leaves the loser in place with `merged_into` set: its reference stays searchable
 and its admin page leads to the survivor. Nothing is joined: two pledges stay two pledges
 whatever their restrictions and schedules, so no rule of a pledge can break. Rows move by
@@ -41,6 +41,7 @@ from .models import (
     Pledge,
     PostedDonorMonthTotal,
     PostedDonorYearTotal,
+    SoftCredit,
 )
 from .totals import donor_totals_rebuild
 
@@ -135,6 +136,14 @@ def merge_refusals(survivor: Donor, loser: Donor) -> list[str]:
         refusals.append(
             f"{loser} is in a group ({related} relationship{'s' if related > 1 else ''}): give {survivor} the "
             f"relationships it should have on the donor pages, remove {loser}'s, then merge."
+        )
+    between = SoftCredit.objects.filter(
+        Q(donor=loser, donation__donor=survivor) | Q(donor=survivor, donation__donor=loser)
+    ).count()
+    if between:
+        refusals.append(
+            f"{between} soft credit{'s' if between > 1 else ''} between {survivor} and {loser}: merged, the donor "
+            "would credit itself. Remove them on the donation pages, then merge."
         )
     return refusals
 
