@@ -619,3 +619,29 @@ def _group_walk(donor: Donor) -> tuple[set[int], set[tuple[int, int, int]]]:
 def donor_group_ids(donor: Donor) -> set[int]:
     """The ids of `donor` and every donor joined to it by relationships, at any distance."""
     return _group_walk(donor)[0]
+
+
+def next_steps(*, user, today: dt.date | None = None, within_days: int = 14) -> QuerySet:
+    """The open next steps `user` owns that are overdue or due within `within_days`, soonest first."""
+    today = today or timezone.localdate()
+    return (
+        Activity.objects.filter(
+            owner=user, next_step_on__lte=today + dt.timedelta(days=within_days), next_step_done_on__isnull=True
+        )
+        .select_related("donor", "contact")
+        .order_by("next_step_on", "pk")
+    )
+
+
+def contacts_for_retention_review(*, today: dt.date | None = None, years: int | None = None) -> QuerySet:
+    """Contacts on record for `years` (RETENTION_REVIEW_YEARS) with no activity recorded with them
+    and no posted gift from their donor in that time: their data may no longer be needed."""
+    today = today or timezone.localdate()
+    since = today - relativedelta(years=years or settings.RETENTION_REVIEW_YEARS)
+    recent_activity = Activity.objects.filter(contact=OuterRef("pk"), happened_on__gte=since)
+    recent_gift = Donation.objects.filter(
+        donor=OuterRef("donor_id"), status=Donation.Status.POSTED, received_on__gte=since
+    )
+    return (
+        Contact.objects.filter(created_at__date__lt=since).exclude(Exists(recent_activity)).exclude(Exists(recent_gift))
+    )
