@@ -582,11 +582,15 @@ def _received_between(queryset: QuerySet, start: dt.date | None, end: dt.date | 
     return queryset
 
 
-def soft_credit_total(*, start: dt.date | None = None, end: dt.date | None = None) -> Decimal:
-    """Soft credit on donations received in the period, in base currency: a figure beside the hard
-    totals, never added to them (the payers' donations already count there)."""
-    total = _received_between(soft_credits_standing(), start, end).aggregate(t=Coalesce(Sum("base_amount"), ZERO))
-    return money_round(total["t"])
+def soft_credit_total(
+    *, start: dt.date | None = None, end: dt.date | None = None, pledges: QuerySet | None = None
+) -> Decimal:
+    """Soft credit on donations received in the period (against `pledges` if given), in base currency:
+    a figure beside the hard totals, never added to them (the payers' donations already count there)."""
+    rows = _received_between(soft_credits_standing(), start, end)
+    if pledges is not None:
+        rows = rows.filter(donation__pledge__in=pledges)
+    return money_round(rows.aggregate(t=Coalesce(Sum("base_amount"), ZERO))["t"])
 
 
 def soft_credits_received(*, donor: Donor, start: dt.date | None = None, end: dt.date | None = None) -> QuerySet:
