@@ -432,14 +432,10 @@ def donation_reverse(*, donation: Donation, by, reason: str, on: dt.date | None 
 # Soft credits ---------------------------------------------------------------------------
 
 
-@transaction.atomic
-def soft_credit_create(*, donation: Donation, donor: Donor, kind: str, amount: Decimal | None = None, by) -> SoftCredit:
-    """Credit `donor` with the posted `donation` (the whole of it when no `amount`, else a part).
-
-    The payer keeps the hard credit; the donation is not touched. Refused: a draft, a reversal or a
-    reversed donation, a donor crediting itself or a merged donor, and credits that would add up to
-    more than the donation."""
-    donation = Donation.objects.select_for_update().get(pk=donation.pk)  # one writer at a time per donation
+def soft_credit_check(*, donation: Donation, donor: Donor, amount: Decimal | None = None) -> Decimal:
+    """The amount a soft credit of `donation` to `donor` would have (what is left of the donation when
+    no `amount`), or LedgerError: a draft, a reversal or a reversed donation, a donor crediting itself or
+    a merged donor, an amount out of the currency's places, or credits adding up to more than the donation."""
     label = f"Donation {donation.reference}"
     if not donation.is_posted:
         raise LedgerError({"donation": f"{label} is a draft: post it first, then credit it to another donor."})
@@ -449,6 +445,8 @@ def soft_credit_create(*, donation: Donation, donor: Donor, kind: str, amount: D
         raise LedgerError({"donor": f"{donor} paid {label}: a donor cannot soft-credit itself."})
     if donor.merged_into_id:
         raise LedgerError({"donor": f"{donor} was merged into {donor.merged_into}: credit that donor instead."})
+    if donation.soft_credits.filter(donor=donor).exists():
+        raise LedgerError({"donor": f"{label} is already credited to {donor}."})
     credited = donation.soft_credits.aggregate(s=Sum("amount"))["s"] or Decimal(0)
     left = donation.amount - credited
     amount = left if amount is None else amount
@@ -463,6 +461,15 @@ def soft_credit_create(*, donation: Donation, donor: Donor, kind: str, amount: D
                 )
             }
         )
+    return amount
+
+
+@transaction.atomic
+def soft_credit_create(*, donation: Donation, donor: Donor, kind: str, amount: Decimal | None = None, by) -> SoftCredit:
+    """Credit `donor` with the posted `donation` (the whole of it when no `amount`, else a part), after
+    `soft_credit_check`. The payer keeps the hard credit; the donation is not touched."""
+    donation = Donation.objects.select_for_update().get(pk=donation.pk)  # one writer at a time per donation
+    amount = soft_credit_check(donation=donation, donor=donor, amount=amount)
     soft_credit = SoftCredit(
         donation=donation,
         donor=donor,
