@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,6 +22,9 @@ from .merge import donor_merge, donor_merge_preview, donor_merge_undo, donor_res
 from .models import Donor, DonorMerge
 
 MERGE_PERMISSION = "donors.add_donormerge"
+# The duplicate review list shows the pairs of this many donors a page: each page answers in well under
+# two seconds with 10,000 donors of names alike (bench/duplicates.py).
+DONORS_PER_PAGE = 100
 
 
 class MergeForm(forms.Form):
@@ -141,11 +145,16 @@ class DonorMergeMixin:
             duplicate_dismiss(donor_a=first, donor_b=other, by=request.user)
             self.message_user(request, f"{first} and {other} are two donors: not listed again.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:donors_donor_duplicates"))
+        # A page of donors (oldest first) with their likely pairs among the donors recorded after them:
+        # each pair is on the page of its older donor, and a page reads only its own donors' pairs.
+        donors = Paginator(Donor.objects.unmerged().order_by("pk").values_list("pk", flat=True), DONORS_PER_PAGE)
+        page = donors.get_page(request.GET.get("page"))
         return self._page(
             request,
             "admin/donors/donor/duplicates.html",
             "Likely duplicate donors",
-            pairs=duplicate_pairs(),
+            pairs=duplicate_pairs(first_ids=list(page)),
+            page=page,
             can_merge=self.has_merge_permission(request),
         )
 
