@@ -243,6 +243,13 @@ class DonorAdmin(DonorMergeMixin, ReportActionsMixin, TransferAdminMixin, Histor
     def get_queryset(self, request):
         return selectors.donors_with_giving(super().get_queryset(request))
 
+    def get_search_results(self, request, queryset, search_term):
+        """The donor pickers (the admin's autocomplete) offer no merged donor: its records lead to its survivor."""
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if getattr(request.resolver_match, "url_name", None) == "autocomplete":
+            queryset = queryset.filter(merged_into__isnull=True)
+        return queryset, distinct
+
     def get_changeform_initial_data(self, request):
         return {"ref": services.next_ref(Donor, "DON"), "preferred_currency": settings.BASE_CURRENCY}
 
