@@ -10,20 +10,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from backoffice.admin_tools import RecordAdmin
 
-from .duplicates import DonorFacts, duplicate_dismiss, duplicate_pairs, duplicates_of
+from .duplicates import DonorFacts, duplicate_dismiss, duplicate_review_page, duplicates_of
 from .merge import donor_merge, donor_merge_preview, donor_merge_undo, donor_resolve, undo_refusals
 from .models import Donor, DonorMerge
 
 MERGE_PERMISSION = "donors.add_donormerge"
-# The duplicate review list shows the pairs of this many donors a page: each page answers in well under
-# two seconds with 10,000 donors of names alike (bench/duplicates.py).
+# The duplicate review list shows the pairs of at most this many donors a page (fewer where their names
+# are alike by the hundred: donors.duplicates.duplicate_review_page); bench/duplicates.py times it.
 DONORS_PER_PAGE = 100
 
 
@@ -145,15 +144,13 @@ class DonorMergeMixin:
             duplicate_dismiss(donor_a=first, donor_b=other, by=request.user)
             self.message_user(request, f"{first} and {other} are two donors: not listed again.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:donors_donor_duplicates"))
-        # A page of donors (oldest first) with their likely pairs among the donors recorded after them:
-        # each pair is on the page of its older donor, and a page reads only its own donors' pairs.
-        donors = Paginator(Donor.objects.unmerged().order_by("pk").values_list("pk", flat=True), DONORS_PER_PAGE)
-        page = donors.get_page(request.GET.get("page"))
+        after = request.GET.get("after", "")
+        page = duplicate_review_page(after=int(after) if after.isdigit() else 0, donors=DONORS_PER_PAGE)
         return self._page(
             request,
             "admin/donors/donor/duplicates.html",
             "Likely duplicate donors",
-            pairs=duplicate_pairs(first_ids=list(page)),
+            pairs=page.pairs,
             page=page,
             can_merge=self.has_merge_permission(request),
         )

@@ -251,30 +251,21 @@ class NameIndex:
         return alike
 
 
-def _alike_pairs(first_ids=None) -> set[tuple[int, int]]:
-    """(low id, high id) of unmerged donors whose name keys are alike (SEARCH_FROM); only the pairs whose
-    low id is in `first_ids`, when given."""
-    index = NameIndex()
-    firsts = index.ids if first_ids is None else first_ids
-    return {(pk, other) for pk in firsts for other in index.alike_after(pk)}
-
-
-def duplicate_pairs(*, threshold: int = LIKELY, first_ids=None) -> list[DuplicatePair]:
-    """Every likely pair among recorded, unmerged donors not dismissed, highest score first: Finance's review list.
-    With `first_ids`, only the pairs whose first (older) donor is one of them: a page of the list."""
+def _signal_pairs(first_ids=None) -> set[tuple[int, int]]:
+    """(low id, high id) of the candidate pairs by the other signals (_PAIRS_SQL); only those whose low
+    id is in `first_ids`, when given."""
     sql, params = _PAIRS_SQL, [sorted(WEBMAIL_DOMAINS)]
     if first_ids is not None:
-        first_ids = list(first_ids)
-        sql, params = sql + " AND c.low = ANY(%s)", [*params, first_ids]
+        sql, params = sql + " AND c.low = ANY(%s)", [*params, list(first_ids)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = {(low, high) for low, high in cursor.fetchall()}
-    alike = _alike_pairs(first_ids)
-    if alike:
-        dismissed = DuplicateDismissal.objects.all()
-        if first_ids is not None:
-            dismissed = dismissed.filter(donor_low__in=first_ids)
-        rows |= alike - set(dismissed.values_list("donor_low", "donor_high"))
+        return {(low, high) for low, high in cursor.fetchall()}
+
+
+def _scored(rows: set[tuple[int, int]], threshold: int) -> list[DuplicatePair]:
+    """The candidate pairs (low id, high id) not dismissed, scored by pair_score; the likely ones, highest first."""
+    lows = {low for low, _ in rows}
+    rows = rows - set(DuplicateDismissal.objects.filter(donor_low__in=lows).values_list("donor_low", "donor_high"))
     ids = {i for pair in rows for i in pair}
     donors = Donor.objects.in_bulk(ids)
     emails = _emails(ids)
@@ -289,6 +280,53 @@ def duplicate_pairs(*, threshold: int = LIKELY, first_ids=None) -> list[Duplicat
         if score >= threshold:
             pairs.append(DuplicatePair(donor=first, other=second, score=score, reasons=reasons))
     return sorted(pairs, key=lambda p: (-p.score, p.donor.ref, p.other.ref))
+
+
+def duplicate_pairs(*, threshold: int = LIKELY, first_ids=None) -> list[DuplicatePair]:
+    """Every likely pair among recorded, unmerged donors not dismissed, highest score first. With
+    `first_ids`, only the pairs whose first (older) donor is one of them."""
+    index = NameIndex()
+    firsts = index.ids if first_ids is None else list(first_ids)
+    rows = _signal_pairs(first_ids) | {(pk, other) for pk in firsts for other in index.alike_after(pk)}
+    return _scored(rows, threshold)
+
+
+@dataclass
+class ReviewPage:
+    pairs: list[DuplicatePair]
+    first_id: int | None  # the page's donors: ids first_id to last_id (unmerged, oldest first)
+    last_id: int | None
+    donors: int  # how many donors the page covers
+    more: bool  # donors recorded after last_id remain
+
+
+def duplicate_review_page(
+    *, after: int = 0, donors: int = 100, candidates: int = 300, threshold: int = LIKELY
+) -> ReviewPage:
+    """Finance's review list, a page at a time: the donors recorded after donor id `after`, oldest first,
+    each with its likely pairs among the donors recorded after it, so each pair is on its older donor's
+    page. A page takes up to `donors` donors, and stops after the donor whose pairs bring the candidates
+    to `candidates`: a page of names alike by the hundred stays a page. The next page starts after `last_id`."""
+    ids = list(Donor.objects.unmerged().filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[: donors + 1])
+    more = len(ids) > donors
+    ids = ids[:donors]
+    signals: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    for low, high in _signal_pairs(ids):
+        signals[low].add((low, high))
+    index, rows, taken = NameIndex(), set(), []
+    for pk in ids:
+        rows |= signals[pk] | {(pk, other) for other in index.alike_after(pk)}
+        taken.append(pk)
+        if len(rows) >= candidates:
+            more = more or len(taken) < len(ids)
+            break
+    return ReviewPage(
+        pairs=_scored(rows, threshold),
+        first_id=taken[0] if taken else None,
+        last_id=taken[-1] if taken else None,
+        donors=len(taken),
+        more=more,
+    )
 
 
 def duplicate_dismiss(*, donor_a: Donor, donor_b: Donor, by) -> DuplicateDismissal:
