@@ -1062,7 +1062,8 @@ class SoftCreditForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["amount"].required = False
+        if "amount" in self.fields:  # the add form; a recorded soft credit's page shows it read-only
+            self.fields["amount"].required = False
 
     def clean(self):
         cleaned = super().clean()
