@@ -85,3 +85,17 @@ def test_finance_takes_a_soft_credit_back(client, gift):
     assert client.post(f"/admin/donors/softcredit/{credit.pk}/delete/", {"post": "yes"}).status_code == 302
     assert not SoftCredit.objects.exists()
     assert SoftCredit.history.filter(id=credit.pk, history_type="-").get().history_user == finance
+
+
+@pytest.mark.parametrize("role", ["Finance", "Leadership", "Auditor"])
+def test_a_recorded_soft_credit_is_shown_read_only(client, gift, role):
+    credit = services.soft_credit_create(
+        donation=gift, donor=DonorFactory(name="Example Agency"), kind="on_behalf", by=None
+    )
+    client.force_login(role_user(role))
+    page = client.get(f"/admin/donors/softcredit/{credit.pk}/change/")
+    assert page.status_code == 200
+    assert "Example Agency" in page.content.decode() and 'name="amount"' not in page.content.decode()
+    before = SoftCredit.objects.values_list("donor", "amount").get()
+    client.post(f"/admin/donors/softcredit/{credit.pk}/change/", {"amount": "1.00", "kind": "matched"})
+    assert SoftCredit.objects.values_list("donor", "amount").get() == before
