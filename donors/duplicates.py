@@ -68,10 +68,11 @@ class DonorFacts:
     external_ref: str = ""
     emails: set[str] = field(default_factory=set)
     id: int | None = None
+    name_key: str | None = None  # a recorded donor's stored key (Donor.name_key): not worked out again
 
     @property
     def key(self) -> str:
-        return name_key(self.name)
+        return name_key(self.name) if self.name_key is None else self.name_key
 
     @property
     def domains(self) -> set[str]:
@@ -134,6 +135,7 @@ def _facts(donor: Donor, emails: set[str]) -> DonorFacts:
         external_ref=donor.external_ref,
         emails=emails,
         id=donor.pk,
+        name_key=donor.name_key,
     )
 
 
@@ -212,12 +214,13 @@ class NameIndex:
         self.sizes: list[int] = []
         self.grams: list[frozenset[str]] = []
         self.holders: dict[str, list[int]] = defaultdict(list)  # trigram: positions in self.ids
-        for pk, key in rows:
+        holders, bit = self.holders, bits.setdefault
+        for position, (pk, key) in enumerate(rows):
             found = trigrams(key)
             mask = 0
             for gram in found:
-                mask |= 1 << bits.setdefault(gram, len(bits))
-                self.holders[gram].append(len(self.ids))
+                mask |= 1 << bit(gram, len(bits))
+                holders[gram].append(position)
             self.ids.append(pk)
             self.masks.append(mask)
             self.sizes.append(len(found))
