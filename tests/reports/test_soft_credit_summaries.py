@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
+from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
@@ -15,7 +16,9 @@ from donors import services
 from donors.models import Donation, DonorRelationship, SoftCredit
 from donors.selectors import donor_group, donors_with_giving, soft_credit_total
 from reports.figures import ANOTHER_DONOR, donor_summary_snapshot, portfolio_snapshot
+from reports.models import ReportRun
 from reports.renderers import render
+from reports.services import report_run_generate
 from tests.factories import DonationFactory, DonorFactory, role_user
 
 from .helpers import figure, pdf_text
@@ -140,12 +143,12 @@ class TestSoftCreditsAgainstTheLedger(HypothesisTestCase):
         if grouped:  # donors 0 and 1 are one group: credits between them are already hard credit
             DonorRelationship.objects.create(donor=donors[1], parent=donors[0], kind="foundation")
         donations = []
-        for payer, cents, credits, reverse in gifts:
+        for payer, cents, credits, to_reverse in gifts:
             donation = posted(user, donors[payer], Decimal(cents) / 100)
-            donations.append((donation, credits, reverse))
+            donations.append((donation, credits, to_reverse))
         before = (portfolio_snapshot(start=START, end=END)["figures"], list(donors_with_giving().values_list(
             "pk", "lifetime_giving")))  # fmt: skip
-        for donation, credits, reverse in donations:
+        for donation, credits, to_reverse in donations:
             for who, percent, kind in credits:
                 if donors[who].pk == donation.donor_id or donation.soft_credits.filter(donor=donors[who]).exists():
                     continue
@@ -153,7 +156,7 @@ class TestSoftCreditsAgainstTheLedger(HypothesisTestCase):
                 amount = min(left, (donation.amount * percent / 100).quantize(Decimal("0.01")))
                 if amount > 0:
                     services.soft_credit_create(donation=donation, donor=donors[who], kind=kind, amount=amount, by=user)
-            if reverse:
+            if to_reverse:
                 services.donation_reverse(donation=donation, by=user, reason="Test", on=ON)
         # Reversals change the hard figures by themselves; compare with the soft credits taken away.
         snapshot = portfolio_snapshot(start=START, end=END)
@@ -165,7 +168,7 @@ class TestSoftCreditsAgainstTheLedger(HypothesisTestCase):
             assert sum((c.amount for c in donation.soft_credits.all()), Decimal(0)) <= donation.amount
         ledger = Donation.objects.filter(status="posted").aggregate(s=Sum("base_amount"))["s"]
         assert Decimal(figure(snapshot, "received")["value"]["amount"]) == ledger  # hard credit only
-        if not any(reverse for *_, reverse in gifts):
+        if not any(to_reverse for *_, to_reverse in gifts):
             assert (snapshot["figures"], list(donors_with_giving().values_list("pk", "lifetime_giving"))) == before
         group = donor_group(donors[0])
         members = {m.pk for m in group.members}
@@ -176,3 +179,22 @@ class TestSoftCreditsAgainstTheLedger(HypothesisTestCase):
             (c.base_amount for c in standing.filter(donor_id__in=members).exclude(donation__donor_id__in=members)),
             Decimal("0.00"),
         )
+
+
+def test_the_html_version_shows_both_sections(client, user):
+    fund = DonorFactory(name="Pooled Fund for Children", publicly_acknowledged=True)
+    member = DonorFactory(name="Ministry of Example")
+    gift = posted(user, fund, "900.00")
+    services.soft_credit_create(donation=gift, donor=member, kind="pooled_member", amount=Decimal("300.00"), by=user)
+    client.force_login(role_user("Leadership", username="soft-html"))
+    pages = {}
+    for donor in (member, fund):
+        run = ReportRun.objects.create(
+            kind="donor_summary", donor=donor, period_start=START, period_end=END, requested_by=user
+        )
+        run = report_run_generate(run_id=run.pk)
+        assert run.status == ReportRun.Status.DONE, run.error
+        pages[donor] = client.get(reverse("reports:run_html", args=[run.pk])).content.decode()
+    assert 'id="through-others"' in pages[member] and "Pooled Fund for Children" in pages[member]
+    assert "GBP 300.00" in pages[member]
+    assert f"{gift.reference}: GBP 900.00, of which GBP 300.00 credited to {ANOTHER_DONOR}" in pages[fund]
