@@ -14,7 +14,7 @@ ROLES = (FINANCE, PROGRAMME, LEADERSHIP, AUDITOR)
 
 _DONOR_MODELS = (
     "donor", "contact", "pledge", "instalment", "donation", "donationbatch", "exchangerate", "writeoff",
-    "donorrelationship", "activity",
+    "donorrelationship", "activity", "softcredit",
 )  # fmt: skip
 _DONOR_RECORDS = ("donormerge",)  # written by services only: read here, never edited
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
@@ -52,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         _edit("donors", _DONOR_MODELS)
         | {
             "donors.delete_contact",
+            "donors.delete_softcredit",  # a soft credit recorded in error is taken back; its history stays
             "donors.post_donation",
             "donors.reverse_donation",
             "donors.reverse_writeoff",

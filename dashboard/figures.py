@@ -21,7 +21,7 @@ from django.utils import timezone
 from backoffice.money import money_round
 from backoffice.sql import ZERO
 from donors.models import Donation, Pledge, WriteOff
-from donors.selectors import overdue_instalments, pledge_totals_by_currency, posted_days
+from donors.selectors import overdue_instalments, pledge_totals_by_currency, posted_days, soft_credit_total
 from grants.models import Allocation, Output
 from grants.selectors import obligations_due, obligations_overdue, output_funding, output_gaps, unallocated_balance
 from reports.figures import Converter, portfolio_snapshot
@@ -149,10 +149,21 @@ def dashboard_figures(*, start: dt.date, end: dt.date, programme=None, today: dt
     overdue_obligations = obligations_overdue(today=today)
     due_obligations = obligations_due(within_days=OBLIGATIONS_DUE_WITHIN, today=today)
 
+    if programme is None:
+        soft_credit = {**snapshot["soft_credit"], "amount": Decimal(snapshot["soft_credit"]["value"]["amount"])}
+    else:
+        soft_credit = {
+            "key": "soft_credit",
+            "label": "Soft credit on gifts received against this programme's pledges (already counted as the "
+            "payers' gifts)",
+            "amount": soft_credit_total(start=start, end=end, pledges=pledge_scope),
+        }
+
     return {
         "base_currency": base,
         "snapshot": snapshot,
         "figures": figures,
+        "soft_credit": soft_credit,  # beside the figures, never in them: every figure is hard credit
         "figure": {f["key"]: f["amount"] for f in figures},
         "by_kind": [{"label": r["label"], "amount": Decimal(r["amount"]["amount"])} for r in snapshot["by_kind"]],
         "by_year": _by_year(end, fx),

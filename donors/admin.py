@@ -43,6 +43,7 @@ from .models import (
     ExchangeRate,
     Instalment,
     Pledge,
+    SoftCredit,
     WriteOff,
 )
 
@@ -106,11 +107,12 @@ class DonorAdmin(DonorMergeMixin, ReportActionsMixin, TransferAdminMixin, Histor
     search_fields = ("ref", "name", "external_ref")
     inlines = [ContactInline, PartOfInline, PledgeInline]
     actions = [generate_donor_summary]
-    readonly_fields = ("lifetime", "this_year", "largest", "last_gift_on", "group", "activity_log")
+    readonly_fields = ("lifetime", "this_year", "largest", "last_gift_on", "soft_credits", "group", "activity_log")
     fieldsets = (
         (None, {"fields": ("ref", "name", "kind", "country", "preferred_currency", "status")}),
         ("Acknowledgement and notes", {"fields": ("publicly_acknowledged", "external_ref", "notes")}),
         ("Giving (base currency, net of reversals)", {"fields": ("lifetime", "this_year", "largest", "last_gift_on")}),
+        ("Soft credits", {"fields": ("soft_credits",)}),
         ("Group", {"fields": ("group",)}),
         ("Activity", {"fields": ("activity_log",)}),
     )
@@ -138,10 +140,72 @@ class DonorAdmin(DonorMergeMixin, ReportActionsMixin, TransferAdminMixin, Histor
             "<table class=\"group-giving\"><caption>The group's lifetime giving, each donor's own gifts "
             '(hard credit)</caption><thead><tr><th scope="col">Donor</th><th scope="col">Relationship</th>'
             '<th scope="col" class="num">Lifetime giving</th></tr></thead><tbody>{}</tbody><tfoot><tr>'
-            '<th scope="row" colspan="2">Group total</th><td class="num">{}</td></tr></tfoot></table>',
+            '<th scope="row" colspan="2">Group total, hard credit</th><td class="num">{}</td></tr><tr>'
+            '<th scope="row" colspan="2">Soft credit: paid for the group by donors outside it</th>'
+            '<td class="num">{}</td></tr></tfoot></table>',
             rows,
-            _base(group.lifetime),
+            _base(group.lifetime_hard),
+            _base(group.soft_from_outside),
         )
+
+    @admin.display(description="Soft credits")
+    def soft_credits(self, obj):
+        """Gifts others paid for this donor, and this donor's gifts credited to others (standing ones only)."""
+        received = selectors.soft_credits_received(donor=obj)
+        given = selectors.soft_credits_given(donor=obj)
+        if not received and not given:
+            return "None: no other donor's gift is credited to this donor, and none of its gifts to another."
+
+        def table(caption, other_label, rows):
+            body = format_html_join(
+                "",
+                '<tr><td>{}</td><td><a href="{}">{}</a></td><td><a href="{}">{}</a></td><td>{}</td>'
+                '<td class="num">{}</td><td class="num">{}</td></tr>',
+                rows,
+            )
+            return format_html(
+                '<table class="soft-credits"><caption>{}</caption><thead><tr><th scope="col">Received</th>'
+                '<th scope="col">Donation</th><th scope="col">{}</th><th scope="col">Kind</th>'
+                '<th scope="col" class="num">Amount</th><th scope="col" class="num">Base amount</th></tr></thead>'
+                "<tbody>{}</tbody></table>",
+                caption,
+                other_label,
+                body,
+            )
+
+        def rows(credits, other):
+            return [
+                (
+                    f"{c.donation.received_on:%-d %b %Y}",
+                    reverse("admin:donors_donation_change", args=[c.donation_id]),
+                    c.donation.reference,
+                    reverse("admin:donors_donor_change", args=[other(c).pk]),
+                    other(c).name,
+                    c.get_kind_display(),
+                    money(c.amount, c.donation.currency),
+                    _base(c.base_amount),
+                )
+                for c in credits
+            ]
+
+        parts = []
+        if received:
+            parts.append(
+                table(
+                    "Received through others: soft credit (the payer keeps the hard credit)",
+                    "Paid by",
+                    rows(received, lambda c: c.donation.donor),
+                )
+            )
+        if given:
+            parts.append(
+                table(
+                    "This donor's gifts credited to others (hard credit here)",
+                    "Credited to",
+                    rows(given, lambda c: c.donor),
+                )
+            )
+        return format_html_join("", "{}", ((p,) for p in parts))
 
     @admin.display(description="Latest activity")
     def activity_log(self, obj):
@@ -178,6 +242,13 @@ class DonorAdmin(DonorMergeMixin, ReportActionsMixin, TransferAdminMixin, Histor
 
     def get_queryset(self, request):
         return selectors.donors_with_giving(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        """The donor pickers (the admin's autocomplete) offer no merged donor: its records lead to its survivor."""
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if getattr(request.resolver_match, "url_name", None) == "autocomplete":
+            queryset = queryset.filter(merged_into__isnull=True)
+        return queryset, distinct
 
     def get_changeform_initial_data(self, request):
         return {"ref": services.next_ref(Donor, "DON"), "preferred_currency": settings.BASE_CURRENCY}
@@ -632,6 +703,36 @@ class DonationAllocationInline(admin.TabularInline):
         return _base(obj.amount)
 
 
+class DonationSoftCreditInline(admin.TabularInline):
+    """A donation's soft credits, read-only: they are recorded and removed on the soft credit pages."""
+
+    model = SoftCredit
+    fk_name = "donation"
+    extra = 0
+    fields = ("donor", "kind", "amount_display", "base_display", "created_by", "created_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "soft credits (the donor above keeps the hard credit)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("donor", "donation", "created_by")
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.donation.currency)
+
+    @admin.display(description="Base amount")
+    def base_display(self, obj):
+        return _base(obj.base_amount)
+
+
 class PledgeOfDonorSelect(AutocompleteSelect):
     """The pledge picker of the donation form. Its script, loaded after the admin's autocomplete
     script, adds the chosen donor to each search (PledgeAdmin.get_search_results)."""
@@ -648,7 +749,7 @@ class DonationAdmin(ShownAsMixin, DonationPostingMixin, TransferAdminMixin, Post
     resource_classes = [resources.DonationResource]
     shown_as = {"amount": "amount_display", "rate": "rate_display"}
     form = DonationForm
-    inlines = [DonationAllocationInline]
+    inlines = [DonationAllocationInline, DonationSoftCreditInline]
     # Method, batch and the reversed donation are on the change page, the filters and the export.
     list_display = ("reference", "received_on", "donor", "amount_display", "base_display", "status", "pledge")
     list_filter = (
@@ -666,6 +767,7 @@ class DonationAdmin(ShownAsMixin, DonationPostingMixin, TransferAdminMixin, Post
     actions = ["post_selected", "reverse_selected", "auto_allocate_selected"]
     readonly_fields = (
         "allocation_summary",
+        "soft_credit_summary",
         "status",
         "rate_date",
         "rate_source",
@@ -720,6 +822,17 @@ class DonationAdmin(ShownAsMixin, DonationPostingMixin, TransferAdminMixin, Post
             return text
         url = reverse("admin:grants_allocation_add") + f"?donation={obj.pk}"
         return format_html('{} — <a href="{}">Allocate from this donation</a>', text, url)
+
+    @admin.display(description="Soft credit")
+    def soft_credit_summary(self, obj):
+        if obj is None or not obj.pk or not obj.is_posted or obj.is_reversal:
+            return "—"
+        credited = obj.soft_credits.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+        text = f"{money(credited, obj.currency)} of {money(obj.amount, obj.currency)} credited to other donors"
+        if credited >= obj.amount or Donation.objects.filter(reversal_of=obj).exists():
+            return text
+        url = reverse("admin:donors_softcredit_add") + f"?donation={obj.pk}"
+        return format_html('{} — <a href="{}">Credit this donation to another donor</a>', text, url)
 
     @admin.action(description="Auto-allocate selected posted donations", permissions=["allocate"])
     def auto_allocate_selected(self, request, queryset):
@@ -933,3 +1046,101 @@ class WriteOffAdmin(PostedReadOnlyMixin, HistoryAdmin):
             lambda w: services.writeoff_reverse(write_off=w, by=request.user, reason=""),
             "Write-offs reversed",
         )
+
+
+class SoftCreditForm(forms.ModelForm):
+    """Checked by the service's own rules in clean, so a refusal shows as a form error."""
+
+    class Meta:
+        model = SoftCredit
+        fields = ("donation", "donor", "kind", "amount")
+        help_texts = {
+            "donation": "A posted donation. Its donor (the payer) keeps the hard credit.",
+            "donor": "The donor the gift is credited to.",
+            "amount": "In the donation's currency. Leave blank to credit what is left of the donation.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "amount" in self.fields:  # the add form; a recorded soft credit's page shows it read-only
+            self.fields["amount"].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            cleaned["amount"] = services.soft_credit_check(
+                donation=cleaned["donation"], donor=cleaned["donor"], amount=cleaned.get("amount")
+            )
+        except ValidationError as error:
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        return cleaned
+
+    def _post_clean(self):
+        # The model's checks apply to what the service creates (with its base amount).
+        pass
+
+
+@admin.register(SoftCredit)
+class SoftCreditAdmin(HistoryAdmin):
+    form = SoftCreditForm
+    list_display = ("donation", "payer", "donor", "kind", "amount_display", "base_display", "created_at")
+    list_filter = ("kind", "created_at")
+    list_select_related = ("donation__donor", "donor")
+    search_fields = ("donation__reference", "donation__donor__name", "donor__name", "donor__ref")
+    autocomplete_fields = ("donation", "donor")
+
+    def get_fields(self, request, obj=None):
+        if obj:
+            return self.get_readonly_fields(request, obj)
+        return ("donation", "donor", "kind", "amount")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj:
+            return ("donation", "payer", "donor", "kind", "amount_display", "base_display", "created_by", "created_at")
+        return ()
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("donors.delete_softcredit")
+
+    def get_changeform_initial_data(self, request):
+        return {"donation": request.GET.get("donation"), "kind": SoftCredit.Kind.ON_BEHALF}
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "donor":
+            kwargs["queryset"] = Donor.objects.unmerged()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        made = services.soft_credit_create(
+            donation=data["donation"], donor=data["donor"], kind=data["kind"], amount=data["amount"], by=request.user
+        )
+        # The admin logs and redirects with `obj`: make it the soft credit the service made.
+        for field in SoftCredit._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(made, field.attname))
+        form.instance = obj
+
+    def delete_model(self, request, obj):
+        services.soft_credit_remove(soft_credit=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for soft_credit in queryset:
+            services.soft_credit_remove(soft_credit=soft_credit, by=request.user)
+
+    @admin.display(description="Paid by")
+    def payer(self, obj):
+        return obj.donation.donor
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.donation.currency)
+
+    @admin.display(description="Base amount", ordering="base_amount")
+    def base_display(self, obj):
+        return _base(obj.base_amount)

@@ -16,11 +16,14 @@ from django.urls import path, reverse
 
 from backoffice.admin_tools import RecordAdmin
 
-from .duplicates import DonorFacts, duplicate_dismiss, duplicate_pairs, duplicates_of
+from .duplicates import DonorFacts, duplicate_dismiss, duplicate_review_page, duplicates_of
 from .merge import donor_merge, donor_merge_preview, donor_merge_undo, donor_resolve, undo_refusals
 from .models import Donor, DonorMerge
 
 MERGE_PERMISSION = "donors.add_donormerge"
+# The duplicate review list shows the pairs of at most this many donors a page (fewer where their names
+# are alike by the hundred: donors.duplicates.duplicate_review_page); bench/duplicates.py times it.
+DONORS_PER_PAGE = 100
 
 
 class MergeForm(forms.Form):
@@ -141,11 +144,14 @@ class DonorMergeMixin:
             duplicate_dismiss(donor_a=first, donor_b=other, by=request.user)
             self.message_user(request, f"{first} and {other} are two donors: not listed again.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:donors_donor_duplicates"))
+        after = request.GET.get("after", "")
+        page = duplicate_review_page(after=int(after) if after.isdigit() else 0, donors=DONORS_PER_PAGE)
         return self._page(
             request,
             "admin/donors/donor/duplicates.html",
             "Likely duplicate donors",
-            pairs=duplicate_pairs(),
+            pairs=page.pairs,
+            page=page,
             can_merge=self.has_merge_permission(request),
         )
 

@@ -16,6 +16,7 @@ the user's confirmation, and the pair is listed for Finance's review until it is
 dismissed as two donors (DuplicateDismissal).
 """
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ from django.db import connection
 from django.db.models import Q
 
 from .models import Contact, Donor, DuplicateDismissal
-from .names import name_key, similarity, trigram_overlap, trigrams
+from .names import name_key, similarity, trigram_share, trigrams
 
 NAME_SAME = 60
 EXTERNAL_REF = 40
@@ -67,10 +68,11 @@ class DonorFacts:
     external_ref: str = ""
     emails: set[str] = field(default_factory=set)
     id: int | None = None
+    name_key: str | None = None  # a recorded donor's stored key (Donor.name_key): not worked out again
 
     @property
     def key(self) -> str:
-        return name_key(self.name)
+        return name_key(self.name) if self.name_key is None else self.name_key
 
     @property
     def domains(self) -> set[str]:
@@ -133,6 +135,7 @@ def _facts(donor: Donor, emails: set[str]) -> DonorFacts:
         external_ref=donor.external_ref,
         emails=emails,
         id=donor.pk,
+        name_key=donor.name_key,
     )
 
 
@@ -198,29 +201,74 @@ _PAIRS_SQL = """
 """
 
 
-def _alike_pairs() -> set[tuple[int, int]]:
-    """(low id, high id) of unmerged donors whose name keys are alike (SEARCH_FROM), found through
-    the trigrams they share rather than by comparing every donor with every other."""
-    grams = {
-        pk: trigrams(key) for pk, key in Donor.objects.unmerged().exclude(name_key="").values_list("pk", "name_key")
-    }
-    holders = defaultdict(list)
-    for pk, found in grams.items():
-        for gram in found:
-            holders[gram].append(pk)
-    pairs = set()
-    for pk, found in grams.items():
-        others = {other for gram in found for other in holders[gram] if other > pk}
-        pairs.update((pk, o) for o in others if trigram_overlap(found, grams[o]) >= SEARCH_FROM)
-    return pairs
+class NameIndex:
+    """The trigrams of every unmerged donor's name key, as bit masks (one bit per trigram), and the
+    donors holding each trigram: what finds the donors whose names are alike (SEARCH_FROM) without
+    building two sets for every two donors."""
+
+    def __init__(self):
+        rows = Donor.objects.unmerged().exclude(name_key="").order_by("pk").values_list("pk", "name_key")
+        bits: dict[str, int] = {}
+        self.ids: list[int] = []
+        self.masks: list[int] = []
+        self.sizes: list[int] = []
+        self.grams: list[frozenset[str]] = []
+        self.holders: dict[str, list[int]] = defaultdict(list)  # trigram: positions in self.ids
+        holders, bit = self.holders, bits.setdefault
+        for position, (pk, key) in enumerate(rows):
+            found = trigrams(key)
+            mask = 0
+            for gram in found:
+                mask |= 1 << bit(gram, len(bits))
+                holders[gram].append(position)
+            self.ids.append(pk)
+            self.masks.append(mask)
+            self.sizes.append(len(found))
+            self.grams.append(found)
+        self.at = {pk: position for position, pk in enumerate(self.ids)}
+
+    def alike_after(self, pk: int) -> set[int]:
+        """The donors with a greater id whose name keys are alike `pk`'s: pg_trgm's similarity (shared
+        trigrams over all of both, as donors.names.trigram_overlap) at least SEARCH_FROM.
+
+        A name alike, x being `pk`'s trigrams, shares at least SEARCH_FROM x |x| of them (all of both
+        has at least |x|), so it holds one of any |x| - that + 1 of x's trigrams (rounded down, so
+        never too few): the donors holding the rarest ones are the only candidates. Where those
+        are most donors anyway (names that differ by a number), every later donor is compared."""
+        position = self.at.get(pk)
+        if position is None or not self.sizes[position]:
+            return set()
+        mask, size = self.masks[position], self.sizes[position]
+        shared_at_least = max(math.floor(SEARCH_FROM * size), 1)
+        rarest = sorted(self.grams[position], key=lambda gram: (len(self.holders[gram]), gram))
+        lists = [self.holders[gram] for gram in rarest[: size - shared_at_least + 1]]
+        if sum(map(len, lists)) < len(self.ids) - position:
+            candidates = {other for found in lists for other in found if other > position}
+        else:
+            candidates = range(position + 1, len(self.ids))
+        alike = set()
+        for other in candidates:
+            shared = (mask & self.masks[other]).bit_count()
+            if shared >= shared_at_least and trigram_share(shared, size, self.sizes[other]) >= SEARCH_FROM:
+                alike.add(self.ids[other])
+        return alike
 
 
-def duplicate_pairs(*, threshold: int = LIKELY) -> list[DuplicatePair]:
-    """Every likely pair among recorded, unmerged donors not dismissed, highest score first: Finance's review list."""
+def _signal_pairs(first_ids=None) -> set[tuple[int, int]]:
+    """(low id, high id) of the candidate pairs by the other signals (_PAIRS_SQL); only those whose low
+    id is in `first_ids`, when given."""
+    sql, params = _PAIRS_SQL, [sorted(WEBMAIL_DOMAINS)]
+    if first_ids is not None:
+        sql, params = sql + " AND c.low = ANY(%s)", [*params, list(first_ids)]
     with connection.cursor() as cursor:
-        cursor.execute(_PAIRS_SQL, [sorted(WEBMAIL_DOMAINS)])
-        rows = {(low, high) for low, high in cursor.fetchall()}
-    rows |= _alike_pairs() - set(DuplicateDismissal.objects.values_list("donor_low", "donor_high"))
+        cursor.execute(sql, params)
+        return {(low, high) for low, high in cursor.fetchall()}
+
+
+def _scored(rows: set[tuple[int, int]], threshold: int) -> list[DuplicatePair]:
+    """The candidate pairs (low id, high id) not dismissed, scored by pair_score; the likely ones, highest first."""
+    lows = {low for low, _ in rows}
+    rows = rows - set(DuplicateDismissal.objects.filter(donor_low__in=lows).values_list("donor_low", "donor_high"))
     ids = {i for pair in rows for i in pair}
     donors = Donor.objects.in_bulk(ids)
     emails = _emails(ids)
@@ -235,6 +283,53 @@ def duplicate_pairs(*, threshold: int = LIKELY) -> list[DuplicatePair]:
         if score >= threshold:
             pairs.append(DuplicatePair(donor=first, other=second, score=score, reasons=reasons))
     return sorted(pairs, key=lambda p: (-p.score, p.donor.ref, p.other.ref))
+
+
+def duplicate_pairs(*, threshold: int = LIKELY, first_ids=None) -> list[DuplicatePair]:
+    """Every likely pair among recorded, unmerged donors not dismissed, highest score first. With
+    `first_ids`, only the pairs whose first (older) donor is one of them."""
+    index = NameIndex()
+    firsts = index.ids if first_ids is None else list(first_ids)
+    rows = _signal_pairs(first_ids) | {(pk, other) for pk in firsts for other in index.alike_after(pk)}
+    return _scored(rows, threshold)
+
+
+@dataclass
+class ReviewPage:
+    pairs: list[DuplicatePair]
+    first_id: int | None  # the page's donors: ids first_id to last_id (unmerged, oldest first)
+    last_id: int | None
+    donors: int  # how many donors the page covers
+    more: bool  # donors recorded after last_id remain
+
+
+def duplicate_review_page(
+    *, after: int = 0, donors: int = 100, candidates: int = 300, threshold: int = LIKELY
+) -> ReviewPage:
+    """Finance's review list, a page at a time: the donors recorded after donor id `after`, oldest first,
+    each with its likely pairs among the donors recorded after it, so each pair is on its older donor's
+    page. A page takes up to `donors` donors, and stops after the donor whose pairs bring the candidates
+    to `candidates`: a page of names alike by the hundred stays a page. The next page starts after `last_id`."""
+    ids = list(Donor.objects.unmerged().filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[: donors + 1])
+    more = len(ids) > donors
+    ids = ids[:donors]
+    signals: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    for low, high in _signal_pairs(ids):
+        signals[low].add((low, high))
+    index, rows, taken = NameIndex(), set(), []
+    for pk in ids:
+        rows |= signals[pk] | {(pk, other) for other in index.alike_after(pk)}
+        taken.append(pk)
+        if len(rows) >= candidates:
+            more = more or len(taken) < len(ids)
+            break
+    return ReviewPage(
+        pairs=_scored(rows, threshold),
+        first_id=taken[0] if taken else None,
+        last_id=taken[-1] if taken else None,
+        donors=len(taken),
+        more=more,
+    )
 
 
 def duplicate_dismiss(*, donor_a: Donor, donor_b: Donor, by) -> DuplicateDismissal:

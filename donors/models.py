@@ -868,6 +868,51 @@ class Donation(models.Model):
         return super().delete(*args, **kwargs)
 
 
+class SoftCredit(models.Model):
+    """A donation, or a part of it, credited to another donor than the one who paid it: a government
+    paying through its agency or a pooled fund, a company's foundation paying for the company, a
+    gift matched for another donor. The payer keeps the hard credit (the donation's donor, in every
+    total); the credited donor's summary shows the gift as received through the payer.
+
+    Its own row pointing at the donation, so crediting never edits a posted donation. Recorded on
+    posted donations only (the base part needs the frozen rate); it counts while the donation
+    stands: a reversed donation's soft credits fall away from every figure (donors.selectors).
+    """
+
+    class Kind(models.TextChoices):
+        ON_BEHALF = "on_behalf", "Paid on behalf of"
+        MATCHED = "matched", "Matched"
+        POOLED_MEMBER = "pooled_member", "Pooled fund member"
+
+    donation = models.ForeignKey(Donation, on_delete=models.PROTECT, related_name="soft_credits")
+    donor = models.ForeignKey(
+        Donor, on_delete=models.PROTECT, related_name="soft_credits", verbose_name="credited donor"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, validators=[validate_plain_text])
+    amount = money_field(help_text="In the donation's currency: the whole donation or a part of it.")
+    base_amount = money_field(editable=False, help_text="The amount at the donation's posted rate (base currency).")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["donation", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["donation", "donor"], name="soft_credit_once_per_donor"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="soft_credit_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.donor.name}: {format_money(self.amount, self.donation.currency)}"
+
+    def clean(self):
+        if self.donation_id and (errors := money_places_errors({"amount": (self.amount, self.donation.currency)})):
+            raise ValidationError(errors)
+
+
 class WriteOffQuerySet(ImmutableQuerySet):
     posted_filter = Q()  # every write-off is posted when it is made
 

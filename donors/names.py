@@ -50,6 +50,12 @@ def similarity(a: str, b: str) -> float:
 
 def trigram_overlap(ta: frozenset[str], tb: frozenset[str]) -> float:
     """The similarity of two trigram sets: shared over either's (0 when either is empty)."""
-    if not ta or not tb:
+    return trigram_share(len(ta & tb), len(ta), len(tb))
+
+
+def trigram_share(shared: int, size_a: int, size_b: int) -> float:
+    """The similarity of two trigram sets of these sizes sharing `shared` trigrams: shared over either's
+    (0 when either is empty). Duplicate detection counts the shared ones with bit masks."""
+    if not size_a or not size_b:
         return 0.0
-    return len(ta & tb) / len(ta | tb)
+    return shared / (size_a + size_b - shared)

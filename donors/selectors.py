@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -41,6 +41,7 @@ from .models import (
     PostedDayTotal,
     PostedDonorMonthTotal,
     PostedDonorYearTotal,
+    SoftCredit,
     WriteOff,
 )
 
@@ -519,18 +520,93 @@ def donor_period_totals(*, start: dt.date, end: dt.date, top: int = 10) -> Donor
 
 @dataclass
 class DonorGroup:
-    """The donors joined to one by relationships, at any distance, with their giving in base currency."""
+    """The donors joined to one by relationships, at any distance, with their giving in base currency.
+
+    Hard credit is what the members paid (their posted donations). Soft credit is what donors
+    outside the group paid for a member (soft credits): a gift one member paid for another is
+    already in the hard credit, so it is never counted again."""
 
     members: list[Donor]  # annotated by donors_with_giving; the donor asked about first, then by name
     relations: dict[int, list[str]]  # donor id: "Agency of Government of Norway", ...
+    soft_by_member: dict[int, Decimal] = field(default_factory=dict)  # every standing soft credit to each member
+    soft_from_outside: Decimal = Decimal("0.00")  # the group's soft credit: paid by donors outside it
 
     @property
     def lifetime(self) -> Decimal:
         return sum((member.lifetime_giving or Decimal(0) for member in self.members), Decimal(0))
 
+    @property
+    def lifetime_hard(self) -> Decimal:
+        return self.lifetime
+
 
 def donor_group(donor: Donor) -> DonorGroup:
     """`donor` and every donor related to it through parents and parts, one query per step away."""
+    ids, edges = _group_walk(donor)
+    members = sorted(
+        donors_with_giving(Donor.objects.filter(pk__in=ids)), key=lambda d: (d.pk != donor.pk, d.name.casefold())
+    )
+    names = {member.pk: member.name for member in members}
+    relations = defaultdict(list)
+    for relationship in DonorRelationship.objects.filter(pk__in=[pk for pk, _, _ in edges]):
+        relations[relationship.donor_id].append(f"{relationship.get_kind_display()} {names[relationship.parent_id]}")
+    soft = soft_credits_standing().filter(donor_id__in=ids)
+    by_member = {
+        r["donor_id"]: money_round(r["total"])
+        for r in soft.order_by().values("donor_id").annotate(total=Sum("base_amount"))
+    }
+    outside = soft.exclude(donation__donor_id__in=ids).aggregate(t=Coalesce(Sum("base_amount"), ZERO))["t"]
+    return DonorGroup(
+        members=members, relations=dict(relations), soft_by_member=by_member, soft_from_outside=money_round(outside)
+    )
+
+
+# Soft credits ----------------------------------------------------------------------------
+
+
+def soft_credits_standing(queryset: QuerySet | None = None) -> QuerySet:
+    """Soft credits that count: on posted donations that stand (not reversed). A reversed
+    donation's soft credits fall away from every figure, in every period."""
+    queryset = SoftCredit.objects.all() if queryset is None else queryset
+    reversed_ = Donation.objects.filter(reversal_of=OuterRef("donation_id"))
+    return queryset.filter(donation__status=Donation.Status.POSTED, donation__reversal_of__isnull=True).exclude(
+        Exists(reversed_)
+    )
+
+
+def _received_between(queryset: QuerySet, start: dt.date | None, end: dt.date | None) -> QuerySet:
+    if start:
+        queryset = queryset.filter(donation__received_on__gte=start)
+    if end:
+        queryset = queryset.filter(donation__received_on__lte=end)
+    return queryset
+
+
+def soft_credit_total(
+    *, start: dt.date | None = None, end: dt.date | None = None, pledges: QuerySet | None = None
+) -> Decimal:
+    """Soft credit on donations received in the period (against `pledges` if given), in base currency:
+    a figure beside the hard totals, never added to them (the payers' donations already count there)."""
+    rows = _received_between(soft_credits_standing(), start, end)
+    if pledges is not None:
+        rows = rows.filter(donation__pledge__in=pledges)
+    return money_round(rows.aggregate(t=Coalesce(Sum("base_amount"), ZERO))["t"])
+
+
+def soft_credits_received(*, donor: Donor, start: dt.date | None = None, end: dt.date | None = None) -> QuerySet:
+    """The standing soft credits to `donor` on donations received in the period, oldest first, with the payer."""
+    rows = _received_between(soft_credits_standing().filter(donor=donor), start, end)
+    return rows.select_related("donation__donor").order_by("donation__received_on", "donation_id", "id")
+
+
+def soft_credits_given(*, donor: Donor, start: dt.date | None = None, end: dt.date | None = None) -> QuerySet:
+    """The standing soft credits on `donor`'s donations received in the period, with the credited donor."""
+    rows = _received_between(soft_credits_standing().filter(donation__donor=donor), start, end)
+    return rows.select_related("donation", "donor").order_by("donation__received_on", "donation_id", "id")
+
+
+def _group_walk(donor: Donor) -> tuple[set[int], set[tuple[int, int, int]]]:
+    """The ids of `donor`'s group and its relationships (pk, donor, parent), one query per step away."""
     ids, frontier, edges = {donor.pk}, {donor.pk}, set()
     while frontier:
         found = set(
@@ -541,14 +617,12 @@ def donor_group(donor: Donor) -> DonorGroup:
         edges |= found
         frontier = {i for _, child, parent in found for i in (child, parent)} - ids
         ids |= frontier
-    members = sorted(
-        donors_with_giving(Donor.objects.filter(pk__in=ids)), key=lambda d: (d.pk != donor.pk, d.name.casefold())
-    )
-    names = {member.pk: member.name for member in members}
-    relations = defaultdict(list)
-    for relationship in DonorRelationship.objects.filter(pk__in=[pk for pk, _, _ in edges]):
-        relations[relationship.donor_id].append(f"{relationship.get_kind_display()} {names[relationship.parent_id]}")
-    return DonorGroup(members=members, relations=dict(relations))
+    return ids, edges
+
+
+def donor_group_ids(donor: Donor) -> set[int]:
+    """The ids of `donor` and every donor joined to it by relationships, at any distance."""
+    return _group_walk(donor)[0]
 
 
 def next_steps(*, user, today: dt.date | None = None, within_days: int = 14) -> QuerySet:

@@ -26,7 +26,7 @@ from backoffice.money import (
 )
 from backoffice.reversals import reversal_check, reversal_create
 
-from .models import Activity, Donation, DonationBatch, Donor, Instalment, Pledge, WriteOff
+from .models import Activity, Donation, DonationBatch, Donor, Instalment, Pledge, SoftCredit, WriteOff
 from .rates import RateBook
 from .signals import donation_reversed
 from .totals import PostedSums, posted_totals_add
@@ -285,6 +285,12 @@ def donation_create(*, donor: Donor, reference: str, received_on: dt.date, amoun
     return donation
 
 
+def base_amount_at(amount: Decimal, rate: Decimal) -> Decimal:
+    """An amount in base currency at `rate`: half up to the base currency's places. The one rule
+    for a donation's base amount at posting and a soft credit's base part."""
+    return money_round(amount * rate, settings.BASE_CURRENCY)
+
+
 def posting_amounts(
     *,
     amount: Decimal,
@@ -312,7 +318,7 @@ def posting_amounts(
         rate, rate_date, rate_source = book.lookup(currency, received_on)
     else:
         rate_date, rate_source = received_on, rate_source or "entered"
-    base_amount = money_round(amount * rate, settings.BASE_CURRENCY)
+    base_amount = base_amount_at(amount, rate)
     pledge_amount = None
     if pledge_currency is not None:
         pledge_amount = amount
@@ -421,6 +427,68 @@ def donation_reverse(*, donation: Donation, by, reason: str, on: dt.date | None 
     posted_totals_add(donations=Donation.objects.filter(pk=reversal.pk))
     donation_reversed.send(sender=Donation, donation=donation, reversal=reversal, by=by)
     return reversal
+
+
+# Soft credits ---------------------------------------------------------------------------
+
+
+def soft_credit_check(*, donation: Donation, donor: Donor, amount: Decimal | None = None) -> Decimal:
+    """The amount a soft credit of `donation` to `donor` would have (what is left of the donation when
+    no `amount`), or LedgerError: a draft, a reversal or a reversed donation, a donor crediting itself or
+    a merged donor, an amount out of the currency's places, or credits adding up to more than the donation."""
+    label = f"Donation {donation.reference}"
+    if not donation.is_posted:
+        raise LedgerError({"donation": f"{label} is a draft: post it first, then credit it to another donor."})
+    if donation.is_reversal or Donation.objects.filter(reversal_of=donation).exists():
+        raise LedgerError({"donation": f"{label} is reversed or is a reversal: it cannot be soft-credited."})
+    if donor.pk == donation.donor_id:
+        raise LedgerError({"donor": f"{donor} paid {label}: a donor cannot soft-credit itself."})
+    if donor.merged_into_id:
+        raise LedgerError({"donor": f"{donor} was merged into {donor.merged_into}: credit that donor instead."})
+    if donation.soft_credits.filter(donor=donor).exists():
+        raise LedgerError({"donor": f"{label} is already credited to {donor}."})
+    credited = donation.soft_credits.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    left = donation.amount - credited
+    amount = left if amount is None else amount
+    money_places_check(amount, donation.currency, field="amount")
+    if amount <= 0 or amount > left:
+        raise LedgerError(
+            {
+                "amount": (
+                    f"{label} is {format_money(donation.amount, donation.currency)}, of which "
+                    f"{format_money(credited, donation.currency)} is already credited to other donors: a soft credit "
+                    f"is more than zero and at most {format_money(left, donation.currency)}."
+                )
+            }
+        )
+    return amount
+
+
+@transaction.atomic
+def soft_credit_create(*, donation: Donation, donor: Donor, kind: str, amount: Decimal | None = None, by) -> SoftCredit:
+    """Credit `donor` with the posted `donation` (the whole of it when no `amount`, else a part), after
+    `soft_credit_check`. The payer keeps the hard credit; the donation is not touched."""
+    donation = Donation.objects.select_for_update().get(pk=donation.pk)  # one writer at a time per donation
+    amount = soft_credit_check(donation=donation, donor=donor, amount=amount)
+    soft_credit = SoftCredit(
+        donation=donation,
+        donor=donor,
+        kind=kind,
+        amount=amount,
+        base_amount=base_amount_at(amount, donation.rate),
+        created_by=by,
+    )
+    soft_credit.full_clean()
+    soft_credit._history_user = by
+    soft_credit.save()
+    return soft_credit
+
+
+@transaction.atomic
+def soft_credit_remove(*, soft_credit: SoftCredit, by) -> None:
+    """Take a soft credit back (recorded in its history). The donation and its hard credit are untouched."""
+    soft_credit._history_user = by
+    soft_credit.delete()
 
 
 # Bulk -----------------------------------------------------------------------------------

@@ -27,15 +27,19 @@ from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
 from backoffice.models import Organisation
 from backoffice.money import RATE_PLACES, money_round
 from backoffice.sql import ZERO
-from donors.models import Donation, Donor, Instalment, WriteOff
+from donors.models import Donation, Donor, Instalment, SoftCredit, WriteOff
 from donors.rates import RateBook
 from donors.selectors import (
     PledgeAccount,
+    donor_group_ids,
     donor_period_totals,
     pledge_accounts_by_currency,
     pledge_totals_by_currency,
     pledges_at,
     posted_days,
+    soft_credit_total,
+    soft_credits_given,
+    soft_credits_received,
 )
 from grants.models import Allocation, Indicator, Output, ReportingObligation
 from grants.selectors import (
@@ -369,6 +373,7 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
         ],
         "donations": donation_rows,
         "donations_total": {"by_currency": donations_by_currency, "base": money(period_base, base)},
+        **soft_credit_sections(donor=donor, start=start, end=end),
         "reconciliation": reconciliation,
         "outputs": outputs,
         "by_programme": [{"label": k, "amount": money(v, base)} for k, v in sorted(by_programme.items())],
@@ -396,6 +401,66 @@ def _output_spend(output_ids: list[int], end: dt.date) -> list[dict]:
         }
         for i in output_ids
     ]
+
+
+# Soft credits: whose name a donor's summary may show ------------------------------------------
+
+ANOTHER_DONOR = "Another donor"
+
+
+def soft_credit_party(other: Donor, group_ids: set[int]) -> str:
+    """The other donor of a soft credit, as one donor's summary names it: by name where it is
+    publicly acknowledged or in the same donor group (a government and its agency, a company and
+    its foundation, a pooled fund and its members know each other's giving); else "Another donor".
+    The same rule as co-funders: a donor never learns an unacknowledged donor's name from a report."""
+    return other.name if other.publicly_acknowledged or other.pk in group_ids else ANOTHER_DONOR
+
+
+def soft_credit_sections(*, donor: Donor, start: dt.date, end: dt.date) -> dict:
+    """The summary's two soft-credit sections for gifts received in the period. `received_through_others`:
+    gifts other donors paid that are credited to this donor (theirs, received through the payer; the
+    payer's bank reference is left out). `credited_to_others`: this donor's own gifts, or parts of them,
+    credited to another donor. Both in each gift's currency and in base currency as posted; neither
+    is in the donor's received figures, which count only what the donor paid (hard credit)."""
+    base = settings.BASE_CURRENCY
+    group_ids = donor_group_ids(donor)
+
+    def section(rows: list[dict], soft_credits) -> dict:
+        total = sum((c.base_amount for c in soft_credits), start=D0)
+        return {"rows": rows, "base": money(total, base)}
+
+    received = list(soft_credits_received(donor=donor, start=start, end=end))
+    given = list(soft_credits_given(donor=donor, start=start, end=end))
+    return {
+        "received_through_others": section(
+            [
+                {
+                    "received_on": day(c.donation.received_on),
+                    "payer": soft_credit_party(c.donation.donor, group_ids),
+                    "kind": SoftCredit.Kind(c.kind).label,
+                    "amount": money(c.amount, c.donation.currency),
+                    "base": money(c.base_amount, base),
+                }
+                for c in received
+            ],
+            received,
+        ),
+        "credited_to_others": section(
+            [
+                {
+                    "received_on": day(c.donation.received_on),
+                    "reference": c.donation.reference,
+                    "credited_to": soft_credit_party(c.donor, group_ids),
+                    "kind": SoftCredit.Kind(c.kind).label,
+                    "amount": money(c.amount, c.donation.currency),
+                    "donation_amount": money(c.donation.amount, c.donation.currency),
+                    "base": money(c.base_amount, base),
+                }
+                for c in given
+            ],
+            given,
+        ),
+    }
 
 
 def report_voice(*, internal: bool) -> dict:
@@ -568,6 +633,12 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
         "base_currency": base,
         "period": {"start": day(start), "end": day(end)},
         "figures": figures,
+        # Beside the figures, never in them: the payers' donations already count in "received".
+        "soft_credit": {
+            "key": "soft_credit",
+            "label": "Soft credit on gifts received in the period (already counted as the payers' gifts)",
+            "value": money(soft_credit_total(start=start, end=end), base),
+        },
         "allocation_split": allocation_split,
         "unallocated_by_restriction": [
             {"label": b.label, "amount": money(b.amount, base)} for b in balance.by_restriction

@@ -15,6 +15,7 @@ from django.utils import timezone
 from backoffice.errors import LedgerError
 from backoffice.money import format_money, money_in_places
 from donors.duplicates import DonorFacts, duplicates_of
+from donors.merge import donor_ids_resolve
 from donors.models import COUNTRY_CHOICES, Contact, Donation, DonationBatch, Donor, ExchangeRate, Instalment, Pledge
 from donors.services import DonationsBulk, NewDonation, instalments_check_total
 
@@ -139,7 +140,8 @@ class _PledgeRef(NamedTuple):
 
 
 class _DonorRefs:
-    """Donor ids by ref, filled a chunk at a time (one query per chunk)."""
+    """Donor ids by ref, filled a chunk at a time (one query per chunk). A merged donor's reference
+    leads to the donor it was merged into (donors.merge.donor_ids_resolve), as its admin page does."""
 
     def __init__(self):
         self.ids: dict[str, int] = {}
@@ -147,7 +149,9 @@ class _DonorRefs:
     def fill(self, refs):
         missing = {r for r in refs if r not in self.ids}
         if missing:
-            self.ids.update(Donor.objects.filter(ref__in=_one_of(missing)).values_list("ref", "id"))
+            found = list(Donor.objects.filter(ref__in=_one_of(missing)).values_list("ref", "id", "merged_into_id"))
+            resolved = donor_ids_resolve({pk: into for _, pk, into in found})
+            self.ids.update((ref, resolved[pk]) for ref, pk, _ in found)
 
     def get(self, ref: str, column: str = "donor_ref") -> int:
         try:

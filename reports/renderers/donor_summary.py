@@ -64,6 +64,7 @@ class DonorSummaryRenderer(ReportRenderer):
             *self._giving(),
             *self._pledges(),
             *self._donations(),
+            *self._soft_credits(),
             *self._outputs(),
             *self._upcoming(),
         ]
@@ -255,6 +256,62 @@ class DonorSummaryRenderer(ReportRenderer):
                 total=total,
             )
         )
+        return story
+
+    def _soft_credits(self) -> list:
+        """Gifts others paid for the donor, and the donor's gifts credited to others (snapshots before
+        soft credits hold neither key)."""
+        s, story = self.s, []
+        received = s.get("received_through_others", {}).get("rows")
+        if received:
+            rows = [
+                [fmt_date(r["received_on"]), self.cell(r["payer"]), self.cell(r["kind"]), fmt_money(r["amount"]),
+                 fmt_money(r["base"])]
+                for r in received
+            ]  # fmt: skip
+            story += [
+                self.heading(_("Received through others")),
+                self.para(
+                    _(
+                        "Gifts another donor paid for you: yours, received through the payer. The payer's gift counts "
+                        "in the payer's giving, so these are not in your figures above."
+                    ),
+                    "small",
+                ),
+                self.table(
+                    [_("Received"), _("Paid by"), _("Kind"), _("Amount"), _("%s as posted") % s["base_currency"]],
+                    rows,
+                    [24 * mm, 50 * mm, 30 * mm, 34 * mm, 34 * mm],
+                    numeric=(3, 4),
+                    total=[_("Total"), "", "", "", fmt_money(s["received_through_others"]["base"])],
+                ),
+            ]
+        credited = s.get("credited_to_others", {}).get("rows")
+        if credited:
+            story += [
+                self.heading(_("Your gifts credited to others")),
+                self.para(
+                    _(
+                        "Gifts you paid, or parts of them, that count as another donor's too. "
+                        "They stay in your figures above."
+                    ),
+                    "small",
+                ),
+                *[
+                    self.para(
+                        _("%(on)s, %(reference)s: %(whole)s, of which %(part)s credited to %(name)s (%(kind)s).")
+                        % {
+                            "on": fmt_date(r["received_on"]),
+                            "reference": r["reference"],
+                            "whole": fmt_money(r["donation_amount"]),
+                            "part": fmt_money(r["amount"]),
+                            "name": r["credited_to"],
+                            "kind": r["kind"],
+                        }
+                    )
+                    for r in credited
+                ],
+            ]
         return story
 
     def _outputs(self) -> list:

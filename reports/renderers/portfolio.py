@@ -34,6 +34,7 @@ class PortfolioRenderer(ReportRenderer):
             self.para(f"{fmt_period(s['period'])} · all amounts in {base} unless marked", "subtitle"),
             self.heading("Headline figures"),
             self.figures_table(s["figures"], base_column=False),
+            *self._soft_credit(),
             self.spacer(2 * mm),
             self.para(
                 "Received amounts are posted base amounts. Pledge-side amounts in other currencies are converted "
@@ -66,6 +67,14 @@ class PortfolioRenderer(ReportRenderer):
             ]
         story += self._received_breakdowns() + self._outputs() + self._attention()
         return story
+
+    def _soft_credit(self) -> list:
+        """The soft credit figure, beside the headline figures and never in them (snapshots before
+        soft credits hold none)."""
+        soft = self.s.get("soft_credit")
+        if not soft:
+            return []
+        return [self.spacer(1 * mm), self.para(f"{soft['label']}: {fmt_money(soft['value'])}", "small")]
 
     def _received_breakdowns(self) -> list:
         s = self.s

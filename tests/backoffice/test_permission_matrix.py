@@ -58,6 +58,8 @@ MATRIX = {
     "donors.activity": _access(EDIT, NONE, EDIT, VIEW),  # meetings and next steps: finance and leadership meet donors
     # Merge events: made and undone by Finance on the donor pages, read by whoever reads the ledger.
     "donors.donormerge": _access(VIEW, NONE, VIEW, VIEW),
+    # Soft credits: recorded (and taken back) by Finance on the donation pages, read by whoever reads the ledger.
+    "donors.softcredit": _access(EDIT, NONE, VIEW, VIEW),
     "grants.programme": _access(VIEW, EDIT, VIEW, VIEW),
     "grants.output": _access(VIEW, EDIT, VIEW, VIEW),
     "grants.indicator": _access(VIEW, EDIT, VIEW, VIEW),
@@ -90,7 +92,7 @@ MATRIX = {
 }
 
 # Nobody but a superuser deletes a money record; contacts are not money.
-DELETABLE = {("donors.contact", F)}
+DELETABLE = {("donors.contact", F), ("donors.softcredit", F)}  # a soft credit moves no money
 
 _LEDGER_FILES = ("donors.donor", "donors.contact", "donors.pledge", "donors.donation", "donors.exchangerate")
 _GRANT_FILES = ("grants.output", "grants.indicator", "grants.allocation")
@@ -145,6 +147,7 @@ def ledger(db):
     services.instalments_replace(pledge=pledge, rows=[(dt.date(2025, 1, 1), pledge.total)])
     posted = services.donation_post(donation=DonationFactory(donor=pledge.donor, pledge=pledge), by=by)
     DonationFactory(reference="DRAFT-1")
+    services.soft_credit_create(donation=posted, donor=DonorFactory(), kind="matched", by=by)
     services.pledge_write_off(pledge=pledge, amount=Decimal("1.00"), reason="r", by=by)
     output = OutputFactory()
     Indicator.objects.create(output=output, name="Downloads", unit="downloads", target=Decimal("1000"))

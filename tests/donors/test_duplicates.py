@@ -9,10 +9,13 @@ from donors.duplicates import (
     DonorFacts,
     duplicate_dismiss,
     duplicate_pairs,
+    duplicate_review_page,
     duplicates_of,
+    pair_score,
 )
 from donors.merge import donor_merge
-from donors.names import name_key
+from donors.models import Donor
+from donors.names import name_key, similarity
 from tests.factories import ContactFactory, DonorFactory, role_user
 
 
@@ -126,3 +129,75 @@ def test_similarity_is_pg_trgms_measure(a, b, expected):
     from donors.names import similarity
 
     assert similarity(a, b) == pytest.approx(expected)
+
+
+# The review list's search: the same pairs and scores as comparing every two donors ------------------
+
+
+def every_pair(threshold=LIKELY):
+    """The review list as comparing every two unmerged donors gives it: the rule without the search."""
+    donors = list(Donor.objects.unmerged().order_by("pk"))
+    emails = {d.pk: {c.email.casefold() for c in d.contacts.all()} for d in donors}
+    pairs = []
+    for i, first in enumerate(donors):
+        for second in donors[i + 1 :]:
+            score, reasons = pair_score(
+                DonorFacts(second.name, second.country, second.kind, second.external_ref, emails[second.pk]),
+                DonorFacts(first.name, first.country, first.kind, first.external_ref, emails[first.pk]),
+                similarity(first.name_key, second.name_key),
+            )
+            if score >= threshold:
+                pairs.append((first.ref, second.ref, score, reasons))
+    return sorted(pairs, key=lambda p: (-p[2], p[0], p[1]))
+
+
+def listed(pairs):
+    return [(p.donor.ref, p.other.ref, p.score, p.reasons) for p in pairs]
+
+
+def test_the_search_finds_the_pairs_and_scores_of_comparing_every_two_donors(db):
+    for name, country in [
+        ("Oakridge Foundation", "GB"), ("The Oakridge Foundation Ltd", "GB"), ("Müller Stiftung GmbH", "DE"),
+        ("Mueller Stiftung", "DE"), ("Harbour Light Trust", "GB"), ("Harbour Lights Trust", "GB"),
+        ("Министерство финансов", "GB"), ("Ministerstvo finansov", "GB"), ("Oakridge Foundation", "FR"),
+        ("Nordic Child-Protection Trust", "GB"), ("Nordic Child Protection", "GB"), ("A", "GB"), ("Ab", "GB"),
+    ]:  # fmt: skip
+        DonorFactory(name=name, country=country)
+    for n in range(1, 121):  # names that differ by a number share most trigrams: many pairs
+        DonorFactory(name=f"Supporter {n:05d}", kind="individual")
+    ContactFactory(donor=Donor.objects.get(name="Harbour Light Trust"), email="a@harbour.org")
+    ContactFactory(donor=Donor.objects.get(name="A"), email="b@harbour.org")
+    expected = every_pair()
+    assert len(expected) > 500
+    assert listed(duplicate_pairs()) == expected
+    # Page by page, each pair once, on its older donor's page; pages cut short where names are alike by the dozen.
+    listed_pages, after, sizes = [], 0, []
+    while True:
+        page = duplicate_review_page(after=after, donors=7, candidates=40)
+        listed_pages += listed(page.pairs)
+        sizes.append(page.donors)
+        if not page.more:
+            break
+        after = page.last_id
+    assert sorted(listed_pages) == sorted(expected)
+    assert max(sizes) == 7 and min(sizes) == 1  # 7 donors a page, one where a Supporter has 40 alike
+
+
+def test_the_review_page_lists_its_donors_pairs_page_by_page(client, db, monkeypatch):
+    monkeypatch.setattr("donors.admin_merge.DONORS_PER_PAGE", 2)
+    oak, the_oak = DonorFactory(name="Oakridge Foundation"), DonorFactory(name="The Oakridge Foundation Ltd")
+    harbour = DonorFactory(name="Harbour Light Trust")
+    muller = DonorFactory(name="Müller Stiftung GmbH", country="DE")
+    DonorFactory(name="Mueller Stiftung", country="DE")
+    client.force_login(role_user("Finance"))
+    first = client.get("/admin/donors/donor/duplicates/")
+    assert [(p.donor, p.other) for p in first.context["pairs"]] == [(oak, the_oak)]
+    assert "The pairs of 2 donors" in first.content.decode() and f"?after={the_oak.pk}" in first.content.decode()
+    second = client.get(f"/admin/donors/donor/duplicates/?after={the_oak.pk}")  # Harbour, Müller
+    assert [(p.donor.name, p.other.name, p.score) for p in second.context["pairs"]] == [
+        ("Müller Stiftung GmbH", "Mueller Stiftung", 54)
+    ]
+    assert f"?after={muller.pk}" in second.content.decode() and harbour.pk < muller.pk
+    third = client.get(f"/admin/donors/donor/duplicates/?after={muller.pk}")  # Mueller: its pair is on Müller's page
+    assert third.context["pairs"] == [] and "No likely duplicates among these donors." in third.content.decode()
+    assert "Next page" not in third.content.decode()

@@ -189,6 +189,7 @@ def test_every_link_to_a_donor_moves_except_history_merges_and_kept_totals():
         "donors.contact.donor",
         "donors.donation.donor",
         "donors.pledge.donor",
+        "donors.softcredit.donor",
         "reports.reportrun.donor",
     ]
 
