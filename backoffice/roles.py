@@ -18,7 +18,7 @@ _DONOR_MODELS = (
 )  # fmt: skip
 _DONOR_RECORDS = ("donormerge",)  # written by services only: read here, never edited
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
-_SPENDING_MODELS = ("agreement", "budgetversion", "budgetline", "expense", "expensecharge")
+_SPENDING_MODELS = ("agreement", "budgetversion", "budgetline", "expense", "expensecharge", "varianceexplanation")
 _DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent", "mailing")
 # The organisation profile: every role reads what the reports print; only a superuser changes it.
 _PROFILE = {"backoffice.view_organisation"}
