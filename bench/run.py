@@ -9,7 +9,8 @@ By default they measure what the issues ask for, on the local PostgreSQL server
 when missing and never the configured DATABASE_URL: imports of 100,000 and 1,000,000 donation
 rows; reports and the dashboard on 10,000 donors and 1,000,000 donations (seeded once, then
 reused), the dashboard also on the same donors with 100,000 donations; delivery of 1,000
-donors' summaries on 2 worker processes with Redis. Any variable already set in the
+donors' summaries on 2 worker processes with Redis; the financial report on one agreement's ledger of
+100,000 expenses. Any variable already set in the
 environment wins, e.g. `BENCH_DONORS=200 make bench`.
 """
 
@@ -34,6 +35,7 @@ DEFAULTS = {
         "BENCH_SMALL_DONATIONS": "100000",
     },
     "delivery.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_delivery", "BENCH_DONORS": "1000"},
+    "financial.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_expenses", "BENCH_EXPENSES": "100000"},
 }
 
 
