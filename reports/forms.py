@@ -110,9 +110,10 @@ class ReportRequestForm(PeriodForm):
         if kind == ReportRun.Kind.FINANCIAL_REPORT and not cleaned.get("agreement"):
             self.add_error("agreement", "Choose the funder's agreement.")
         if kind in (ReportRun.Kind.DONOR_SUMMARY, ReportRun.Kind.PORTFOLIO, ReportRun.Kind.FINANCIAL_REPORT):
+            needs = "A financial report" if kind == ReportRun.Kind.FINANCIAL_REPORT else "A donor summary or portfolio"
             for name in ("start", "end"):
                 if not cleaned.get(name) and name not in self.errors:
-                    self.add_error(name, "A donor summary, portfolio or financial report needs a period.")
+                    self.add_error(name, f"{needs} needs a period.")
         return cleaned
 
     def request_kwargs(self) -> dict:
