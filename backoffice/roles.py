@@ -18,7 +18,7 @@ _DONOR_MODELS = (
 )  # fmt: skip
 _DONOR_RECORDS = ("donormerge",)  # written by services only: read here, never edited
 _GRANT_MODELS = ("programme", "output", "indicator", "allocation", "reportingobligation")
-_SPENDING_MODELS = ("agreement", "budgetversion", "budgetline", "expense", "expensecharge")
+_SPENDING_MODELS = ("agreement", "budgetversion", "budgetline", "expense", "expensecharge", "varianceexplanation")
 # An agreement's audit pack (spending/audit_pack.py): made and downloaded by the roles that export.
 _AUDIT_PACK = {"spending.view_auditpack"}
 _DELIVERY_MODELS = ("delivery", "deliveryattempt", "downloadlog", "remindersent", "mailing")

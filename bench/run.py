@@ -10,7 +10,7 @@ when missing and never the configured DATABASE_URL: imports of 100,000 and 1,000
 rows, and of 100,000 expense rows; reports and the dashboard on 10,000 donors and 1,000,000 donations (seeded once, then
 reused), the dashboard also on the same donors with 100,000 donations; delivery of 1,000
 donors' summaries on 2 worker processes with Redis; the duplicate review list on 10,000 donors
-named alike. Any variable already set in the
+named alike; the financial report on one agreement's ledger of 100,000 expenses. Any variable already set in the
 environment wins, e.g. `BENCH_DONORS=200 make bench`.
 """
 
@@ -37,6 +37,7 @@ DEFAULTS = {
     },
     "delivery.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_delivery", "BENCH_DONORS": "1000"},
     "duplicates.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_duplicates", "BENCH_DONORS": "10000"},
+    "financial.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_expenses", "BENCH_EXPENSES": "100000"},
 }
 
 

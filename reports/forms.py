@@ -11,6 +11,7 @@ from django.utils import timezone
 from backoffice.money import CURRENCY_CODES
 from donors.models import Donor
 from grants.models import Output
+from spending.models import Agreement
 
 from .models import ReportRun
 
@@ -48,8 +49,13 @@ class PeriodForm(forms.Form):
         return cleaned
 
 
+class AgreementField(forms.ModelChoiceField):
+    def label_from_instance(self, agreement):
+        return f"{agreement.funder_ref} – {agreement.pledge.donor.name} ({agreement.pledge.ref})"
+
+
 class ReportRequestForm(PeriodForm):
-    """Any of the three kinds, from the reports page."""
+    """Any of the kinds, from the reports page."""
 
     kind = forms.ChoiceField(choices=ReportRun.Kind.choices)
     donor_ref = forms.CharField(required=False, max_length=20, label="Donor reference", help_text="Donor summary")
@@ -61,7 +67,29 @@ class ReportRequestForm(PeriodForm):
     internal = forms.BooleanField(
         required=False, label="For internal use", help_text="Output statement: name every funder."
     )
-    field_order = ["kind", "donor_ref", "output", "start", "end", "currency", "internal"]
+    agreement = AgreementField(
+        queryset=Agreement.objects.select_related("pledge__donor").order_by("funder_ref", "pk"),
+        required=False,
+        help_text="Financial report: the funder's agreement.",
+    )
+    prepared_by = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Prepared by",
+        help_text="Financial report: name; blank prints a line to sign.",
+    )
+    prepared_role = forms.CharField(required=False, max_length=100, label="Preparer's role")
+    approved_by = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Approved by",
+        help_text="Financial report: name; blank prints a line to sign.",
+    )
+    approved_role = forms.CharField(required=False, max_length=100, label="Approver's role")  # fmt: skip
+    field_order = [
+        "kind", "donor_ref", "output", "agreement", "start", "end", "currency", "internal",
+        "prepared_by", "prepared_role", "approved_by", "approved_role",
+    ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,10 +107,13 @@ class ReportRequestForm(PeriodForm):
             cleaned["donor"] = donor
         if kind == ReportRun.Kind.OUTPUT_STATEMENT and not cleaned.get("output"):
             self.add_error("output", "Choose an output.")
-        if kind in (ReportRun.Kind.DONOR_SUMMARY, ReportRun.Kind.PORTFOLIO):
+        if kind == ReportRun.Kind.FINANCIAL_REPORT and not cleaned.get("agreement"):
+            self.add_error("agreement", "Choose the funder's agreement.")
+        if kind in (ReportRun.Kind.DONOR_SUMMARY, ReportRun.Kind.PORTFOLIO, ReportRun.Kind.FINANCIAL_REPORT):
+            needs = "A financial report" if kind == ReportRun.Kind.FINANCIAL_REPORT else "A donor summary or portfolio"
             for name in ("start", "end"):
                 if not cleaned.get(name) and name not in self.errors:
-                    self.add_error(name, "A donor summary or portfolio needs a period.")
+                    self.add_error(name, f"{needs} needs a period.")
         return cleaned
 
     def request_kwargs(self) -> dict:
@@ -92,6 +123,12 @@ class ReportRequestForm(PeriodForm):
         if kind == ReportRun.Kind.OUTPUT_STATEMENT:
             return {"kind": kind, "output": data["output"], "external": not data["internal"]}
         kwargs = {"kind": kind, "start": data["start"], "end": data["end"]}
+        if kind == ReportRun.Kind.FINANCIAL_REPORT:
+            sign_off = {
+                f"{who}_by": {"name": data[f"{who}_by"], "role": data[f"{who}_role"]}
+                for who in ("prepared", "approved")
+            }
+            kwargs |= {"agreement": data["agreement"], "sign_off": sign_off}
         if kind == ReportRun.Kind.DONOR_SUMMARY:
             kwargs |= {"donor": data["donor"], "currency": data["currency"]}
         return kwargs

@@ -7,6 +7,7 @@ proof of what a PDF showed; the file lives on the private default storage, never
 import datetime as dt
 import re
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -22,6 +23,10 @@ def period_name(start: dt.date, end: dt.date) -> str:
     return f"{start.day} {start:%b %Y} to {end.day} {end:%b %Y}"
 
 
+class FrozenRunError(RuntimeError):
+    """A submitted run is the record of what the funder received: it is never changed or deleted."""
+
+
 def report_upload_to(run, filename):
     return f"reports/{run.kind}/{run.pk}-{filename}"
 
@@ -31,12 +36,14 @@ class ReportRun(models.Model):
         DONOR_SUMMARY = "donor_summary", "Donor summary"
         PORTFOLIO = "portfolio", "Portfolio"
         OUTPUT_STATEMENT = "output_statement", "Output statement"
+        FINANCIAL_REPORT = "financial_report", "Financial report"
 
     # Each kind's title as a reader sees it (the snapshot's "title").
     READER_TITLES = {
         "donor_summary": "Impact summary",
         "portfolio": "Funding portfolio",
         "output_statement": "Output statement",
+        "financial_report": "Financial report",
     }
 
     class Status(models.TextChoices):
@@ -48,6 +55,9 @@ class ReportRun(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     donor = models.ForeignKey("donors.Donor", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     output = models.ForeignKey("grants.Output", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    agreement = models.ForeignKey(
+        "spending.Agreement", null=True, blank=True, on_delete=models.PROTECT, related_name="report_runs"
+    )
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True, help_text="Blank: the donor's preferred currency.")
@@ -57,6 +67,11 @@ class ReportRun(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    sign_off = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="Financial report: who prepared and who approved it (names and roles), as asked; blank ones "
+        "print as lines to sign.",
+    )  # fmt: skip
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
@@ -72,6 +87,16 @@ class ReportRun(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False,
         help_text="The run made because this one had become stale; its download links serve that run.",
     )  # fmt: skip
+    # A financial report sent to its funder: the obligation it answered, when and by whom. Submitted, the run
+    # is frozen: the model and a PostgreSQL trigger refuse any change to it and its deletion.
+    obligation = models.ForeignKey(
+        "grants.ReportingObligation", null=True, blank=True, on_delete=models.PROTECT, related_name="report_runs",
+        editable=False,
+    )  # fmt: skip
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
     renderer_version = models.PositiveSmallIntegerField(
         default=1, editable=False, help_text="The version of the renderer that drew the PDF (1: before versions)."
     )
@@ -106,10 +131,51 @@ class ReportRun(models.Model):
                 condition=~models.Q(kind="output_statement") | models.Q(output__isnull=False),
                 name="output_statement_has_output",
             ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="financial_report")
+                | models.Q(agreement__isnull=False, period_start__isnull=False, period_end__isnull=False),
+                name="financial_report_has_agreement_and_period",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(submitted_at__isnull=True) | models.Q(obligation__isnull=False, status="done"),
+                name="submitted_run_is_done_with_obligation",
+            ),
+            models.UniqueConstraint(
+                fields=["obligation"], condition=models.Q(submitted_at__isnull=False), name="obligation_submitted_once"
+            ),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="submitted_frozen",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=pgtrigger.Condition("OLD.submitted_at IS NOT NULL"),
+                func=pgtrigger.Func(
+                    "RAISE EXCEPTION 'report run % was submitted to its funder and is frozen', OLD.id"
+                    " USING ERRCODE = 'integrity_constraint_violation';"
+                ),
+            ),
         ]
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.submitted_at is not None
+
+    def _frozen_in_db(self) -> bool:
+        return bool(self.pk) and ReportRun.objects.filter(pk=self.pk, submitted_at__isnull=False).exists()
+
+    def save(self, *args, **kwargs):
+        if self._frozen_in_db():
+            raise FrozenRunError(f"Report run {self.pk} was submitted to its funder and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._frozen_in_db():
+            raise FrozenRunError(f"Report run {self.pk} was submitted to its funder and cannot be deleted.")
+        return super().delete(*args, **kwargs)
 
     @property
     def fingerprint(self) -> str:
@@ -121,6 +187,8 @@ class ReportRun(models.Model):
             return str(self.donor)
         if self.kind == self.Kind.OUTPUT_STATEMENT and self.output_id:
             return str(self.output)
+        if self.kind == self.Kind.FINANCIAL_REPORT and self.agreement_id:
+            return str(self.agreement)
         return "All funding"
 
     @property
@@ -136,6 +204,8 @@ class ReportRun(models.Model):
         if self.kind == self.Kind.OUTPUT_STATEMENT:
             when = f"as of {self.period_end.day} {self.period_end:%b %Y}" if self.period_end else ""
             name = f"{title} {when} – {self.output.title}"
+        elif self.kind == self.Kind.FINANCIAL_REPORT:
+            name = f"{title} {period_name(self.period_start, self.period_end)} – {self.agreement.funder_ref}"
         elif self.kind == self.Kind.DONOR_SUMMARY:
             name = f"{title} {period_name(self.period_start, self.period_end)} – {self.donor.name}"
         else:

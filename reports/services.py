@@ -12,7 +12,11 @@ from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
+from grants.models import ReportingObligation
+from grants.services import obligation_submit
+
 from . import figures
+from .financial import FinancialReportRefused, financial_report_check, financial_report_snapshot, sign_off_clean
 from .models import ReportRun
 from .renderers import RENDERER_VERSION, render
 from .snapshot import snapshot_sha256
@@ -36,12 +40,17 @@ def report_run_request(
     end: dt.date | None = None,
     currency: str = "",
     external: bool = True,
+    agreement=None,
+    sign_off: dict | None = None,
 ) -> ReportRun:
-    """Record a queued run and enqueue its generation once the transaction commits."""
+    """Record a queued run and enqueue its generation once the transaction commits. A financial report
+    is refused here, with a message per line, while a flagged line of its period has no explanation."""
     run = ReportRun(
         kind=kind,
         donor=donor,
         output=output,
+        agreement=agreement,
+        sign_off=sign_off_clean(sign_off) if kind == ReportRun.Kind.FINANCIAL_REPORT else {},
         period_start=start,
         period_end=end,
         currency=currency,
@@ -53,6 +62,13 @@ def report_run_request(
             raise ReportError("A donor summary or portfolio needs a period: --from and --to.")
         if end < start:
             raise ReportError(f"The period ends ({end}) before it starts ({start}).")
+    if kind == ReportRun.Kind.FINANCIAL_REPORT:
+        if agreement is None or not (start and end):
+            raise ReportError("A financial report needs an agreement and a period.")
+        try:
+            financial_report_check(agreement, start=start, end=end)
+        except FinancialReportRefused as refused:
+            raise ReportError(refused.messages) from None
     run.full_clean()
     run.save()
     from .tasks import report_run_generate
@@ -68,6 +84,10 @@ def snapshot_build(run: ReportRun) -> dict:
         )
     if run.kind == ReportRun.Kind.PORTFOLIO:
         return figures.portfolio_snapshot(start=run.period_start, end=run.period_end)
+    if run.kind == ReportRun.Kind.FINANCIAL_REPORT:
+        return financial_report_snapshot(
+            agreement=run.agreement, start=run.period_start, end=run.period_end, sign_off=run.sign_off
+        )
     as_of = run.period_end or timezone.localdate(run.queued_at)
     return figures.output_statement_snapshot(output=run.output, as_of=as_of, external=run.external)
 
@@ -80,7 +100,7 @@ def report_run_generate(*, run_id: int) -> ReportRun:
     claimed = ReportRun.objects.filter(pk=run_id, status__in=[ReportRun.Status.QUEUED, ReportRun.Status.FAILED]).update(
         status=ReportRun.Status.RUNNING, started_at=timezone.now(), error=""
     )
-    run = ReportRun.objects.select_related("donor", "output").get(pk=run_id)
+    run = ReportRun.objects.select_related("donor", "output", "agreement").get(pk=run_id)
     if not claimed:
         return run
     try:
@@ -103,7 +123,10 @@ def report_run_generate(*, run_id: int) -> ReportRun:
 
 
 def report_run_supersede(*, old: ReportRun, new: ReportRun) -> None:
-    """`new` replaces the stale `old`, and every run `old` had replaced: links to any of them serve `new`."""
+    """`new` replaces the stale `old`, and every run `old` had replaced: links to any of them serve `new`.
+    A run submitted to its funder is never replaced: it is the record of what the funder received."""
+    if ReportRun.objects.filter(Q(pk=old.pk) | Q(superseded_by=old.pk), submitted_at__isnull=False).exists():
+        raise ReportError(f"Report run {old.pk} was submitted to its funder and is frozen: it cannot be replaced.")
     ReportRun.objects.filter(Q(pk=old.pk) | Q(superseded_by=old.pk)).update(superseded_by=new)
 
 
@@ -140,6 +163,44 @@ def report_run_redact(*, run: ReportRun, redact, erasure, on: dt.date) -> bool:
         run.pdf = ""
     run.save(update_fields=["snapshot", "names_shown", "redacted_on", "redacted_by_erasure", "pdf"])
     return True
+
+
+# Submission to the funder ----------------------------------------------------------------------
+
+
+def obligations_open_for(run: ReportRun):
+    """The financial reporting obligations of the run's pledge that are still owed: what it can answer."""
+    if run.kind != ReportRun.Kind.FINANCIAL_REPORT or run.agreement_id is None:
+        return ReportingObligation.objects.none()
+    return ReportingObligation.objects.filter(
+        pledge_id=run.agreement.pledge_id,
+        kind=ReportingObligation.Kind.FINANCIAL,
+        status=ReportingObligation.Status.PENDING,
+    ).order_by("due_date")
+
+
+@transaction.atomic
+def report_run_submit(*, run: ReportRun, obligation: ReportingObligation, by, on: dt.date | None = None) -> ReportRun:
+    """Send a financial report to its funder: the obligation is marked submitted (grants' service, dated `on`,
+    default today) and the run is linked to it and frozen, never to be replaced, made again or deleted."""
+    run = ReportRun.objects.select_for_update(of=("self",)).select_related("agreement__pledge").get(pk=run.pk)
+    if run.kind != ReportRun.Kind.FINANCIAL_REPORT:
+        raise ReportError("Only a financial report is submitted against a reporting obligation.")
+    if run.is_frozen:
+        raise ReportError(f"Report run {run.pk} was already submitted on {run.submitted_at:%Y-%m-%d}.")
+    if run.status != ReportRun.Status.DONE:
+        raise ReportError(f"Report run {run.pk} is not made yet ({run.get_status_display()}): submit it when done.")
+    if run.superseded_by_id:
+        raise ReportError(f"Report run {run.pk} was replaced by run {run.superseded_by_id}: submit that one.")
+    if obligation.kind != ReportingObligation.Kind.FINANCIAL or obligation.pledge_id != run.agreement.pledge_id:
+        raise ReportError(
+            f"The obligation {obligation} is not a financial report owed under {run.agreement.pledge.ref}."
+        )
+    obligation_submit(obligation=obligation, on=on or timezone.localdate())
+    run.obligation, run.submitted_by, run.submitted_at = obligation, by, timezone.now()
+    run.full_clean()
+    run.save(update_fields=["obligation", "submitted_by", "submitted_at"])
+    return run
 
 
 # Runs whose worker died --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -21,7 +22,7 @@ from donors.admin_posting import ReversalForm, problems
 from transfers.admin import TransferAdminMixin
 
 from . import resources, selectors, services
-from .models import Agreement, AuditPack, BudgetLine, BudgetVersion, Expense, ExpenseCharge
+from .models import Agreement, AuditPack, BudgetLine, BudgetVersion, Expense, ExpenseCharge, VarianceExplanation
 from .views import AUDIT_PACK
 
 
@@ -34,6 +35,40 @@ def _table(headers, rows, table_id):
 
 
 # Agreements ------------------------------------------------------------------------------
+
+
+class VariancePeriodForm(forms.Form):
+    """The reporting period whose flagged lines are shown: by default the agreement's start to today (or its end)."""
+
+    start = forms.DateField(label="From", help_text="YYYY-MM-DD")
+    end = forms.DateField(label="To", help_text="YYYY-MM-DD")
+
+    def __init__(self, data=None, *, agreement: Agreement):
+        self.agreement = agreement
+        default = {"start": agreement.start_date, "end": min(timezone.localdate(), agreement.end_date)}
+        super().__init__(data if data is not None else None, initial=default)
+        self.default = default
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", f"The period ends ({end}) before it starts ({start}).")
+            elif start < self.agreement.start_date or end > self.agreement.end_date:
+                self.add_error(
+                    None,
+                    f"The period must lie inside the agreement's, {self.agreement.start_date} to "
+                    f"{self.agreement.end_date}.",
+                )
+        return cleaned
+
+    def period(self):
+        if not self.is_bound:
+            return self.default["start"], self.default["end"]
+        if self.is_valid():
+            return self.cleaned_data["start"], self.cleaned_data["end"]
+        return None, None
 
 
 class BudgetVersionInline(admin.TabularInline):
@@ -81,6 +116,86 @@ class AgreementAdmin(HistoryAdmin):
             extra["audit_packs"] = AuditPack.objects.filter(agreement_id=object_id).select_related("requested_by")[:20]
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
+    # Variance explanations ---------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/variances/", view(self.variances_view), name="spending_agreement_variances"),
+            *super().get_urls(),
+        ]
+
+    def variances_view(self, request, object_id):
+        """The lines of a period whose variance passes the threshold, each with its explanation to the funder:
+        Finance writes them here before the financial report of that period is made."""
+        if not request.user.has_perm("spending.view_varianceexplanation"):
+            raise PermissionDenied
+        agreement = self.get_object(request, unquote(object_id))
+        if agreement is None:
+            raise Http404(f"There is no agreement with id {object_id}.")
+        can_write = request.user.has_perm("spending.add_varianceexplanation")
+        period = VariancePeriodForm(request.GET or None, agreement=agreement)
+        start, end = period.period()
+        figures = selectors.budget_vs_actual(agreement, start=start, end=end) if start else None
+        flagged = figures.flagged if figures else []
+        explained = selectors.explanations_for(agreement, start=start, end=end) if start else {}
+        errors = {}
+        if request.method == "POST" and figures is not None:
+            if not can_write:
+                raise PermissionDenied
+            texts = {line.code: request.POST.get(f"text-{line.code}", "").strip() for line in flagged}
+            try:
+                with transaction.atomic():
+                    for code, text in texts.items():
+                        if text and (code not in explained or explained[code].text != text):
+                            services.variance_explanation_save(
+                                agreement=agreement, start=start, end=end, line_code=code, text=text, by=request.user
+                            )
+            except ValidationError as error:
+                errors = {"": problems(error)}
+            else:
+                missing = [code for code, text in texts.items() if not text]
+                self.message_user(
+                    request,
+                    f"Explanations saved for {start} to {end}."
+                    + (f" Still to explain: {', '.join(missing)}." if missing else " Every flagged line is explained."),
+                    messages.WARNING if missing else messages.SUCCESS,
+                )
+                return HttpResponseRedirect(request.get_full_path())
+        c = agreement.currency
+        rows = [
+            {
+                "line": line,
+                "budget": money(line.period_budget, c),
+                "actual": money(line.actual_period, c),
+                "variance": money(line.variance, c),
+                "pct": selectors.variance_text(line, c),
+                "text": request.POST.get(f"text-{line.code}")
+                if errors
+                else getattr(explained.get(line.code), "text", ""),
+                "written": explained.get(line.code),
+            }
+            for line in flagged
+        ]
+        return TemplateResponse(
+            request,
+            "admin/spending/agreement/variances.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": f"Variance explanations: {agreement}",
+                "agreement": agreement,
+                "period_form": period,
+                "start": start,
+                "end": end,
+                "rows": rows,
+                "errors": errors.get("", []),
+                "can_write": can_write,
+                "threshold": f"{agreement.variance_threshold.normalize():f}",
+                "change_url": reverse("admin:spending_agreement_change", args=[agreement.pk]),
+            },
+        )
+
     def save_model(self, request, obj, form, change):
         if change:
             obj.full_clean()
@@ -119,12 +234,14 @@ class AgreementAdmin(HistoryAdmin):
         )
         return format_html(
             "{}<p>Received from the funder: {}. Spent, indirect costs included: {}. Balance held: {}.<br>"
-            "Spend in other currencies converts at the {}.</p>",
+            "Spend in other currencies converts at the {}.</p>"
+            '<p><a href="{}" id="variance-explanations-link">Explain the variances of a reporting period</a></p>',
             table,
             money(figures.received_to_date, c),
             money(figures.spent_to_date, c),
             money(figures.balance, c),
             figures.method_text,
+            reverse("admin:spending_agreement_variances", args=[obj.pk]),
         )
 
 
@@ -536,3 +653,23 @@ class ExpenseAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
         return format_html(
             'Reversed by <a href="{}">{}</a>. Reason: {}', url, reversal.reference, reversal.reversal_reason
         )
+
+
+@admin.register(VarianceExplanation)
+class VarianceExplanationAdmin(HistoryAdmin):
+    """Read here; written on each agreement's "Variance explanations" page, beside the flagged lines."""
+
+    list_display = ("agreement", "period_start", "period_end", "line_code", "written_by", "written_at")
+    list_filter = ("period_end",)
+    list_select_related = ("agreement", "written_by")
+    search_fields = ("agreement__funder_ref", "line_code", "text")
+    readonly_fields = ("agreement", "period_start", "period_end", "line_code", "text", "written_by", "written_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -460,3 +460,39 @@ class AuditPack(models.Model):
     def filename(self) -> str:
         ref = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.agreement.funder_ref)
         return f"audit-pack-{ref}-{self.period_start:%Y%m%d}-{self.period_end:%Y%m%d}.zip"
+
+
+class VarianceExplanation(models.Model):
+    """Finance's explanation to the funder of a budget line whose variance in a reporting period passes
+    the agreement's threshold. The financial report copies it into its snapshot, so a later edit never
+    changes a report already made; a report of a period with an unexplained flagged line is refused."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="variance_explanations")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    line_code = models.CharField("budget line code", max_length=30, validators=[validate_plain_text])
+    text = models.TextField("explanation", validators=[validate_notes_text])
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    written_at = models.DateTimeField(editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agreement", "-period_end", "line_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "period_start", "period_end", "line_code"], name="variance_explanation_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")), name="variance_explanation_period_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.agreement.funder_ref} {self.line_code}, {self.period_start} to {self.period_end}"
+
+    def clean(self):
+        if not (self.text or "").strip():
+            raise ValidationError({"text": "Write the explanation the funder will read."})

@@ -12,10 +12,10 @@ from django.conf import settings
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 
-from backoffice.money import RATE_PLACES, money_round
+from backoffice.money import RATE_PLACES, format_money, money_round
 from donors.models import Donation
 
-from .models import Agreement, BudgetLine, BudgetVersion, ExpenseCharge
+from .models import Agreement, BudgetLine, BudgetVersion, ExpenseCharge, VarianceExplanation
 from .services import conversion_method
 
 ZERO = Decimal("0.00")
@@ -452,3 +452,32 @@ def output_costs(*, end: dt.date, start: dt.date | None = None, outputs=None) ->
 
 def output_cost(*, output, end: dt.date, start: dt.date | None = None) -> OutputCost:
     return output_costs(end=end, start=start, outputs=[output.pk])[output.pk]
+
+
+# Variance explanations -----------------------------------------------------------------
+
+
+def explanations_for(agreement: Agreement, *, start: dt.date, end: dt.date) -> dict[str, VarianceExplanation]:
+    """The explanations finance wrote for the period exactly, by budget line code."""
+    rows = VarianceExplanation.objects.filter(agreement=agreement, period_start=start, period_end=end)
+    return {row.line_code: row for row in rows.select_related("written_by")}
+
+
+def variance_text(line: LineFigures, currency: str) -> str:
+    """A line's variance as the funder reads it: "+18.4%", or the money where the period had no budget."""
+    if line.variance_pct is None:
+        return f"{format_money(line.variance, currency)} against no budget in the period"
+    return f"{line.variance_pct:+.1f}%"
+
+
+def variances_unexplained(figures: BudgetVsActual) -> list[str]:
+    """One message per flagged line of `figures` that has no explanation for its period, naming the line:
+    a financial report is not made until each has one."""
+    explained = explanations_for(figures.agreement, start=figures.start, end=figures.end)
+    threshold = f"{figures.agreement.variance_threshold.normalize():f}"
+    return [
+        f"Line {line.code} {line.description}: variance {variance_text(line, figures.currency)} passes the "
+        f"{threshold}% threshold and has no explanation"
+        for line in figures.flagged
+        if line.code not in explained
+    ]

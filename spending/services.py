@@ -22,7 +22,7 @@ from donors.services import posting_amounts
 from grants.models import Output
 from grants.services import obligations_generate
 
-from .models import Agreement, BudgetLine, BudgetVersion, Expense, ExpenseCharge
+from .models import Agreement, BudgetLine, BudgetVersion, Expense, ExpenseCharge, VarianceExplanation
 
 HUNDRED = Decimal(100)
 
@@ -673,3 +673,22 @@ def conversion_method() -> str:
     if method not in ("average", "spot"):
         raise LedgerError(f"SPENDING_CONVERSION is {method!r}; use 'average' or 'spot'.")
     return method
+
+
+# Variance explanations -------------------------------------------------------------------
+
+
+@transaction.atomic
+def variance_explanation_save(
+    *, agreement: Agreement, start: dt.date, end: dt.date, line_code: str, text: str, by
+) -> VarianceExplanation:
+    """Write (or rewrite) the explanation of a line's variance in the period start..end. A report already
+    made keeps the text it copied; the next one reads this."""
+    explanation = VarianceExplanation.objects.select_for_update().filter(
+        agreement=agreement, period_start=start, period_end=end, line_code=line_code
+    ).first() or VarianceExplanation(agreement=agreement, period_start=start, period_end=end, line_code=line_code)
+    explanation.text = (text or "").strip()
+    explanation.written_by, explanation.written_at = by, timezone.now()
+    explanation.full_clean()
+    explanation.save()
+    return explanation

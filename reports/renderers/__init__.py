@@ -2,6 +2,7 @@
 
 from .base import RENDERER_VERSION, ReportRenderer
 from .donor_summary import DonorSummaryRenderer
+from .financial_report import FinancialReportRenderer
 from .output_statement import OutputStatementRenderer
 from .portfolio import PortfolioRenderer
 
@@ -11,6 +12,7 @@ RENDERERS: dict[str, type[ReportRenderer]] = {
     "donor_summary": DonorSummaryRenderer,
     "portfolio": PortfolioRenderer,
     "output_statement": OutputStatementRenderer,
+    "financial_report": FinancialReportRenderer,
 }
 
 

@@ -68,6 +68,8 @@ MATRIX = {
     "spending.agreement": _access(EDIT, VIEW, VIEW, VIEW),
     "spending.budgetversion": _access(EDIT, VIEW, VIEW, VIEW),
     "spending.expense": _access(EDIT, VIEW, VIEW, VIEW),
+    # Written on the agreement's variances page (Finance, below), listed read-only here for every reader.
+    "spending.varianceexplanation": _access(VIEW, VIEW, VIEW, VIEW),
     # Records the system writes: everyone who reads the ledger reads them; nobody edits them here.
     "reports.reportrun": _access(VIEW, NONE, VIEW, VIEW),
     "delivery.delivery": _access(VIEW, NONE, VIEW, VIEW),
@@ -169,6 +171,9 @@ def ledger(db):
         ),
         by=by,
     )  # fmt: skip
+    spending.variance_explanation_save(
+        agreement=agreement, start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31), line_code="A1", text="Why", by=by
+    )
     run = ReportRun.objects.create(kind=ReportRun.Kind.DONOR_SUMMARY, donor=pledge.donor, requested_by=by)
     Delivery.objects.create(run=run, contact=contact, email=contact.email)
     ReminderSent.objects.create(week="2025-W09")
@@ -239,6 +244,7 @@ NEEDS = {
     "duplicates": "merges",  # the review list of likely pairs (its POST dismisses one: merging)
     "merge": "merging",  # a donor's merge preview and confirmation
     "undo": "merging",  # a merge's undo
+    "variances": "variances",  # an agreement's flagged lines: read by its readers, explained by Finance
 }
 POST_ONLY = {"process_import"}  # answers a GET with 405 whoever asks
 # The kinds whose POST writes; a role that may not use the URL must get 403 and change nothing.
@@ -281,6 +287,7 @@ def _allowed(label, kind, role) -> bool:
         "posting": role in POSTING.get(label, ()),
         "merging": role == F,
         "merges": MATRIX["donors.donormerge"][role] in (VIEW, EDIT),
+        "variances": MATRIX["spending.varianceexplanation"][role] in (VIEW, EDIT),
         "superuser": False,
         "uploader": False,
     }[need]
@@ -312,6 +319,7 @@ def _url(label, kind, obj) -> str:
             "duplicates": "duplicates/",
             "merge": f"{obj.pk}/merge/",
             "undo": f"{obj.pk}/undo/",
+            "variances": f"{obj.pk}/variances/",
             "password_change": f"{obj.pk}/password/",
         }[kind]
     )
