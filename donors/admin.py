@@ -108,7 +108,7 @@ class DonorAdmin(DonorMergeMixin, ReportActionsMixin, TransferAdminMixin, Histor
     actions = [generate_donor_summary]
     readonly_fields = ("lifetime", "this_year", "largest", "last_gift_on", "group", "activity_log")
     fieldsets = (
-        (None, {"fields": ("ref", "name", "kind", "country", "preferred_currency", "status")}),
+        (None, {"fields": ("ref", "name", "kind", "country", "preferred_currency", "language", "status")}),
         ("Acknowledgement and notes", {"fields": ("publicly_acknowledged", "external_ref", "notes")}),
         ("Giving (base currency, net of reversals)", {"fields": ("lifetime", "this_year", "largest", "last_gift_on")}),
         ("Group", {"fields": ("group",)}),
