@@ -12,7 +12,8 @@ import datetime as dt
 from django.utils import dateformat, translation
 from django.utils.formats import get_format
 
-NARROW_NO_BREAK_SPACE = "\u202f"
+# Between a French figure and its unit (12,5 %): a line never breaks there (reportlab breaks at U+202F).
+NO_BREAK_SPACE = "\xa0"
 
 
 def _french() -> bool:
@@ -21,7 +22,7 @@ def _french() -> bool:
 
 def number_localise(text: str) -> str:
     """A number written the English way ('1,234,567.89', '-12.5') with the active language's
-    separators: '1 234 567,89' in French (narrow no-break spaces). English is returned untouched."""
+    separators: '1 234 567,89' in French (no-break spaces). English is returned untouched."""
     if translation.get_language() is None:
         return text
     thousands, decimal = get_format("THOUSAND_SEPARATOR"), get_format("DECIMAL_SEPARATOR")
@@ -31,9 +32,9 @@ def number_localise(text: str) -> str:
 
 
 def format_percent(text: str) -> str:
-    """'12.5' as a percentage: '12.5%' in English, '12,5 %' in French (a narrow no-break space
+    """'12.5' as a percentage: '12.5%' in English, '12,5 %' in French (a no-break space
     before the sign, as French typography sets it)."""
-    return number_localise(text) + (f"{NARROW_NO_BREAK_SPACE}%" if _french() else "%")
+    return number_localise(text) + (f"{NO_BREAK_SPACE}%" if _french() else "%")
 
 
 def format_day(day: dt.date, *, long: bool = False) -> str:

@@ -6,7 +6,7 @@ from xml.sax.saxutils import escape
 
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
@@ -216,7 +216,7 @@ class DonorSummaryRenderer(ReportRenderer):
              fmt_money(p["outstanding"])]
             for p in pledges
         ]  # fmt: skip
-        header = [_("Pledge"), _("Title"), _("Pledged"), _("Received"), _("Written off"),
+        header = [pgettext("the pledges table's column of references", "Pledge"), _("Title"), _("Pledged"), _("Received"), _("Written off"),
                   *([_("Overpaid")] if overpaid else [])]  # fmt: skip
         money_width = 112 * mm / (len(header) - 1)
         rows_story = [
