@@ -216,7 +216,8 @@ class DonorSummaryRenderer(ReportRenderer):
              fmt_money(p["outstanding"])]
             for p in pledges
         ]  # fmt: skip
-        header = [pgettext("the pledges table's column of references", "Pledge"), _("Title"), _("Pledged"), _("Received"), _("Written off"),
+        ref = pgettext("the pledges table's column of references", "Pledge")
+        header = [ref, _("Title"), _("Pledged"), _("Received"), _("Written off"),
                   *([_("Overpaid")] if overpaid else [])]  # fmt: skip
         money_width = 112 * mm / (len(header) - 1)
         rows_story = [

@@ -109,8 +109,9 @@ def test_an_english_donors_pdf_reads_as_before(django_capture_on_commit_callback
     assert run.snapshot["language"] == "en-gb" and run.snapshot["title"] == "Impact summary"
     pdf = pdf_of(run)
     text = pdftotext(pdf)
-    for words in ("Your giving at a glance", "Impact summary for 1 Jan 2025 – 31 Dec 2025", "Donations received in this period",
-                  "GBP 1,234,567.89", "1 Dec 2025", "9 of 12", "Page 1 of", "Verify this report at"):  # fmt: skip
+    for words in ("Your giving at a glance", "Impact summary for 1 Jan 2025 – 31 Dec 2025",
+                  "Donations received in this period", "GBP 1,234,567.89", "1 Dec 2025", "9 of 12", "Page 1 of",
+                  "Verify this report at"):  # fmt: skip
         assert words in text
     assert "Rapport" not in text and NBSP not in text
     assert PdfReader(io.BytesIO(pdf)).trailer["/Root"]["/Lang"] == "en-GB"
