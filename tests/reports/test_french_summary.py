@@ -133,3 +133,14 @@ def test_a_jpy_amount_keeps_whole_units_in_french():
     with translation.override("fr"):
         assert format_money(Decimal("24967757"), "JPY") == f"JPY 24{NBSP}967{NBSP}757"
         assert format_money(Decimal("1234.5"), "KWD") == f"KWD 1{NBSP}234,500"
+
+
+def test_a_french_summarys_pooled_funders_name_nobody_so_it_is_not_stale():
+    from reports.stale import names_shown
+
+    snapshot = {
+        "kind": "donor_summary",
+        "donor": {"name": "Fondation Aurore"},
+        "outputs": [{"co_funders": [{"name": "UK Home Office"}, {"name": "Autres bailleurs (3)"}]}],
+    }
+    assert names_shown(snapshot) == {"donor": "Fondation Aurore", "co_funders": ["UK Home Office"]}
