@@ -133,6 +133,7 @@ class Donor(models.Model):
         choices=settings.LANGUAGES,
         default="en-gb",
         help_text="The language of the donor's impact summaries and their emails.",
+        validators=[validate_plain_text],
     )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.ACTIVE, validators=[validate_plain_text]
