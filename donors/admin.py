@@ -120,6 +120,13 @@ class DonorAdmin(DonorMergeMixin, ReportActionsMixin, TransferAdminMixin, Histor
             return self.fieldsets[:3]
         return self.fieldsets
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "language":
+            # A form posted without the field (a script written before languages) keeps the donor's
+            # language, English for a new donor; the page's select always sends one.
+            kwargs["required"], kwargs["empty_value"] = False, db_field.default
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     @admin.display(description="Group giving")
     def group(self, obj):
         group = selectors.donor_group(obj)
