@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from iso4217 import Currency
 
 from backoffice.errors import LedgerError
+from backoffice.formats import number_localise
 
 RATE_PLACES = Decimal("0.00000001")
 
@@ -153,7 +154,8 @@ def split_largest_remainder(total: Decimal, weights: list[Decimal], currency: st
 def format_money(amount: Decimal | None, currency: str) -> str:
     """'GBP 1,234.50', 'JPY 24,967,757', 'KWD 1,234.500': the currency code, then the amount
     grouped in thousands, half up to the currency's places. The one way money is shown to people
-    (admin pages, reports, emails)."""
+    (admin pages, reports, emails). The separators follow the active language (French: 'GBP 1 234,50');
+    the code comes first in every language, as the EU's style guide writes amounts ('EUR 2 500')."""
     if amount is None:
         return "—"
     return f"{currency} {format_amount(amount, currency)}"
@@ -162,7 +164,7 @@ def format_money(amount: Decimal | None, currency: str) -> str:
 def format_amount(amount: Decimal, currency: str) -> str:
     """'1,234.50', '24,967,757': `format_money` without the code, where a heading names the currency."""
     shown = Decimal(amount).quantize(smallest_unit(currency), rounding=ROUND_HALF_UP)
-    return f"{shown:,.{minor_unit(currency)}f}"
+    return number_localise(f"{shown:,.{minor_unit(currency)}f}")
 
 
 def format_rate(rate: Decimal | None) -> str:
@@ -171,4 +173,4 @@ def format_rate(rate: Decimal | None) -> str:
     if rate is None:
         return "—"
     text = f"{Decimal(rate):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return number_localise(text.rstrip("0").rstrip(".") if "." in text else text)

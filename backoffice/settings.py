@@ -122,6 +122,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
+# The languages a donor's summary, its email and its HTML version are written in (Donor.language).
+# The back office itself stays in English: no LocaleMiddleware.
+LANGUAGES = [("en-gb", "English"), ("fr", "French")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 FORMAT_MODULE_PATH = ["backoffice.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True

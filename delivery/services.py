@@ -18,12 +18,15 @@ from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Upper
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
 
+from backoffice.formats import format_day
 from backoffice.models import Organisation
 from donors.models import Contact, Donation, Donor
 from reports.models import ReportRun, period_name
-from reports.renderers.base import fmt_money
+from reports.renderers.base import LANGUAGE_TAGS, fmt_money
 from reports.services import report_run_supersede, report_runs_fail_stuck
 from reports.stale import runs_stale
 from reports.tasks import STUCK_AFTER
@@ -270,20 +273,28 @@ def summary_headline(run: ReportRun) -> str:
     else:
         figures, programmes = run.snapshot["figures"], run.snapshot["by_programme"]
     period = period_name(run.period_start, run.period_end)
-    when = f"In {period}" if period.isdigit() else f"From {period}"
     given = next(f["value"] for f in figures if f["key"] == "received_in_period")
     if Decimal(given["amount"]) > 0:
-        sentence = f"{when} you gave {fmt_money(given)}."
+        if period.isdigit():
+            gave = _("In %(period)s you gave %(amount)s.")
+        else:
+            gave = _("From %(period)s you gave %(amount)s.")
+        sentence = gave % {"period": period, "amount": fmt_money(given)}
     else:  # returns outweigh gifts in the period
-        sentence = f"This summary covers {period}."
+        sentence = _("This summary covers %(period)s.") % {"period": period}
     names = [p["label"] for p in programmes]
     if names:
-        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-        sentence += f" Your funding supported {listed}."
+        sentence += " " + _("Your funding supported %(programmes)s.") % {"programmes": get_text_list(names, _("and"))}
     return sentence
 
 
 def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
+    """The donor's email, in the donor's language (Donor.language), with the run's PDF attached."""
+    with translation.override(delivery.run.donor.language):
+        return _delivery_message(delivery)
+
+
+def _delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
     run = delivery.run
     who = Organisation.current()
     context = {
@@ -296,8 +307,13 @@ def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
         "link": delivery_link(delivery.pk),
         "report_link": delivery_link(delivery.pk, page="delivery:report"),
         "link_days": settings.DELIVERY_LINK_MAX_AGE_DAYS,
+        "language": LANGUAGE_TAGS[run.donor.language],
     }
-    subject = f"{run.donor.name}: your impact summary, {run.period_start:%-d %b %Y} to {run.period_end:%-d %b %Y}"
+    subject = _("%(donor)s: your impact summary, %(start)s to %(end)s") % {
+        "donor": run.donor.name,
+        "start": format_day(run.period_start),
+        "end": format_day(run.period_end),
+    }
     message = EmailMultiAlternatives(
         subject=header_text(subject),
         body=render_to_string("delivery/email/summary.txt", context),

@@ -109,7 +109,7 @@ class DonorAdmin(DonorMergeMixin, ReportActionsMixin, TransferAdminMixin, Histor
     actions = [generate_donor_summary]
     readonly_fields = ("lifetime", "this_year", "largest", "last_gift_on", "soft_credits", "group", "activity_log")
     fieldsets = (
-        (None, {"fields": ("ref", "name", "kind", "country", "preferred_currency", "status")}),
+        (None, {"fields": ("ref", "name", "kind", "country", "preferred_currency", "language", "status")}),
         ("Acknowledgement and notes", {"fields": ("publicly_acknowledged", "external_ref", "notes")}),
         ("Giving (base currency, net of reversals)", {"fields": ("lifetime", "this_year", "largest", "last_gift_on")}),
         ("Soft credits", {"fields": ("soft_credits",)}),
@@ -121,6 +121,13 @@ class DonorAdmin(DonorMergeMixin, ReportActionsMixin, TransferAdminMixin, Histor
         if obj is None:  # nothing to show of a donor not yet recorded
             return self.fieldsets[:3]
         return self.fieldsets
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "language":
+            # A form posted without the field (a script written before languages) keeps the donor's
+            # language, English for a new donor; the page's select always sends one.
+            kwargs["required"], kwargs["empty_value"] = False, db_field.default
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="Group giving")
     def group(self, obj):

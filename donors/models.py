@@ -128,6 +128,13 @@ class Donor(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, validators=[validate_plain_text])
     country = CountryField(validators=[validate_plain_text])
     preferred_currency = currency_field()
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default="en-gb",
+        help_text="The language of the donor's impact summaries and their emails.",
+        validators=[validate_plain_text],
+    )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.ACTIVE, validators=[validate_plain_text]
     )

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from backoffice.db import ledger_triggers
@@ -87,14 +88,14 @@ class Programme(models.Model):
 
 class Output(models.Model):
     class Kind(models.TextChoices):
-        RESOURCE = "resource", "Resource"
-        EVENT = "event", "Event"
+        RESOURCE = "resource", _("Resource")
+        EVENT = "event", _("Event")
 
     class Status(models.TextChoices):
-        PLANNED = "planned", "Planned"
-        IN_PROGRESS = "in_progress", "In progress"
-        DELIVERED = "delivered", "Delivered"
-        CANCELLED = "cancelled", "Cancelled"
+        PLANNED = "planned", _("Planned")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
 
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="outputs")
     kind = models.CharField(max_length=10, choices=Kind.choices, validators=[validate_plain_text])
@@ -226,8 +227,8 @@ class Allocation(models.Model):
 
 class ReportingObligation(models.Model):
     class Kind(models.TextChoices):
-        NARRATIVE = "narrative", "Narrative"
-        FINANCIAL = "financial", "Financial"
+        NARRATIVE = "narrative", _("Narrative")
+        FINANCIAL = "financial", _("Financial")
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -237,10 +238,10 @@ class ReportingObligation(models.Model):
     class State(models.TextChoices):
         """What a report is on a given day; `grants.selectors.obligations_with_state` derives it."""
 
-        DUE = "due", "Due"
-        OVERDUE = "overdue", "Overdue"
-        SUBMITTED = "submitted", "Submitted"
-        WAIVED = "waived", "Waived"
+        DUE = "due", _("Due")
+        OVERDUE = "overdue", _("Overdue")
+        SUBMITTED = "submitted", _("Submitted")
+        WAIVED = "waived", _("Waived")
 
     pledge = models.ForeignKey("donors.Pledge", on_delete=models.CASCADE, related_name="obligations")
     kind = models.CharField(max_length=10, choices=Kind.choices, validators=[validate_plain_text])

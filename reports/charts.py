@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET  # noqa: N817
 from decimal import Decimal
 from pathlib import Path
 
+from django.utils.translation import gettext as _
 from reportlab.graphics import renderSVG
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -20,6 +21,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from backoffice.formats import number_localise
 from donors.models import Donor
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
@@ -75,11 +77,12 @@ def _length(value: dict | str) -> float:
 
 
 def axis_label(value) -> str:
+    """A value axis's label in the active language: '1.2m', '400k'; in French '1,2 M', '400 k'."""
     if abs(value) >= 1_000_000:
-        return f"{value / 1_000_000:,.1f}m"
+        return _("%(number)sm") % {"number": number_localise(f"{value / 1_000_000:,.1f}")}
     if abs(value) >= 1_000:
-        return f"{value / 1_000:,.0f}k"
-    return f"{value:,.0f}"
+        return _("%(number)sk") % {"number": number_localise(f"{value / 1_000:,.0f}")}
+    return number_localise(f"{value:,.0f}")
 
 
 def value_step(top: float, steps: int) -> float:

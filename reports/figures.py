@@ -17,13 +17,19 @@ the cent. docs/reports.md states the rule.
 """
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
+from django.utils import translation
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
+from backoffice.formats import format_day
 from backoffice.models import Organisation
 from backoffice.money import RATE_PLACES, money_round
 from backoffice.sql import ZERO
@@ -59,7 +65,7 @@ from spending.selectors import output_cost, output_costs
 from .snapshot import SNAPSHOT_VERSION, day, money, share
 
 D0 = Decimal("0.00")
-OTHER_FUNDERS = "Other funders"
+OTHER_FUNDERS = gettext_noop("Other funders")
 # A donor's report names at most this many co-funders of an output in its one line, then counts the rest.
 CO_FUNDERS_NAMED = 3
 # A donor whose share of an output is at least this also gets the output's full co-funder table:
@@ -198,8 +204,8 @@ def pledge_reconciliation(accounts: list[PledgeAccount], fx: Converter, shown: s
     base = settings.BASE_CURRENCY
     rows = [
         _reconciled(
-            a.currency, "pledge", f"{a.currency} pledges", pledged=a.pledged, received=a.received,
-            written_off=a.written_off, overpaid=a.overpaid, outstanding=a.outstanding,
+            a.currency, "pledge", _("%(currency)s pledges") % {"currency": a.currency}, pledged=a.pledged,
+            received=a.received, written_off=a.written_off, overpaid=a.overpaid, outstanding=a.outstanding,
         )
         for a in accounts
     ]  # fmt: skip
@@ -211,7 +217,7 @@ def pledge_reconciliation(accounts: list[PledgeAccount], fx: Converter, shown: s
 
         rows.append(
             _reconciled(
-                base, "base", f"All pledges in {base}", pledged=at_closing("pledged"),
+                base, "base", _("All pledges in %(currency)s") % {"currency": base}, pledged=at_closing("pledged"),
                 received=sum((a.received_base for a in accounts), start=D0), written_off=at_closing("written_off"),
                 overpaid=at_closing("overpaid"), outstanding=at_closing("outstanding"),
             )
@@ -223,7 +229,7 @@ def pledge_reconciliation(accounts: list[PledgeAccount], fx: Converter, shown: s
 
         rows.append(
             _reconciled(
-                shown, "converted", f"All pledges in {shown}",
+                shown, "converted", _("All pledges in %(currency)s") % {"currency": shown},
                 **{f: converted(f) for f in ("pledged", "received", "written_off", "overpaid", "outstanding")},
             )
         )  # fmt: skip
@@ -233,6 +239,20 @@ def pledge_reconciliation(accounts: list[PledgeAccount], fx: Converter, shown: s
 # Donor summary -------------------------------------------------------------------------------
 
 
+def in_donor_language(build):
+    """Build a donor's snapshot in the donor's language (Donor.language): its words (labels, states,
+    kinds) are those the donor reads, and the snapshot records the language its PDF and HTML
+    version are drawn in."""
+
+    @functools.wraps(build)
+    def built(*, donor: Donor, **kwargs) -> dict:
+        with translation.override(donor.language):
+            return {**build(donor=donor, **kwargs), "language": donor.language}
+
+    return built
+
+
+@in_donor_language
 def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, currency: str = "") -> dict:
     base = settings.BASE_CURRENCY
     shown = currency or donor.preferred_currency
@@ -282,13 +302,13 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     to_date_value, to_date_base, to_date_parts = donations_figure(groups, "to_date_amount", "to_date_base")
     figures = []
     for key, label, (value, base_value, parts) in (
-        ("pledged", "Pledged", pledge_figure("pledged")),
-        ("received_in_period", "Received in this period",
+        ("pledged", _("Pledged"), pledge_figure("pledged")),
+        ("received_in_period", _("Received in this period"),
          (money(period_value, shown), money(period_base, base), period_parts)),
-        ("received_to_date", f"Received to {end:%-d %B %Y}",
+        ("received_to_date", _("Received to %(date)s") % {"date": format_day(end, long=True)},
          (money(to_date_value, shown), money(to_date_base, base), to_date_parts)),
-        ("written_off", "Written off", pledge_figure("written_off")),
-        ("outstanding", "Outstanding on pledges", pledge_figure("outstanding")),
+        ("written_off", _("Written off"), pledge_figure("written_off")),
+        ("outstanding", _("Outstanding on pledges"), pledge_figure("outstanding")),
     ):  # fmt: skip
         figures.append({"key": key, "label": label, "value": value, "base": base_value, "converted_from": parts})
     donations_by_currency = [
@@ -324,8 +344,8 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
                 "output_id": f.output_id,
                 "title": f.output_title,
                 "programme": f.programme_name,
-                "kind": Output.Kind(f.kind).label,
-                "status": Output.Status(f.status).label,
+                "kind": str(Output.Kind(f.kind).label),
+                "status": str(Output.Status(f.status).label),
                 "start_date": day(f.start_date),
                 "end_date": day(f.end_date),
                 "donor_amount": money(f.donor_amount, base),
@@ -362,7 +382,7 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
     return {
         "version": SNAPSHOT_VERSION,
         "kind": "donor_summary",
-        "title": "Impact summary",
+        "title": _("Impact summary"),
         "base_currency": base,
         "currency": shown,
         "period": {"start": day(start), "end": day(end)},
@@ -477,7 +497,7 @@ def _co_funder_rows(co_funders: CoFunders) -> list[dict]:
     rows = [{"name": name, "amount": money(amount, base)} for name, amount in co_funders.named]
     if co_funders.others_count:
         rows.append(
-            {"name": f"{OTHER_FUNDERS} ({co_funders.others_count})", "amount": money(co_funders.others_amount, base)}
+            {"name": f"{_(OTHER_FUNDERS)} ({co_funders.others_count})", "amount": money(co_funders.others_amount, base)}
         )
     return rows
 
@@ -487,13 +507,11 @@ def co_funding_line(co_funders: CoFunders | None) -> str:
     first, largest first; every pooled one is counted, never named), or "" when there are none."""
     if co_funders is None:
         return ""
-    names = [name for name, _ in co_funders.named[:CO_FUNDERS_NAMED]]
+    names = [name for name, _amount in co_funders.named[:CO_FUNDERS_NAMED]]
     others = len(co_funders.named) - len(names) + co_funders.others_count
     if others:
-        names.append(f"{others} other funder{'s' if others > 1 else ''}")
-    if len(names) == 1:
-        return f"with {names[0]}"
-    return f"with {', '.join(names[:-1])} and {names[-1]}"
+        names.append(ngettext("%(count)s other funder", "%(count)s other funders", others) % {"count": others})
+    return _("with %(funders)s") % {"funders": get_text_list(names, _("and"))}
 
 
 def _indicators(output_ids) -> dict[int, list[dict]]:
@@ -523,7 +541,7 @@ def _obligation_row(o) -> dict:
         "kind": o.get_kind_display(),
         "pledge": o.pledge.ref,
         "donor_name": o.pledge.donor.name,
-        "state": ReportingObligation.State(o.state).label,
+        "state": str(ReportingObligation.State(o.state).label),
         "period_end": day(o.period_end),
     }
 
@@ -610,7 +628,7 @@ def portfolio_snapshot(*, start: dt.date, end: dt.date, top: int = 10) -> dict:
             "output_id": f.output_id,
             "title": f.title,
             "programme": f.programme_name,
-            "status": Output.Status(f.status).label,
+            "status": str(Output.Status(f.status).label),
             "budget": money(f.budget, base),
             "allocated": money(f.allocated, base),
             "planned": money(f.planned, base),

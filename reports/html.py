@@ -9,13 +9,15 @@ title, a caption and its data table beside it. Staff open it from the reports pa
 """
 
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from backoffice.models import Organisation
 from backoffice.text import xml_safe
 
 from . import charts
 from .models import ReportRun
-from .renderers.base import DEFAULT_LANGUAGE, as_of
+from .renderers.base import as_of, snapshot_language
 from .renderers.portfolio import budget_by_programme
 
 # Drawn in CSS pixels at their natural size, shrunk (viewBox) only on a narrower screen.
@@ -46,7 +48,7 @@ def report_charts(s: dict) -> dict[str, str]:
     if s["kind"] == ReportRun.Kind.DONOR_SUMMARY and s["by_programme"]:
         rows = s["by_programme"]
         found["by_programme"] = _horizontal_bars(
-            "chart-programme", "Your funding by programme", [r["label"] for r in rows], [[r["amount"] for r in rows]]
+            "chart-programme", _("Your funding by programme"), [r["label"] for r in rows], [[r["amount"] for r in rows]]
         )
     elif s["kind"] == ReportRun.Kind.PORTFOLIO:
         if s["by_year"]:
@@ -94,14 +96,21 @@ def budget_rows(s: dict) -> list[dict]:
 
 
 def report_page(request, run: ReportRun, *, pdf_url: str):
-    """The run's HTML version. The run must be done: its snapshot is what the page shows."""
+    """The run's HTML version, in its snapshot's language. The run must be done: its snapshot is
+    what the page shows."""
     s = run.snapshot
+    language = snapshot_language(s)
+    with translation.override(language):
+        return _report_page(request, run, s, language=language, pdf_url=pdf_url)
+
+
+def _report_page(request, run: ReportRun, s: dict, *, language: str, pdf_url: str):
     context = {
         "s": s,
         "run": run,
         "fingerprint": run.fingerprint,
         "as_of": as_of(s),
-        "language": s.get("language") or DEFAULT_LANGUAGE,
+        "language": language,
         "charts": report_charts(s),
         "budget_rows": budget_rows(s) if s["kind"] == ReportRun.Kind.PORTFOLIO else [],
         "converted": s.get("currency", s["base_currency"]) != s["base_currency"],

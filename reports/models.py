@@ -10,17 +10,22 @@ import re
 import pgtrigger
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from backoffice.formats import format_day
 
 # What a file name cannot hold on common systems, and control characters.
 NOT_IN_FILENAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 
 
 def period_name(start: dt.date, end: dt.date) -> str:
-    """A period as a reader names it: "2025" for a calendar year, else "1 Apr 2025 to 31 Mar 2026"."""
+    """A period as a reader names it, in the active language: "2025" for a calendar year, else
+    "1 Apr 2025 to 31 Mar 2026" ("1er avril 2025 au 31 mars 2026")."""
     if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
         return str(start.year)
-    return f"{start.day} {start:%b %Y} to {end.day} {end:%b %Y}"
+    return _("%(start)s to %(end)s") % {"start": format_day(start), "end": format_day(end)}
 
 
 class FrozenRunError(RuntimeError):
@@ -40,7 +45,7 @@ class ReportRun(models.Model):
 
     # Each kind's title as a reader sees it (the snapshot's "title").
     READER_TITLES = {
-        "donor_summary": "Impact summary",
+        "donor_summary": gettext_noop("Impact summary"),
         "portfolio": "Funding portfolio",
         "output_statement": "Output statement",
         "financial_report": "Financial report",
@@ -198,9 +203,16 @@ class ReportRun(models.Model):
 
     @property
     def reader_filename(self) -> str:
-        """The PDF's name for a donor: "Impact summary 2025 – Global Affairs Canada.pdf". Characters a
-        file name cannot hold become spaces; Django encodes the rest (RFC 2231) where a header needs it."""
-        title = self.READER_TITLES[self.kind]
+        """The PDF's name for a donor: "Impact summary 2025 – Global Affairs Canada.pdf", in the donor's
+        language for a donor summary ("Rapport d'impact 2025 – …"). Characters a file name cannot hold
+        become spaces; Django encodes the rest (RFC 2231) where a header needs it."""
+        if self.kind == self.Kind.DONOR_SUMMARY:
+            with translation.override(self.donor.language):
+                return self._reader_filename()
+        return self._reader_filename()
+
+    def _reader_filename(self) -> str:
+        title = _(self.READER_TITLES[self.kind])
         if self.kind == self.Kind.OUTPUT_STATEMENT:
             when = f"as of {self.period_end.day} {self.period_end:%b %Y}" if self.period_end else ""
             name = f"{title} {when} – {self.output.title}"

@@ -13,15 +13,26 @@ acknowledged donor. A donor acknowledged later does not make older runs stale: t
 under "Other funders", which names nobody.
 """
 
+import functools
 import re
 
+from django.conf import settings
 from django.db.models import Q
+from django.utils import translation
 
 from donors.models import Donor
 
 from .figures import OTHER_FUNDERS
 
-_POOLED = re.compile(rf"{re.escape(OTHER_FUNDERS)} \(\d+\)")  # the row of the unacknowledged, by count
+
+@functools.cache
+def _pooled() -> re.Pattern:
+    """The row of the unacknowledged, by count, in any language a summary is written in."""
+    labels = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            labels.add(re.escape(translation.gettext(OTHER_FUNDERS)))
+    return re.compile(rf"(?:{'|'.join(sorted(labels))}) \(\d+\)")
 
 
 def names_shown(snapshot: dict | None) -> dict:
@@ -29,7 +40,7 @@ def names_shown(snapshot: dict | None) -> dict:
     if not snapshot or snapshot.get("kind") != "donor_summary":
         return {}
     rows = (row for output in snapshot["outputs"] for row in output["co_funders"])
-    co_funders = {row["name"] for row in rows if not _POOLED.fullmatch(row["name"])}
+    co_funders = {row["name"] for row in rows if not _pooled().fullmatch(row["name"])}
     return {"donor": snapshot["donor"]["name"], "co_funders": sorted(co_funders)}
 
 

@@ -52,6 +52,14 @@ class DonorImporter(Importer):
         ),
         Column("preferred_currency", f.currency, example="GBP"),
         Column(
+            "language",
+            partial(f.choice, choices=settings.LANGUAGES),
+            required=False,
+            default="en-gb",
+            help="The language of the donor's summaries and their emails: en-gb (English) or fr (French).",
+            example="en-gb",
+        ),
+        Column(
             "status",
             partial(f.choice, choices=Donor.Status.choices),
             required=False,

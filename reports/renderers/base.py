@@ -16,6 +16,10 @@ import io
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from django.utils import translation
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -36,6 +40,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import _listWrapOn
 
+from backoffice.formats import format_day, format_percent, number_localise
 from backoffice.money import format_money, format_rate
 
 from .. import charts
@@ -52,7 +57,8 @@ RENDERER_VERSION = 7
 # this, so that upgrading reportlab (requirements.txt) goes with a RENDERER_VERSION bump.
 RENDERED_WITH_REPORTLAB = "5.1.0"
 
-# Formatting: the one place that turns snapshot strings into printed text --------------------
+# Formatting: the one place that turns snapshot strings into printed text, in the active language
+# (backoffice.formats: English '6 Dec 2026', 'GBP 1,234.56'; French '6 décembre 2026', 'GBP 1 234,56').
 
 
 def fmt_money(value: dict) -> str:
@@ -62,12 +68,12 @@ def fmt_money(value: dict) -> str:
 def fmt_date(value: str | None) -> str:
     if not value:
         return "—"
-    d = dt.date.fromisoformat(value)
-    return f"{d.day} {d:%b %Y}"
+    return format_day(dt.date.fromisoformat(value))
 
 
 def fmt_rates(rates: list[dict]) -> str:
     """The closing rates a snapshot used, each with its date: "1 USD = 0.75 GBP (1 Dec 2025)"."""
+    # "1 USD = 0,75 GBP (1er décembre 2025)" in French: no words to translate.
     return "; ".join(
         f"1 {r['currency']} = {format_rate(r['rate'])} {r['base_currency']} ({fmt_date(r['date'])})" for r in rates
     )
@@ -78,14 +84,14 @@ def fmt_period(period: dict) -> str:
 
 
 def fmt_share(value: str) -> str:
-    return f"{Decimal(value) * 100:.1f}%"
+    return format_percent(f"{Decimal(value) * 100:.1f}")
 
 
 def fmt_number(value: str | None) -> str:
     if value is None:
         return "—"
     d = Decimal(value)
-    return f"{d:,.0f}" if d == d.to_integral_value() else f"{d:,.2f}"
+    return number_localise(f"{d:,.0f}" if d == d.to_integral_value() else f"{d:,.2f}")
 
 
 def _styles() -> dict:
@@ -142,7 +148,7 @@ class NumberedCanvas(Canvas):
             self.beginForm(name)
             self.setFont(FONT, 7.5)
             self.setFillColor(MUTED)
-            self.drawRightString(x, y, f"Page {number} of {total}")
+            self.drawRightString(x, y, _("Page %(number)s of %(total)s") % {"number": number, "total": total})
             self.endForm()
         if self.named_destinations:
             destinations = {key: self._bookmarkReference(key) for key in self.named_destinations}
@@ -150,8 +156,17 @@ class NumberedCanvas(Canvas):
         super().save()
 
 
-# The language of a report whose snapshot names none.
+# The language of a report whose snapshot names none: every report made before Donor.language.
 DEFAULT_LANGUAGE = "en-GB"
+# A snapshot's language (a code of settings.LANGUAGES) as a BCP 47 tag, for the PDF's /Lang and the
+# HTML version's lang attribute.
+LANGUAGE_TAGS = {"en-gb": "en-GB", "fr": "fr"}
+
+
+def snapshot_language(snapshot: dict) -> str:
+    """The language a snapshot is read in, as a BCP 47 tag: English for a snapshot that names none."""
+    language = snapshot.get("language")
+    return LANGUAGE_TAGS.get(language, language) if language else DEFAULT_LANGUAGE
 
 
 def as_of(snapshot: dict) -> dt.date:
@@ -248,6 +263,11 @@ class ReportRenderer:
     # Rendering ----------------------------------------------------------------------------------
 
     def render(self, snapshot: dict) -> bytes:
+        """The PDF, in the snapshot's language (English when it names none)."""
+        with translation.override(snapshot_language(snapshot)):
+            return self._render(snapshot)
+
+    def _render(self, snapshot: dict) -> bytes:
         self.s = snapshot
         self.sha = snapshot_sha256(snapshot)
         self.fingerprint = self.sha[:12]
@@ -265,7 +285,7 @@ class ReportRenderer:
             pagesize=self.pagesize,
             invariant=1,
             initialFontName=FONT,
-            lang=snapshot.get("language") or DEFAULT_LANGUAGE,
+            lang=snapshot_language(snapshot),
             displayDocTitle=1,
             title=f"{snapshot['title']}: {self.subject()}",
             author=snapshot["organisation"]["name"],
@@ -352,7 +372,8 @@ class ReportRenderer:
             if base_column:
                 row.append(fmt_money(f["base"]))
             rows.append(row)
-        header = ["", "Amount", f"{self.s['base_currency']} equivalent"] if base_column else ["", "Amount"]
+        equivalent = _("%(currency)s equivalent") % {"currency": self.s["base_currency"]}
+        header = ["", _("Amount"), equivalent] if base_column else ["", _("Amount")]
         widths = [80 * mm, 45 * mm, 45 * mm] if base_column else [110 * mm, 50 * mm]
         return self.table(header, rows, widths, numeric=range(1, len(header)))
 
@@ -372,11 +393,11 @@ class ReportRenderer:
     # A pledge account that adds up: pledged − received − written off + overpaid + exchange
     # difference = outstanding, in each column (reports.figures.pledge_reconciliation).
     RECONCILIATION_LINES = (
-        ("pledged", "Pledged"),
-        ("received", "less received on pledges"),
-        ("written_off", "less written off"),
-        ("overpaid", "plus overpaid (received beyond a pledge)"),
-        ("exchange_difference", "plus exchange difference"),
+        ("pledged", gettext_lazy("Pledged")),
+        ("received", gettext_lazy("less received on pledges")),
+        ("written_off", gettext_lazy("less written off")),
+        ("overpaid", gettext_lazy("plus overpaid (received beyond a pledge)")),
+        ("exchange_difference", gettext_lazy("plus exchange difference")),
     )
     RECONCILIATION_COLUMNS = 3  # columns beside the labels per table, so that every amount fits
 
@@ -397,7 +418,7 @@ class ReportRenderer:
             chunk = rows[i : i + step]
             width = (self.pagesize[0] - 2 * self.margin - 58 * mm) / step
             body = [
-                [self.cell(label), *("—" if key == "exchange_difference" and r["basis"] == "pledge"
+                [self.cell(str(label)), *("—" if key == "exchange_difference" and r["basis"] == "pledge"
                                      else fmt_money(r[key]) for r in chunk)]
                 for key, label in lines
             ]  # fmt: skip
@@ -408,7 +429,7 @@ class ReportRenderer:
                     body,
                     [58 * mm, *([width] * len(chunk))],
                     numeric=range(1, len(chunk) + 1),
-                    total=["Outstanding", *(fmt_money(r["outstanding"]) for r in chunk)],
+                    total=[_("Outstanding"), *(fmt_money(r["outstanding"]) for r in chunk)],
                 ),
             ]
         return story
@@ -418,29 +439,42 @@ class ReportRenderer:
         s = self.s
         base = s["base_currency"]
         text = [
-            "Each column adds up: pledged, less received and written off, plus any overpayment and exchange "
-            "difference, is what is outstanding. Pledge-currency columns are exact."
+            _(
+                "Each column adds up: pledged, less received and written off, plus any overpayment and exchange "
+                "difference, is what is outstanding. Pledge-currency columns are exact."
+            )
         ]
         if any(r["basis"] == "base" for r in rows):
             rates = fmt_rates(s["rates"])
             closing = fmt_date(s["period"]["end"])
             text.append(
-                f"In {base}, received is the sum of the {base} amounts posted on the days the money arrived; "
-                f"pledged, written off, overpaid and outstanding are at the closing rate on {closing} "
-                f"({rates}). The exchange difference is the gap between the two."
+                _(
+                    "In %(base)s, received is the sum of the %(base)s amounts posted on the days the money arrived; "
+                    "pledged, written off, overpaid and outstanding are at the closing rate on %(closing)s "
+                    "(%(rates)s). The exchange difference is the gap between the two."
+                )
+                % {"base": base, "closing": closing, "rates": rates}
             )
         for r in rows:
             if r["basis"] == "converted":
                 text.append(
-                    f"In {r['currency']}, each pledge currency is converted at the closing rate "
-                    f"({self.conversions_text(r['currency'])}); its exchange difference is rounding."
+                    _(
+                        "In %(currency)s, each pledge currency is converted at the closing rate "
+                        "(%(conversions)s); its exchange difference is rounding."
+                    )
+                    % {"currency": r["currency"], "conversions": self.conversions_text(r["currency"])}
                 )
         return [self.spacer(2 * mm), self.para(" ".join(text), "small")]
 
     def conversions_text(self, target: str) -> str:
         return "; ".join(
-            f"1 {c['from']} = {format_rate(c['rate'])} {c['to']}, from the rates of "
-            + " and ".join(fmt_date(d) for d in c["rate_dates"])
+            _("1 %(from)s = %(rate)s %(to)s, from the rates of %(dates)s")
+            % {
+                "from": c["from"],
+                "rate": format_rate(c["rate"]),
+                "to": c["to"],
+                "dates": get_text_list([fmt_date(d) for d in c["rate_dates"]], _("and")),
+            }
             for c in self.s.get("conversions", [])
             if c["to"] == target
         )

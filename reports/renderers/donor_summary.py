@@ -4,7 +4,9 @@ for, what came of it and what is still to come; the detail follows, each figure 
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
@@ -18,8 +20,9 @@ FRAME = 174 * mm  # the frame's width on A4 with the renderer's margins
 OUTPUT_WIDTHS = [80 * mm, 26 * mm, 68 * mm]
 RESULT_SIZE = 6  # the results' text
 # Page 1's key figures: (snapshot figure, its label on a tile).
-GLANCE = [("received_in_period", "Received in this period"), ("received_to_date", "Received to date"),
-          ("outstanding", "Outstanding on pledges")]  # fmt: skip
+GLANCE = [("received_in_period", gettext_lazy("Received in this period")),
+          ("received_to_date", gettext_lazy("Received to date")),
+          ("outstanding", gettext_lazy("Outstanding on pledges"))]  # fmt: skip
 
 
 def spent_on(s: dict, output_id: int) -> dict | None:
@@ -53,9 +56,12 @@ class DonorSummaryRenderer(ReportRenderer):
         s = self.s
         return [
             self.para(s["donor"]["name"], "title"),
-            self.para(f"Impact summary for {fmt_period(s['period'])}", "subtitle"),
+            self.para(_("Impact summary for %(period)s") % {"period": fmt_period(s["period"])}, "subtitle"),
             self.para(
-                "Thank you. Your support lets the alliance protect children from sexual exploitation and abuse online."
+                _(
+                    "Thank you. Your support lets the alliance protect children from sexual exploitation and abuse "
+                    "online."
+                )
             ),
             *self._at_a_glance(),
             *self._paid_for(),
@@ -75,35 +81,40 @@ class DonorSummaryRenderer(ReportRenderer):
         return next((f for f in self.s["figures"] if f["key"] == key), None)
 
     def _at_a_glance(self) -> list:
-        boxes = [(label, fmt_money(self._figure(key)["value"])) for key, label in GLANCE]
-        boxes.append(("Outputs your money funds", str(len(self.s["outputs"]))))
+        boxes = [(str(label), fmt_money(self._figure(key)["value"])) for key, label in GLANCE]
+        boxes.append((_("Outputs your money funds"), str(len(self.s["outputs"]))))
         cells = [[self.para(label, "small"), self.para(value, "key")] for label, value in boxes]
-        return [self.heading("Your giving at a glance"), self.tiles(cells)]
+        return [self.heading(_("Your giving at a glance")), self.tiles(cells)]
 
     def _paid_for(self) -> list:
         s = self.s
-        heading = self.heading("What your money paid for, and what came of it")
+        heading = self.heading(_("What your money paid for, and what came of it"))
         if not s["outputs"]:
-            return [heading, self.empty("None of your funding had been allocated to an output by the period end.")]
+            return [heading, self.empty(_("None of your funding had been allocated to an output by the period end."))]
         rows = []
         for o in s["outputs"]:
             title = self.cell(o["title"])
-            results = self._result_bars(o["indicators"]) if o["indicators"] else self.para("No results yet", "small")
+            results = self._result_bars(o["indicators"]) if o["indicators"] else self.para(_("No results yet"), "small")
             rows.append([title, fmt_money(o["donor_amount"]), results])
         return [
             heading,
-            self.table(["Output", "Your funding", "Results: actual against target"], rows, OUTPUT_WIDTHS, numeric=(1,)),
+            self.table(
+                [_("Output"), _("Your funding"), _("Results: actual against target")], rows, OUTPUT_WIDTHS, numeric=(1,)
+            ),
         ]
 
     def _result_bars(self, indicators):
         rows = []
         for i in indicators:
             if i["actual"] is None:
-                figure, done = "not yet measured", None
+                figure, done = _("not yet measured"), None
             else:
                 # "Downloads: 9 of 8", not "Downloads: 9 of 8 downloads"
                 unit = "" if i["unit"].lower() in i["name"].lower() else i["unit"]
-                figure = f"{fmt_number(i['actual'])} of {fmt_number(i['target'])} {unit}".rstrip()
+                figure = (
+                    _("%(actual)s of %(target)s %(unit)s")
+                    % {"actual": fmt_number(i["actual"]), "target": fmt_number(i["target"]), "unit": unit}
+                ).rstrip()
                 target = Decimal(i["target"])
                 done = Decimal(i["actual"]) / target if target > 0 else None
             room = OUTPUT_WIDTHS[2] - 2 * CELL_PADDING - RESULT_TEXT_AT
@@ -119,12 +130,12 @@ class DonorSummaryRenderer(ReportRenderer):
         if not s["by_programme"]:
             return []
         table = self.table(
-            ["Programme", "Your funding"],
+            [_("Programme"), _("Your funding")],
             [[self.cell(p["label"]), fmt_money(p["amount"])] for p in s["by_programme"]],
             [58 * mm, 32 * mm],
             numeric=(1,),
         )
-        heading = self.heading("Where your money went, by programme")
+        heading = self.heading(_("Where your money went, by programme"))
         if len(s["by_programme"]) == 1:  # one bar says nothing the table does not
             return [heading, table]
         chart = self.bar_chart(
@@ -139,24 +150,36 @@ class DonorSummaryRenderer(ReportRenderer):
 
     def _to_come(self) -> list:
         s = self.s
-        end = fmt_date(s["horizon"]) if s.get("horizon") else "a year after the period end"
+        end = fmt_date(s["horizon"]) if s.get("horizon") else _("a year after the period end")
         instalments = s["instalments"]
         if instalments:
             first = instalments[0]
-            due = (f"{len(instalments)} instalment{'s' if len(instalments) > 1 else ''} due by {end}; the next, "
-                   f"{fmt_money(first['amount'])} on {fmt_date(first['due_date'])}.")  # fmt: skip
+            due = ngettext(
+                "%(count)s instalment due by %(end)s; the next, %(amount)s on %(due)s.",
+                "%(count)s instalments due by %(end)s; the next, %(amount)s on %(due)s.",
+                len(instalments),
+            ) % {"count": len(instalments), "end": end, "amount": fmt_money(first["amount"]),
+                 "due": fmt_date(first["due_date"])}  # fmt: skip
         else:
-            due = f"No instalment falls due by {end}."
-        overdue = [o for o in s["obligations"] if self._state(o) == "Overdue"]
-        coming = [o for o in s["obligations"] if self._state(o) != "Overdue"]
+            due = _("No instalment falls due by %(end)s.") % {"end": end}
+        # The state is a label in the snapshot's language, which is the language rendering now.
+        overdue = [o for o in s["obligations"] if self._state(o) == _("Overdue")]
+        coming = [o for o in s["obligations"] if self._state(o) != _("Overdue")]
         reports = []
         if overdue:
-            reports.append(f"{len(overdue)} overdue (due {', '.join(fmt_date(o['due_date']) for o in overdue[:3])}"
-                           f"{', …' if len(overdue) > 3 else ''})")  # fmt: skip
+            dates = ", ".join(fmt_date(o["due_date"]) for o in overdue[:3]) + (", …" if len(overdue) > 3 else "")
+            reports.append(_("%(count)s overdue (due %(dates)s)") % {"count": len(overdue), "dates": dates})
         if coming:
-            reports.append(f"{len(coming)} due by {end}, the next on {fmt_date(coming[0]['due_date'])}")
-        owed = ("Reports to you: " + "; ".join(reports) + ".") if reports else f"No report to you is due by {end}."
-        return [self.heading("Still to come"), self.para(due), self.para(owed)]
+            reports.append(
+                _("%(count)s due by %(end)s, the next on %(due)s")
+                % {"count": len(coming), "end": end, "due": fmt_date(coming[0]["due_date"])}
+            )
+        owed = (
+            _("Reports to you: %(reports)s.") % {"reports": "; ".join(reports)}
+            if reports
+            else _("No report to you is due by %(end)s.") % {"end": end}
+        )
+        return [self.heading(_("Still to come")), self.para(due), self.para(owed)]
 
     @staticmethod
     def _state(obligation: dict) -> str:
@@ -166,7 +189,7 @@ class DonorSummaryRenderer(ReportRenderer):
 
     def _giving(self) -> list:
         converted = self.s["currency"] != self.s["base_currency"]
-        return [self.heading("Your giving"), self.figures_table(self.s["figures"], base_column=converted),
+        return [self.heading(_("Your giving")), self.figures_table(self.s["figures"], base_column=converted),
                 *self._rates_note()]  # fmt: skip
 
     def _rates_note(self) -> list:
@@ -175,21 +198,35 @@ class DonorSummaryRenderer(ReportRenderer):
         if s["rates"]:
             rates = fmt_rates(s["rates"])
             notes.append(
-                "Donations count at the amount received and their base amount as posted. Pledged, written-off and "
-                f"outstanding amounts in other currencies are converted at the rate on the period end: {rates}."
+                _(
+                    "Donations count at the amount received and their base amount as posted. Pledged, written-off "
+                    "and outstanding amounts in other currencies are converted at the rate on the period end: "
+                    "%(rates)s."
+                )
+                % {"rates": rates}
             )
         for f in s["figures"]:
             if f.get("converted_from"):
                 dates = {(c["from"], c["to"]): c["rate_dates"] for c in s.get("conversions", [])}
                 parts = "; ".join(
-                    f"{fmt_money(p['amount'])} at 1 {p['amount']['currency']} = "
-                    f"{format_rate(p['rate'])} {s['currency']} is {fmt_money(p['converted'])} (rates to "
-                    f"{s['base_currency']} of "
-                    + " and ".join(fmt_date(d) for d in dates[(p["amount"]["currency"], s["currency"])])
-                    + ")"
+                    _("%(amount)s at 1 %(from)s = %(rate)s %(to)s is %(converted)s (rates to %(base)s of %(dates)s)")
+                    % {
+                        "amount": fmt_money(p["amount"]),
+                        "from": p["amount"]["currency"],
+                        "rate": format_rate(p["rate"]),
+                        "to": s["currency"],
+                        "converted": fmt_money(p["converted"]),
+                        "base": s["base_currency"],
+                        "dates": get_text_list(
+                            [fmt_date(d) for d in dates[(p["amount"]["currency"], s["currency"])]], _("and")
+                        ),
+                    }
                     for p in f["converted_from"]
                 )
-                notes.append(f"{f['label']} includes, converted at the closing rate: {parts}.")
+                notes.append(
+                    _("%(figure)s includes, converted at the closing rate: %(parts)s.")
+                    % {"figure": f["label"], "parts": parts}
+                )
         return [self.spacer(2 * mm), self.para(" ".join(notes), "small")] if notes else []
 
     def _pledges(self) -> list:
@@ -203,12 +240,14 @@ class DonorSummaryRenderer(ReportRenderer):
              fmt_money(p["outstanding"])]
             for p in pledges
         ]  # fmt: skip
-        header = ["Pledge", "Title", "Pledged", "Received", "Written off", *(["Overpaid"] if overpaid else [])]
+        ref = pgettext("the pledges table's column of references", "Pledge")
+        header = [ref, _("Title"), _("Pledged"), _("Received"), _("Written off"),
+                  *([_("Overpaid")] if overpaid else [])]  # fmt: skip
         money_width = 112 * mm / (len(header) - 1)
         rows_story = [
-            self.heading("Your pledges"),
+            self.heading(_("Your pledges")),
             self.table(
-                [*header, "Outstanding"],
+                [*header, _("Outstanding")],
                 rows,
                 [18 * mm, 40 * mm, *([money_width] * (len(header) - 1))],
                 numeric=range(2, len(header) + 1),
@@ -219,18 +258,19 @@ class DonorSummaryRenderer(ReportRenderer):
             return rows_story
         return [
             *rows_story,
-            self.heading("How your pledges add up"),
+            self.heading(_("How your pledges add up")),
             *self.reconciliation(reconciliation),
             *self.reconciliation_note(reconciliation),
         ]
 
     def _donations(self) -> list:
         s = self.s
-        story = [self.heading("Donations received in this period")]
+        story = [self.heading(_("Donations received in this period"))]
         if not s["donations"]:
-            return [*story, self.empty("No donations were received in this period.")]
+            return [*story, self.empty(_("No donations were received in this period."))]
+        returned = _("%(reference)s (returned)")
         rows = [
-            [fmt_date(d["received_on"]), self.cell(d["reference"] + (" (returned)" if d["reversal"] else "")),
+            [fmt_date(d["received_on"]), self.cell(returned % d if d["reversal"] else d["reference"]),
              d["pledge"], fmt_money(d["amount"]), fmt_money(d["base"])]
             for d in s["donations"]
         ]  # fmt: skip
@@ -240,16 +280,28 @@ class DonorSummaryRenderer(ReportRenderer):
             {"amount": s["donations_total"]["value"], "base": s["donations_total"]["base"]}
         ]
         if len(by_currency) == 1:
-            total = ["Total", "", "", fmt_money(by_currency[0]["amount"]), fmt_money(s["donations_total"]["base"])]
+            total = [_("Total"), "", "", fmt_money(by_currency[0]["amount"]), fmt_money(s["donations_total"]["base"])]
         else:
             rows += [
-                [f"Total in {t['amount']['currency']}", "", "", fmt_money(t["amount"]), fmt_money(t["base"])]
+                [
+                    _("Total in %(currency)s") % {"currency": t["amount"]["currency"]},
+                    "",
+                    "",
+                    fmt_money(t["amount"]),
+                    fmt_money(t["base"]),
+                ]  # fmt: skip
                 for t in by_currency
             ]
-            total = ["Total", "", "", "", fmt_money(s["donations_total"]["base"])]
+            total = [_("Total"), "", "", "", fmt_money(s["donations_total"]["base"])]
         story.append(
             self.table(
-                ["Received", "Reference", "Pledge", "Amount", f"{s['base_currency']} as posted"],
+                [
+                    _("Received"),
+                    _("Reference"),
+                    _("Pledge"),
+                    _("Amount"),
+                    _("%(currency)s as posted") % {"currency": s["base_currency"]},
+                ],  # fmt: skip
                 rows,
                 [24 * mm, 50 * mm, 22 * mm, 38 * mm, 38 * mm],
                 numeric=(3, 4),
@@ -323,10 +375,13 @@ class DonorSummaryRenderer(ReportRenderer):
         story, lead = (
             [],
             [
-                self.heading("The outputs you funded"),
+                self.heading(_("The outputs you funded")),
                 self.para(
-                    f"Amounts are in {s['base_currency']}, the currency in which the alliance allocates funding. "
-                    "Other donors are named only where they have agreed to be acknowledged.",
+                    _(
+                        "Amounts are in %(currency)s, the currency in which the alliance allocates funding. "
+                        "Other donors are named only where they have agreed to be acknowledged."
+                    )
+                    % {"currency": s["base_currency"]},
                     "small",
                 ),
             ],
@@ -334,12 +389,15 @@ class DonorSummaryRenderer(ReportRenderer):
         for o in s["outputs"]:
             dates = f"{fmt_date(o['start_date'])} – {fmt_date(o['end_date'])}"
             allocated = escape(fmt_money(o["output_allocated"]))
-            funding = f"{allocated} allocated in all, {fmt_share(o['share'])} of it yours"
+            funding = _("%(allocated)s allocated in all, %(share)s of it yours") % {
+                "allocated": allocated,
+                "share": fmt_share(o["share"]),
+            }
             if o.get("co_funding"):
                 funding += f", {escape(o['co_funding'])}"
             as_of = sorted({i["as_of"] for i in o["indicators"] if i["as_of"]})
             if as_of:
-                funding += f". Results as measured on {', '.join(fmt_date(d) for d in as_of)}"
+                funding += _(". Results as measured on %(dates)s") % {"dates": ", ".join(fmt_date(d) for d in as_of)}
             block = [
                 self.para(o["title"], "h3"),
                 self.para(f"{o['programme']} · {o['kind']} · {dates} · {o['status']}", "small"),
@@ -348,38 +406,41 @@ class DonorSummaryRenderer(ReportRenderer):
             if spent := spent_line(s, o):
                 block.append(self.para(spent, "small"))
             if o.get("co_funders_table", bool(o["co_funders"])) and o["co_funders"]:
-                funders = [["Your funding", fmt_money(o["donor_amount"]), fmt_share(o["share"])]]
+                funders = [[_("Your funding"), fmt_money(o["donor_amount"]), fmt_share(o["share"])]]
                 funders += [[self.cell(c["name"]), fmt_money(c["amount"]), ""] for c in o["co_funders"]]
-                funders.append(["All funding allocated", fmt_money(o["output_allocated"]), "100.0%"])
+                funders.append([_("All funding allocated"), fmt_money(o["output_allocated"]), fmt_share("1")])
                 widths = [80 * mm, 45 * mm, 25 * mm]
-                block.append(self.table(["Funding", "Amount", "Your share"], funders, widths, numeric=(1, 2)))
+                header = [_("Funding"), _("Amount"), _("Your share")]
+                block.append(self.table(header, funders, widths, numeric=(1, 2)))
             story.append(self.keep(*lead, *block))  # the section's heading stays with its first output
             lead = []
         return story
 
     def _upcoming(self) -> list:
         s = self.s
-        story = [self.heading("Instalments and reports to come")]
+        story = [self.heading(_("Instalments and reports to come"))]
         if s["instalments"]:
             story.append(
                 self.table(
-                    ["Instalment due", "Pledge", "Amount"],
+                    [_("Instalment due"), _("Pledge"), _("Amount")],
                     [[fmt_date(i["due_date"]), i["pledge"], fmt_money(i["amount"])] for i in s["instalments"]],
                     [40 * mm, 40 * mm, 50 * mm],
                     numeric=(2,),
                 )
             )
         else:
-            story.append(self.empty("No instalments fall due in the twelve months after the period end."))
+            story.append(self.empty(_("No instalments fall due in the twelve months after the period end.")))
         story.append(self.spacer(3 * mm))
         if s["obligations"]:
             story.append(
                 self.table(
-                    ["Report due", "Kind", "Pledge", "State"],
+                    [_("Report due"), _("Kind"), _("Pledge"), _("State")],
                     [[fmt_date(o["due_date"]), o["kind"], o["pledge"], self._state(o)] for o in s["obligations"]],
                     [40 * mm, 30 * mm, 40 * mm, 30 * mm],
                 )
             )
         else:
-            story.append(self.empty("No reports to you are overdue or due in the twelve months after the period end."))
+            story.append(
+                self.empty(_("No reports to you are overdue or due in the twelve months after the period end."))
+            )
         return story

@@ -13,6 +13,8 @@ import hashlib
 import io
 
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from reportlab.graphics import renderPDF
 from reportlab.lib import colors
 from reportlab.lib.units import mm
@@ -23,7 +25,7 @@ from backoffice.logo import logo_svg_drawing
 
 from ..charts import ACCENT, FONT, FONT_BOLD, INK, MUTED, RULE
 
-INTERNAL = "Internal — not for donors"
+INTERNAL = gettext_noop("Internal — not for donors")
 INTERNAL_COLOUR = colors.HexColor("#9b1c1c")
 LOGO_HEIGHT, LOGO_MAX_WIDTH = 10 * mm, 32 * mm
 
@@ -102,7 +104,7 @@ def page_frame_draw(canvas, *, snapshot: dict, subject: str, fingerprint: str, p
     if snapshot.get("internal"):
         canvas.setFont(FONT_BOLD, 8)
         canvas.setFillColor(INTERNAL_COLOUR)
-        canvas.drawRightString(width - margin, height - 8.5 * mm, INTERNAL)
+        canvas.drawRightString(width - margin, height - 8.5 * mm, _(INTERNAL))
 
     # Footer: who made it and how to reach them, and how anyone can check the report is genuine.
     size = 7
@@ -117,7 +119,9 @@ def page_frame_draw(canvas, *, snapshot: dict, subject: str, fingerprint: str, p
     ]
     for y, line in zip((10.5 * mm, 7.6 * mm), lines, strict=True):
         canvas.drawString(margin, y, fit(line, FONT, size, inner - 28 * mm))
-    before, after = "Verify this report at ", f" — fingerprint {fingerprint}"
+    # Split around the address, which is shortened to fit the line.
+    before, after = _("Verify this report at %(url)s — fingerprint %(fingerprint)s").split("%(url)s")
+    after = after % {"fingerprint": fingerprint}
     room = inner - stringWidth(before + after, FONT, size)
     canvas.drawString(margin, 4.7 * mm, before + fit(organisation["verify_url"], FONT, size, room) + after)
     canvas.draw_page_count(width - margin, 10.5 * mm)

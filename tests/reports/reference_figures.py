@@ -168,8 +168,8 @@ def donor_summary_snapshot(*, donor: Donor, start: dt.date, end: dt.date, curren
                 "output_id": f.output_id,
                 "title": f.output_title,
                 "programme": f.programme_name,
-                "kind": Output.Kind(f.kind).label,
-                "status": Output.Status(f.status).label,
+                "kind": str(Output.Kind(f.kind).label),  # a lazy label now (translated)
+                "status": str(Output.Status(f.status).label),
                 "start_date": day(f.start_date),
                 "end_date": day(f.end_date),
                 "donor_amount": money(f.donor_amount, base),

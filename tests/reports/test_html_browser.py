@@ -11,12 +11,15 @@ from django.urls import reverse
 
 from delivery.links import delivery_token
 from delivery.models import Delivery, DownloadLog
+from donors.models import Donor
+from reports.models import ReportRun
+from reports.services import report_run_generate
 from tests.backoffice.test_accessibility import readable
 from tests.browser import chromium, signed_in_page
 from tests.conftest import demo_database_copy
 from tests.factories import PASSWORD
 from tests.reports.conftest import funding_add
-from tests.reports.html_pages import runs_made
+from tests.reports.html_pages import END, START, runs_made
 
 PHONE = {"width": 390, "height": 844}
 # How wide the page is; a wide table scrolls inside its own box (.scroll) rather than the page.
@@ -40,6 +43,12 @@ def visited(browser, live_server, demo_database, django_db_blocker):
         summary = runs["donor_summary"]
         contact = summary.donor.contacts.first()
         delivery = Delivery.objects.create(run=summary, contact=contact, email=contact.email)
+        # A French-speaking donor's summary (seed_demo's, Donor.language).
+        french = ReportRun.objects.create(
+            kind="donor_summary", donor=Donor.objects.filter(language="fr").order_by("ref").first(),
+            period_start=START, period_end=END, requested_by=user,
+        )  # fmt: skip
+        runs["donor_summary_fr"] = report_run_generate(run_id=french.pk)
         urls = {kind: reverse("reports:run_html", args=[run.pk]) for kind, run in runs.items()}
         donor_url = reverse("delivery:report", args=[delivery_token(delivery.pk)])
         csp, found = [], {}
@@ -65,15 +74,15 @@ def _visit(page, axe, url):
     page.set_viewport_size(PHONE)
     width = page.evaluate(WIDTH)
     page.set_viewport_size({"width": 1366, "height": 900})
-    return response.status, violations, width
+    return response.status, violations, width, page.evaluate("document.documentElement.lang")
 
 
-PAGES = ["donor_summary", "portfolio", "output_statement", "donor link"]
+PAGES = ["donor_summary", "donor_summary_fr", "portfolio", "output_statement", "donor link"]
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_the_html_version_answers_and_axe_finds_no_violation(visited, name):
-    status, violations, _ = visited[0][name]
+    status, violations, *_ = visited[0][name]
     assert status == 200
     assert violations == [], "axe-core found:\n" + "\n".join(violations)
 
@@ -85,3 +94,9 @@ def test_the_html_version_fits_a_phone(visited, name):
 
 def test_the_donors_view_is_logged(visited):
     assert visited[0]["logged views"] == 1
+
+
+def test_the_french_summary_says_it_is_french_and_the_others_english(visited):
+    languages = {name: visited[0][name][3] for name in PAGES}
+    assert languages == {"donor_summary": "en-GB", "donor_summary_fr": "fr", "portfolio": "en-GB",
+                         "output_statement": "en-GB", "donor link": "en-GB"}  # fmt: skip

@@ -88,6 +88,8 @@ DONORS = [
     ("UN Trust Fund for Child Safety Online", "intergovernmental", "US", "USD", True),
     ("Dr. Amara Okafor", "individual", "NG", "GBP", False),
 ]
+# The French-speaking donors, sent their summaries in French (Donor.language).
+FRENCH_SPEAKING = {"Lumen Streaming SA", "Fondation Aurore"}
 
 # Units of GBP per unit, at 2021-01-01; each month walks a little.
 RATE_START = {
@@ -225,6 +227,7 @@ class Command(BaseCommand):
                     kind=kind,
                     country=country,
                     preferred_currency=currency,
+                    language="fr" if name in FRENCH_SPEAKING else "en-gb",
                     publicly_acknowledged=public,
                     created_at=self.now,
                 )
