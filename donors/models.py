@@ -16,6 +16,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from backoffice.db import ledger_triggers
@@ -887,9 +888,9 @@ class SoftCredit(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ON_BEHALF = "on_behalf", "Paid on behalf of"
-        MATCHED = "matched", "Matched"
-        POOLED_MEMBER = "pooled_member", "Pooled fund member"
+        ON_BEHALF = "on_behalf", gettext_lazy("Paid on behalf of")
+        MATCHED = "matched", gettext_lazy("Matched")
+        POOLED_MEMBER = "pooled_member", gettext_lazy("Pooled fund member")
 
     donation = models.ForeignKey(Donation, on_delete=models.PROTECT, related_name="soft_credits")
     donor = models.ForeignKey(

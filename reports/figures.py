@@ -425,7 +425,7 @@ def _output_spend(output_ids: list[int], end: dt.date) -> list[dict]:
 
 # Soft credits: whose name a donor's summary may show ------------------------------------------
 
-ANOTHER_DONOR = "Another donor"
+ANOTHER_DONOR = gettext_noop("Another donor")
 
 
 def soft_credit_party(other: Donor, group_ids: set[int]) -> str:
@@ -433,7 +433,7 @@ def soft_credit_party(other: Donor, group_ids: set[int]) -> str:
     publicly acknowledged or in the same donor group (a government and its agency, a company and
     its foundation, a pooled fund and its members know each other's giving); else "Another donor".
     The same rule as co-funders: a donor never learns an unacknowledged donor's name from a report."""
-    return other.name if other.publicly_acknowledged or other.pk in group_ids else ANOTHER_DONOR
+    return other.name if other.publicly_acknowledged or other.pk in group_ids else _(ANOTHER_DONOR)
 
 
 def soft_credit_sections(*, donor: Donor, start: dt.date, end: dt.date) -> dict:
@@ -457,7 +457,7 @@ def soft_credit_sections(*, donor: Donor, start: dt.date, end: dt.date) -> dict:
                 {
                     "received_on": day(c.donation.received_on),
                     "payer": soft_credit_party(c.donation.donor, group_ids),
-                    "kind": SoftCredit.Kind(c.kind).label,
+                    "kind": str(SoftCredit.Kind(c.kind).label),
                     "amount": money(c.amount, c.donation.currency),
                     "base": money(c.base_amount, base),
                 }
@@ -471,7 +471,7 @@ def soft_credit_sections(*, donor: Donor, start: dt.date, end: dt.date) -> dict:
                     "received_on": day(c.donation.received_on),
                     "reference": c.donation.reference,
                     "credited_to": soft_credit_party(c.donor, group_ids),
-                    "kind": SoftCredit.Kind(c.kind).label,
+                    "kind": str(SoftCredit.Kind(c.kind).label),
                     "amount": money(c.amount, c.donation.currency),
                     "donation_amount": money(c.donation.amount, c.donation.currency),
                     "base": money(c.base_amount, base),

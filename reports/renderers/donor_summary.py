@@ -331,7 +331,13 @@ class DonorSummaryRenderer(ReportRenderer):
                     "small",
                 ),
                 self.table(
-                    [_("Received"), _("Paid by"), _("Kind"), _("Amount"), _("%s as posted") % s["base_currency"]],
+                    [
+                        _("Received"),
+                        _("Paid by"),
+                        _("Kind"),
+                        _("Amount"),
+                        _("%(currency)s as posted") % {"currency": s["base_currency"]},
+                    ],
                     rows,
                     [24 * mm, 50 * mm, 30 * mm, 34 * mm, 34 * mm],
                     numeric=(3, 4),
