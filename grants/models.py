@@ -64,16 +64,19 @@ class Programme(models.Model):
         "sector (DAC 5-digit code)",
         max_length=5,
         default=DEFAULT_SECTOR,
-        validators=[validate_dac_sector],
+        validators=[validate_plain_text, validate_dac_sector],
         help_text="The OECD DAC purpose code published to IATI; 15160 (Human rights) covers child protection.",
     )
     recipient_country = CountryField(
-        blank=True, help_text="Where the programme works, if in one country; blank for a regional or global programme."
+        blank=True,
+        validators=[validate_plain_text],
+        help_text="Where the programme works, if in one country; blank for a regional or global programme.",
     )
     recipient_region = models.CharField(
         max_length=3,
         choices=RecipientRegion.choices,
         default=RecipientRegion.DEVELOPING_UNSPECIFIED,
+        validators=[validate_plain_text],
         help_text="Published to IATI when no recipient country is given.",
     )
 

@@ -16,10 +16,14 @@ from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 
 from delivery.models import Delivery, Mailing, ReminderSent
-from donors.models import Contact, DonationBatch, Donor, DonorMerge
+from donors.models import Contact, Donation, DonationBatch, Donor, DonorMerge
+from donors.services import soft_credit_create
 from journals.services import journal_export
+from privacy.erasure import erasure_request
 from privacy.models import SubjectAccessRequest
 from reports.models import ReportRun
+from spending.models import Agreement
+from spending.services import variance_explanation_save
 from tests.browser import chromium, signed_in_page
 from tests.conftest import demo_database_copy
 from tests.factories import PASSWORD
@@ -78,6 +82,15 @@ def records_the_system_writes(by) -> None:
     # A journal export of one posted batch (seed_demo makes the account map).
     batch = DonationBatch.objects.filter(status=DonationBatch.Status.POSTED).order_by("pk").first()
     journal_export(format="xero", batch_ids=[batch.pk], by=by)
+    # A soft credit, a variance explanation and an erasure request that waits for its second person.
+    gift = Donation.objects.filter(status="posted", reversal_of__isnull=True, reversed_by__isnull=True).first()
+    soft_credit_create(donation=gift, donor=second if gift.donor_id != second.pk else first, kind="matched", by=by)
+    agreement = Agreement.objects.order_by("pk").first()
+    variance_explanation_save(
+        agreement=agreement, start=agreement.start_date, end=agreement.end_date, line_code="1.2",
+        text="Travel rose with the second regional workshop.", by=by,
+    )  # fmt: skip
+    erasure_request(by=by, reason="Asked by email on 1 December 2025.", contact=contact)
 
 
 def pages(user) -> list[str]:

@@ -58,7 +58,8 @@ def test_notes_may_hold_tabs_and_line_breaks_but_no_other_control_character(db):
 def test_the_admin_form_names_the_field(db, client):
     client.force_login(role_user("Programme"))
     response = client.post(
-        reverse("admin:grants_programme_add"), {"code": "P-1", "name": "Bad\x01name", "description": ""}
+        reverse("admin:grants_programme_add"),
+        {"code": "P-1", "name": "Bad\x01name", "description": "", "sector": "15160", "recipient_region": "998"},
     )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {
