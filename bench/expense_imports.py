@@ -1,10 +1,10 @@
 """Expense import throughput and memory. Prints one JSON line per figure: {"name","value","unit"}.
 
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/fundtrace_bench_expenses \\
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/fundtrace_bench_expense_imports \\
         .venv/bin/python bench/expense_imports.py [--rows 100000]
 
 It never touches the configured database: it works in BENCH_DATABASE_URL if set, else in a
-database of its own on the local PostgreSQL (BENCH_POSTGRES; `fundtrace_bench_expenses`, created if
+database of its own on the local PostgreSQL (BENCH_POSTGRES; `fundtrace_bench_expense_imports`, created if
 missing). There it creates the tables (migrate), agreements with approved budgets and rates, a
 generated expense CSV under bench/data/ (one row in ten split over two agreements by `share`,
 one in five in another currency than its agreement's), then measures, each on empty expense tables:
@@ -39,7 +39,7 @@ os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")  # DEBUG off: no qu
 
 from bench._common import POSTGRES, database_ensure  # noqa: E402
 
-os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"{POSTGRES}/fundtrace_bench_expenses"
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"{POSTGRES}/fundtrace_bench_expense_imports"
 database_ensure(os.environ["DATABASE_URL"])
 
 RUNS = int(os.environ.get("BENCH_IMPORT_RUNS", "3"))

@@ -28,7 +28,7 @@ LEDGER_1M = {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_1m", "BENCH_DONO
              "BENCH_DONATIONS": "1000000"}  # fmt: skip
 DEFAULTS = {
     "imports.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_imports"},
-    "expense_imports.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_expenses"},
+    "expense_imports.py": {"BENCH_DATABASE_URL": f"{POSTGRES}/fundtrace_bench_expense_imports"},
     "reports.py": LEDGER_1M,
     "dashboard.py": {
         **LEDGER_1M,
