@@ -22,8 +22,10 @@ run: install
 	@echo "Fundtrace back office: http://127.0.0.1:$(PORT)/admin/"
 	DEBUG=1 SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# Three processes on two cores, as tests wait on PostgreSQL and Chromium; worksteal hands queued tests
+# to an idle process, so the slow browser tests at the end do not leave one waiting.
 test: install
-	$(VENV)/bin/pytest -n auto
+	$(VENV)/bin/pytest -n 3 --dist worksteal
 
 lint: install
 	$(VENV)/bin/ruff check .
