@@ -2,7 +2,11 @@
 
 import json
 import os
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 # The local PostgreSQL server the benchmarks work on, in databases of their own.
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
@@ -84,3 +88,36 @@ def ledger_ready(donors: int, donations: int) -> None:
     reset_queries()  # seeding with DEBUG on fills the query log, and counting in a full log gives 0
     emit("donations", Donation.objects.count(), "rows")
     emit("donors", Donor.objects.count(), "rows")
+
+
+# The import benchmarks (imports.py, expense_imports.py) ---------------------------------------
+
+
+def rates(name: str, rows: int, run, *, runs: int, emit=emit) -> float:
+    """Time `run()` (which cleans up and returns its own seconds) `runs` times; print the median
+    rows/s, and for more than one run the slowest and fastest too. Returns the median."""
+    samples = sorted(rows / run() for _ in range(runs))
+    median = statistics.median(samples)
+    emit(name, median, "rows/s")
+    if runs > 1:
+        emit(f"{name}_slowest", samples[0], "rows/s")
+        emit(f"{name}_fastest", samples[-1], "rows/s")
+    return median
+
+
+def import_peak_rss(kind: str, path: Path, rows: int, *, prefix: str, emit=emit) -> None:
+    """Peak RSS (ru_maxrss) and rows/s, start-up included, of `manage.py import_data KIND PATH --post`
+    in a fresh process."""
+    code = (
+        "import resource, sys, django, os\n"
+        "django.setup()\n"
+        "from django.core.management import call_command\n"
+        f"call_command('import_data', {kind!r}, {str(path)!r}, '--post', verbosity=0)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)  # noqa: S603
+    elapsed = time.perf_counter() - started
+    emit(f"{prefix}_peak_rss_{rows}_rows", int(out.stdout.strip().splitlines()[-1]) / 1024, "MB")
+    emit(f"{prefix}_subprocess_{rows}_rows_per_s", rows / elapsed, "rows/s (incl. startup)")

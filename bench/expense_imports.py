@@ -23,8 +23,6 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
-import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -37,7 +35,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")  # DEBUG off: no query log
 
 
-from bench._common import POSTGRES, database_ensure  # noqa: E402
+from bench._common import POSTGRES, database_ensure, import_peak_rss, rates  # noqa: E402
 
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"{POSTGRES}/fundtrace_bench_expense_imports"
 database_ensure(os.environ["DATABASE_URL"])
@@ -143,16 +141,6 @@ def clean():
             cursor.execute(f"TRUNCATE {table} CASCADE")
 
 
-def rates(name: str, rows: int, run) -> float:
-    samples = sorted(rows / run() for _ in range(RUNS))
-    median = statistics.median(samples)
-    emit(name, median, "rows/s")
-    if RUNS > 1:
-        emit(f"{name}_slowest", samples[0], "rows/s")
-        emit(f"{name}_fastest", samples[-1], "rows/s")
-    return median
-
-
 def bench_fundtrace(path: Path, rows: int) -> float:
     from transfers.engine import import_run
     from transfers.files import open_table
@@ -167,7 +155,7 @@ def bench_fundtrace(path: Path, rows: int) -> float:
         assert outcome.ok and outcome.new == rows, [str(e) for e in outcome.errors[:5]]
         return elapsed
 
-    return rates(f"fundtrace_expense_import_{rows}_rows_per_s", rows, run)
+    return rates(f"fundtrace_expense_import_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
 
 
 def bench_copy(path: Path, rows: int) -> float:
@@ -193,7 +181,7 @@ def bench_copy(path: Path, rows: int) -> float:
                     copy.write_row((r[0], r[1], r[2], r[3], r[4], r[5], r[6], "", "", "", "draft", now))
         return time.perf_counter() - started
 
-    return rates(f"postgres_copy_expenses_{rows}_rows_per_s", rows, run)
+    return rates(f"postgres_copy_expenses_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
 
 
 def bench_copy_with_charges(path: Path, rows: int) -> float:
@@ -237,23 +225,7 @@ def bench_copy_with_charges(path: Path, rows: int) -> float:
                     copy.write_row(charge)
         return time.perf_counter() - started
 
-    return rates(f"postgres_copy_expenses_and_charges_{rows}_rows_per_s", rows, run)
-
-
-def peak_rss(path: Path, rows: int):
-    clean()
-    code = (
-        "import resource, sys, django, os\n"
-        "django.setup()\n"
-        "from django.core.management import call_command\n"
-        f"call_command('import_data', 'expenses', {str(path)!r}, '--post', verbosity=0)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-    )
-    started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    elapsed = time.perf_counter() - started
-    emit(f"expense_import_peak_rss_{rows}_rows", int(out.stdout.strip().splitlines()[-1]) / 1024, "MB")
-    emit(f"expense_import_subprocess_{rows}_rows_per_s", rows / elapsed, "rows/s (incl. startup)")
+    return rates(f"postgres_copy_expenses_and_charges_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
 
 
 def main():
@@ -268,7 +240,8 @@ def main():
     emit(f"expense_import_vs_copy_{args.rows}_rows", fundtrace / copy, "ratio (target >= 0.3)")
     both = bench_copy_with_charges(path, args.rows)
     emit(f"expense_import_vs_copy_with_charges_{args.rows}_rows", fundtrace / both, "ratio")
-    peak_rss(path, args.rows)
+    clean()
+    import_peak_rss("expenses", path, args.rows, prefix="expense_import", emit=emit)
     clean()
     emit("load_average_1m_end", round(os.getloadavg()[0], 2), "load")
 

@@ -20,8 +20,6 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
-import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -34,7 +32,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")  # DEBUG off: no query log
 
 
-from bench._common import POSTGRES, database_ensure  # noqa: E402
+from bench._common import POSTGRES, database_ensure, import_peak_rss, rates  # noqa: E402
 
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"{POSTGRES}/fundtrace_bench_imports"
 database_ensure(os.environ["DATABASE_URL"])
@@ -116,16 +114,6 @@ def clean():
             cursor.execute(f"TRUNCATE {table} CASCADE")
 
 
-def rates(name: str, rows: int, run) -> None:
-    """Time `run()` (which returns its own seconds) RUNS times on a clean table; print the median
-    rows/s, and for more than one run the slowest and fastest too."""
-    samples = sorted(rows / run() for _ in range(RUNS))
-    emit(name, statistics.median(samples), "rows/s")
-    if RUNS > 1:
-        emit(f"{name}_slowest", samples[0], "rows/s")
-        emit(f"{name}_fastest", samples[-1], "rows/s")
-
-
 def bench_fundtrace(path: Path, rows: int):
     from transfers.engine import import_run
     from transfers.files import open_table
@@ -140,7 +128,7 @@ def bench_fundtrace(path: Path, rows: int):
         assert outcome.ok and outcome.new == rows, outcome.errors[:5]
         return elapsed
 
-    rates(f"fundtrace_import_{rows}_rows_per_s", rows, run)
+    rates(f"fundtrace_import_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
 
 
 def bench_stock(path: Path, subset: int):
@@ -208,7 +196,7 @@ def bench_bulk_create(path: Path, rows: int):
             Donation.objects.bulk_create(objs, batch_size=2000)
         return time.perf_counter() - started
 
-    rates(f"plain_bulk_create_{rows}_rows_per_s", rows, run)
+    rates(f"plain_bulk_create_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
 
 
 def bench_copy(path: Path, rows: int):
@@ -233,23 +221,7 @@ def bench_copy(path: Path, rows: int):
                     copy.write_row((r[0], ids[r[1]], r[2], r[3], r[4], r[5], r[8], "draft", "", now))
         return time.perf_counter() - started
 
-    rates(f"postgres_copy_{rows}_rows_per_s", rows, run)
-
-
-def peak_rss(path: Path, rows: int):
-    clean()
-    code = (
-        "import resource, sys, django, os\n"
-        "django.setup()\n"
-        "from django.core.management import call_command\n"
-        f"call_command('import_data', 'donations', {str(path)!r}, '--post', verbosity=0)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-    )
-    started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    elapsed = time.perf_counter() - started
-    emit(f"import_peak_rss_{rows}_rows", int(out.stdout.strip().splitlines()[-1]) / 1024, "MB")
-    emit(f"import_subprocess_{rows}_rows_per_s", rows / elapsed, "rows/s (incl. startup)")
+    rates(f"postgres_copy_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
 
 
 def main():
@@ -265,9 +237,11 @@ def main():
     bench_stock(path, args.stock_subset)
     bench_bulk_create(path, args.rows)
     bench_copy(path, args.rows)
-    peak_rss(path, args.rows)
+    clean()
+    import_peak_rss("donations", path, args.rows, prefix="import", emit=emit)
     if not args.no_million:
-        peak_rss(generate(1_000_000), 1_000_000)
+        clean()
+        import_peak_rss("donations", generate(1_000_000), 1_000_000, prefix="import", emit=emit)
     clean()
     emit("load_average_1m_end", round(os.getloadavg()[0], 2), "load")
 
