@@ -133,6 +133,7 @@ def clean():
     # The ledger tables refuse TRUNCATE; this database is the benchmark's own, emptied between runs.
     with pgtrigger.ignore(*truncate_guards()), connection.cursor() as cursor:
         for table in (
+            "spending_postedchargedaytotal",
             "spending_historicalexpensecharge",
             "spending_expensecharge",
             "spending_historicalexpense",

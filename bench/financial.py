@@ -158,7 +158,7 @@ def main():
     emit("financial_request_to_pdf_p95", round(p95(requests), 1), "ms")
     emit("financial_snapshot_median", round(statistics.median(snapshots), 1), "ms")
     emit("financial_render_only_median", round(statistics.median(renders), 1), "ms")
-    # The one SQL aggregate over the posted charges that budget_vs_actual makes (the request makes two: its check
+    # The one SQL aggregate over the charges' kept totals that budget_vs_actual makes (the request makes two: its check
     # that every flagged line is explained, then the snapshot).
     emit("financial_actual_sums_sql_median", round(statistics.median(sums), 1), "ms")
     emit("financial_xlsx_median", round(statistics.median(timed(lambda: financial_workbook(ready), 10)), 1), "ms")

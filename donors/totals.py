@@ -19,6 +19,8 @@ from django.db import connection, transaction
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncYear
 
+from backoffice.totals import totals_upsert
+
 from .models import Donation, PostedDayTotal, PostedDonorMonthTotal, PostedDonorYearTotal
 
 
@@ -60,7 +62,7 @@ def _totals_add(donations: QuerySet, day_model, month_model, year_model) -> None
     by_day = posted.values(k_day=F("received_on"), k_currency=F("currency")).annotate(
         k_count=Count("*"), k_amount=Sum("amount"), k_base=Sum("base_amount")
     )
-    _upsert(
+    totals_upsert(
         day_model,
         by_day,
         keys={"received_on": "k_day", "currency": "k_currency"},
@@ -74,34 +76,12 @@ def _donor_totals_add(posted: QuerySet, month_model, year_model) -> None:
         by_donor = posted.values(k_donor=F("donor_id"), k_period=truncate("received_on")).annotate(
             k_count=Count("*"), k_base=Sum("base_amount")
         )
-        _upsert(
+        totals_upsert(
             model,
             by_donor,
             keys={"donor_id": "k_donor", period: "k_period"},
             sums={"count": "k_count", "base_amount": "k_base"},
         )
-
-
-def _upsert(model, groups: QuerySet, *, keys: dict[str, str], sums: dict[str, str]) -> None:
-    """INSERT the grouped rows of `groups` into `model`; where a key exists, add the sums to it.
-
-    Column names come from the models' _meta and the aliases above; values are parameters.
-    Rows go in key order, so two transactions adding to the same totals lock them in one order.
-    """
-    q = connection.ops.quote_name
-    table = q(model._meta.db_table)
-    columns = {name: q(model._meta.get_field(name).column) for name in [*keys, *sums]}
-    select, params = groups.query.sql_with_params()
-    aliases = ", ".join(f"g.{q(alias)}" for alias in [*keys.values(), *sums.values()])
-    order = ", ".join(f"g.{q(alias)}" for alias in keys.values())
-    added = ", ".join(f"{columns[n]} = {table}.{columns[n]} + excluded.{columns[n]}" for n in sums)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns.values())}) "  # noqa: S608
-        f"SELECT {aliases} FROM ({select}) g WHERE true ORDER BY {order} "
-        f"ON CONFLICT ({', '.join(columns[n] for n in keys)}) DO UPDATE SET {added}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 class PostedSums:
@@ -158,7 +138,7 @@ class PostedSums:
 
 
 def _upsert_groups(model, keys: list[str], sums: list[str], groups: dict[tuple, list]) -> tuple[str, list]:
-    """Like `_upsert`, with the groups given as {key tuple: [sums]}: the statement, and its
+    """Like `backoffice.totals.totals_upsert`, with the groups given as {key tuple: [sums]}: the statement, and its
     parameters (one array per column)."""
     q = connection.ops.quote_name
     table = q(model._meta.db_table)

@@ -19,7 +19,14 @@ from simple_history.models import HistoricalRecords
 from backoffice.db import ledger_triggers
 from backoffice.money import format_money, money_places_errors
 from backoffice.text import validate_notes_text, validate_plain_text
-from donors.models import ImmutableQuerySet, ImmutableRecordError, currency_field, money_field, rate_field
+from donors.models import (
+    ImmutableQuerySet,
+    ImmutableRecordError,
+    currency_field,
+    money_field,
+    rate_field,
+    total_field,
+)
 
 PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
 
@@ -421,6 +428,35 @@ class ExpenseCharge(models.Model):
         if self._locked():
             raise ImmutableRecordError("The charges of a posted expense cannot be deleted; reverse the expense.")
         return super().delete(*args, **kwargs)
+
+
+class PostedChargeDayTotal(models.Model):
+    """Posted charges (reversals included) summed per agreement, budget line, day incurred and the
+    expense's currency: `amount` in that currency, `base_amount` and `spot_amount` as frozen at posting.
+
+    Derived from the ledger and kept in step by `spending.totals.charge_totals_add`, called by every
+    path that posts expenses; `charge_totals_rebuild` recomputes it from the ledger. Budget against
+    actual reads these rows instead of every charge.
+    """
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="+")
+    line = models.ForeignKey(BudgetLine, on_delete=models.CASCADE, related_name="+")
+    incurred_on = models.DateField()
+    currency = currency_field()
+    count = models.IntegerField(default=0)
+    amount = total_field()
+    base_amount = total_field()
+    spot_amount = total_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "line", "incurred_on", "currency"], name="posted_charge_day_total_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.incurred_on} {self.line_id} {self.currency}: {self.count} posted, {self.amount} {self.currency}"
 
 
 class AuditPack(models.Model):

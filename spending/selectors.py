@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from backoffice.money import RATE_PLACES, format_money, money_round
 from donors.models import Donation
 
-from .models import Agreement, BudgetLine, BudgetVersion, ExpenseCharge, VarianceExplanation
+from .models import Agreement, BudgetLine, BudgetVersion, ExpenseCharge, PostedChargeDayTotal, VarianceExplanation
 from .services import conversion_method
 
 ZERO = Decimal("0.00")
@@ -202,12 +202,10 @@ def average_rate(agreement: Agreement, *, end: dt.date) -> Decimal | None:
 
 
 def _actual_rows(agreement_ids, *, start: dt.date, end: dt.date) -> list[dict]:
-    same = Q(expense__currency=F("agreement__currency"))
-    period = Q(expense__incurred_on__gte=start)
+    same = Q(currency=F("agreement__currency"))
+    period = Q(incurred_on__gte=start)
     return list(
-        ExpenseCharge.objects.filter(
-            agreement_id__in=list(agreement_ids), expense__status="posted", expense__incurred_on__lte=end
-        )
+        PostedChargeDayTotal.objects.filter(agreement_id__in=list(agreement_ids), incurred_on__lte=end)
         .order_by()
         .values("agreement_id", "line__code", "line__indirect_eligible")
         .annotate(
@@ -223,10 +221,10 @@ def _actual_rows(agreement_ids, *, start: dt.date, end: dt.date) -> list[dict]:
 
 
 def actual_rows(agreement: Agreement, *, start: dt.date, end: dt.date) -> list[dict]:
-    """Posted charges to the agreement incurred by `end`, summed in SQL per line code and eligibility
-    for the indirect base: in the period and to date, each split into the part already in the
-    agreement's currency (`same_*`), the base-currency amounts of the rest (`base_*`), and the spot
-    amounts frozen at posting (`spot_*`)."""
+    """Posted charges to the agreement incurred by `end`, summed in SQL from their kept totals
+    (`PostedChargeDayTotal`) per line code and eligibility for the indirect base: in the period and
+    to date, each split into the part already in the agreement's currency (`same_*`), the
+    base-currency amounts of the rest (`base_*`), and the spot amounts frozen at posting (`spot_*`)."""
     return _actual_rows([agreement.pk], start=start, end=end)
 
 

@@ -23,6 +23,7 @@ from grants.models import Output
 from grants.services import obligations_generate
 
 from .models import Agreement, BudgetLine, BudgetVersion, Expense, ExpenseCharge, VarianceExplanation
+from .totals import charge_totals_add
 
 HUNDRED = Decimal(100)
 
@@ -423,6 +424,7 @@ def expense_post(*, expense: Expense, by) -> Expense:
     expense.posted_at = timezone.now()
     expense.posted_by = by
     expense.save()
+    charge_totals_add(expense_ids=[expense.pk])
     return expense
 
 
@@ -467,6 +469,7 @@ def expense_reverse(*, expense: Expense, by, reason: str, on: dt.date | None = N
     reversal.posted_at = timezone.now()
     reversal.posted_by = by
     reversal.save()
+    charge_totals_add(expense_ids=[reversal.pk])
     return reversal
 
 
@@ -603,6 +606,8 @@ class ExpensesBulk:
             self.now,
             self.by_id,
         )
+        if self.post:
+            charge_totals_add(expense_ids=ids)
 
 
 class _BulkCharge(NamedTuple):
