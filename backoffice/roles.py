@@ -110,7 +110,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _view("grants", _GRANT_MODELS)
         | _view("spending", _SPENDING_MODELS)
         | _AUDIT_PACK
-        | {"reports.view_reportrun"}
+        # Reads and downloads every report (PDF, workbook, HTML version); never generates or submits one.
+        | {"reports.view_reportrun", "reports.download_report"}
         | _view("delivery", _DELIVERY_MODELS)
         | {"iati.download_iati"}
         | {"transfers.view_importjob"}

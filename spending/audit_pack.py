@@ -23,6 +23,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import logging
 
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
@@ -38,6 +39,8 @@ from donors.models import Donation
 
 from .models import Agreement, AuditPack, BudgetLine, BudgetVersion, Expense, ExpenseCharge
 from .selectors import actual_rows, budget_vs_actual, converted, received_under
+
+logger = logging.getLogger(__name__)
 
 FILES = __doc__.split("The ZIP holds", 1)[1].split(":\n", 1)[1]
 
@@ -542,14 +545,31 @@ def audit_pack_request(*, agreement: Agreement, start: dt.date, end: dt.date, by
 
 
 def audit_pack_make(*, pack_id: int) -> AuditPack:
-    """Make a pack's ZIP; safe to run twice (a finished pack is left as it is)."""
+    """Make a queued or failed pack's ZIP. Running it again on a done pack does nothing.
+
+    The claim is a conditional update, so two workers given the same pack cannot both make it; a
+    failure marks the pack failed with its error, and the next run makes it again.
+    """
+    claimed = AuditPack.objects.filter(
+        pk=pack_id, status__in=[AuditPack.Status.QUEUED, AuditPack.Status.FAILED]
+    ).update(status=AuditPack.Status.RUNNING, error="", finished_at=None)
     pack = AuditPack.objects.select_related("agreement__pledge__donor").get(pk=pack_id)
-    if pack.status != AuditPack.Status.QUEUED:
+    if not claimed:
         return pack
-    files = audit_pack_files(pack.agreement, start=pack.period_start, end=pack.period_end, made_at=pack.requested_at)
-    data = zip_bytes(files, made_at=pack.requested_at)
-    pack.file.save(pack.filename, ContentFile(data), save=False)
-    pack.sha256, pack.status = hashlib.sha256(data).hexdigest(), AuditPack.Status.DONE
-    pack.finished_at = timezone.now()
-    pack.save()
+    try:
+        with transaction.atomic():  # a database error in here still lets the pack be marked failed
+            files = audit_pack_files(
+                pack.agreement, start=pack.period_start, end=pack.period_end, made_at=pack.requested_at
+            )
+        data = zip_bytes(files, made_at=pack.requested_at)
+        pack.file.save(pack.filename, ContentFile(data), save=False)
+        pack.sha256, pack.status = hashlib.sha256(data).hexdigest(), AuditPack.Status.DONE
+        pack.finished_at = timezone.now()
+        pack.save()
+    except Exception as exc:
+        logger.exception("Audit pack %s failed", pack_id)
+        AuditPack.objects.filter(pk=pack_id).update(
+            status=AuditPack.Status.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
+        )
+        pack.refresh_from_db()
     return pack

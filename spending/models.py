@@ -461,10 +461,12 @@ class PostedChargeDayTotal(models.Model):
 
 class AuditPack(models.Model):
     """An auditor's pack for one agreement and period: a ZIP made in the background on private
-    storage (spending/audit_pack.py), downloaded from the agreement's admin page."""
+    storage (spending/audit_pack.py), downloaded from the agreement's admin page. A pack whose making
+    failed says why (`error`) and can be made again."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Being made"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Being made"
         DONE = "done", "Ready"
         FAILED = "failed", "Failed"
 

@@ -2,6 +2,7 @@
 checked against a hand-written permission matrix: allowed (below 400) or refused (403, nothing changed)."""
 
 import datetime as dt
+import importlib
 from decimal import Decimal
 
 import pytest
@@ -135,6 +136,22 @@ ACTIONS = {
     ("journals.ledgerbatch", "export_xero"): {F},
     ("journals.ledgerbatch", "export_quickbooks"): {F},
     ("journals.ledgerbatch", "export_generic"): {F},
+}
+
+
+# The reports and dashboard pages outside the admin (backoffice.access.PageAccess), and who opens them.
+# Leadership and the Auditor read everything and export: the Auditor reads and downloads every report
+# (PDF, workbook, HTML version) but never asks for one nor submits one to a funder.
+REPORT_PAGES = {
+    "reports.views.REPORTS": {F, L, A},
+    "reports.views.REPORT_REQUEST": {F, L},
+    "reports.views.REPORT_PDF": {F, L, A},
+    "reports.views.REPORT_XLSX": {F, L, A},
+    "reports.views.REPORT_HTML": {F, L, A},
+    "reports.views.REPORT_SUBMIT": {F, L},
+    "dashboard.views.DASHBOARD": {F, L, A},
+    "dashboard.views.PORTFOLIO_PDF": {F, L},
+    "dashboard.views.PORTFOLIO_PDF_STATUS": {F, L, A},
 }
 
 
@@ -452,3 +469,12 @@ def test_groups_hold_exactly_the_role_permissions(db):
         # removed, its history kept; donors.services.soft_credit_remove).
         deletable = {"contact", "softcredit"}
         assert not any(p.split(".")[1].startswith("delete_") and p.split("_", 1)[1] not in deletable for p in held)
+
+
+@pytest.mark.parametrize("page", sorted(REPORT_PAGES))
+def test_report_pages_open_to_the_roles_of_the_spec(db, page):
+    """Each role's user, through its group's permissions, and the roles a refusal names."""
+    module, name = page.rsplit(".", 1)
+    access = getattr(importlib.import_module(module), name)
+    opened = {role for role in roles.ROLES if access.allows(role_user(role, username=f"page-{role}"))}
+    assert opened == set(access.roles()) == REPORT_PAGES[page]

@@ -13,15 +13,15 @@ def text(response) -> str:
     return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode())))
 
 
-def test_the_auditors_refused_reports_page_says_what_it_is_and_whom_it_is_open_to(client, db):
-    client.force_login(role_user("Auditor"))
+def test_the_refused_reports_page_says_what_it_is_and_whom_it_is_open_to(client, db):
+    client.force_login(role_user("Programme"))
     response = client.get("/reports/", HTTP_REFERER="http://testserver/dashboard/")
     assert response.status_code == 403
     words = text(response)
     assert "This page is not open to you" in words
     assert "The reports page is where PDF reports" in words
-    assert "It is open to the Finance and Leadership roles and to administrators." in words
-    assert "You are signed in as auditor , with the Auditor role." in words
+    assert "It is open to the Finance, Leadership and Auditor roles and to administrators." in words
+    assert "You are signed in as programme , with the Programme role." in words
     html = response.content.decode()
     assert '<a href="http://testserver/dashboard/" id="refusal-back">Go back</a>' in html
     assert 'href="/reports/"' not in html  # no way in offered where the role is refused
@@ -51,7 +51,7 @@ def test_a_refused_admin_page_explains_itself_and_offers_the_back_office(client,
 )
 def test_go_back_never_leaves_the_site_nor_loops(client, db, referer):
     """Another site's page, or the refused page itself, is not offered as the way back."""
-    client.force_login(role_user("Auditor"))
+    client.force_login(role_user("Programme"))
     html = client.get("/reports/", HTTP_REFERER=referer).content.decode()
     assert '<a href="/admin/" id="refusal-back">Go back</a>' in html
 
@@ -65,11 +65,9 @@ def test_a_refused_post_also_explains_itself(client, db):
 
 
 def test_a_report_download_refused_names_who_may(client, db):
-    client.force_login(role_user("Auditor"))
+    client.force_login(role_user("Programme"))
     words = text(client.get("/reports/1/download/"))
-    assert (
-        "This downloads a report's PDF. It is open to the Finance and Leadership roles and to administrators." in words
-    )
+    assert "This downloads a report's PDF. It is open to the Finance, Leadership and Auditor roles" in words
 
 
 def test_a_refusal_before_the_user_is_known_still_explains_itself(client, db, settings):

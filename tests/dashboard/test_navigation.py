@@ -12,7 +12,7 @@ ALL = list(PLACES)
 EXPECTED = {
     "Finance": ALL,
     "Leadership": ALL,
-    "Auditor": ["Back office", "Dashboard"],
+    "Auditor": ALL,
     "Programme": ["Back office"],
     "administrator": ALL,
 }

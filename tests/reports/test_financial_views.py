@@ -9,7 +9,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from grants.models import ReportingObligation
-from reports.financial_xlsx import financial_workbook
+from reports.financial_xlsx import XLSX_CONTENT_TYPE, financial_workbook
 from reports.models import ReportRun
 from spending.models import VarianceExplanation
 from tests.factories import role_user
@@ -70,7 +70,7 @@ def test_the_form_asks_for_an_agreement(client, db):
 
 
 @pytest.mark.parametrize(("role", "status"), [("Finance", 200), ("Leadership", 200), ("Programme", 403),
-                                              ("Auditor", 403)])  # fmt: skip
+                                              ("Auditor", 200)])  # fmt: skip
 def test_the_workbook_download_per_role(client, run, role, status):
     login(client, role)
     response = client.get(reverse("reports:run_xlsx", args=[run.pk]))
@@ -80,6 +80,30 @@ def test_the_workbook_download_per_role(client, run, role, status):
         assert response["Content-Disposition"] == f'attachment; filename="{run.filename[:-4]}.xlsx"'
         book = load_workbook(io.BytesIO(response.content))
         assert book["Budget lines"]["A2"].value == "A1"
+
+
+def test_the_auditor_downloads_a_financial_report_but_neither_asks_for_nor_submits_one(client, run, uk):
+    login(client, "Auditor")
+    page = client.get(reverse("reports:run_list"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="report-request"' not in html and f'id="submit-{run.pk}"' not in html
+    assert reverse("reports:run_download", args=[run.pk]) in html and reverse("reports:run_xlsx", args=[run.pk]) in html
+
+    pdf = client.get(reverse("reports:run_download", args=[run.pk]))
+    assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
+    assert b"".join(pdf.streaming_content) == run.pdf.open("rb").read()
+    xlsx = client.get(reverse("reports:run_xlsx", args=[run.pk]))
+    assert (xlsx.status_code, xlsx["Content-Type"]) == (200, XLSX_CONTENT_TYPE)
+    assert xlsx.content == financial_workbook(run.snapshot)
+
+    asked = client.post(reverse("reports:run_list"), {**REQUEST, "agreement": uk.pk})
+    obligation = ReportingObligation.objects.get(pledge=uk.pledge, kind="financial", period_end=YEAR["end"])
+    submitted = client.post(reverse("reports:run_submit", args=[run.pk]), {"obligation": obligation.pk})
+    assert (asked.status_code, submitted.status_code) == (403, 403)
+    run.refresh_from_db()
+    obligation.refresh_from_db()
+    assert ReportRun.objects.count() == 1 and not run.is_frozen and obligation.status == "pending"
 
 
 def test_the_reports_page_offers_pdf_xlsx_and_submission_for_a_financial_run(client, run):

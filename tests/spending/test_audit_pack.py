@@ -151,6 +151,41 @@ def test_making_a_pack_twice_leaves_it_as_it_was(client, agreement, django_captu
     assert (again.sha256, again.file.name) == (pack.sha256, pack.file.name)
 
 
+def test_a_pack_that_fails_says_why_and_a_retry_makes_it(
+    client, agreement, django_capture_on_commit_callbacks, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise OSError("The private storage is full")
+
+    monkeypatch.setattr("spending.audit_pack.audit_pack_files", broken)
+    auditor = role_user("Auditor", username="auditor")
+    assert ask(client, auditor, agreement, django_capture_on_commit_callbacks).status_code == 302
+    pack = AuditPack.objects.get()
+    assert (pack.status, pack.error) == (AuditPack.Status.FAILED, "OSError: The private storage is full")
+    assert pack.finished_at is not None and not pack.file and not pack.sha256
+    page = client.get(reverse("admin:spending_agreement_change", args=[agreement.pk])).content.decode()
+    assert "<strong>Failed: OSError: The private storage is full</strong>" in page
+    assert "Download the ZIP" not in page
+    assert client.get(reverse("spending:audit_pack_download", args=[pack.pk])).status_code == 404
+
+    monkeypatch.undo()
+    again = audit_pack_make(pack_id=pack.pk)
+    assert (again.status, again.error) == (AuditPack.Status.DONE, "")
+    download = client.get(reverse("spending:audit_pack_download", args=[pack.pk]))
+    assert hashlib.sha256(b"".join(download.streaming_content)).hexdigest() == again.sha256
+    assert "README.txt" in unzip(again)
+
+
+def test_a_pack_being_made_is_left_to_its_worker(agreement, finance_user):
+    pack = AuditPack.objects.create(
+        agreement=agreement, period_start=START, period_end=END, requested_by=finance_user,
+        status=AuditPack.Status.RUNNING,
+    )  # fmt: skip
+    assert audit_pack_make(pack_id=pack.pk).status == AuditPack.Status.RUNNING
+    pack.refresh_from_db()
+    assert (pack.status, pack.file.name) == (AuditPack.Status.RUNNING, "")
+
+
 def test_a_period_that_ends_before_it_starts_is_refused_and_nothing_is_made(
     client, agreement, django_capture_on_commit_callbacks
 ):
