@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('spending', '0003_variance_explanations'),
+        ('spending', '0004_posted_charge_totals'),
     ]
 
     operations = [
