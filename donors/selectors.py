@@ -153,37 +153,31 @@ class PledgeAccount:
     received_base: Decimal
 
 
+ACCOUNT_FIELDS = ("currency", "total", "received", "written_off", "overpaid", "outstanding", "received_base")
+
+
+def with_received_base(pledges: QuerySet, *, end: dt.date) -> QuerySet:
+    """`pledges` (read with `pledges_at(end=end)`) annotated with `received_base`: what was received on
+    each by `end` at the base amounts posted."""
+    posted = Donation.objects.posted().filter(received_on__lte=end)
+    return pledges.annotate(received_base=sum_subquery(posted, "base_amount", "pledge"))
+
+
+def pledge_accounts(rows) -> list[PledgeAccount]:
+    """Per currency, in code order, the `PledgeAccount` of pledge rows holding `ACCOUNT_FIELDS`
+    (`with_received_base(pledges_at(end=…))`): the sums of their figures."""
+    accounts: dict[str, list[Decimal]] = {}
+    for row in rows:
+        sums = accounts.setdefault(row["currency"], [Decimal("0")] * 6)
+        for n, name in enumerate(ACCOUNT_FIELDS[1:]):
+            sums[n] += row[name]
+    return [PledgeAccount(currency, *sums) for currency, sums in sorted(accounts.items())]
+
+
 def pledge_accounts_by_currency(*, end: dt.date, queryset: QuerySet | None = None) -> list[PledgeAccount]:
     """Per currency of the pledges at `end` (`pledges_at`), in code order, their `PledgeAccount`
     at the end of that day. One query."""
-    posted = Donation.objects.posted().filter(received_on__lte=end)
-    rows = (
-        pledges_at(end=end, queryset=queryset)
-        .annotate(received_base=sum_subquery(posted, "base_amount", "pledge"))
-        .order_by()
-        .values("currency")
-        .annotate(
-            pledged_total=Sum("total"),
-            received_total=Sum("received"),
-            written_off_total=Sum("written_off"),
-            overpaid_total=Sum("overpaid"),
-            outstanding_total=Sum("outstanding"),
-            received_base_total=Sum("received_base"),
-        )
-        .order_by("currency")
-    )
-    return [
-        PledgeAccount(
-            currency=r["currency"],
-            pledged=r["pledged_total"],
-            received=r["received_total"],
-            written_off=r["written_off_total"],
-            overpaid=r["overpaid_total"],
-            outstanding=r["outstanding_total"],
-            received_base=r["received_base_total"],
-        )
-        for r in rows
-    ]
+    return pledge_accounts(with_received_base(pledges_at(end=end, queryset=queryset), end=end).values(*ACCOUNT_FIELDS))
 
 
 @dataclass(frozen=True)
