@@ -371,3 +371,15 @@ def test_only_finance_imports_expenses_and_leadership_and_auditor_export_them(sp
     assert sorted(Expense.objects.values_list("reference", "status")) == [
         ("INV-1", "draft"), ("INV-2", "draft"), ("INV-3", "draft"),
     ]  # fmt: skip
+
+
+def test_bulk_history_rows_repeat_every_field_of_their_expense_and_charge(spending_ledger, tmp_path, finance_user):
+    from tests.imports.test_writes import history_matches
+
+    run(write_file(tmp_path, "march.csv", GOOD), "--post", "--user", finance_user.username)
+    assert history_matches(Expense, finance_user) == 3
+    charge_fields = [f.attname for f in ExpenseCharge._meta.concrete_fields]
+    charges = {row["id"]: row for row in ExpenseCharge.objects.values(*charge_fields)}
+    history = ExpenseCharge.history.values(*charge_fields, "history_type", "history_user_id")
+    assert {h["id"]: {f: h[f] for f in charge_fields} for h in history} == charges
+    assert {(h["history_type"], h["history_user_id"]) for h in history} == {("+", finance_user.pk)}

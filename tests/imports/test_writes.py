@@ -192,3 +192,27 @@ def test_repeated_cells_parse_alike_and_bad_ones_are_reported_on_every_line(ledg
     recorded = dict(Donation.objects.values_list("reference", "received_on"))
     assert recorded == {f"KEPT-{i}": dt.date(2025, 3, 1 + i % 4) for i in range(8)}
     assert sorted(Donation.objects.values_list("amount", flat=True)) == sorted(Decimal(f"1{i}.50") for i in range(8))
+
+
+def history_matches(model, user) -> int:
+    """Each row of `model` has one '+' history row holding the same value in every field, written by
+    `user` when the row was made; returns how many rows were compared."""
+    fields = [f.attname for f in model._meta.concrete_fields]
+    rows = {row["id"]: row for row in model.objects.values(*fields)}
+    history = list(model.history.values(*fields, "history_type", "history_user_id", "history_date"))
+    assert sorted(h["id"] for h in history) == sorted(rows)
+    for h in history:
+        assert {f: h[f] for f in fields} == rows[h["id"]]
+        assert (h["history_type"], h["history_user_id"]) == ("+", user.pk)
+        assert abs(h["history_date"] - rows[h["id"]]["created_at"]) < dt.timedelta(seconds=5)
+    return len(history)
+
+
+def test_bulk_history_rows_repeat_every_field_of_their_donation(ledger, tmp_path, finance_user):
+    """The bulk writer (donors.services.DonationsBulk) copies each row into its history table:
+    the fields the file gave, those posting set and those left to their defaults alike."""
+    content = HEADER + "".join(f"BANK-{i},DON-0001,2025-03-0{i},{i}.25,GBP,,,,note {i}\n" for i in range(1, 6))
+    path = write_file(tmp_path, "h.csv", content)
+    call_command("import_data", "donations", path, "--post", "--user", "finance", stdout=StringIO())
+    assert history_matches(Donation, finance_user) == 5
+    assert set(Donation.history.values_list("reversal_reason", "reversal_of_id", "instalment_id")) == {("", None, None)}
