@@ -7,6 +7,7 @@ against its own currency's places (`money_places_check`), and every computed amo
 half up, to them (`money_round`).
 """
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 
 import pycountry
@@ -55,6 +56,7 @@ def minor_unit(currency: str) -> int:
         raise ValueError(f"{currency!r} is not an ISO 4217 currency with a minor unit") from None
 
 
+@functools.cache  # a function of the code alone, called for every amount an import or report rounds
 def smallest_unit(currency: str) -> Decimal:
     """One unit of the currency's last place: Decimal('1') for JPY, '0.01' for GBP, '0.001' for KWD."""
     return Decimal(1).scaleb(-minor_unit(currency))
