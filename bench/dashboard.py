@@ -38,9 +38,11 @@ SMALL_URL = os.environ.get("BENCH_SMALL_DATABASE_URL", "")
 SMALL_DONATIONS = int(os.environ.get("BENCH_SMALL_DONATIONS", str(DONATIONS // 10)))
 PERIOD = os.environ.get("BENCH_PERIOD", "start=2025-01-01&end=2025-12-31")
 
-import django  # noqa: E402
+# Loaded as a WSGI server loads it (backoffice/wsgi.py: set up, then what is loaded frozen), though
+# the requests go through Django's test client in this process.
+import backoffice.wsgi  # noqa: E402, F401, I001
 
-django.setup()
+# isort: split
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
