@@ -216,6 +216,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "transfers.tasks.import_uploads_delete_abandoned",
         "schedule": crontab(minute=45),
     },
+    # Audit packs whose worker died while making them: failed, saying so.
+    "audit-packs-fail-stuck": {
+        "task": "spending.tasks.audit_packs_fail_stuck",
+        "schedule": crontab(minute="*/15"),
+    },
     # Report runs whose worker died while generating them: failed, so they are made again.
     "report-runs-fail-stuck": {
         "task": "reports.tasks.report_runs_fail_stuck",

@@ -552,7 +552,7 @@ def audit_pack_make(*, pack_id: int) -> AuditPack:
     """
     claimed = AuditPack.objects.filter(
         pk=pack_id, status__in=[AuditPack.Status.QUEUED, AuditPack.Status.FAILED]
-    ).update(status=AuditPack.Status.RUNNING, error="", finished_at=None)
+    ).update(status=AuditPack.Status.RUNNING, error="", started_at=timezone.now(), finished_at=None)
     pack = AuditPack.objects.select_related("agreement__pledge__donor").get(pk=pack_id)
     if not claimed:
         return pack
@@ -573,3 +573,14 @@ def audit_pack_make(*, pack_id: int) -> AuditPack:
         )
         pack.refresh_from_db()
     return pack
+
+
+def audit_packs_fail_stuck(*, older_than: dt.timedelta) -> int:
+    """Fail the packs still being made longer after their claim than a making task may run: their
+    worker stopped or was killed, and nobody will finish them. A failed pack says why, and the task
+    run again makes it."""
+    return AuditPack.objects.filter(status=AuditPack.Status.RUNNING, started_at__lt=timezone.now() - older_than).update(
+        status=AuditPack.Status.FAILED,
+        error=f"No worker finished this pack within {older_than} (it stopped or was killed). Ask for it again.",
+        finished_at=timezone.now(),
+    )

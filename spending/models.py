@@ -478,6 +478,7 @@ class AuditPack(models.Model):
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.QUEUED, validators=[validate_plain_text]
     )
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     file = models.FileField(upload_to="audit-packs/", blank=True)
     sha256 = models.CharField("SHA-256 of the file", max_length=64, blank=True)

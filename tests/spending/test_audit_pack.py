@@ -210,3 +210,33 @@ def test_access_per_role(client, agreement, django_capture_on_commit_callbacks, 
     assert ("Download the ZIP" in page) is allowed
     if not allowed:
         assert "Finance, Leadership and Auditor roles" in new.content.decode()
+
+
+def test_a_pack_whose_worker_died_is_failed_by_the_sweep_and_can_be_made_again(agreement, finance_user):
+    from django.utils import timezone
+
+    from spending.tasks import STUCK_AFTER, audit_packs_fail_stuck
+
+    def running(started_ago):
+        return AuditPack.objects.create(
+            agreement=agreement, period_start=START, period_end=END, requested_by=finance_user,
+            status=AuditPack.Status.RUNNING, started_at=timezone.now() - started_ago,
+        )  # fmt: skip
+
+    dead, alive = running(STUCK_AFTER + dt.timedelta(minutes=1)), running(dt.timedelta(minutes=1))
+    assert audit_packs_fail_stuck() == 1
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert (dead.status, alive.status) == (AuditPack.Status.FAILED, AuditPack.Status.RUNNING)
+    assert dead.error == "No worker finished this pack within 0:06:00 (it stopped or was killed). Ask for it again."
+    made = audit_pack_make(pack_id=dead.pk)
+    assert (made.status, made.error) == (AuditPack.Status.DONE, "")
+    assert made.started_at is not None and hashlib.sha256(made.file.read()).hexdigest() == made.sha256
+
+
+def test_beat_sweeps_stuck_packs_every_quarter_hour(settings):
+    from spending.tasks import audit_packs_fail_stuck
+
+    entry = settings.CELERY_BEAT_SCHEDULE["audit-packs-fail-stuck"]
+    assert entry["task"] == "spending.tasks.audit_packs_fail_stuck" == audit_packs_fail_stuck.name
+    assert entry["schedule"].minute == {0, 15, 30, 45}
