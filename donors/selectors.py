@@ -587,6 +587,12 @@ def soft_credit_total(
     return money_round(rows.aggregate(t=Coalesce(Sum("base_amount"), ZERO))["t"])
 
 
+def soft_credits_touch(donor: Donor) -> bool:
+    """Whether any soft credit names `donor` or sits on one of its donations, standing or not: one
+    cheap query, so a donor with none (most) skips reading them."""
+    return SoftCredit.objects.filter(Q(donor=donor) | Q(donation__donor=donor)).exists()
+
+
 def soft_credits_received(*, donor: Donor, start: dt.date | None = None, end: dt.date | None = None) -> QuerySet:
     """The standing soft credits to `donor` on donations received in the period, oldest first, with the payer."""
     rows = _received_between(soft_credits_standing().filter(donor=donor), start, end)

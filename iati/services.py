@@ -3,13 +3,12 @@ rules), and refuse an export that fails either, with the messages that say where
 
 import datetime as dt
 import hashlib
-import io
-import zipfile
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from backoffice.archives import zip_bytes
 from backoffice.errors import LedgerError
 from backoffice.models import Organisation
 
@@ -50,16 +49,6 @@ def iati_export(*, as_of: dt.datetime) -> dict[str, bytes]:
         raise IatiError(error.messages) from None
     iati_files_check(files, on=timezone.localdate(as_of))
     return {ORGANISATION_FILE: files.organisation, ACTIVITIES_FILE: files.activities}
-
-
-def zip_bytes(files: dict[str, bytes], *, made_at: dt.datetime) -> bytes:
-    """The same files and time give the same bytes (names in order, each stamped with `made_at`)."""
-    out = io.BytesIO()
-    stamp = timezone.localtime(made_at).timetuple()[:6]
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(files):
-            archive.writestr(zipfile.ZipInfo(name, date_time=stamp), files[name], compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
 
 
 @transaction.atomic

@@ -48,6 +48,7 @@ from donors.selectors import (
     soft_credit_total,
     soft_credits_given,
     soft_credits_received,
+    soft_credits_touch,
     with_received_base,
 )
 from grants.models import Allocation, Indicator, Output, ReportingObligation
@@ -448,7 +449,7 @@ def soft_credit_sections(*, donor: Donor, start: dt.date, end: dt.date) -> dict:
         total = sum((c.base_amount for c in soft_credits), start=D0)
         return {"rows": rows, "base": money(total, base)}
 
-    if not SoftCredit.objects.filter(Q(donor=donor) | Q(donation__donor=donor)).exists():
+    if not soft_credits_touch(donor):
         # Most donors have none, either way: one query instead of three.
         return {"received_through_others": section([], []), "credited_to_others": section([], [])}
     group_ids = donor_group_ids(donor)

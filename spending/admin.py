@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from backoffice.admin_tools import HistoryAdmin, PresentValuesFilter, money, run_each
+from backoffice.admin_tools import HistoryAdmin, PresentValuesFilter, RecordAdmin, money, run_each
 from backoffice.money import format_rate
 from donors.admin import PostedReadOnlyMixin
 from donors.admin_posting import ReversalForm, problems
@@ -656,7 +656,7 @@ class ExpenseAdmin(TransferAdminMixin, PostedReadOnlyMixin, HistoryAdmin):
 
 
 @admin.register(VarianceExplanation)
-class VarianceExplanationAdmin(HistoryAdmin):
+class VarianceExplanationAdmin(RecordAdmin, HistoryAdmin):
     """Read here; written on each agreement's "Variance explanations" page, beside the flagged lines."""
 
     list_display = ("agreement", "period_start", "period_end", "line_code", "written_by", "written_at")
@@ -664,12 +664,3 @@ class VarianceExplanationAdmin(HistoryAdmin):
     list_select_related = ("agreement", "written_by")
     search_fields = ("agreement__funder_ref", "line_code", "text")
     readonly_fields = ("agreement", "period_start", "period_end", "line_code", "text", "written_by", "written_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -23,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from simple_history.utils import bulk_create_with_history
 
-from .fields import CellError
+from .fields import CellError, money
 from .files import FileRejected, Table
 
 MAX_REPORTED_ERRORS = 10_000
@@ -79,6 +80,21 @@ class Column:
     example: str = ""
     blank_means: str = ""
     format: str = ""
+
+
+def ledger_amount_column(*, example: str) -> Column:
+    """The `amount` of a ledger entry (a donation, an expense): in its currency's places, greater than
+    zero when imported; a reversal's negative amount only comes back, unchanged, from an export."""
+    return Column(
+        "amount",
+        partial(money, positive=False),
+        format=(
+            "Amount: digits, '.' and at most its currency's decimals (JPY none, GBP 2, KWD 3), "
+            "no thousands separators; greater than zero"
+        ),
+        help="A reversal's negative amount, in an export, imports back as unchanged.",
+        example=example,
+    )
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from donors.models import COUNTRY_CHOICES, Contact, Donation, DonationBatch, Don
 from donors.services import DonationsBulk, NewDonation, instalments_check_total
 
 from . import fields as f
-from .engine import Column, ExportColumn, Importer, Outcome, RowError, RowProblem
+from .engine import Column, ExportColumn, Importer, Outcome, RowError, RowProblem, ledger_amount_column
 from .export import amounts_in_places
 
 
@@ -404,16 +404,7 @@ class DonationImporter(Importer):
         ),
         Column("donor_ref", _text(20), help="A recorded donor.", example="DON-0001"),
         Column("received_on", f.date, example="2025-03-14"),
-        Column(
-            "amount",
-            partial(f.money, positive=False),
-            format=(
-                "Amount: digits, '.' and at most its currency's decimals (JPY none, GBP 2, KWD 3), "
-                "no thousands separators; greater than zero"
-            ),
-            help="A reversal's negative amount, in an export, imports back as unchanged.",
-            example="25000.00",
-        ),
+        ledger_amount_column(example="25000.00"),
         Column("currency", f.currency, example="USD"),
         Column(
             "method",

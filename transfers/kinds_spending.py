@@ -28,7 +28,7 @@ from spending.models import Agreement, BudgetLine, Expense, ExpenseCharge
 from spending.services import ExpensesBulk, NewCharge, NewExpense, current_budget
 
 from . import fields as f
-from .engine import Column, ExportColumn, Importer, Outcome, RowProblem
+from .engine import Column, ExportColumn, Importer, Outcome, RowProblem, ledger_amount_column
 from .export import amounts_in_places
 from .kinds_donors import _one_of
 
@@ -132,16 +132,7 @@ class ExpenseImporter(Importer):
         Column("paid_on", f.date, help="Not before incurred_on.", example="2025-03-28"),
         Column("payee", partial(f.text, max_length=_length("payee")), example="Harbour Hotels Ltd"),
         Column("description", partial(f.text, notes=True), example="Venue for the March workshop"),
-        Column(
-            "amount",
-            partial(f.money, positive=False),
-            format=(
-                "Amount: digits, '.' and at most its currency's decimals (JPY none, GBP 2, KWD 3), "
-                "no thousands separators; greater than zero"
-            ),
-            help="A reversal's negative amount, in an export, imports back as unchanged.",
-            example="1200.00",
-        ),
+        ledger_amount_column(example="1200.00"),
         Column("currency", f.currency, example="GBP"),
         Column(
             "rate",
