@@ -8,6 +8,7 @@ English (no LocaleMiddleware); a donor's report and email switch language with
 """
 
 import datetime as dt
+import functools
 
 from django.utils import dateformat, translation
 from django.utils.formats import get_format
@@ -23,12 +24,20 @@ def _french() -> bool:
 def number_localise(text: str) -> str:
     """A number written the English way ('1,234,567.89', '-12.5') with the active language's
     separators: '1 234 567,89' in French (no-break spaces). English is returned untouched."""
-    if translation.get_language() is None:
-        return text
-    thousands, decimal = get_format("THOUSAND_SEPARATOR"), get_format("DECIMAL_SEPARATOR")
+    language = translation.get_language()
+    table = None if language is None else _separators(language)
+    return text if table is None else text.translate(table)
+
+
+@functools.cache
+def _separators(language: str) -> dict | None:
+    """The table from English separators to the language's (its format module's), or None where
+    they are English's. Kept: a report formats hundreds of figures, and the format modules are
+    read once."""
+    thousands, decimal = get_format("THOUSAND_SEPARATOR", language), get_format("DECIMAL_SEPARATOR", language)
     if (thousands, decimal) == (",", "."):
-        return text
-    return text.translate(str.maketrans({",": thousands, ".": decimal}))
+        return None
+    return str.maketrans({",": thousands, ".": decimal})
 
 
 def format_percent(text: str) -> str:

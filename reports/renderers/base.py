@@ -51,7 +51,7 @@ from .frame import page_frame_draw
 # Bump whenever a change to any renderer changes the bytes of a PDF: each run records the version
 # that drew it, and verify_report re-renders only runs of the current version (older runs verify
 # by the SHA-256 of the PDF stored with them).
-RENDERER_VERSION = 7
+RENDERER_VERSION = 8
 # The reportlab release that version draws with. Another release may draw other bytes, and
 # genuine PDFs of the current version would then fail verify_report's re-render: a test pins
 # this, so that upgrading reportlab (requirements.txt) goes with a RENDERER_VERSION bump.

@@ -12,7 +12,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from backoffice.money import format_rate
 
-from ..charts import FONT, RESULT_TEXT_AT, label_shorten, result_bars
+from ..charts import FONT, RESULT_TEXT_AT, ResultBars, label_shorten
 from .base import CELL_PADDING, ReportRenderer, fmt_date, fmt_money, fmt_number, fmt_period, fmt_rates, fmt_share
 
 FRAME = 174 * mm  # the frame's width on A4 with the renderer's margins
@@ -123,7 +123,7 @@ class DonorSummaryRenderer(ReportRenderer):
                 limit -= 1
                 name = label_shorten(i["name"], limit)
             rows.append((f"{name}: {figure}", done))
-        return result_bars(rows, width=OUTPUT_WIDTHS[2] - 2 * CELL_PADDING, font_size=RESULT_SIZE)
+        return ResultBars(rows, width=OUTPUT_WIDTHS[2] - 2 * CELL_PADDING, font_size=RESULT_SIZE)
 
     def _by_programme(self) -> list:
         s = self.s

@@ -85,10 +85,16 @@ def page_frame_draw(canvas, *, snapshot: dict, subject: str, fingerprint: str, p
         if isinstance(logo, ImageReader):
             canvas.drawImage(logo, x, y, width=drawn_width, height=natural_height * scale, mask="auto")
         else:
+            # Drawn once per document as a form (a PDF XObject) that every page shows by name.
+            form = f"logo-{recorded['sha256'][:16]}"
+            if not canvas.hasForm(form):
+                canvas.beginForm(form, 0, 0, natural_width, natural_height)
+                renderPDF.draw(logo, canvas, 0, 0)
+                canvas.endForm()
             canvas.saveState()
             canvas.translate(x, y)
             canvas.scale(scale, scale)
-            renderPDF.draw(logo, canvas, 0, 0)
+            canvas.doForm(form)
             canvas.restoreState()
         x += drawn_width + 3 * mm
     right_width = 70 * mm
