@@ -99,16 +99,22 @@ def ledger_ready(donors: int, donations: int) -> None:
 # The import benchmarks (imports.py, expense_imports.py) ---------------------------------------
 
 
-def rates(name: str, rows: int, run, *, runs: int, emit=emit) -> float:
-    """Time `run()` (which cleans up and returns its own seconds) `runs` times; print the median
-    rows/s, and for more than one run the slowest and fastest too. Returns the median."""
-    samples = sorted(rows / run() for _ in range(runs))
-    median = statistics.median(samples)
-    emit(name, median, "rows/s")
-    if runs > 1:
-        emit(f"{name}_slowest", samples[0], "rows/s")
-        emit(f"{name}_fastest", samples[-1], "rows/s")
-    return median
+def rates(runs_by_name: dict, rows: int, *, runs: int, emit=emit) -> dict[str, float]:
+    """Time each `run()` of `runs_by_name` (each cleans up and returns its own seconds) `runs`
+    times, taking turns, so that an import and its baseline see the same stretches of a machine
+    whose speed drifts. Print each one's median rows/s, and for more than one run the slowest and
+    fastest too. Returns the medians by name."""
+    samples = {name: [] for name in runs_by_name}
+    for _ in range(runs):
+        for name, run in runs_by_name.items():
+            samples[name].append(rows / run())
+    for name, rates_seen in samples.items():
+        rates_seen.sort()
+        emit(name, statistics.median(rates_seen), "rows/s")
+        if runs > 1:
+            emit(f"{name}_slowest", rates_seen[0], "rows/s")
+            emit(f"{name}_fastest", rates_seen[-1], "rows/s")
+    return {name: statistics.median(rates_seen) for name, rates_seen in samples.items()}
 
 
 def import_peak_rss(kind: str, path: Path, rows: int, *, prefix: str, emit=emit) -> None:

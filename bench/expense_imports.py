@@ -10,7 +10,8 @@ generated expense CSV under bench/data/ (one row in ten split over two agreement
 one in five in another currency than its agreement's), then measures, each on empty expense tables:
 - fundtrace import (`import_data expenses --post`'s engine: every check, all or nothing, posted,
   charges and history), rows/s: the median of BENCH_IMPORT_RUNS runs (3), with the slowest and
-  the fastest (COPY likewise);
+  the fastest (both COPYs likewise; the three take turns, so that each sees the same stretches of
+  a machine whose speed drifts);
 - PostgreSQL COPY (psycopg 3 cursor.copy) of the same rows into the expense table, rows/s;
 - the ratio of the two;
 - COPY of the same rows into the expense table and of their charges into the charge table (what
@@ -145,7 +146,7 @@ def clean():
             cursor.execute(f"TRUNCATE {table} CASCADE")
 
 
-def bench_fundtrace(path: Path, rows: int) -> float:
+def fundtrace_run(path: Path, rows: int):
     from transfers.engine import import_run
     from transfers.files import open_table
     from transfers.kinds_spending import ExpenseImporter
@@ -159,10 +160,10 @@ def bench_fundtrace(path: Path, rows: int) -> float:
         assert outcome.ok and outcome.new == rows, [str(e) for e in outcome.errors[:5]]
         return elapsed
 
-    return rates(f"fundtrace_expense_import_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
+    return run
 
 
-def bench_copy(path: Path, rows: int) -> float:
+def copy_run(path: Path):
     """The same rows as they are, into the expense table alone: no check, no charge, no history."""
     from django.db import connection, transaction
     from django.utils import timezone
@@ -185,10 +186,10 @@ def bench_copy(path: Path, rows: int) -> float:
                     copy.write_row((r[0], r[1], r[2], r[3], r[4], r[5], r[6], "", "", "", "draft", now))
         return time.perf_counter() - started
 
-    return rates(f"postgres_copy_expenses_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
+    return run
 
 
-def bench_copy_with_charges(path: Path, rows: int) -> float:
+def copy_with_charges_run(path: Path):
     """The same rows into the expense table and their charges into the charge table, by COPY: the
     least an import of expenses must write (no check, no history, no posting figures)."""
     from django.db import connection, transaction
@@ -229,7 +230,7 @@ def bench_copy_with_charges(path: Path, rows: int) -> float:
                     copy.write_row(charge)
         return time.perf_counter() - started
 
-    return rates(f"postgres_copy_expenses_and_charges_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
+    return run
 
 
 def main():
@@ -239,11 +240,19 @@ def main():
     setup()
     emit("load_average_1m", round(os.getloadavg()[0], 2), "load")
     path = generate(args.rows)
-    fundtrace = bench_fundtrace(path, args.rows)
-    copy = bench_copy(path, args.rows)
-    emit(f"expense_import_vs_copy_{args.rows}_rows", fundtrace / copy, "ratio (to the expense rows alone)")
-    both = bench_copy_with_charges(path, args.rows)
-    emit(f"expense_import_vs_copy_with_charges_{args.rows}_rows", fundtrace / both, "ratio (target >= 0.3)")
+    rows = args.rows
+    fundtrace, copy, both = (f"fundtrace_expense_import_{rows}_rows_per_s", f"postgres_copy_expenses_{rows}_rows_per_s",
+                             f"postgres_copy_expenses_and_charges_{rows}_rows_per_s")  # fmt: skip
+    medians = rates(
+        {fundtrace: fundtrace_run(path, rows), copy: copy_run(path), both: copy_with_charges_run(path)},
+        rows,
+        runs=RUNS,
+        emit=emit,
+    )
+    emit(f"expense_import_vs_copy_{rows}_rows", medians[fundtrace] / medians[copy], "ratio (to the expense rows alone)")
+    emit(
+        f"expense_import_vs_copy_with_charges_{rows}_rows", medians[fundtrace] / medians[both], "ratio (target >= 0.3)"
+    )
     clean()
     import_peak_rss("expenses", path, args.rows, prefix="expense_import", emit=emit)
     clean()

@@ -7,7 +7,9 @@ database of its own on the local PostgreSQL (BENCH_POSTGRES; `fundtrace_bench_im
 There it creates the tables (migrate), a donor/rate set, a generated donation CSV under
 bench/data/, then measures, each on a clean donations table:
 - fundtrace import (full validation, all or nothing, posted, with history), rows/s: the median of
-  BENCH_IMPORT_RUNS runs (3), with the slowest and the fastest (bulk_create and COPY likewise);
+  BENCH_IMPORT_RUNS runs (3), with the slowest and the fastest (bulk_create and COPY likewise; the
+  three take turns, so that each sees the same stretches of a machine whose speed drifts), and
+  its ratio to COPY (the issue's bar: at least 0.3) and to stock django-import-export (at least 40);
 - stock django-import-export ModelResource on a 5,000-row subset, rows/s;
 - plain bulk_create of prebuilt Donation objects, rows/s;
 - PostgreSQL COPY (psycopg 3 cursor.copy), rows/s;
@@ -85,13 +87,13 @@ def setup():
         ],
         ignore_conflicts=True,
     )
-    rates = []
+    weekly = []
     for currency, rate in (("USD", "0.79"), ("EUR", "0.86")):
         day = dt.date(2023, 12, 1)
         while day < dt.date(2026, 1, 1):
-            rates.append(ExchangeRate(currency=currency, date=day, rate=Decimal(rate), source="bench"))
+            weekly.append(ExchangeRate(currency=currency, date=day, rate=Decimal(rate), source="bench"))
             day += dt.timedelta(days=7)
-    ExchangeRate.objects.bulk_create(rates, ignore_conflicts=True)
+    ExchangeRate.objects.bulk_create(weekly, ignore_conflicts=True)
 
 
 def clean():
@@ -114,7 +116,7 @@ def clean():
             cursor.execute(f"TRUNCATE {table} CASCADE")
 
 
-def bench_fundtrace(path: Path, rows: int):
+def fundtrace_run(path: Path, rows: int):
     from transfers.engine import import_run
     from transfers.files import open_table
     from transfers.kinds_donors import DonationImporter
@@ -128,10 +130,10 @@ def bench_fundtrace(path: Path, rows: int):
         assert outcome.ok and outcome.new == rows, outcome.errors[:5]
         return elapsed
 
-    rates(f"fundtrace_import_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
+    return run
 
 
-def bench_stock(path: Path, subset: int):
+def bench_stock(path: Path, subset: int) -> float:
     import tablib
     from import_export import resources
 
@@ -158,6 +160,7 @@ def bench_stock(path: Path, subset: int):
     elapsed = time.perf_counter() - started
     assert not result.has_errors() and not result.has_validation_errors()
     emit(f"stock_import_export_{subset}_subset_rows_per_s", subset / elapsed, "rows/s")
+    return subset / elapsed
 
 
 def _prebuilt(path: Path):
@@ -183,7 +186,7 @@ def _prebuilt(path: Path):
     return objs
 
 
-def bench_bulk_create(path: Path, rows: int):
+def bulk_create_run(path: Path):
     from django.db import transaction
 
     from donors.models import Donation
@@ -196,10 +199,10 @@ def bench_bulk_create(path: Path, rows: int):
             Donation.objects.bulk_create(objs, batch_size=2000)
         return time.perf_counter() - started
 
-    rates(f"plain_bulk_create_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
+    return run
 
 
-def bench_copy(path: Path, rows: int):
+def copy_run(path: Path):
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -221,7 +224,7 @@ def bench_copy(path: Path, rows: int):
                     copy.write_row((r[0], ids[r[1]], r[2], r[3], r[4], r[5], r[8], "draft", "", now))
         return time.perf_counter() - started
 
-    rates(f"postgres_copy_{rows}_rows_per_s", rows, run, runs=RUNS, emit=emit)
+    return run
 
 
 def main():
@@ -233,10 +236,25 @@ def main():
     setup()
     emit("load_average_1m", round(os.getloadavg()[0], 2), "load")
     path = generate(args.rows)
-    bench_fundtrace(path, args.rows)
-    bench_stock(path, args.stock_subset)
-    bench_bulk_create(path, args.rows)
-    bench_copy(path, args.rows)
+    rows = args.rows
+    medians = rates(
+        {
+            f"fundtrace_import_{rows}_rows_per_s": fundtrace_run(path, rows),
+            f"plain_bulk_create_{rows}_rows_per_s": bulk_create_run(path),
+            f"postgres_copy_{rows}_rows_per_s": copy_run(path),
+        },
+        rows,
+        runs=RUNS,
+        emit=emit,
+    )
+    fundtrace = medians[f"fundtrace_import_{rows}_rows_per_s"]
+    emit(
+        f"fundtrace_import_vs_copy_{rows}_rows",
+        fundtrace / medians[f"postgres_copy_{rows}_rows_per_s"],
+        "ratio (target >= 0.3)",
+    )
+    stock = bench_stock(path, args.stock_subset)
+    emit("fundtrace_import_vs_stock", fundtrace / stock, "ratio (target >= 40)")
     clean()
     import_peak_rss("donations", path, args.rows, prefix="import", emit=emit)
     if not args.no_million:
