@@ -36,6 +36,11 @@ def spent_line(s: dict, o: dict) -> str:
     spent = spent_on(s, o["output_id"])
     if spent is None:
         return ""
+    if Decimal(spent["full_cost"]["amount"]) == 0:
+        return _("Nothing had been spent on this output by %(end)s, against %(allocated)s allocated.") % {
+            "end": fmt_date(s["period"]["end"]),
+            "allocated": fmt_money(o["output_allocated"]),
+        }
     return _(
         "Spent on this output by %(end)s, from all its funding: %(full_cost)s (%(direct)s direct costs, "
         "%(indirect)s indirect costs), against %(allocated)s allocated."

@@ -112,3 +112,30 @@ def test_an_output_with_no_spend_shows_zero_cost_and_its_whole_budget_remaining(
     snap = output_statement_snapshot(output=output, as_of=END)
     assert amount(figure(snap, "full_cost")["value"]) == Decimal("0.00")
     assert amount(figure(snap, "remaining")["value"]) == Decimal("800.00")
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("en-gb", "Nothing had been spent on this output by 31 Dec 2025, against GBP 1,500.00 allocated."),
+        (
+            "fr",
+            "Rien n'avait encore été dépensé pour cette réalisation au 31 décembre 2025, pour GBP 1 500,00 affectés.",
+        ),
+    ],
+)
+def test_donor_summary_says_nothing_was_spent_on_an_output_without_spend(db, finance_user, language, line):
+    output = OutputFactory(budget=Decimal("5000.00"))
+    donor = DonorFactory(language=language)
+    gift = donation_post(
+        donation=DonationFactory(
+            donor=donor, amount=Decimal("1500.00"), currency="GBP", received_on=dt.date(2025, 2, 1)
+        ),
+        by=finance_user,
+    )
+    AllocationFactory(output=output, donation=gift, amount=Decimal("1500.00"), allocated_on=dt.date(2025, 2, 2))
+    snap = donor_summary_snapshot(donor=donor, start=dt.date(2025, 1, 1), end=END)
+    assert amount(snap["output_spend"][0]["full_cost"]) == 0
+    text = " ".join(pdf_text(render(snap)).split()).replace("\xa0", " ").replace("\u202f", " ")
+    assert line in text
+    assert "GBP 0.00 direct costs" not in text and "0,00 de coûts directs" not in text
