@@ -79,3 +79,18 @@ def test_the_snapshot_keeps_the_profile_so_a_later_edit_never_changes_an_old_rep
     assert after["organisation"]["logo"]["format"] == "png"
     text = pages_text(render(after))[0]
     assert "Renamed Alliance" in text and "Company 0000001" in text and "Safe Online Alliance" not in text
+
+
+def test_an_svg_logo_is_drawn_once_and_shown_on_every_page(demo):
+    """The logo's paths are in the file once, as a form (an XObject) that each page shows by name."""
+    reader = PdfReader(
+        io.BytesIO(render(donor_summary_snapshot(donor=Donor.objects.get(ref="DON-0001"), start=START, end=END)))
+    )
+    assert len(reader.pages) > 1
+    shown = set()
+    for page in reader.pages:
+        forms = page["/Resources"]["/XObject"]
+        (name,) = [name for name in forms if name.startswith("/FormXob.logo-")]
+        assert f"{name} Do".encode() in page.get_contents().get_data()
+        shown.add(forms.raw_get(name).idnum)
+    assert len(shown) == 1  # one form, the same object on every page
