@@ -46,7 +46,7 @@ CURRENCIES = ["GBP", "USD", "EUR"]
 
 
 def emit(name, value, unit):
-    print(json.dumps({"name": name, "value": round(value, 1) if isinstance(value, float) else value, "unit": unit}))
+    print(json.dumps({"name": name, "value": round(value, 2) if isinstance(value, float) else value, "unit": unit}))
     sys.stdout.flush()
 
 
