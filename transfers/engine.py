@@ -14,6 +14,7 @@ is rolled back at the end if any row was bad, so a bad file leaves the database 
 
 import contextlib
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -22,6 +23,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models.expressions import RawSQL
 from simple_history.utils import bulk_create_with_history
 
 from .fields import CellError, money
@@ -113,6 +115,14 @@ class Row:
     line: int
     values: dict[str, Any]
     given: tuple[str, ...]  # the columns with a non-blank cell
+
+
+def one_of(texts) -> RawSQL:
+    """For `field__in=`: the texts as one JSON array parameter. A chunk's 10,000 references as
+    10,000 placeholders cost more to build and send than the lookup itself, and as a list
+    psycopg dumps them one by one in Python (measured on the busy shared machine, per 100,000:
+    0.46 s; json.dumps, in C: 0.03 s)."""
+    return RawSQL("SELECT json_array_elements_text(%s::json)", [json.dumps(list(texts))])
 
 
 class ImportInterrupted(Exception):

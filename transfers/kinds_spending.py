@@ -28,9 +28,8 @@ from spending.models import Agreement, BudgetLine, Expense, ExpenseCharge
 from spending.services import ExpensesBulk, NewCharge, NewExpense, current_budget
 
 from . import fields as f
-from .engine import Column, ExportColumn, Importer, Outcome, RowProblem, ledger_amount_column
+from .engine import Column, ExportColumn, Importer, Outcome, RowProblem, ledger_amount_column, one_of
 from .export import amounts_in_places
-from .kinds_donors import _one_of
 
 HUNDRED = Decimal(100)
 _PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?", re.ASCII)
@@ -226,10 +225,10 @@ class ExpenseImporter(Importer):
         parts = [part for row in rows for part in self._parts_given(row)]
         wanted = {p.agreement_ref for p in parts} - set(self.agreements)
         if wanted:
-            for agreement in Agreement.objects.filter(funder_ref__in=_one_of(wanted)).order_by("pk"):
+            for agreement in Agreement.objects.filter(funder_ref__in=one_of(wanted)).order_by("pk"):
                 self.agreements.setdefault(agreement.funder_ref, []).append(agreement)
                 self.lines[agreement.pk] = []
-            for line in BudgetLine.objects.filter(version__agreement__funder_ref__in=_one_of(wanted)).select_related(
+            for line in BudgetLine.objects.filter(version__agreement__funder_ref__in=one_of(wanted)).select_related(
                 "version__agreement__pledge", "output__programme"
             ):
                 self.lines[line.version.agreement_id].append(line)
@@ -237,7 +236,7 @@ class ExpenseImporter(Importer):
         if outputs:
             for key in outputs:
                 self.outputs[key] = []
-            found = Output.objects.filter(title__in=_one_of(t for _c, t in outputs)).select_related("programme")
+            found = Output.objects.filter(title__in=one_of(t for _c, t in outputs)).select_related("programme")
             for output in found:
                 key = (output.programme.code, output.title)
                 if key in self.outputs:
@@ -257,7 +256,7 @@ class ExpenseImporter(Importer):
         agreement_ref + budget_line when the row gives them so and the expense has one whole charge."""
         by_reference = {r["reference"]: r for r in rows}
         recorded = {}
-        for values in _expense_rows(Expense.objects.filter(reference__in=_one_of(by_reference)), for_compare=True):
+        for values in _expense_rows(Expense.objects.filter(reference__in=one_of(by_reference)), for_compare=True):
             row = by_reference[values["reference"]]
             if row["share"] and values["share"] is None and values["agreement_ref"]:
                 part = Part(values["agreement_ref"], values["budget_line"], HUNDRED, output_ref=values["output_ref"])
