@@ -172,19 +172,10 @@ def donor_output_funding(
             output_allocated=Sum("allocations__amount", filter=received),
         )
         .exclude(donor_amount=0)
-        .values(
-            "id",
-            "title",
-            "programme__name",
-            "kind",
-            "status",
-            "start_date",
-            "end_date",
-            "donor_amount",
-            "output_allocated",
-        )
+        .values("id", "title", "programme__name", "kind", "status", "start_date", "end_date",
+                "donor_amount", "output_allocated")
         .order_by("programme__name", "start_date", "title", "id")
-    )
+    )  # fmt: skip
     return [
         DonorOutputFunding(
             output_id=o["id"],
