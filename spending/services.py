@@ -549,20 +549,17 @@ class ExpensesBulk:
             _BulkCharge(c.line.version.agreement, c.line, c.output or c.line.output, amount, c.share)
             for c, amount in zip(new.charges, charge_amounts_, strict=True)
         ]
+        postings = [{"base_amount": None, "spot_amount": None}] * len(made)  # a draft's charges are not posted
         if self.post:
             for field, value in amounts.items():
                 setattr(expense, field, value)
             postings = charge_postings(expense=expense, base_amount=expense.base_amount, charges=made, book=self.book)
-            made = [
-                c._replace(base_amount=p["base_amount"], spot_amount=p["spot_amount"])
-                for c, p in zip(made, postings, strict=True)
-            ]
         return (
             tuple(getattr(expense, name) for name in self.EXPENSE),
             [
                 (c.line.version.agreement_id, c.line.pk, c.output.pk if c.output else None, c.amount, c.share,
-                 c.base_amount, c.spot_amount)
-                for c in made
+                 p["base_amount"], p["spot_amount"])
+                for c, p in zip(made, postings, strict=True)
             ],
         )  # fmt: skip
 
@@ -618,8 +615,6 @@ class _BulkCharge(NamedTuple):
     output: Output | None
     amount: Decimal
     share: Decimal | None
-    base_amount: Decimal | None = None
-    spot_amount: Decimal | None = None
 
 
 class _CopyWithHistory:
