@@ -13,8 +13,8 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.db.models.functions import Length
 from django.utils import timezone
-from simple_history.utils import get_history_manager_for_model
 
+from backoffice.bulk import CopyWithHistory
 from backoffice.errors import LedgerError
 from backoffice.money import (
     format_money,
@@ -537,22 +537,7 @@ class DonationsBulk:
         self.now = timezone.now()
         self.today = timezone.localdate()
         self.sums = PostedSums() if post else None
-        q = connection.ops.quote_name
-        columns = ", ".join(q(Donation._meta.get_field(a).column) for a in ["id", *self.COLUMNS, *self.COMMON])
-        self.table = Donation._meta.db_table
-        # Binary: the server reads each value without parsing its text (measured: +5% on the import).
-        self.copy_sql = f"COPY {q(self.table)} ({columns}) FROM STDIN (FORMAT BINARY)"
-        self.copy_types = [
-            Donation._meta.get_field(a).db_type(connection).split("(")[0] for a in ["id", *self.COLUMNS, *self.COMMON]
-        ]
-        self.ids_sql = "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
-        history = get_history_manager_for_model(Donation).model._meta.db_table
-        every = ", ".join(q(f.column) for f in Donation._meta.concrete_fields)
-        # Table and column names come from the models' _meta; values are parameters.
-        self.history_sql = (
-            f"INSERT INTO {q(history)} ({every}, history_date, history_change_reason, history_type, history_user_id) "  # noqa: S608
-            f"SELECT {every}, %s, NULL, '+', %s FROM {q(self.table)} WHERE id = ANY(%s::bigint[])"
-        )
+        self.donations = CopyWithHistory(Donation, ["id", *self.COLUMNS, *self.COMMON])
 
     def row(self, new: NewDonation) -> tuple:
         """The row to write for `new`, checked."""
@@ -599,19 +584,9 @@ class DonationsBulk:
         common = (status, posted_at, posted_by_id, now)
         batch_of = {currency: b.pk for currency, b in (batches or {}).items()}
         batch_id, currency = (batch.pk if batch else None), self.CURRENCY
-        with connection.cursor() as cursor:
-            # The ids drawn in one statement before the COPY, so that the history rows are read
-            # back by id rather than by reference: psycopg dumps a list parameter element by
-            # element, in Python (per 100,000 rows, measured on the busy shared machine: the
-            # references 0.46 s; the ids as one array literal below 0.04 s), and a bigint index
-            # is the cheaper to probe.
-            cursor.execute(self.ids_sql, [self.table, len(rows)])
-            ids = sorted(i for (i,) in cursor.fetchall())
-            with connection.wrap_database_errors, cursor.cursor.copy(self.copy_sql) as copy:
-                copy.set_types(self.copy_types)
-                for i, row in zip(ids, rows, strict=True):
-                    copy.write_row((i, *row, *common, batch_of[row[currency]] if batches else batch_id))
-            cursor.execute(self.history_sql, [self.now, self.by_id, "{" + ",".join(map(str, ids)) + "}"])
+        self.donations.write(
+            [(*row, *common, batch_of[row[currency]] if batches else batch_id) for row in rows], now, self.by_id
+        )
         if self.sums is not None:
             add, summed = self.sums.add, self.SUMMED
             for row in rows:
