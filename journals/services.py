@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from backoffice.bulk import ids_draw
 from backoffice.errors import LedgerError
 from backoffice.money import format_money, money_round
 from donors.models import Donation, DonationBatch
@@ -331,17 +332,6 @@ DAY_KINDS = (JournalEntry.Kind.DONATION_DAY, JournalEntry.Kind.EXPENSE_DAY)
 KIND_ORDER = [k.value for k in JournalEntry.Kind]
 
 
-def _next_ids(model, count: int) -> list[int]:
-    """Ids from the table's own sequence, taken before the rows are written: the file, which names
-    them, is part of the export row."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [model._meta.db_table, count],
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
 @transaction.atomic
 def journal_export(
     *, format: str, by, since: dt.date | None = None, batch_ids=None, today: dt.date | None = None
@@ -358,8 +348,8 @@ def journal_export(
     entries = journal_entries(since=since, today=today, batch_ids=batch_ids)
     if not entries:
         raise LedgerError(nothing_to_export(since=since, batch_ids=batch_ids, today=today))
-    export_id = _next_ids(JournalExport, 1)[0]
-    entry_ids = _next_ids(JournalEntry, len(entries))
+    export_id = ids_draw(JournalExport._meta.db_table, 1)[0]  # the file, which names the ids, is part of the export row
+    entry_ids = ids_draw(JournalEntry._meta.db_table, len(entries))
     for entry, pk in zip(entries, entry_ids, strict=True):
         entry.number = f"FT-J{pk:06d}"
     content = WRITERS[format](entries, currency=settings.BASE_CURRENCY)
