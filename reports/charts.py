@@ -1,5 +1,6 @@
 """Charts as reportlab Drawings, shared by the PDF renderers and the dashboard (which turns
-them into SVG with `svg()`), so a figure looks the same on screen and on paper.
+them into SVG with `svg()`), so a figure looks the same on screen and on paper; and the donor
+summary's result bars (`ResultBars`), a flowable drawn straight on the PDF page.
 
 Money enters a chart only as bar lengths; every printed figure is formatted from Decimal
 strings by the caller, never from these floats.
