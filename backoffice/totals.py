@@ -1,5 +1,8 @@
-"""Adding grouped sums to a table of kept totals: the one statement every kept total is maintained with."""
+"""Adding grouped sums to a table of kept totals: the one statement every kept total is maintained
+with, its groups read from the ledger (`totals_upsert`) or summed by a bulk posting as it wrote the
+rows (`groups_upsert`)."""
 
+import psycopg
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -25,3 +28,31 @@ def totals_upsert(model, groups: QuerySet, *, keys: dict[str, str], sums: dict[s
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def groups_upsert(model, *, keys: list[str], sums: list[str], groups: dict[tuple, list]) -> None:
+    """As `totals_upsert`, with the groups given as {key tuple: [sums]}, in the order of `keys` and
+    `sums` (`model`'s field names): for bulk posting, which sums the rows it writes with COPY instead
+    of reading them back. The groups go as one array per column."""
+    if not groups:
+        return
+    q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    fields = [model._meta.get_field(name) for name in [*keys, *sums]]
+    columns = [q(f.column) for f in fields]
+    arrays = [f"%s::{f.db_type(connection).split('(')[0]}[]" for f in fields]  # date[], numeric[], ...
+    order = ", ".join(str(i + 1) for i in range(len(keys)))
+    added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns[len(keys) :])
+    # Column names and types come from the models' _meta; values are parameters.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT * FROM unnest({', '.join(arrays)}) ORDER BY {order} "
+        f"ON CONFLICT ({', '.join(columns[: len(keys)])}) DO UPDATE SET {added}"
+    )
+    params = [list(column) for column in zip(*[(*key, *group) for key, group in groups.items()], strict=True)]
+    connection.ensure_connection()
+    # psycopg's own cursor binds the arrays as parameters (in binary) instead of Django's, which
+    # would write every value into the statement's text. Never as a named prepared statement
+    # (psycopg prepares a query run 5 times on a connection): not every connection pooler keeps them.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=False)

@@ -14,12 +14,11 @@ the two.
 import datetime as dt
 from decimal import Decimal
 
-import psycopg
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncYear
 
-from backoffice.totals import totals_upsert
+from backoffice.totals import groups_upsert, totals_upsert
 
 from .models import Donation, PostedDayTotal, PostedDonorMonthTotal, PostedDonorYearTotal
 
@@ -86,7 +85,7 @@ def _donor_totals_add(posted: QuerySet, month_model, year_model) -> None:
 
 class PostedSums:
     """The sums `posted_totals_add` makes, made instead by the caller as it writes posted donations,
-    then added to the totals with `save()` in the same transaction (the groups go as arrays). For
+    then added to the totals with `save()` in the same transaction (`backoffice.totals.groups_upsert`). For
     bulk posting (`donors.services.DonationsBulk`), which writes its rows with COPY: summing them
     as they go saves reading every row back at the end. Exact (Decimal); the years are the sums
     of the months.
@@ -121,37 +120,10 @@ class PostedSums:
             year = years.setdefault((donor_id, month.replace(month=1)), [0, Decimal("0.00")])
             year[0] += count
             year[1] += base
-        statements = [
-            _upsert_groups(PostedDayTotal, ["received_on", "currency"], ["count", "amount", "base_amount"], self.days),
-            _upsert_groups(PostedDonorMonthTotal, ["donor_id", "month"], ["count", "base_amount"], self.months),
-            _upsert_groups(PostedDonorYearTotal, ["donor_id", "year"], ["count", "base_amount"], years),
-        ]
-        connection.ensure_connection()
-        # psycopg's own cursor binds the arrays as parameters (in binary) instead of Django's, which
-        # would write every value into the statement's text. Never as a named prepared statement
-        # (psycopg prepares a query run 5 times on a connection): not every connection pooler
-        # keeps them.
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            for sql, params in statements:
-                if params[0]:
-                    cursor.execute(sql, params, prepare=False)
-
-
-def _upsert_groups(model, keys: list[str], sums: list[str], groups: dict[tuple, list]) -> tuple[str, list]:
-    """Like `backoffice.totals.totals_upsert`, with the groups given as {key tuple: [sums]}: the statement, and its
-    parameters (one array per column)."""
-    q = connection.ops.quote_name
-    table = q(model._meta.db_table)
-    fields = [model._meta.get_field(name) for name in [*keys, *sums]]
-    columns = [q(f.column) for f in fields]
-    arrays = [f"%s::{f.db_type(connection).split('(')[0]}[]" for f in fields]  # date[], numeric[], ...
-    order = ", ".join(str(i + 1) for i in range(len(keys)))
-    added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns[len(keys) :])
-    # Column names and types come from the models' _meta; values are parameters.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-        f"SELECT * FROM unnest({', '.join(arrays)}) ORDER BY {order} "
-        f"ON CONFLICT ({', '.join(columns[: len(keys)])}) DO UPDATE SET {added}"
-    )
-    values = [(*key, *group) for key, group in groups.items()]
-    return sql, [list(column) for column in zip(*values, strict=True)] if values else [[] for _ in fields]
+        groups_upsert(
+            PostedDayTotal, keys=["received_on", "currency"], sums=["count", "amount", "base_amount"], groups=self.days
+        )
+        groups_upsert(
+            PostedDonorMonthTotal, keys=["donor_id", "month"], sums=["count", "base_amount"], groups=self.months
+        )
+        groups_upsert(PostedDonorYearTotal, keys=["donor_id", "year"], sums=["count", "base_amount"], groups=years)

@@ -16,13 +16,22 @@ from backoffice.bulk import CopyWithHistory
 from backoffice.errors import LedgerError
 from backoffice.money import money_in_places, money_places_errors, money_round, split_largest_remainder
 from backoffice.reversals import reversal_check, reversal_create
+from backoffice.totals import groups_upsert
 from donors.models import Pledge
 from donors.rates import RateBook
 from donors.services import posting_amounts
 from grants.models import Output
 from grants.services import obligations_generate
 
-from .models import Agreement, BudgetLine, BudgetVersion, Expense, ExpenseCharge, VarianceExplanation
+from .models import (
+    Agreement,
+    BudgetLine,
+    BudgetVersion,
+    Expense,
+    ExpenseCharge,
+    PostedChargeDayTotal,
+    VarianceExplanation,
+)
 from .totals import charge_totals_add
 
 HUNDRED = Decimal(100)
@@ -499,9 +508,10 @@ class ExpensesBulk:
     when posting, the posting rule `expense_amounts`, `charges_check`, and at posting
     `charge_postings`) and gives the rows to write, or raises LedgerError keyed by field, as
     `expense_create`, `expense_charges_set` and `expense_post` would. `write(rows)` writes them, each
-    with its '+' history row. Apart, so that an import can check every row of a file and report every
-    bad one before it writes any. A unique reference is the database's constraint; an import looks
-    the references up first, to report them.
+    with its '+' history row; `finish()` adds the posted charges to the kept totals (spending.totals),
+    which they were summed into as they were written. Apart, so that an import can check every row of
+    a file and report every bad one before it writes any. A unique reference is the database's
+    constraint; an import looks the references up first, to report them.
     """
 
     EXPENSE = [
@@ -510,6 +520,7 @@ class ExpensesBulk:
     ]  # fmt: skip
     EXPENSE_COMMON = ["evidence", "reversal_reason", "status", "posted_at", "posted_by_id", "created_at"]
     CHARGE = ["agreement_id", "line_id", "output_id", "amount", "share", "base_amount", "spot_amount"]
+    INCURRED_ON, CURRENCY = EXPENSE.index("incurred_on"), EXPENSE.index("currency")
 
     def __init__(self, *, by, post: bool, book: RateBook | None = None, fields_checked: bool = False):
         """`fields_checked`: each value given has passed its model field's validators already (an
@@ -524,6 +535,8 @@ class ExpensesBulk:
         self._expense = Expense()  # each row's values in turn, for the model's checks
         self._fields = [Expense._meta.get_field(name) for name in NewExpense._fields if name != "charges"]
         self._checked: dict[str, set] = {field.name: set() for field in self._fields}
+        # The posted charges summed as they are written, by the kept totals' key: added by `finish()`.
+        self.sums: dict[tuple, list] | None = {} if post else None
         self.expenses = CopyWithHistory(Expense, ["id", *self.EXPENSE, *self.EXPENSE_COMMON])
         self.charges = CopyWithHistory(ExpenseCharge, ["id", "expense_id", *self.CHARGE])
 
@@ -603,8 +616,30 @@ class ExpensesBulk:
             self.now,
             self.by_id,
         )
-        if self.post:
-            charge_totals_add(expense_ids=ids)
+        if self.sums is not None:
+            sums, incurred_on, currency = self.sums, self.INCURRED_ON, self.CURRENCY
+            for expense, charges in rows:
+                for agreement_id, line_id, _output_id, amount, _share, base_amount, spot_amount in charges:
+                    key = (agreement_id, line_id, expense[incurred_on], expense[currency])
+                    group = sums.get(key)
+                    if group is None:
+                        sums[key] = [1, amount, base_amount, spot_amount]
+                    else:
+                        group[0] += 1
+                        group[1] += amount
+                        group[2] += base_amount
+                        group[3] += spot_amount
+
+    def finish(self) -> None:
+        """Add the posted charges to the kept totals (spending.totals), in the same transaction."""
+        if self.sums:
+            groups_upsert(
+                PostedChargeDayTotal,
+                keys=["agreement_id", "line_id", "incurred_on", "currency"],
+                sums=["count", "amount", "base_amount", "spot_amount"],
+                groups=self.sums,
+            )
+            self.sums = {}
 
 
 class _BulkCharge(NamedTuple):
@@ -632,6 +667,7 @@ def expenses_post_bulk(*, expenses: Iterable[NewExpense], by, book: RateBook | N
             rows.append(bulk.row(new._replace(charges=[c._replace(line=lines[c.line.pk]) for c in new.charges])))
         bulk.write(rows)
         count += len(chunk)
+    bulk.finish()
     return count
 
 

@@ -2,8 +2,9 @@
 reads one row per agreement, line, day and currency instead of every charge.
 
 Every path that posts expenses adds them inside its own transaction: `expense_post` and
-`expense_reverse` through `charge_totals_add`, and bulk posting (`ExpensesBulk`: the expense import,
-`seed_demo`) with the ids it has just written. A path that posts without adding them makes the
+`expense_reverse` through `charge_totals_add`; bulk posting (`ExpensesBulk`: the expense import,
+`seed_demo`), which writes its rows with COPY, sums the charges as it writes them and adds the sums
+with `backoffice.totals.groups_upsert`. A path that posts without adding them makes the
 financial report disagree with the ledger; the tests compare the two.
 """
 

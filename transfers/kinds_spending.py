@@ -378,6 +378,8 @@ class ExpenseImporter(Importer):
         for currency in sorted(self.counts):
             total = format_money(self.totals[currency], currency)
             outcome.notes.append(f"{self.counts[currency]} expense(s) in {currency}, {total} in all, {state}.")
+        if not dry_run:
+            self.bulk.finish()
 
     # Export -----------------------------------------------------------------------------------
 
