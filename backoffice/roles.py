@@ -124,16 +124,18 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 
 
 def groups_sync(Group, Permission) -> None:
-    """Make each role's group hold exactly its permissions (those that exist yet)."""
+    """Make each role's group hold exactly its permissions (those that exist yet). The permissions
+    are read in one query: this runs after every app's migrations, and after each flush of a test
+    that commits."""
+    existing = {
+        f"{app_label}.{codename}": pk  # where two models of an app share a codename, the first made
+        for pk, app_label, codename in Permission.objects.order_by("-pk").values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        wanted = []
-        for full in sorted(codenames):
-            app_label, codename = full.split(".")
-            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-            if perm is not None:
-                wanted.append(perm)
-        group.permissions.set(wanted)
+        group.permissions.set([existing[full] for full in sorted(codenames) if full in existing])
 
 
 def groups_sync_on_migrate(sender, apps=None, **kwargs):
