@@ -10,8 +10,7 @@ os.environ.setdefault("SITE_URL", "http://testserver")
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-PRIVATE_STORAGE_ROOT = BASE_DIR / "var" / "test-private"  # noqa: F405
-STORAGES["default"]["OPTIONS"]["location"] = str(PRIVATE_STORAGE_ROOT)  # noqa: F405
+# Stored files go to a folder of each test run's own: tests/conftest.py (_private_storage).
 
 # Tasks run in process unless a test starts a real worker (tests/delivery/conftest.py turns
 # this off for its worker and points it at CELERY_BROKER_URL: memory:// or Redis in CI).

@@ -4,9 +4,10 @@ from unittest import mock
 
 import pgtrigger
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.test import TransactionTestCase
+from django.test import TransactionTestCase, override_settings
 
 from backoffice.db import truncate_guards
 
@@ -51,6 +52,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         _database_drop(_demo_database_name())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_storage(tmp_path_factory):
+    """The files tests store (reports, logos, exports, packs) go to a folder of this run's own,
+    which pytest removes with its other old temporary folders. In a folder kept between runs, a
+    file an earlier run stored makes the storage choose another name, and a test of the name fails
+    the second time `make test` runs."""
+    root = tmp_path_factory.mktemp("private")
+    default = settings.STORAGES["default"]
+    storages = {**settings.STORAGES, "default": {**default, "OPTIONS": {**default["OPTIONS"], "location": str(root)}}}
+    with override_settings(PRIVATE_STORAGE_ROOT=root, STORAGES=storages):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
