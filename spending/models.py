@@ -434,9 +434,9 @@ class PostedChargeDayTotal(models.Model):
     """Posted charges (reversals included) summed per agreement, budget line, day incurred and the
     expense's currency: `amount` in that currency, `base_amount` and `spot_amount` as frozen at posting.
 
-    Derived from the ledger and kept in step by `spending.totals.charge_totals_add`, called by every
-    path that posts expenses; `charge_totals_rebuild` recomputes it from the ledger. Budget against
-    actual reads these rows instead of every charge.
+    Derived from the ledger and kept in step by every path that posts expenses (spending.totals:
+    `charge_totals_add` one expense at a time, `ExpensesBulk.finish` in bulk); `charge_totals_rebuild`
+    recomputes it from the ledger. Budget against actual reads these rows instead of every charge.
     """
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="+")

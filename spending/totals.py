@@ -10,7 +10,6 @@ financial report disagree with the ledger; the tests compare the two.
 
 from django.db import transaction
 from django.db.models import Count, F, Sum
-from django.db.models.expressions import RawSQL
 
 from backoffice.totals import totals_upsert
 
@@ -19,10 +18,9 @@ from .models import ExpenseCharge, PostedChargeDayTotal
 
 @transaction.atomic
 def charge_totals_add(*, expense_ids) -> None:
-    """Add the charges of these expenses, posted and never added before, to the totals: one statement.
-    The ids go as one array (a bulk posting passes thousands)."""
-    ids = RawSQL("SELECT unnest(%s::bigint[])", [list(expense_ids)])  # noqa: S611 (a fixed statement; ids are a parameter)
-    _add(ExpenseCharge.objects.filter(expense_id__in=ids))
+    """Add the charges of these expenses (one posted or reversed at a time), posted and never added
+    before, to the totals: one statement."""
+    _add(ExpenseCharge.objects.filter(expense_id__in=expense_ids))
 
 
 @transaction.atomic
