@@ -1,7 +1,9 @@
 """What `seed_demo` makes (the demo, seeded once for the module)."""
 
+import io
 from collections import Counter
 
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count, Sum
 
@@ -59,3 +61,11 @@ def test_seed_demo_twice_changes_nothing(demo_data, db):
     first = _counts()
     call_command("seed_demo", "--demo-users", verbosity=0)
     assert _counts() == first
+
+
+def test_seed_demo_with_debug_on_needs_no_flag(demo_data, db, settings):
+    settings.DEBUG = True
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert out.getvalue().startswith("Demo data: created 0 rates, 0 donors, 0 pledges")
+    assert get_user_model().objects.filter(username="finance", groups__name="Finance").exists()

@@ -15,7 +15,6 @@ from backoffice.money import money_round
 from donors import services
 from donors.models import Donation, Donor, PostedDayTotal, PostedDonorMonthTotal, PostedDonorYearTotal
 from donors.selectors import donor_period_totals, posted_total
-from donors.totals import posted_totals_rebuild
 from tests.factories import DonationFactory, DonorFactory, RateFactory, role_user
 from tests.imports.conftest import HEADER, write_file
 
@@ -162,24 +161,6 @@ def test_an_import_of_drafts_adds_nothing(db, tmp_path):
     assert Donation.objects.count() == 1
     for model in (PostedDayTotal, PostedDonorMonthTotal, PostedDonorYearTotal):
         assert not model.objects.exists()
-
-
-def test_rebuild_gives_the_totals_the_services_kept(db):
-    call_command("seed_demo", "--demo-users", verbosity=0)  # bulk-written gifts; seed_demo rebuilds the totals
-    assert_totals_match_ledger()
-    before = (kept_days(), kept_donor_months(), kept_donor_years())
-    posted_totals_rebuild()
-    assert (kept_days(), kept_donor_months(), kept_donor_years()) == before
-    for start, end in [
-        (dt.date(2025, 2, 14), dt.date(2025, 11, 3)),  # months and days
-        (dt.date(2025, 1, 1), dt.date(2025, 12, 31)),  # a whole year
-        (dt.date(2023, 3, 15), dt.date(2026, 2, 10)),  # days, months, two whole years, months, days
-        (dt.date(2025, 6, 3), dt.date(2025, 6, 20)),  # days only
-        (dt.date(2026, 1, 1), dt.date(2026, 11, 22)),  # most of a year: the year less its last weeks
-        (dt.date(2024, 2, 10), dt.date(2025, 12, 30)),  # two years, each less a few months and days
-        (dt.date(2025, 12, 31), dt.date(2025, 12, 30)),  # empty
-    ]:
-        assert_period_figures_match_ledger(start, end)
 
 
 def test_a_period_that_ends_before_it_starts_has_no_donors(db):

@@ -9,8 +9,8 @@ from spending.models import Agreement, BudgetVersion, Expense, ExpenseCharge
 from spending.selectors import budget_vs_actual, revision_flagged
 
 
-def test_seed_demo_gives_most_government_pledges_an_agreement_with_spend_and_reruns_create_nothing(db):
-    call_command("seed_demo", "--demo-users", verbosity=0)
+def test_seed_demo_gives_most_government_pledges_an_agreement_with_spend_and_reruns_create_nothing(demo_data, db):
+    """On the demo every test process seeds (`seed_demo --demo-users`), then seeded again."""
     government = Pledge.objects.filter(donor__kind=Donor.Kind.GOVERNMENT, cancelled_on__isnull=True).count()
     agreements = Agreement.objects.count()
     assert government / 2 < agreements < government
