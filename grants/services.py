@@ -112,6 +112,15 @@ def allocation_check(*, donation, output: Output, amount: Decimal) -> None:
         )
 
 
+def _allocation_save(allocation: Allocation) -> None:
+    """Check a new allocation's fields (its amount's places, its note) and save it. Its donation or
+    pledge and its output were read by the service that made it, and the service checked what the
+    table's CHECK constraints hold (one source, the amount's sign): asking the database again
+    would cost five queries an allocation (5.7 ms; `seed_demo`'s 1,500 allocations spent 9 s on them)."""
+    allocation.full_clean(exclude=["donation", "pledge", "output", "by", "reversal_of"], validate_constraints=False)
+    allocation.save()
+
+
 def _lock_donation(donation):
 
     # The row lock serialises allocations of one donation, so two can't both pass the check.
@@ -129,8 +138,7 @@ def allocation_create(
     allocation = Allocation(
         donation=donation, output=output, amount=amount, allocated_on=on or timezone.localdate(), note=note, by=by
     )
-    allocation.full_clean()
-    allocation.save()
+    _allocation_save(allocation)
     return allocation
 
 
@@ -170,8 +178,7 @@ def donation_auto_allocate(*, donation, by, on: dt.date | None = None) -> list[A
             note="Auto-allocated by unfunded budget",
             by=by,
         )
-        allocation.full_clean()
-        allocation.save()
+        _allocation_save(allocation)
         allocations.append(allocation)
     return allocations
 
@@ -219,8 +226,7 @@ def allocation_plan(*, pledge, output: Output, amount: Decimal, by, note: str = 
     allocation = Allocation(
         pledge=pledge, output=output, amount=amount, allocated_on=timezone.localdate(), note=note, by=by
     )
-    allocation.full_clean()
-    allocation.save()
+    _allocation_save(allocation)
     return allocation
 
 
