@@ -33,6 +33,22 @@ def _services_present():
     redis.Redis.from_url(broker, socket_connect_timeout=3).ping()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _celery_queue_of_this_process(worker_id):
+    """The worker threads of each test process take tasks from a queue of that process's own. CI
+    runs the worker tests in two processes (`pytest -n 2`) on one Redis database: on one shared
+    queue, a task one process sent could run in the other's worker, on the other's test database."""
+    from backoffice.celery import app
+
+    keys = ("task_default_queue", "worker_enable_remote_control")
+    saved = {key: app.conf[key] for key in keys}
+    app.conf.update(task_default_queue=f"fundtrace-test-{worker_id}-{os.getpid()}", worker_enable_remote_control=False)
+    app.__dict__.pop("amqp", None)  # its queues are made from the configuration when next read
+    yield
+    app.conf.update(saved)
+    app.__dict__.pop("amqp", None)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The test database, with autovacuum off for its tables.
