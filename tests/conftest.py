@@ -34,7 +34,7 @@ def _services_present():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _celery_queue_of_this_process(worker_id):
+def _celery_queue_of_this_process():
     """The worker threads of each test process take tasks from a queue of that process's own. CI
     runs the worker tests in two processes (`pytest -n 2`) on one Redis database: on one shared
     queue, a task one process sent could run in the other's worker, on the other's test database."""
@@ -42,7 +42,7 @@ def _celery_queue_of_this_process(worker_id):
 
     keys = ("task_default_queue", "worker_enable_remote_control")
     saved = {key: app.conf[key] for key in keys}
-    app.conf.update(task_default_queue=f"fundtrace-test-{worker_id}-{os.getpid()}", worker_enable_remote_control=False)
+    app.conf.update(task_default_queue=f"fundtrace-test-{os.getpid()}", worker_enable_remote_control=False)
     app.__dict__.pop("amqp", None)  # its queues are made from the configuration when next read
     yield
     app.conf.update(saved)
