@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from donors.models import Donation, Donor
 from tests.donors.test_seed_demo_data import _counts
 from tests.donors.test_totals import assert_totals_match_ledger
+from tests.grants.test_demo import GRANT_COUNTS, created
 
 
 def test_seed_demo_scales_with_options_makes_the_logins_and_posts_through_the_ledgers_own_services(db, settings):
@@ -25,6 +26,7 @@ def test_seed_demo_scales_with_options_makes_the_logins_and_posts_through_the_le
     assert Donation.objects.filter(reference__startswith="GIFT-7-").count() == 500
     summary = out.getvalue().splitlines()[0]
     assert summary.startswith("Demo data: created ") and "500 one-off gifts" in summary
+    assert all(created(summary)[what] > 0 for what in GRANT_COUNTS), summary
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password("fundtrace-demo")
     assert get_user_model().objects.filter(username="finance", groups__name="Finance").exists()

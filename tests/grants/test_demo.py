@@ -20,10 +20,15 @@ GRANT_COUNTS = (
 )
 
 
+def created(summary: str) -> dict[str, int]:
+    """What seed_demo's summary line ("Demo data: created 12 donors, ...") says it created."""
+    return {what: int(n) for n, what in re.findall(r"(\d+) ([a-z -]+?)(?:,|\.)", summary)}
+
+
 def seed() -> dict[str, int]:
     out = io.StringIO()
     call_command("seed_demo", "--demo-users", stdout=out)
-    return {what: int(n) for n, what in re.findall(r"(\d+) ([a-z -]+?)(?:,|\.)", out.getvalue().splitlines()[0])}
+    return created(out.getvalue().splitlines()[0])
 
 
 def test_demo_funding_adds_up_for_every_donor_and_co_funded_output_and_reruns_create_nothing(demo_data, db):
