@@ -26,6 +26,8 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 from django.db.models.expressions import RawSQL
 from simple_history.utils import bulk_create_with_history
 
+from backoffice import bulk
+
 from .fields import CellError, money
 from .files import FileRejected, Table
 
@@ -237,7 +239,8 @@ def import_run(
     """Validate every row of `table`; write the new ones in one transaction unless any is bad.
 
     `report(line, key, status)` is called for each valid row ('new' or 'unchanged'), and
-    `progress(outcome)` after each chunk, with the counts so far.
+    `progress(outcome)` after each chunk, with the counts so far, while that chunk's writes may
+    still be on the server: it uses a connection of its own (as transfers.jobs does).
     """
     outcome = Outcome(kind=importer.kind, dry_run=dry_run)
     positions = _check_header(importer, table.header, outcome)
@@ -259,11 +262,14 @@ def import_run(
                 importer.start()
                 plan = _parse_plan(importer, positions)
                 rows = iter(table.rows)
-                while _run_chunk(
-                    importer, islice(rows, importer.chunk_size), plan, len(table.header), seen, outcome, dry_run, report
-                ):
-                    if progress:
-                        progress(outcome)
+                # A chunk's writes finish on the server while the next chunk is parsed (backoffice.bulk).
+                with bulk.overlapped():
+                    while _run_chunk(
+                        importer, islice(rows, importer.chunk_size), plan, len(table.header), seen, outcome,
+                        dry_run, report,
+                    ):  # fmt: skip
+                        if progress:
+                            progress(outcome)
                 if outcome.rows == 0 and outcome.ok:
                     outcome.add_error(RowError(0, "", "The file has a header row but no data rows."))
                 if outcome.ok:
@@ -370,6 +376,7 @@ def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report) -> 
         given.append(row.given)
         keys.append(key)
         cells_of.append(tuple(cells))  # a tuple of str: the collector stops tracking it
+    bulk.settle()  # the last chunk's writes, before this one's lookups
     if not values:
         return count
     recorded = importer.load(values)

@@ -1,13 +1,16 @@
 """How DonationsBulk writes a chunk: one statement draws the rows' ids, one COPY writes the rows
 (every currency's, each in its batch), one statement writes their history rows, read back by
-id; nothing else goes to the database per chunk."""
+id, and two check the rows' foreign keys; nothing else goes to the database per chunk. Inside
+`backoffice.bulk.overlapped()` (the import engine), what follows the COPY is sent without waiting."""
 
 import datetime as dt
 from decimal import Decimal
 
-from django.db import connection
+import pytest
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from backoffice.bulk import overlapped, settle
 from donors.models import Donation, DonationBatch
 from donors.services import DonationsBulk, NewDonation
 from tests.factories import DonorFactory, RateFactory, role_user
@@ -25,10 +28,15 @@ def test_a_chunk_costs_an_id_draw_its_copy_and_one_history_statement(db):
         bulk.write(rows[:3])
         bulk.write(rows[3:])
     statements = [q["sql"] for q in queries.captured_queries]
-    assert len(statements) == 4, statements  # COPY goes past Django's query log
-    assert [s.split(" ", 1)[0] for s in statements] == ["WITH", "INSERT"] * 2
-    assert all("SELECT nextval(" in s for s in statements[::2])
-    assert all(s.startswith('INSERT INTO "donors_historicaldonation"') for s in statements[1::2])
+    assert len(statements) == 8, statements  # COPY goes past Django's query log
+    assert [s.split(" ", 1)[0] for s in statements] == ["WITH", "INSERT", "SET", "SET"] * 2
+    assert all("SELECT nextval(" in s for s in statements[::4])
+    assert all(s.startswith('INSERT INTO "donors_historicaldonation"') for s in statements[1::4])
+    # The donation's foreign keys and its history row's, checked now, then deferred again as Django declares them.
+    check, defer = statements[2:4]
+    assert check.endswith(" IMMEDIATE") and defer == check.replace(" IMMEDIATE", " DEFERRED")
+    for name in ("donors_donation_donor_id_", "donors_donation_batch_id_", "donors_historicaldon_history_user_id_"):
+        assert f'"{name}' in check
     written = Donation.objects.order_by("id")
     assert [d.reference for d in written] == [f'Q-{i},"{{}}' for i in range(1, 6)]  # ids in the rows' order
     history = Donation.history.order_by("id").values_list("id", "reference", "history_type", "history_user")
@@ -103,3 +111,34 @@ def test_drafts_have_no_posting(db):
         None,
     )
     assert Donation.history.get().history_user_id is None
+
+
+def test_a_row_whose_donor_is_gone_is_refused_as_its_chunk_is_written_and_the_connection_stays_usable(db):
+    """A foreign key is checked as the chunk is written, not at commit: the error names it, and
+    the connection leaves pipeline mode (a COPY runs again after the savepoint is rolled back)."""
+    RateFactory(currency="USD", date=dt.date(2025, 1, 1), rate=Decimal("0.80000000"))
+    user, donor = role_user("Finance"), DonorFactory()
+    bulk = DonationsBulk(by=user, post=True)
+    gone = bulk.row(NewDonation("GONE-1", donor.pk + 1000, dt.date(2025, 3, 1), Decimal("1.00"), "USD"))
+    with pytest.raises(IntegrityError, match="donor_id"), transaction.atomic():
+        bulk.write([gone])
+    with pytest.raises(IntegrityError, match="donor_id"), transaction.atomic(), overlapped():
+        bulk.write([gone])  # returns before the check is done; leaving overlapped() waits for it
+    bulk.write([bulk.row(NewDonation("KEPT-1", donor.pk, dt.date(2025, 3, 1), Decimal("1.00"), "USD"))])
+    assert list(Donation.objects.values_list("reference", flat=True)) == ["KEPT-1"]
+    assert Donation.history.count() == 1
+
+
+def test_inside_overlapped_a_write_returns_before_its_history_rows_and_settle_waits_for_them(db):
+    RateFactory(currency="USD", date=dt.date(2025, 1, 1), rate=Decimal("0.80000000"))
+    user, donor = role_user("Finance"), DonorFactory()
+    bulk = DonationsBulk(by=user, post=True)
+    rows = [bulk.row(NewDonation(f"O-{i}", donor.pk, dt.date(2025, 3, i), Decimal("2.00"), "USD")) for i in (1, 2)]
+    with overlapped():
+        bulk.write(rows[:1])
+        assert connection.connection.pgconn.pipeline_status  # the history row and the checks are still on their way
+        bulk.write(rows[1:])  # waits for them before its COPY
+        settle()
+        assert not connection.connection.pgconn.pipeline_status
+        assert Donation.history.count() == 2
+    assert list(Donation.objects.order_by("id").values_list("reference", flat=True)) == ["O-1", "O-2"]
