@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from backoffice.bulk import CopyWithHistory
+from backoffice.bulk import CopyWithHistory, history_send
 from backoffice.errors import LedgerError
 from backoffice.money import money_in_places, money_places_errors, money_round, split_largest_remainder
 from backoffice.reversals import reversal_check, reversal_create
@@ -610,12 +610,11 @@ class ExpensesBulk:
             common = ("", "", Expense.Status.POSTED.value, now, self.by_id, now)
         else:
             common = ("", "", Expense.Status.DRAFT.value, None, None, now)
-        ids = self.expenses.write([(*expense, *common) for expense, _charges in rows], self.now, self.by_id)
-        self.charges.write(
-            [(expense_id, *charge) for expense_id, (_e, charges) in zip(ids, rows, strict=True) for charge in charges],
-            self.now,
-            self.by_id,
+        ids = self.expenses.copy([(*expense, *common) for expense, _charges in rows])
+        charge_ids = self.charges.copy(
+            [(expense_id, *charge) for expense_id, (_e, charges) in zip(ids, rows, strict=True) for charge in charges]
         )
+        history_send([(self.expenses, ids), (self.charges, charge_ids)], self.now, self.by_id)
         if self.sums is not None:
             sums, incurred_on, currency = self.sums, self.INCURRED_ON, self.CURRENCY
             for expense, charges in rows:

@@ -262,7 +262,7 @@ def import_run(
                 importer.start()
                 plan = _parse_plan(importer, positions)
                 rows = iter(table.rows)
-                # A chunk's writes finish on the server while the next chunk is parsed (backoffice.bulk).
+                # A chunk's writes finish on the server while the next chunk is parsed and built (backoffice.bulk).
                 with bulk.overlapped():
                     while _run_chunk(
                         importer, islice(rows, importer.chunk_size), plan, len(table.header), seen, outcome,
@@ -376,10 +376,11 @@ def _run_chunk(importer, chunk, plan, width, seen, outcome, dry_run, report) -> 
         given.append(row.given)
         keys.append(key)
         cells_of.append(tuple(cells))  # a tuple of str: the collector stops tracking it
-    bulk.settle()  # the last chunk's writes, before this one's lookups
+    bulk.settle()  # the last chunk's history rows, written while this chunk was parsed
     if not values:
         return count
     recorded = importer.load(values)
+    bulk.send()  # the last chunk's foreign-key checks: on the server while this chunk is built
     new = []
     for row, key, cells in zip(map(Row, lines, values, given), keys, cells_of, strict=True):
         try:

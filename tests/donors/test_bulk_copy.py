@@ -1,7 +1,8 @@
 """How DonationsBulk writes a chunk: one statement draws the rows' ids, one COPY writes the rows
 (every currency's, each in its batch), one statement writes their history rows, read back by
 id, and two check the rows' foreign keys; nothing else goes to the database per chunk. Inside
-`backoffice.bulk.overlapped()` (the import engine), what follows the COPY is sent without waiting."""
+`backoffice.bulk.overlapped()` (the import engine), the history rows are sent without waiting and
+the checks kept for `send()`."""
 
 import datetime as dt
 from decimal import Decimal
@@ -10,7 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from backoffice.bulk import overlapped, settle
+from backoffice.bulk import overlapped, send, settle
 from donors.models import Donation, DonationBatch
 from donors.services import DonationsBulk, NewDonation
 from tests.factories import DonorFactory, RateFactory, role_user
@@ -130,15 +131,32 @@ def test_a_row_whose_donor_is_gone_is_refused_as_its_chunk_is_written_and_the_co
 
 
 def test_inside_overlapped_a_write_returns_before_its_history_rows_and_settle_waits_for_them(db):
+    """The history rows are on their way when the write returns; the checks go with `send()`, or
+    on leaving, and the next write waits for what was sent before its COPY."""
     RateFactory(currency="USD", date=dt.date(2025, 1, 1), rate=Decimal("0.80000000"))
     user, donor = role_user("Finance"), DonorFactory()
     bulk = DonationsBulk(by=user, post=True)
     rows = [bulk.row(NewDonation(f"O-{i}", donor.pk, dt.date(2025, 3, i), Decimal("2.00"), "USD")) for i in (1, 2)]
     with overlapped():
         bulk.write(rows[:1])
-        assert connection.connection.pgconn.pipeline_status  # the history row and the checks are still on their way
-        bulk.write(rows[1:])  # waits for them before its COPY
+        assert connection.connection.pgconn.pipeline_status  # the history row is still on its way
+        bulk.write(rows[1:])  # waits for it before its COPY
         settle()
         assert not connection.connection.pgconn.pipeline_status
         assert Donation.history.count() == 2
     assert list(Donation.objects.order_by("id").values_list("reference", flat=True)) == ["O-1", "O-2"]
+
+
+def test_inside_overlapped_a_chunks_foreign_keys_are_checked_when_send_is_called(db):
+    RateFactory(currency="USD", date=dt.date(2025, 1, 1), rate=Decimal("0.80000000"))
+    user, donor = role_user("Finance"), DonorFactory()
+    bulk = DonationsBulk(by=user, post=True)
+    gone = bulk.row(NewDonation("GONE-2", donor.pk + 1000, dt.date(2025, 3, 1), Decimal("1.00"), "USD"))
+    with pytest.raises(IntegrityError, match="donor_id"), transaction.atomic(), overlapped():
+        bulk.write([gone])
+        settle()  # the history row is written; the check is kept
+        written = Donation.history.filter(reference="GONE-2").count()
+        send()
+        settle()
+    assert written == 1  # reached: the refusal came with send(), not before
+    assert not connection.connection.pgconn.pipeline_status
