@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from itertools import islice
+from operator import attrgetter
 from typing import NamedTuple
 
 from django.conf import settings
@@ -521,6 +522,7 @@ class ExpensesBulk:
     EXPENSE_COMMON = ["evidence", "reversal_reason", "status", "posted_at", "posted_by_id", "created_at"]
     CHARGE = ["agreement_id", "line_id", "output_id", "amount", "share", "base_amount", "spot_amount"]
     INCURRED_ON, CURRENCY = EXPENSE.index("incurred_on"), EXPENSE.index("currency")
+    _expense_values = attrgetter(*EXPENSE)  # an expense's values, as a tuple in EXPENSE's order
 
     def __init__(self, *, by, post: bool, book: RateBook | None = None, fields_checked: bool = False):
         """`fields_checked`: each value given has passed its model field's validators already (an
@@ -568,9 +570,9 @@ class ExpensesBulk:
                 setattr(expense, field, value)
             postings = charge_postings(expense=expense, base_amount=expense.base_amount, charges=made, book=self.book)
         return (
-            tuple(getattr(expense, name) for name in self.EXPENSE),
+            self._expense_values(expense),
             [
-                (c.line.version.agreement_id, c.line.pk, c.output.pk if c.output else None, c.amount, c.share,
+                (c.agreement.id, c.line.id, c.output.id if c.output else None, c.amount, c.share,
                  p["base_amount"], p["spot_amount"])
                 for c, p in zip(made, postings, strict=True)
             ],
