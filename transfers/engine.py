@@ -198,7 +198,9 @@ class Importer:
         raise NotImplementedError
 
     def build(self, row: Row):
-        """A new, unsaved instance for a valid new row, or raise RowProblem."""
+        """A new, unsaved instance for a valid new row, or raise RowProblem. Plain queries only, no
+        server-side cursor (`.iterator()`): while rows are built, the last chunk's bulk writes may
+        still be on the server, the connection in pipeline mode (backoffice.bulk.overlapped)."""
         raise NotImplementedError
 
     def write(self, instances: list) -> None:
