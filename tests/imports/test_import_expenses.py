@@ -383,3 +383,27 @@ def test_bulk_history_rows_repeat_every_field_of_their_expense_and_charge(spendi
     history = ExpenseCharge.history.values(*charge_fields, "history_type", "history_user_id")
     assert {h["id"]: {f: h[f] for f in charge_fields} for h in history} == charges
     assert {(h["history_type"], h["history_user_id"]) for h in history} == {("+", finance_user.pk)}
+
+
+def test_a_file_read_a_row_a_chunk_posts_what_one_chunk_posts(spending_ledger, tmp_path, finance_user, monkeypatch):
+    """Each chunk is built while the last one's history rows and foreign-key checks are still on the
+    server (backoffice.bulk.overlapped): the expenses, charges, history rows and kept totals are
+    those of the file read at once."""
+    from spending.models import PostedChargeDayTotal
+    from spending.totals import charge_totals_rebuild
+    from transfers.kinds_spending import ExpenseImporter
+
+    monkeypatch.setattr(ExpenseImporter, "chunk_size", 1)
+    run(write_file(tmp_path, "march.csv", GOOD), "--post", "--user", finance_user.username)
+    assert charges_of("INV-2") == [
+        ("UK-1", "A2", 2025, Decimal("60.01"), Decimal("60.00"), Decimal("60.01"), Decimal("60.01")),
+        ("US-1", "T1", 2025, Decimal("40.00"), Decimal("40.00"), Decimal("40.00"), Decimal("53.33")),
+    ]
+    assert charges_of("INV-3") == [
+        ("US-1", "T1", 2025, Decimal("250.00"), Decimal("100.00"), Decimal("200.00"), Decimal("250.00"))
+    ]
+    assert (Expense.history.filter(history_type="+").count(), ExpenseCharge.history.count()) == (3, 4)
+    fields = ["agreement_id", "line_id", "incurred_on", "currency", "count", "amount", "base_amount", "spot_amount"]
+    kept = sorted(PostedChargeDayTotal.objects.values_list(*fields))
+    charge_totals_rebuild()
+    assert kept == sorted(PostedChargeDayTotal.objects.values_list(*fields)) and len(kept) == 4
