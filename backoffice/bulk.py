@@ -40,7 +40,8 @@ def overlapped():
     """Within it, a write returns with its history rows sent and its checks kept for `send()`. From a
     write to the next `settle()`, and from `send()` to the next write, the caller runs only plain
     queries (a connection in pipeline mode takes neither COPY nor a server-side cursor). Leaving it
-    sends what is kept and waits, and raises what the database refused."""
+    sends what is kept and waits, and raises what the database refused. Not nested: one at a time
+    per connection."""
     _sent.kept, _sent.overlapped = [], True
     try:
         yield
@@ -77,8 +78,9 @@ def _execute_sent(statements: list[tuple]) -> None:
 
 
 def settle(error: BaseException | None = None) -> None:
-    """Wait for what `send()` sent, and raise what the database refused (an IntegrityError for a
-    foreign key, say). With `error`, the one already on its way out: a later one is only logged."""
+    """Wait for what was sent without waiting (history rows, checks), and raise what the database
+    refused (an IntegrityError for a foreign key, say). With `error`, the one already on its way
+    out: a later one is only logged."""
     pipeline = getattr(_sent, "pipeline", None)
     if pipeline is None:
         return
