@@ -7,10 +7,10 @@ the rows written (checked as each chunk is written, rather than all at commit). 
 (psycopg's pipeline mode) and keeps the checks; the caller `settle()`s before its next lookups
 (which may use a server-side cursor, which pipeline mode refuses), then `send()`s the checks,
 which run while it builds its next rows; the next write, or leaving `overlapped()`, waits for
-them. The import engine works so (transfers.engine). Measured on 100,000 rows, against a bare
-`COPY` of the same rows in the same run (the issue's bar is 0.3×): the donation import went from
-0.28× to 0.35× (bench/imports.py), the expense import from 0.24× to 0.32×
-(bench/expense_imports.py, against the `COPY` of the expenses with their charges).
+them. The import engine works so (transfers.engine). It is there for the imports' bar of 0.3× a
+bare `COPY` of the same rows: on 100,000 rows, with every write waited for, the donation import
+measured 0.28× (bench/imports.py) and the expense import 0.24× (bench/expense_imports.py, against
+the `COPY` of the expenses with their charges); overlapped, 0.35× and 0.32×.
 """
 
 import contextlib

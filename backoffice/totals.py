@@ -61,7 +61,8 @@ def groups_upsert(model, *, keys: list[str], sums: list[str], groups: dict[tuple
 def _array_literal(values) -> str:
     """PostgreSQL's text form of an array of `values` (numbers, dates, texts; None as NULL), which the
     statement casts to the column's type. One join in C for numbers and dates: psycopg dumps a list
-    element by element in Python (55,000 groups of 8 columns, measured: about 0.26 s as lists, 0.06 s so)."""
+    element by element in Python (55,000 groups of 8 columns, summed from each column type's timing:
+    about 0.26 s as lists, 0.06 s so)."""
     if not any(v is None or isinstance(v, str) for v in values):
         return "{" + ",".join(map(str, values)) + "}"
     return "{" + ",".join("NULL" if v is None else '"' + _escaped(str(v)) + '"' for v in values) + "}"
